@@ -1,0 +1,102 @@
+package io.vmap.client;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.Props;
+import akka.actor.typed.javadsl.Behaviors;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.vmap.node.NodeDirectory;
+import io.vmap.node.VmapNode;
+import io.vmap.purge.PurgeCoordinator;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * An allocator running in one JVM (volatile: the space dies with the process, like the kernel's).
+ * {@link #start} brings its own ActorSystem; {@link #embed} runs inside an existing one.
+ *
+ * <pre>{@code
+ * try (Vmap vmap = Vmap.start(ConfigFactory.load())) {
+ *   Allocation a = vmap.client().alloc(AllocOptions.size(8192).tag("buf")).toCompletableFuture().join();
+ * }
+ * }</pre>
+ */
+public final class Vmap implements AutoCloseable {
+
+  private static final AtomicInteger INSTANCES = new AtomicInteger();
+
+  private final ActorSystem<?> system;
+  private final boolean ownsSystem;
+  private final VmapSettings settings;
+  private final VmapClient client;
+  private final List<ActorRef<?>> actors;
+
+  private Vmap(ActorSystem<?> system, boolean ownsSystem, VmapSettings settings) {
+    this.system = system;
+    this.ownsSystem = ownsSystem;
+    this.settings = settings;
+    String prefix = "vmap" + INSTANCES.incrementAndGet();
+    var g = settings.geometry();
+    List<ActorRef<VmapNode.Command>> nodeRefs = new ArrayList<>(g.nodes());
+    for (int k = 0; k < g.nodes(); k++) {
+      nodeRefs.add(system.systemActorOf(VmapNode.create(k, g, settings.node()), prefix + "-node-" + k, Props.empty()));
+    }
+    NodeDirectory dir = NodeDirectory.of(nodeRefs);
+    ActorRef<PurgeCoordinator.Command> coordinator =
+        system.systemActorOf(
+            PurgeCoordinator.create(g, dir, settings.lazyMaxPages(), settings.releaseBatch()),
+            prefix + "-purge", Props.empty());
+    // Nodes wait for this before serving (they stash anything earlier).
+    for (ActorRef<VmapNode.Command> n : nodeRefs) n.tell(new VmapNode.Attach(dir, coordinator));
+    List<ActorRef<?>> all = new ArrayList<>(nodeRefs);
+    all.add(coordinator);
+    this.actors = List.copyOf(all);
+    this.client = new VmapClient(system, g, dir, coordinator, settings.clientTimeout());
+  }
+
+  /** A standalone allocator with its own ActorSystem, configured from {@code config}. */
+  public static Vmap start(Config config) {
+    Config full = config.withFallback(ConfigFactory.load());
+    VmapSettings s = VmapSettings.from(full);
+    return new Vmap(ActorSystem.create(Behaviors.empty(), "vmap", full), true, s);
+  }
+
+  /** A standalone allocator with these settings. */
+  public static Vmap start(VmapSettings settings) {
+    return new Vmap(ActorSystem.create(Behaviors.empty(), "vmap", ConfigFactory.load()), true, settings);
+  }
+
+  /** An allocator inside an existing ActorSystem; {@link #close} stops its actors, not the system. */
+  public static Vmap embed(ActorSystem<?> system, VmapSettings settings) {
+    return new Vmap(system, false, settings);
+  }
+
+  public VmapClient client() {
+    return client;
+  }
+
+  public VmapSettings settings() {
+    return settings;
+  }
+
+  public ActorSystem<?> system() {
+    return system;
+  }
+
+  @Override
+  public void close() {
+    if (ownsSystem) {
+      system.terminate();
+      system.getWhenTerminated().toCompletableFuture().orTimeout(30, java.util.concurrent.TimeUnit.SECONDS).join();
+    } else {
+      for (ActorRef<?> a : actors) stop(a);
+    }
+  }
+
+  private void stop(ActorRef<?> ref) {
+    // System actors are stopped through the classic API: typed has no stop for non-children.
+    akka.actor.typed.javadsl.Adapter.toClassic(ref).tell(akka.actor.PoisonPill.getInstance(), akka.actor.ActorRef.noSender());
+  }
+}

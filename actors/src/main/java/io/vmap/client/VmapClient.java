@@ -1,0 +1,179 @@
+package io.vmap.client;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.Props;
+import akka.actor.typed.RecipientRef;
+import akka.actor.typed.javadsl.AskPattern;
+import io.vmap.node.NodeDirectory;
+import io.vmap.node.VmapNode;
+import io.vmap.protocol.AllocSpec;
+import io.vmap.protocol.ErrorCode;
+import io.vmap.purge.PurgeCoordinator;
+import io.vmap.space.Area;
+import io.vmap.space.Geometry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * What embedding code uses: every call returns a {@link CompletionStage} that fails with a
+ * {@link VmapException} carrying an {@link ErrorCode} and a reason. Thread-safe; one per process
+ * is enough.
+ */
+public final class VmapClient {
+
+  private final ActorSystem<?> system;
+  private final Geometry geometry;
+  private final NodeDirectory nodes;
+  private final ActorRef<PurgeCoordinator.Command> coordinator;
+  private final Duration timeout;
+  private final AtomicInteger nextHome = new AtomicInteger();
+
+  public VmapClient(
+      ActorSystem<?> system,
+      Geometry geometry,
+      NodeDirectory nodes,
+      ActorRef<PurgeCoordinator.Command> coordinator,
+      Duration timeout) {
+    this.system = system;
+    this.geometry = geometry;
+    this.nodes = nodes;
+    this.coordinator = coordinator;
+    this.timeout = timeout;
+  }
+
+  public Geometry geometry() {
+    return geometry;
+  }
+
+  public NodeDirectory nodes() {
+    return nodes;
+  }
+
+  public ActorRef<PurgeCoordinator.Command> coordinator() {
+    return coordinator;
+  }
+
+  /** {@code alloc(size)} with every default. */
+  public CompletionStage<Allocation> alloc(long size) {
+    return alloc(AllocOptions.size(size));
+  }
+
+  /**
+   * Allocates per DESIGN.md: the lowest aligned fit on the home node, then its neighbours, then
+   * across zones, then after a synchronous purge. Fails with ENOSPC, EAGAIN (fail-fast), EINVAL or
+   * ETIMEDOUT (retry with the same request id).
+   */
+  public CompletionStage<Allocation> alloc(AllocOptions o) {
+    int home = o.home() >= 0 ? o.home() : Math.floorMod(nextHome.getAndIncrement(), geometry.nodes());
+    AllocSpec spec;
+    try {
+      spec = AllocSpec.of(geometry, o.sizeBytes(), o.alignOrNull() == null ? geometry.page() : o.alignOrNull(),
+          o.vstart(), o.vend(), home, o.tagText(), o.policyValue());
+    } catch (AllocSpec.Invalid e) {
+      return CompletableFuture.failedFuture(new VmapException(ErrorCode.EINVAL, e.getMessage()));
+    }
+    String id = o.requestIdOrNull() != null ? o.requestIdOrNull() : UUID.randomUUID().toString();
+    return ask(nodes.node(home), (ActorRef<VmapNode.AllocReply> r) -> new VmapNode.Alloc(id, spec, r))
+        .thenApply(
+            reply -> {
+              if (reply instanceof VmapNode.Allocated a) return new Allocation(a.area(), a.node());
+              VmapNode.AllocFailed f = (VmapNode.AllocFailed) reply;
+              throw new VmapException(f.code(), f.reason());
+            });
+  }
+
+  /** Frees the area starting at {@code addr}; completes with the freed area. */
+  public CompletionStage<Area> free(long addr) {
+    return free(addr, UUID.randomUUID().toString());
+  }
+
+  public CompletionStage<Area> free(long addr, String requestId) {
+    return ask(nodes.node(geometry.nodeOf(addr)),
+            (ActorRef<VmapNode.FreeReply> r) -> new VmapNode.Free(requestId, addr, r))
+        .thenApply(
+            reply -> {
+              if (reply instanceof VmapNode.Freed f) return f.area();
+              VmapNode.FreeFailed f = (VmapNode.FreeFailed) reply;
+              throw new VmapException(f.code(), f.reason());
+            });
+  }
+
+  /** The busy area containing {@code addr}, if any. */
+  public CompletionStage<Optional<Area>> find(long addr) {
+    return ask(nodes.node(geometry.nodeOf(addr)),
+            (ActorRef<VmapNode.FindReply> r) -> new VmapNode.Find(addr, r))
+        .thenApply(r -> Optional.ofNullable(r.area()));
+  }
+
+  /** Every node's areas and counters plus the purge coordinator's status. */
+  public CompletionStage<VmapInfo> info() {
+    List<CompletableFuture<VmapNode.NodeInfo>> parts = new ArrayList<>();
+    for (int k = 0; k < geometry.nodes(); k++) {
+      parts.add(ask(nodes.node(k), (ActorRef<VmapNode.NodeInfo> r) -> new VmapNode.GetInfo(r)).toCompletableFuture());
+    }
+    CompletableFuture<PurgeCoordinator.Status> status = purgeStatus().toCompletableFuture();
+    return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
+        .thenCombine(status, (v, s) -> VmapInfo.of(geometry, parts.stream().map(CompletableFuture::join).toList(), s));
+  }
+
+  /** Runs a purge now (after the running one, if any); completes with the areas it released. */
+  public CompletionStage<Integer> purge() {
+    return ask(coordinator, (ActorRef<PurgeCoordinator.PurgeDone> r) -> new PurgeCoordinator.PurgeSync(r))
+        .thenApply(PurgeCoordinator.PurgeDone::released);
+  }
+
+  /** Completes when no purge epoch is running. */
+  public CompletionStage<Long> awaitPurgeIdle() {
+    return ask(coordinator, (ActorRef<PurgeCoordinator.Idle> r) -> new PurgeCoordinator.AwaitIdle(r))
+        .thenApply(PurgeCoordinator.Idle::lastEpoch);
+  }
+
+  /** The purge coordinator's state, including subscribers holding an epoch's space. */
+  public CompletionStage<PurgeCoordinator.Status> purgeStatus() {
+    return ask(coordinator, (ActorRef<PurgeCoordinator.Status> r) -> new PurgeCoordinator.GetStatus(r));
+  }
+
+  /** Subscribes an actor to {@link PurgeCoordinator.Flush}; it must ack each flush. */
+  public CompletionStage<ActorRef<PurgeCoordinator.Flush>> subscribeFlush(ActorRef<PurgeCoordinator.Flush> subscriber) {
+    return ask(coordinator, (ActorRef<PurgeCoordinator.Subscribed> r) -> new PurgeCoordinator.Subscribe(subscriber, r))
+        .thenApply(PurgeCoordinator.Subscribed::subscriber);
+  }
+
+  /**
+   * Subscribes a callback: each flush is acked when the stage it returns completes. Stop the
+   * returned actor (or {@link #unsubscribeFlush}) to unsubscribe.
+   */
+  public CompletionStage<ActorRef<PurgeCoordinator.Flush>> subscribeFlush(FlushSubscriber.FlushListener listener) {
+    ActorRef<PurgeCoordinator.Flush> ref =
+        system.systemActorOf(FlushSubscriber.create(listener), "vmap-flush-" + UUID.randomUUID(), Props.empty());
+    return subscribeFlush(ref);
+  }
+
+  public void unsubscribeFlush(ActorRef<PurgeCoordinator.Flush> subscriber) {
+    coordinator.tell(new PurgeCoordinator.Unsubscribe(subscriber));
+  }
+
+  private <Req, Res> CompletableFuture<Res> ask(RecipientRef<Req> target, akka.japi.function.Function<ActorRef<Res>, Req> msg) {
+    return AskPattern.<Req, Res>ask(target, msg, timeout, system.scheduler())
+        .toCompletableFuture()
+        .exceptionallyCompose(VmapClient::timeoutAsVmapException);
+  }
+
+  private static <T> CompletionStage<T> timeoutAsVmapException(Throwable t) {
+    Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+    if (c instanceof TimeoutException || c instanceof akka.pattern.AskTimeoutException) {
+      return CompletableFuture.failedFuture(new VmapException(ErrorCode.ETIMEDOUT, String.valueOf(c.getMessage())));
+    }
+    return CompletableFuture.failedFuture(c);
+  }
+
+}

@@ -1,0 +1,80 @@
+package io.vmap.client;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.vmap.node.NodeSettings;
+import io.vmap.space.Geometry;
+import io.vmap.space.Unsigned;
+import java.time.Duration;
+
+/**
+ * Everything under {@code vmap} in the configuration (documented key by key in reference.conf).
+ *
+ * @param lazyMaxPages purge threshold in pages; {@code fls(nodes) * 32 MiB / page} when "auto"
+ */
+public record VmapSettings(
+    Geometry geometry,
+    long lazyMaxPages,
+    int releaseBatch,
+    NodeSettings node,
+    Duration clientTimeout) {
+
+  /** Reads {@code vmap.*}; a bad value is an IllegalArgumentException naming the key. */
+  public static VmapSettings from(Config root) {
+    Config c = root.getConfig("vmap");
+    Geometry g;
+    try {
+      g =
+          new Geometry(
+              Unsigned.parse(c.getString("space.start")),
+              Unsigned.parse(c.getString("space.end")),
+              c.getBytes("space.page"),
+              c.getBytes("space.zone"),
+              c.getInt("space.nodes"));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("vmap.space: " + e.getMessage(), e);
+    }
+    String lazy = c.getString("purge.lazy-max-pages");
+    long lazyMax;
+    if (lazy.equals("auto")) {
+      lazyMax = g.defaultLazyMaxPages();
+    } else {
+      try {
+        lazyMax = Long.parseLong(lazy);
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("vmap.purge.lazy-max-pages: '" + lazy + "' is not a number or auto");
+      }
+      if (lazyMax < 0) throw new IllegalArgumentException("vmap.purge.lazy-max-pages: " + lazy + " < 0");
+    }
+    int batch = c.getInt("purge.release-batch");
+    if (batch < 1) throw new IllegalArgumentException("vmap.purge.release-batch: " + batch + " < 1");
+    NodeSettings ns =
+        new NodeSettings(
+            c.getInt("node.dedup-capacity"),
+            c.getInt("node.decision-capacity"),
+            c.getDuration("spanning.lease"),
+            c.getInt("spanning.window-zones"),
+            c.getInt("spanning.max-attempts"),
+            c.getDuration("node.ask-timeout"));
+    return new VmapSettings(g, lazyMax, batch, ns, c.getDuration("client.ask-timeout"));
+  }
+
+  /** reference.conf alone. */
+  public static VmapSettings defaults() {
+    return from(ConfigFactory.load());
+  }
+
+  public VmapSettings withGeometry(Geometry g, Long lazyMaxPagesOrNull) {
+    return new VmapSettings(
+        g, lazyMaxPagesOrNull == null ? g.defaultLazyMaxPages() : lazyMaxPagesOrNull,
+        releaseBatch, node, clientTimeout);
+  }
+
+  public VmapSettings withNode(NodeSettings n) {
+    return new VmapSettings(geometry, lazyMaxPages, releaseBatch, n, clientTimeout);
+  }
+
+  public VmapSettings withReleaseBatch(int batch) {
+    return new VmapSettings(geometry, lazyMaxPages, batch, node, clientTimeout);
+  }
+}

@@ -1,0 +1,30 @@
+package io.vmap.node;
+
+import java.time.Duration;
+
+/**
+ * Tuning of a vmap node, from {@code vmap.node} and {@code vmap.spanning} in reference.conf.
+ *
+ * @param dedupCapacity answers remembered per node for retried request ids
+ * @param decisionCapacity spanning commit decisions remembered by a start owner
+ * @param lease how long a spanning reservation holds space without a commit
+ * @param spanWindowZones zones asked for edge runs in the first window of a spanning search
+ * @param spanMaxAttempts spanning searches per request when a reservation loses a race
+ * @param askTimeout how long a node waits for another node or the purge coordinator
+ */
+public record NodeSettings(
+    int dedupCapacity,
+    int decisionCapacity,
+    Duration lease,
+    int spanWindowZones,
+    int spanMaxAttempts,
+    Duration askTimeout) {
+
+  public static NodeSettings defaults() {
+    return new NodeSettings(65536, 65536, Duration.ofSeconds(5), 64, 3, Duration.ofSeconds(30));
+  }
+
+  public NodeSettings withLease(Duration d) {
+    return new NodeSettings(dedupCapacity, decisionCapacity, d, spanWindowZones, spanMaxAttempts, askTimeout);
+  }
+}

@@ -1,0 +1,357 @@
+package io.vmap.space;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Seeded random operations on a {@link FreeShard} against a brute-force model: a bitmap of units
+ * over a small space, whose lowest fit tries every aligned address. After each operation the two
+ * must agree on the result and on every block, and the shard's invariants must hold.
+ *
+ * <p>The space is {@code units} units of {@code unit} bytes from {@code base}. Sizes and block
+ * bounds are whole units and alignments at least one unit, so every carve stays on unit
+ * boundaries; {@code lo} may be any byte. A unit of one byte covers arbitrarily misaligned blocks.
+ */
+class FreeShardPropertyTest {
+
+  private static final int OPS = 3000;
+  private static final long[] SEEDS = {1, 0x5eed, 0xdeadbeefL};
+
+  static Stream<Arguments> spaces() {
+    List<Arguments> out = new ArrayList<>();
+    Object[][] spaces = {
+      {"low bytes", 0L, 1L, 600},
+      {"low pages", 0x10000L, 0x1000L, 1024},
+      {"vmalloc range", Geometry.DEFAULT_VSTART, 0x1000L, 1024},
+      {"ending at 0xfffffffffffff000", 0xfffffffffffff000L - 1024 * 0x1000L, 0x1000L, 1024},
+      {"ending at 2^64 - 1", -1L - 700, 1L, 700},
+      {"around 2^63", (1L << 63) - 256 * 0x10L, 0x10L, 512},
+    };
+    for (Object[] s : spaces) {
+      for (long seed : SEEDS) out.add(Arguments.of(s[0], s[1], s[2], s[3], seed));
+    }
+    return out.stream();
+  }
+
+  @ParameterizedTest(name = "{0} seed {4}")
+  @MethodSource("spaces")
+  void agreesWithBruteForce(String name, long base, long unit, int units, long seed) {
+    Run run = new Run(base, unit, units, seed);
+    try {
+      run.go();
+    } catch (Throwable t) {
+      throw new AssertionError(
+          "space '" + name + "' seed " + seed + " op " + run.op + " (" + run.what + "): " + t, t);
+    }
+  }
+
+  /** One seeded run: a shard, its model, and the pieces carved out that may be released. */
+  private static final class Run {
+    final long base;
+    final long unit;
+    final int units;
+    final long spaceEnd;
+    final SplittableRandom rnd;
+    final boolean[] free;
+    /** runLen[i]: free units from unit i on (0 if unit i is busy). */
+    final int[] runLen;
+    final List<long[]> runs = new ArrayList<>();
+    final List<long[]> pieces = new ArrayList<>();
+    final FreeShard shard = new FreeShard();
+    int op;
+    String what = "setup";
+
+    Run(long base, long unit, int units, long seed) {
+      this.base = base;
+      this.unit = unit;
+      this.units = units;
+      this.spaceEnd = base + units * unit;
+      this.rnd = new SplittableRandom(seed);
+      this.free = new boolean[units];
+      this.runLen = new int[units + 1];
+    }
+
+    void go() {
+      // Start with random blocks released in random order, exercising every kind of merge.
+      List<long[]> initial = new ArrayList<>();
+      for (int u = 0; u < units; ) {
+        int len = 1 + rnd.nextInt(Math.max(1, units / 16));
+        len = Math.min(len, units - u);
+        if (rnd.nextInt(3) != 0) initial.add(new long[] {u, u + len});
+        else pieces.add(new long[] {addr(u), addr(u + len)});
+        u += len;
+      }
+      while (!initial.isEmpty()) {
+        long[] r = initial.remove(rnd.nextInt(initial.size()));
+        release(addr((int) r[0]), addr((int) r[1]));
+      }
+      compare();
+      for (op = 0; op < OPS; op++) {
+        int k = rnd.nextInt(100);
+        if (k < 35) {
+          allocLowest();
+        } else if (k < 45) {
+          allocExact();
+        } else if (k < 80) {
+          releasePiece();
+        } else if (k < 85) {
+          releaseTwice();
+        } else {
+          query();
+        }
+      }
+    }
+
+    // --- operations -------------------------------------------------------------------------------
+
+    void allocLowest() {
+      long size = size();
+      long align = align();
+      long lo = bound();
+      long hi = rnd.nextInt(4) == 0 ? -1L : bound();
+      what = "alloc size " + Unsigned.hex(size) + " align " + Unsigned.hex(align) + " lo "
+          + Unsigned.hex(lo) + " hi " + Unsigned.hex(hi);
+      long expected = lowestFit(size, align, lo, hi);
+      // A free run of at least size + align - 1 inside [lo, hi) always satisfies the request.
+      long slack = Unsigned.addOrOverflow(size, align - 1);
+      if (slack != Unsigned.OVERFLOW) {
+        for (long[] r : runs) {
+          long s = Unsigned.max(r[0], lo);
+          long e = Unsigned.min(r[1], hi);
+          if (Unsigned.lt(s, e) && Unsigned.le(slack, e - s)) {
+            assertNotEquals(FreeShard.NO_FIT, expected, "the model missed a guaranteed fit");
+          }
+        }
+      }
+      assertEquals(hex(expected), hex(shard.findLowest(size, align, lo, hi)), "findLowest");
+      compare(); // findLowest changes nothing
+      long got = shard.allocLowest(size, align, lo, hi);
+      assertEquals(hex(expected), hex(got), "allocLowest");
+      if (got != FreeShard.NO_FIT) {
+        mark(got, got + size, false);
+        pieces.add(new long[] {got, got + size});
+      }
+      compare();
+    }
+
+    void allocExact() {
+      int u = rnd.nextInt(units);
+      int len = 1 + rnd.nextInt(Math.max(1, units / 8));
+      long s = addr(u);
+      long e = rnd.nextInt(10) == 0 && u + len > units
+          ? beyondEnd(u + len)
+          : addr(Math.min(u + len, units));
+      what = "allocExact " + Unsigned.hex(s) + "-" + Unsigned.hex(e);
+      boolean expected = allFree(s, e);
+      assertEquals(expected, shard.isFree(s, e), "isFree");
+      assertEquals(expected, shard.allocExact(s, e), "allocExact");
+      if (expected) {
+        mark(s, e, false);
+        pieces.add(new long[] {s, e});
+      }
+      compare();
+    }
+
+    /** Releases a carved piece whole, or a random part of it keeping the rest carved. */
+    void releasePiece() {
+      if (pieces.isEmpty()) return;
+      long[] p = pieces.remove(rnd.nextInt(pieces.size()));
+      long n = (p[1] - p[0]) / unit;
+      long s = p[0];
+      long e = p[1];
+      if (n > 1 && rnd.nextBoolean()) {
+        long a = rnd.nextLong(n);
+        long b = a + 1 + rnd.nextLong(n - a);
+        s = p[0] + a * unit;
+        e = p[0] + b * unit;
+        if (s != p[0]) pieces.add(new long[] {p[0], s});
+        if (e != p[1]) pieces.add(new long[] {e, p[1]});
+      }
+      what = "release " + Unsigned.hex(s) + "-" + Unsigned.hex(e);
+      release(s, e);
+      compare();
+    }
+
+    /** Releasing anything that overlaps free space must be refused and change nothing. */
+    void releaseTwice() {
+      if (runs.isEmpty()) return;
+      long[] r = runs.get(rnd.nextInt(runs.size()));
+      int ru = unitOf(r[0]);
+      int rn = (int) ((r[1] - r[0]) / unit);
+      int u = Math.max(0, ru - rnd.nextInt(4));
+      int end = Math.min(units, ru + 1 + rnd.nextInt(rn + 4));
+      if (end <= ru) end = ru + 1;
+      long s = addr(u);
+      long e = addr(end);
+      what = "double release " + Unsigned.hex(s) + "-" + Unsigned.hex(e);
+      String before = blocks();
+      assertThrows(IllegalStateException.class, () -> shard.release(s, e));
+      assertEquals(before, blocks());
+      compare();
+    }
+
+    void query() {
+      long addr = bound();
+      what = "query " + Unsigned.hex(addr);
+      long[] expected = null;
+      for (long[] r : runs) {
+        if (Unsigned.le(r[0], addr) && Unsigned.lt(addr, r[1])) expected = r;
+      }
+      long[] got = shard.blockContaining(addr);
+      if (expected == null) {
+        assertNull(got, () -> "blockContaining gave " + hex(got[0]) + "-" + hex(got[1]));
+      } else {
+        assertArrayEquals(expected, got, "blockContaining");
+      }
+      long lo = bound();
+      long hi = rnd.nextInt(4) == 0 ? -1L : bound();
+      StringBuilder want = new StringBuilder();
+      for (long[] r : runs) {
+        if (Unsigned.lt(lo, hi) && Unsigned.lt(lo, r[1]) && Unsigned.lt(r[0], hi)) {
+          want.append(hex(r[0])).append('-').append(hex(r[1])).append(' ');
+        }
+      }
+      StringBuilder have = new StringBuilder();
+      shard.forEachIn(lo, hi, (s, e) -> have.append(hex(s)).append('-').append(hex(e)).append(' '));
+      assertEquals(want.toString(), have.toString(), "forEachIn " + hex(lo) + " " + hex(hi));
+    }
+
+    // --- random parameters ------------------------------------------------------------------------
+
+    long size() {
+      int k = rnd.nextInt(100);
+      if (k < 3) {
+        long[] huge = {-1L, 1L << 63, -unit, units * unit + unit, (long) units * unit * 2};
+        return huge[rnd.nextInt(huge.length)];
+      }
+      int max = k < 80 ? Math.max(1, units / 16) : units;
+      return (1 + rnd.nextInt(max)) * unit;
+    }
+
+    long align() {
+      int k = rnd.nextInt(100);
+      if (k < 2) return 1L << 63;
+      if (k < 4) return 1L << 62;
+      int lowest = Long.numberOfTrailingZeros(unit);
+      int highest = 64 - Long.numberOfLeadingZeros(units * unit) + 1;
+      int shift = lowest + (k < 50 ? 0 : rnd.nextInt(Math.min(62, highest) - lowest + 1));
+      return 1L << shift;
+    }
+
+    /** An address near the space, any byte: mostly inside, sometimes around or far outside. */
+    long bound() {
+      int k = rnd.nextInt(100);
+      if (k < 3) return 0;
+      if (k < 5) return -1L;
+      long lowest = Unsigned.lt(base, unit) ? 0 : base - unit;
+      long highest = Unsigned.lt(-1L - unit, spaceEnd) ? -1L : spaceEnd + unit;
+      long a = lowest + rnd.nextLong(highest - lowest + 1);
+      if (k < 60) a -= Long.remainderUnsigned(a - base, unit); // whole units from base
+      return a;
+    }
+
+    // --- model ------------------------------------------------------------------------------------
+
+    long addr(int u) {
+      return base + u * unit;
+    }
+
+    int unitOf(long a) {
+      return (int) ((a - base) / unit);
+    }
+
+    /** Unit {@code u}'s address past the space, cut at 2^64 - 1 where it would wrap. */
+    long beyondEnd(int u) {
+      long a = base + u * unit;
+      return Unsigned.lt(a, base) ? -1L : a;
+    }
+
+    boolean allFree(long s, long e) {
+      if (Unsigned.lt(s, base) || Unsigned.lt(spaceEnd, e) || Unsigned.lt(spaceEnd, base)) {
+        return false;
+      }
+      int us = unitOf(s);
+      long n = (e - s) / unit;
+      return runLen[us] >= n;
+    }
+
+    /** Tries every aligned address from max(lo, base) while an area could still end in space. */
+    long lowestFit(long size, long align, long lo, long hi) {
+      long end = Unsigned.min(hi, spaceEnd);
+      long a = Unsigned.alignUp(Unsigned.max(lo, base), align);
+      for (; a != Unsigned.OVERFLOW && Unsigned.lt(a, end); ) {
+        long e = a + size;
+        if (Unsigned.lt(a, e) && Unsigned.le(e, end)) {
+          if ((size % unit) == 0 && allFree(a, e)) return a;
+        } else {
+          return FreeShard.NO_FIT; // later addresses end later still
+        }
+        a = Unsigned.addOrOverflow(a, align);
+      }
+      return FreeShard.NO_FIT;
+    }
+
+    void release(long s, long e) {
+      shard.release(s, e);
+      mark(s, e, true);
+    }
+
+    void mark(long s, long e, boolean value) {
+      int us = unitOf(s);
+      int ue = unitOf(e);
+      for (int u = us; u < ue; u++) {
+        if (free[u] == value) throw new AssertionError("model: unit " + u + " already " + value);
+        free[u] = value;
+      }
+      runs.clear();
+      runLen[units] = 0;
+      for (int u = units - 1; u >= 0; u--) runLen[u] = free[u] ? runLen[u + 1] + 1 : 0;
+      for (int u = 0; u < units; ) {
+        if (!free[u]) {
+          u++;
+          continue;
+        }
+        runs.add(new long[] {addr(u), addr(u + runLen[u])});
+        u += runLen[u];
+      }
+    }
+
+    /** The shard agrees with the model on every block and every cached figure. */
+    void compare() {
+      shard.checkInvariants();
+      StringBuilder want = new StringBuilder();
+      long bytes = 0;
+      long largest = 0;
+      for (long[] r : runs) {
+        want.append(hex(r[0])).append('-').append(hex(r[1])).append(' ');
+        bytes += r[1] - r[0];
+        largest = Unsigned.max(largest, r[1] - r[0]);
+      }
+      assertEquals(want.toString(), blocks(), "blocks");
+      assertEquals(bytes, shard.freeBytes(), "freeBytes");
+      assertEquals(runs.size(), shard.blockCount(), "blockCount");
+      assertEquals(largest, shard.largestBlock(), "largestBlock");
+    }
+
+    String blocks() {
+      StringBuilder have = new StringBuilder();
+      shard.forEach((s, e) -> have.append(hex(s)).append('-').append(hex(e)).append(' '));
+      return have.toString();
+    }
+
+    static String hex(long v) {
+      return Unsigned.hex(v);
+    }
+  }
+}
