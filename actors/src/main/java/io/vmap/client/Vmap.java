@@ -41,7 +41,7 @@ public final class Vmap implements AutoCloseable {
     var g = settings.geometry();
     List<ActorRef<VmapNode.Command>> nodeRefs = new ArrayList<>(g.nodes());
     for (int k = 0; k < g.nodes(); k++) {
-      nodeRefs.add(system.systemActorOf(VmapNode.create(k, g, settings.node()), prefix + "-node-" + k, Props.empty()));
+      nodeRefs.add(system.systemActorOf(VmapNode.create(k, g, settings.node(), null), prefix + "-node-" + k, Props.empty()));
     }
     NodeDirectory dir = NodeDirectory.of(nodeRefs);
     ActorRef<PurgeCoordinator.Command> coordinator =

@@ -55,7 +55,9 @@ public record VmapSettings(
             c.getDuration("spanning.lease"),
             c.getInt("spanning.window-zones"),
             c.getInt("spanning.max-attempts"),
-            c.getDuration("node.ask-timeout"));
+            c.getDuration("node.ask-timeout"),
+            c.getInt("node.stash-capacity"),
+            c.getInt("node.snapshot-every"));
     return new VmapSettings(g, lazyMax, batch, ns, c.getDuration("client.ask-timeout"));
   }
 

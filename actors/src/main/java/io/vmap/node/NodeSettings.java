@@ -11,6 +11,8 @@ import java.time.Duration;
  * @param spanWindowZones zones asked for edge runs in the first window of a spanning search
  * @param spanMaxAttempts spanning searches per request when a reservation loses a race
  * @param askTimeout how long a node waits for another node or the purge coordinator
+ * @param stashCapacity requests a node holds while it waits to be attached or recovered
+ * @param snapshotEvery a durable node snapshots after this many events
  */
 public record NodeSettings(
     int dedupCapacity,
@@ -18,13 +20,21 @@ public record NodeSettings(
     Duration lease,
     int spanWindowZones,
     int spanMaxAttempts,
-    Duration askTimeout) {
+    Duration askTimeout,
+    int stashCapacity,
+    int snapshotEvery) {
 
   public static NodeSettings defaults() {
-    return new NodeSettings(65536, 65536, Duration.ofSeconds(5), 64, 3, Duration.ofSeconds(30));
+    return new NodeSettings(65536, 65536, Duration.ofSeconds(5), 64, 3, Duration.ofSeconds(30), 100_000, 10_000);
   }
 
   public NodeSettings withLease(Duration d) {
-    return new NodeSettings(dedupCapacity, decisionCapacity, d, spanWindowZones, spanMaxAttempts, askTimeout);
+    return new NodeSettings(dedupCapacity, decisionCapacity, d, spanWindowZones, spanMaxAttempts, askTimeout,
+        stashCapacity, snapshotEvery);
+  }
+
+  public NodeSettings withSnapshotEvery(int n) {
+    return new NodeSettings(dedupCapacity, decisionCapacity, lease, spanWindowZones, spanMaxAttempts, askTimeout,
+        stashCapacity, n);
   }
 }

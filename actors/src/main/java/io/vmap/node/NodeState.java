@@ -72,22 +72,141 @@ public final class NodeState {
   private final LinkedHashMap<Long, LazyArea> lazy = new LinkedHashMap<>();
   /** Areas handed to a purge epoch and not released yet: still unusable, still counted lazy. */
   private final Map<Long, LazyArea> purging = new HashMap<>();
+  /** The epoch of the last splice: what a new purge coordinator re-drives after a crash. */
+  private long spliceEpoch;
+  /** Outcomes of recent allocate and free requests, by id, bounded: a retry gets the first answer. */
+  private final LinkedHashMap<String, Outcome> recent;
   /** Start-owner decisions, bounded: a part owner asks only within a lease of the reservation. */
   private final LinkedHashMap<String, Decision> decisions;
 
-  public NodeState(int node, Geometry geometry, int decisionCapacity) {
+  /** What became of an allocate ({@code freed == false}) or free request. */
+  public record Outcome(Area area, boolean freed) {}
+
+  public NodeState(int node, Geometry geometry, int capacity) {
+    this(node, geometry, capacity, FreeShard.of(geometry, node));
+  }
+
+  private NodeState(int node, Geometry geometry, int capacity, FreeShard shard) {
     this.node = node;
     this.geometry = geometry;
-    this.shard = FreeShard.of(geometry, node);
-    this.decisions =
-        new LinkedHashMap<>(16, 0.75f, false) {
-          private static final long serialVersionUID = 1L;
+    this.shard = shard;
+    this.capacity = capacity;
+    this.decisions = bounded(capacity);
+    this.recent = bounded(capacity);
+  }
 
-          @Override
-          protected boolean removeEldestEntry(Map.Entry<String, Decision> eldest) {
-            return size() > decisionCapacity;
-          }
-        };
+  private final int capacity;
+
+  private static <V> LinkedHashMap<String, V> bounded(int capacity) {
+    return new LinkedHashMap<>(16, 0.75f, false) {
+      private static final long serialVersionUID = 1L;
+
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<String, V> eldest) {
+        return size() > capacity;
+      }
+    };
+  }
+
+  private void remember(String requestId, Outcome o) {
+    if (requestId != null) recent.put(requestId, o);
+  }
+
+  /** The first outcome of request {@code id}, if it is still remembered. */
+  public Outcome outcome(String id) {
+    return recent.get(id);
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  /** Everything in a {@link NodeState}, immutable, for the snapshot store and for handing state over. */
+  public record Snapshot(
+      int node,
+      long spliceEpoch,
+      long[] freeStarts,
+      long[] freeEnds,
+      List<Area> busy,
+      List<Long> spanStarts,
+      List<List<Part>> spanParts,
+      List<HeldPart> held,
+      List<Reservation> reservations,
+      List<LazyArea> lazy,
+      List<LazyArea> purging,
+      List<String> decisionIds,
+      List<Decision> decisions,
+      List<String> recentIds,
+      List<Outcome> recent)
+      implements io.vmap.wire.WireMessage {}
+
+  public Snapshot snapshot() {
+    int n = shard.blockCount();
+    long[] fs = new long[n];
+    long[] fe = new long[n];
+    int[] i = {0};
+    shard.forEach((s, e) -> {
+      fs[i[0]] = s;
+      fe[i[0]++] = e;
+    });
+    List<Long> spanStarts = new ArrayList<>(spans.keySet());
+    List<List<Part>> spanParts = new ArrayList<>();
+    for (Long s : spanStarts) spanParts.add(List.copyOf(spans.get(s)));
+    return new Snapshot(
+        node, spliceEpoch, fs, fe, new ArrayList<>(busy.areas()), spanStarts, spanParts,
+        new ArrayList<>(held.values()), new ArrayList<>(reservations.values()),
+        new ArrayList<>(lazy.values()), new ArrayList<>(purging.values()),
+        new ArrayList<>(decisions.keySet()), new ArrayList<>(decisions.values()),
+        new ArrayList<>(recent.keySet()), new ArrayList<>(recent.values()));
+  }
+
+  /** The state a snapshot describes. */
+  public static NodeState restore(Snapshot s, Geometry geometry, int capacity) {
+    NodeState st =
+        new NodeState(s.node(), geometry, capacity, FreeShard.ofBlocks(s.freeStarts(), s.freeEnds(), s.freeStarts().length));
+    st.spliceEpoch = s.spliceEpoch();
+    for (Area a : s.busy()) st.busy.insert(a);
+    for (int k = 0; k < s.spanStarts().size(); k++) st.spans.put(s.spanStarts().get(k), s.spanParts().get(k));
+    for (HeldPart h : s.held()) st.held.put(h.start(), h);
+    for (Reservation r : s.reservations()) st.reservations.put(r.id(), r);
+    for (LazyArea la : s.lazy()) st.lazy.put(la.area().start(), la);
+    for (LazyArea la : s.purging()) st.purging.put(la.area().start(), la);
+    for (int k = 0; k < s.decisionIds().size(); k++) st.decisions.put(s.decisionIds().get(k), s.decisions().get(k));
+    for (int k = 0; k < s.recentIds().size(); k++) st.recent.put(s.recentIds().get(k), s.recent().get(k));
+    return st;
+  }
+
+  /** An independent copy (snapshot and restore). */
+  public NodeState copy() {
+    return restore(snapshot(), geometry, capacity);
+  }
+
+  // ---------------------------------------------------------------- the one way in
+
+  /**
+   * Applies one transition; returns what it produced (the allocated {@link Area}, the freed {@link
+   * LazyArea}, the spliced list, the {@link Released} counts) or null.
+   */
+  public Object apply(NodeEvent event) {
+    // An instanceof chain: pattern-matching switch is only a preview feature in Java 17.
+    if (event instanceof NodeEvent.AreaAllocated e) return allocated(e.area(), e.requestId());
+    if (event instanceof NodeEvent.AreaFreed e) return free(e.start(), e.requestId());
+    if (event instanceof NodeEvent.LazySpliced e) return spliceLazy(e.epoch());
+    if (event instanceof NodeEvent.PiecesReleased e) return release(e.pieces());
+    if (event instanceof NodeEvent.SpanReserved e) {
+      reserve(e.id(), e.area(), e.startOwner(), e.myParts(), e.allParts());
+    } else if (event instanceof NodeEvent.SpanCommitted e) {
+      return commitAsStartOwner(e.id());
+    } else if (event instanceof NodeEvent.SpanPartCommitted e) {
+      commitAsPartOwner(e.id());
+    } else if (event instanceof NodeEvent.SpanCancelled e) {
+      cancel(e.id());
+    } else if (event instanceof NodeEvent.SpanResolved e) {
+      decisions.putIfAbsent(e.id(), Decision.ABORTED);
+    } else if (event instanceof NodeEvent.Placed e) {
+      remember(e.requestId(), new Outcome(e.area(), false));
+    } else {
+      throw new IllegalArgumentException("unknown event " + event);
+    }
+    return null;
   }
 
   public int node() {
@@ -101,15 +220,27 @@ public final class NodeState {
   // ---------------------------------------------------------------- allocation
 
   /**
-   * The lowest aligned fit in this node's shard within {@code [spec.lo, spec.hi)}, moved into the
-   * busy tree; null if the shard has none.
+   * The lowest aligned fit in this node's shard within {@code [spec.lo, spec.hi)}, or null if the
+   * shard has none. Changes nothing: {@link NodeEvent.AreaAllocated} takes it.
    */
-  public Area allocate(AllocSpec spec) {
-    long start = shard.allocLowest(spec.size(), spec.align(), spec.lo(), spec.hi());
+  public Area findFit(AllocSpec spec) {
+    long start = shard.findLowest(spec.size(), spec.align(), spec.lo(), spec.hi());
     if (start == FreeShard.NO_FIT) return null;
-    Area area = new Area(start, start + spec.size(), spec.tag());
+    return new Area(start, start + spec.size(), spec.tag());
+  }
+
+  private Area allocated(Area area, String requestId) {
+    if (!shard.allocExact(area.start(), area.end())) {
+      throw new IllegalStateException("node " + node + ": " + area + " is not free");
+    }
     busy.insert(area);
+    remember(requestId, new Outcome(area, false));
     return area;
+  }
+
+  /** The busy area starting exactly at {@code start}, or null. */
+  public Area busyAt(long start) {
+    return busy.get(start);
   }
 
   // ---------------------------------------------------------------- lookup and free
@@ -140,9 +271,12 @@ public final class NodeState {
    * and joins the lazy list; its space stays unusable until a purge releases it. Null if no busy
    * area starts there.
    */
-  public LazyArea free(long start) {
+  private LazyArea free(long start, String requestId) {
     Area area = busy.remove(start);
-    if (area == null) return null;
+    if (area == null) {
+      throw new IllegalStateException("node " + node + ": no busy area starts at " + Unsigned.hex(start));
+    }
+    remember(requestId, new Outcome(area, true));
     List<Part> parts = spans.remove(start);
     if (parts == null) parts = List.of(new Part(node, area.start(), area.end()));
     LazyArea la = new LazyArea(area, node, parts);
@@ -156,7 +290,8 @@ public final class NodeState {
    * {@code llist_del_all()}: hands every lazy area to a purge epoch at once; frees that arrive
    * later belong to the next epoch. The areas stay unusable (and counted lazy) until released.
    */
-  public List<LazyArea> spliceLazy() {
+  private List<LazyArea> spliceLazy(long epoch) {
+    spliceEpoch = epoch;
     List<LazyArea> out = new ArrayList<>(lazy.values());
     for (LazyArea la : out) purging.put(la.area().start(), la);
     lazy.clear();
@@ -167,12 +302,13 @@ public final class NodeState {
    * Returns flushed space to the free shard ({@code merge_or_add_vmap_area}). An area counts as
    * released when its start piece is.
    */
-  public Released release(List<ReleasePiece> pieces) {
+  private Released release(List<ReleasePiece> pieces) {
     int areas = 0;
     long bytes = 0;
     for (ReleasePiece p : pieces) {
       if (p.start() == p.areaStart()) {
-        if (purging.remove(p.areaStart()) == null) {
+        // A successor coordinator may re-drive an epoch whose splice this node never stored.
+        if (purging.remove(p.areaStart()) == null && lazy.remove(p.areaStart()) == null) {
           throw new IllegalStateException(
               "node " + node + ": release of " + Unsigned.hex(p.areaStart()) + " which is not purging");
         }
@@ -211,11 +347,10 @@ public final class NodeState {
   // ---------------------------------------------------------------- spanning: two-phase
 
   /**
-   * Carves {@code myParts} out of the shard and records the reservation; null on success, else the
-   * reason (and nothing changed). A repeated reserve of the same id succeeds without carving again.
+   * Why {@code myParts} cannot be reserved under {@code id}, or null if they can (all free and
+   * ours, and the id not already decided). Changes nothing.
    */
-  public String reserve(String id, Area area, int startOwner, List<Part> myParts, List<Part> all) {
-    if (reservations.containsKey(id)) return null;
+  public String reserveRefusal(String id, List<Part> myParts) {
     if (decisions.containsKey(id)) return "reservation " + id + " already " + decisions.get(id);
     for (Part p : myParts) {
       if (p.node() != node || !shard.isFree(p.start(), p.end())) {
@@ -223,13 +358,16 @@ public final class NodeState {
             + " is not free";
       }
     }
+    return null;
+  }
+
+  private void reserve(String id, Area area, int startOwner, List<Part> myParts, List<Part> all) {
     for (Part p : myParts) {
       if (!shard.allocExact(p.start(), p.end())) {
-        throw new IllegalStateException("isFree/allocExact disagree at " + Unsigned.hex(p.start()));
+        throw new IllegalStateException("node " + node + ": reserved " + Unsigned.hex(p.start()) + " is not free");
       }
     }
     reservations.put(id, new Reservation(id, area, startOwner, List.copyOf(myParts), List.copyOf(all)));
-    return null;
   }
 
   public Reservation reservation(String id) {
@@ -237,30 +375,25 @@ public final class NodeState {
   }
 
   /**
-   * A part owner asks the start owner what became of reservation {@code id}. An id the start owner
-   * has never seen is recorded aborted, so a reserve that arrives after the question (messages can
-   * be reordered across the network) is refused instead of committing space already given back.
+   * What the start owner decided about reservation {@code id}: null if it never saw it (the actor
+   * then records it aborted with {@link NodeEvent.SpanResolved}, so a reserve that arrives after
+   * the question, reordered by the network, is refused instead of committing space given back).
    */
-  public Decision resolve(String id) {
+  public Decision decision(String id) {
     Decision d = decisions.get(id);
     if (d != null) return d;
-    if (reservations.containsKey(id)) return Decision.PENDING;
-    decisions.put(id, Decision.ABORTED);
-    return Decision.ABORTED;
+    return reservations.containsKey(id) ? Decision.PENDING : null;
   }
 
   /**
-   * Start owner's commit point: the reservation becomes a busy area. False if the reservation is
-   * gone (its lease expired, or it was cancelled), and the id is then recorded as aborted so a late
-   * commit can never resurrect it.
+   * Start owner's commit point: the reservation becomes a busy area. The actor emits this only
+   * while the reservation is held; a late commit finds it gone and gets "not committed".
    */
-  public boolean commitAsStartOwner(String id) {
-    Reservation r = reservations.get(id);
+  private boolean commitAsStartOwner(String id) {
+    Reservation r = reservations.remove(id);
     if (r == null || r.startOwner() != node) {
-      decisions.putIfAbsent(id, Decision.ABORTED);
-      return decisions.get(id) == Decision.COMMITTED;
+      throw new IllegalStateException("node " + node + ": no reservation " + id + " to commit");
     }
-    reservations.remove(id);
     busy.insert(r.area());
     spans.put(r.area().start(), r.allParts());
     decisions.put(id, Decision.COMMITTED);
@@ -268,7 +401,7 @@ public final class NodeState {
   }
 
   /** A part owner learns the area was committed: the reserved parts become held parts. */
-  public void commitAsPartOwner(String id) {
+  private void commitAsPartOwner(String id) {
     Reservation r = reservations.remove(id);
     if (r == null) return;
     for (Part p : r.myParts()) {
@@ -280,7 +413,7 @@ public final class NodeState {
    * Gives a reservation's parts back to the shard. On the start owner the id is recorded aborted.
    * No-op for an unknown id.
    */
-  public void cancel(String id) {
+  private void cancel(String id) {
     Reservation r = reservations.remove(id);
     if (r == null) return;
     if (r.startOwner() == node) decisions.put(id, Decision.ABORTED);
@@ -302,6 +435,23 @@ public final class NodeState {
     List<LazyArea> out = new ArrayList<>(lazy.values());
     out.addAll(purging.values());
     return out;
+  }
+
+  /** Areas handed to a purge epoch and not released yet (a successor coordinator re-drives them). */
+  public List<LazyArea> purging() {
+    return new ArrayList<>(purging.values());
+  }
+
+  /** Pages of every unpurged area whose start is ours. */
+  public long unpurgedPages() {
+    long b = 0;
+    for (LazyArea la : lazy.values()) b += la.area().size();
+    for (LazyArea la : purging.values()) b += la.area().size();
+    return geometry.pagesOf(b);
+  }
+
+  public long spliceEpoch() {
+    return spliceEpoch;
   }
 
   public int lazyCount() {

@@ -6,7 +6,7 @@ import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
-import akka.actor.typed.javadsl.StashBuffer;
+import akka.actor.NoSerializationVerificationNeeded;
 import akka.actor.typed.javadsl.TimerScheduler;
 import io.vmap.protocol.AllocSpec;
 import io.vmap.protocol.ErrorCode;
@@ -23,6 +23,8 @@ import io.vmap.wire.WireMessage;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -151,35 +153,51 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
 
   // ---- local wiring
 
-  /** First message of a node created by {@link #create(int, Geometry, NodeSettings)}. */
+  /** A (new) purge coordinator asks for what an interrupted epoch left: spliced, never released. */
+  public record ReportUnreleased(ActorRef<PurgeCoordinator.Command> replyTo) implements Command {}
+
+  /** First message of a node created by {@link #create(int, Geometry, NodeSettings, String)}. */
   public record Attach(NodeDirectory peers, ActorRef<PurgeCoordinator.Command> coordinator)
       implements Command {}
 
-  // ---- internal
+  // ---- internal (local only: never serialized)
 
-  private record LeaseExpired(String reservationId) implements Command {}
+  private interface Internal extends Command, NoSerializationVerificationNeeded {}
 
-  private record WalkAnswer(String requestId, AllocReply reply) implements Command {}
+  private record LeaseExpired(String reservationId) implements Internal {}
 
-  private record SpanAnswer(String requestId, Area area, String reason) implements Command {}
+  private record WalkAnswer(String requestId, AllocReply reply) implements Internal {}
 
-  private record PurgeAnswer(String requestId) implements Command {}
+  private record SpanAnswer(String requestId, Area area, String reason) implements Internal {}
 
-  private record FreeCheckAnswer(String requestId, long addr, Area covering) implements Command {}
+  private record PurgeAnswer(String requestId) implements Internal {}
+
+  private record FreeCheckAnswer(String requestId, long addr, Area covering) implements Internal {}
+
+  private enum FlushBatch implements Internal { INSTANCE }
+
+  private record BatchPersisted(long batchId) implements Internal {}
+
+  private record JournalRecovered(NodeState state) implements Internal {}
+
+  private enum JournalStopped implements Internal { INSTANCE }
 
   // =================================================================== creation
 
-  /** A node that waits for {@link Attach} (local mode, where peers exist only after spawning). */
-  public static Behavior<Command> create(int node, Geometry geometry, NodeSettings settings) {
+  /**
+   * A node that waits for {@link Attach} (local mode, where peers exist only after spawning).
+   *
+   * @param persistenceId null for a volatile node, else the journal's persistence id
+   */
+  public static Behavior<Command> create(
+      int node, Geometry geometry, NodeSettings settings, String persistenceId) {
     return Behaviors.withStash(
-        1024,
+        settings.stashCapacity(),
         stash ->
             Behaviors.receive(Command.class)
                 .onMessage(
                     Attach.class,
-                    a ->
-                        stash.unstashAll(
-                            create(node, geometry, settings, a.peers(), a.coordinator())))
+                    a -> stash.unstashAll(create(node, geometry, settings, a.peers(), a.coordinator(), persistenceId)))
                 .onAnyMessage(
                     m -> {
                       stash.stash(m);
@@ -188,17 +206,56 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
                 .build());
   }
 
-  /** A node that knows its peers and the purge coordinator from the start (cluster mode). */
+  /**
+   * A node that knows its peers and the purge coordinator from the start (cluster mode). A durable
+   * node (non-null {@code persistenceId}) serves nothing until its journal has recovered its state.
+   */
   public static Behavior<Command> create(
       int node,
       Geometry geometry,
       NodeSettings settings,
       NodeDirectory peers,
-      ActorRef<PurgeCoordinator.Command> coordinator) {
+      ActorRef<PurgeCoordinator.Command> coordinator,
+      String persistenceId) {
+    if (persistenceId == null) {
+      return Behaviors.setup(
+          ctx ->
+              Behaviors.withTimers(
+                  timers ->
+                      new VmapNode(ctx, timers, node, geometry, settings, peers, coordinator,
+                          new NodeState(node, geometry, settings.decisionCapacity()), null)));
+    }
     return Behaviors.setup(
         ctx ->
-            Behaviors.withTimers(
-                timers -> new VmapNode(ctx, timers, node, geometry, settings, peers, coordinator)));
+            Behaviors.withStash(
+                settings.stashCapacity(),
+                stash -> {
+                  ActorRef<NodeJournal.Recovered> recovered =
+                      ctx.messageAdapter(NodeJournal.Recovered.class, r -> new JournalRecovered(r.state()));
+                  ActorRef<NodeJournal.Command> journal =
+                      ctx.spawn(
+                          NodeJournal.create(persistenceId, node, geometry, settings.decisionCapacity(),
+                              settings.snapshotEvery(), recovered),
+                          "journal");
+                  ctx.watchWith(journal, JournalStopped.INSTANCE);
+                  // Recovery barrier: nothing is served until busy, lazy and purging are back.
+                  return Behaviors.receive(Command.class)
+                      .onMessage(
+                          JournalRecovered.class,
+                          r ->
+                              stash.unstashAll(
+                                  Behaviors.withTimers(
+                                      timers ->
+                                          new VmapNode(ctx, timers, node, geometry, settings, peers,
+                                              coordinator, r.state(), journal))))
+                      .onMessage(JournalStopped.class, s -> Behaviors.stopped())
+                      .onAnyMessage(
+                          m -> {
+                            stash.stash(m);
+                            return Behaviors.same();
+                          })
+                      .build();
+                }));
   }
 
   // =================================================================== state
@@ -218,6 +275,12 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
     }
   }
 
+  /** An effect held back until the events before it are stored; {@code onFailure} if they never are. */
+  private record Effect(Runnable onSuccess, Runnable onFailure) {}
+
+  /** Events sent to the journal together, and the effects waiting for them. */
+  private record Batch(long id, List<Effect> effects) {}
+
   private final TimerScheduler<Command> timers;
   private final int node;
   private final Geometry geometry;
@@ -225,9 +288,20 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
   private final NodeDirectory peers;
   private final ActorRef<PurgeCoordinator.Command> coordinator;
   private final NodeState state;
-  /** First answers to requests, by id; bounded (oldest forgotten first). */
+  /** Null for a volatile node: effects then happen at once. */
+  private final ActorRef<NodeJournal.Command> journal;
+  private final ActorRef<NodeJournal.Persisted> persistedAdapter;
+  /** Answers that are not state (errors, placements by other nodes), by request id; bounded. */
   private final LinkedHashMap<String, WireMessage> answered;
   private final Map<String, InFlight> inFlight = new HashMap<>();
+  private final Map<String, ActorRef<FreeReply>> inFlightFrees = new HashMap<>();
+
+  // group commit
+  private List<NodeEvent> pendingEvents = new ArrayList<>();
+  private List<Effect> pendingEffects = new ArrayList<>();
+  private Batch batchInFlight;
+  private long nextBatchId;
+  private boolean flushScheduled;
 
   private VmapNode(
       ActorContext<Command> ctx,
@@ -236,7 +310,9 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
       Geometry geometry,
       NodeSettings settings,
       NodeDirectory peers,
-      ActorRef<PurgeCoordinator.Command> coordinator) {
+      ActorRef<PurgeCoordinator.Command> coordinator,
+      NodeState state,
+      ActorRef<NodeJournal.Command> journal) {
     super(ctx);
     this.timers = timers;
     this.node = node;
@@ -244,7 +320,10 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
     this.settings = settings;
     this.peers = peers;
     this.coordinator = coordinator;
-    this.state = new NodeState(node, geometry, settings.decisionCapacity());
+    this.state = state;
+    this.journal = journal;
+    this.persistedAdapter =
+        journal == null ? null : ctx.messageAdapter(NodeJournal.Persisted.class, p -> new BatchPersisted(p.batchId()));
     int cap = settings.dedupCapacity();
     this.answered =
         new LinkedHashMap<>(16, 0.75f, false) {
@@ -276,20 +355,116 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
         .onMessage(LeaseExpired.class, this::onLeaseExpired)
         .onMessage(SpliceLazy.class, this::onSplice)
         .onMessage(ReleasePieces.class, this::onRelease)
+        .onMessage(ReportUnreleased.class, this::onReportUnreleased)
         .onMessage(WalkAnswer.class, this::onWalkAnswer)
         .onMessage(SpanAnswer.class, this::onSpanAnswer)
         .onMessage(PurgeAnswer.class, this::onPurgeAnswer)
         .onMessage(FreeCheckAnswer.class, this::onFreeCheckAnswer)
+        .onMessage(FlushBatch.class, m -> onFlushBatch())
+        .onMessage(BatchPersisted.class, this::onBatchPersisted)
+        .onMessage(JournalStopped.class, m -> onJournalStopped())
         .onMessage(Attach.class, a -> this)
         .build();
   }
 
+  // =================================================================== group commit
+
+  /** Applies a transition now; a durable node also queues it for the next journal batch. */
+  private Object emit(NodeEvent event) {
+    Object result = state.apply(event);
+    if (journal != null) {
+      pendingEvents.add(event);
+      scheduleFlush();
+    }
+    return result;
+  }
+
+  /** Runs {@code effect} once every event emitted so far is stored (at once for a volatile node). */
+  private void afterPersist(Runnable effect) {
+    afterPersist(effect, () -> {});
+  }
+
+  private void afterPersist(Runnable effect, Runnable onFailure) {
+    if (journal == null || (pendingEvents.isEmpty() && batchInFlight == null && pendingEffects.isEmpty())) {
+      effect.run();
+      return;
+    }
+    pendingEffects.add(new Effect(effect, onFailure));
+    scheduleFlush();
+  }
+
+  private void scheduleFlush() {
+    // A message to self, not a write now: everything already in the mailbox joins this batch.
+    if (!flushScheduled) {
+      flushScheduled = true;
+      getContext().getSelf().tell(FlushBatch.INSTANCE);
+    }
+  }
+
+  private Behavior<Command> onFlushBatch() {
+    flushScheduled = false;
+    if (batchInFlight == null) sendBatch();
+    return this;
+  }
+
+  private void sendBatch() {
+    if (pendingEvents.isEmpty()) {
+      List<Effect> ready = pendingEffects;
+      pendingEffects = new ArrayList<>();
+      for (Effect e : ready) e.onSuccess().run();
+      return;
+    }
+    batchInFlight = new Batch(nextBatchId++, pendingEffects);
+    journal.tell(new NodeJournal.Persist(batchInFlight.id(), List.copyOf(pendingEvents), persistedAdapter));
+    pendingEvents = new ArrayList<>();
+    pendingEffects = new ArrayList<>();
+  }
+
+  private Behavior<Command> onBatchPersisted(BatchPersisted m) {
+    if (batchInFlight == null || batchInFlight.id() != m.batchId()) return this;
+    Batch done = batchInFlight;
+    batchInFlight = null;
+    for (Effect e : done.effects()) e.onSuccess().run();
+    if (!pendingEvents.isEmpty() || !pendingEffects.isEmpty()) sendBatch();
+    return this;
+  }
+
+  /**
+   * A journal write failed (the journal stops on a persist failure). Nothing after the last stored
+   * batch may be acknowledged: every waiting request gets an error, and the node stops so that it
+   * restarts from what was stored (sharding restarts it).
+   */
+  private Behavior<Command> onJournalStopped() {
+    getContext().getLog().error("node {}: journal stopped (write failure?); failing {} waiting effects and restarting",
+        node, (batchInFlight == null ? 0 : batchInFlight.effects().size()) + pendingEffects.size());
+    if (batchInFlight != null) for (Effect e : batchInFlight.effects()) e.onFailure().run();
+    for (Effect e : pendingEffects) e.onFailure().run();
+    for (InFlight f : inFlight.values()) {
+      for (ActorRef<AllocReply> w : f.waiters) {
+        w.tell(new AllocFailed("", ErrorCode.ETIMEDOUT, "node " + node + " restarting after a journal failure; retry"));
+      }
+    }
+    return Behaviors.stopped();
+  }
+
+  private static final String JOURNAL_FAILED = "journal write failed; nothing was stored: retry with the same request id";
+
   // =================================================================== allocation
 
+  /** The first answer to request {@code id}, if remembered. */
+  private WireMessage firstAnswer(String id) {
+    WireMessage a = answered.get(id);
+    if (a != null) return a;
+    NodeState.Outcome o = state.outcome(id);
+    if (o == null) return null;
+    return o.freed()
+        ? new Freed(id, o.area())
+        : new Allocated(id, o.area(), geometry.nodeOf(o.area().start()));
+  }
+
   private Behavior<Command> onAlloc(Alloc m) {
-    WireMessage first = answered.get(m.requestId());
-    if (first instanceof AllocReply r) {
-      m.replyTo().tell(r);
+    if (firstAnswer(m.requestId()) instanceof AllocReply r) {
+      afterPersist(() -> m.replyTo().tell(r));
       return this;
     }
     InFlight running = inFlight.get(m.requestId());
@@ -303,21 +478,20 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
       AllocSpec s = m.spec();
       spec = AllocSpec.of(geometry, s.size(), s.align(), s.lo(), s.hi(), s.home(), s.tag(), s.policy());
     } catch (AllocSpec.Invalid e) {
-      reply(m.requestId(), List.of(m.replyTo()), new AllocFailed(m.requestId(), ErrorCode.EINVAL, e.getMessage()));
+      answer(m.requestId(), List.of(m.replyTo()), new AllocFailed(m.requestId(), ErrorCode.EINVAL, e.getMessage()));
       return this;
     } catch (RuntimeException e) {
-      reply(m.requestId(), List.of(m.replyTo()), new AllocFailed(m.requestId(), ErrorCode.EINVAL, "malformed request: " + e));
+      answer(m.requestId(), List.of(m.replyTo()), new AllocFailed(m.requestId(), ErrorCode.EINVAL, "malformed request: " + e));
       return this;
     }
-    Area area = state.allocate(spec);
-    if (area != null) {
-      reply(m.requestId(), List.of(m.replyTo()), new Allocated(m.requestId(), area, node));
+    Area fit = state.findFit(spec);
+    if (fit != null) {
+      emit(new NodeEvent.AreaAllocated(fit, m.requestId()));
+      replyAllocated(List.of(m.replyTo()), new Allocated(m.requestId(), fit, node));
       return this;
     }
     if (spec.policy() == Policy.FAIL_FAST) {
-      reply(
-          m.requestId(),
-          List.of(m.replyTo()),
+      answer(m.requestId(), List.of(m.replyTo()),
           new AllocFailed(m.requestId(), ErrorCode.EAGAIN, "no fit on home node " + node));
       return this;
     }
@@ -362,7 +536,7 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
     InFlight f = inFlight.get(m.requestId());
     if (f == null) return this;
     if (m.reply() instanceof Allocated a) {
-      finish(m.requestId(), new Allocated(m.requestId(), a.area(), a.node()));
+      placed(m.requestId(), a.area());
     } else {
       walkOn(m.requestId(), f);
     }
@@ -373,7 +547,7 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
     InFlight f = inFlight.get(m.requestId());
     if (f == null) return this;
     if (m.area() != null) {
-      finish(m.requestId(), new Allocated(m.requestId(), m.area(), geometry.nodeOf(m.area().start())));
+      placed(m.requestId(), m.area());
     } else {
       afterSpanning(m.requestId(), f);
     }
@@ -383,8 +557,8 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
   /** Everything failed once: purge synchronously and retry once, or give up with ENOSPC. */
   private void afterSpanning(String requestId, InFlight f) {
     if (f.pass > 0) {
-      finish(
-          requestId,
+      InFlight done = inFlight.remove(requestId);
+      answer(requestId, done.waiters,
           new AllocFailed(
               requestId,
               ErrorCode.ENOSPC,
@@ -406,37 +580,46 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
     if (f == null) return this;
     f.pass = 1;
     f.walked = 0;
-    Area area = state.allocate(f.spec);
-    if (area != null) {
-      finish(m.requestId(), new Allocated(m.requestId(), area, node));
+    Area fit = state.findFit(f.spec);
+    if (fit != null) {
+      inFlight.remove(m.requestId());
+      emit(new NodeEvent.AreaAllocated(fit, m.requestId()));
+      replyAllocated(f.waiters, new Allocated(m.requestId(), fit, node));
     } else {
       walkOn(m.requestId(), f);
     }
     return this;
   }
 
-  private void finish(String requestId, AllocReply reply) {
+  /** Another node placed the area: remember it here, where retries of the request arrive. */
+  private void placed(String requestId, Area area) {
     InFlight f = inFlight.remove(requestId);
-    reply(requestId, f.waiters, reply);
+    emit(new NodeEvent.Placed(requestId, area));
+    replyAllocated(f.waiters, new Allocated(requestId, area, geometry.nodeOf(area.start())));
   }
 
-  private <R extends WireMessage> void reply(String requestId, List<ActorRef<R>> to, R reply) {
+  private void replyAllocated(List<ActorRef<AllocReply>> to, Allocated reply) {
+    afterPersist(
+        () -> to.forEach(r -> r.tell(reply)),
+        () -> to.forEach(r -> r.tell(new AllocFailed(reply.requestId(), ErrorCode.ETIMEDOUT, JOURNAL_FAILED))));
+  }
+
+  /** Answers that change no state: remembered for retries, sent once earlier effects are out. */
+  private <R extends WireMessage> void answer(String requestId, List<ActorRef<R>> to, R reply) {
     answered.put(requestId, reply);
-    for (ActorRef<R> r : to) r.tell(reply);
+    afterPersist(() -> to.forEach(r -> r.tell(reply)));
   }
 
   private Behavior<Command> onAllocHere(AllocHere m) {
-    WireMessage first = answered.get(m.attemptId());
-    if (first instanceof AllocReply r) {
-      m.replyTo().tell(r);
+    if (firstAnswer(m.attemptId()) instanceof Allocated a) {
+      afterPersist(() -> m.replyTo().tell(a));
       return this;
     }
-    Area area = state.allocate(m.spec());
-    if (area != null) {
+    Area fit = state.findFit(m.spec());
+    if (fit != null) {
       // Only successes are remembered: a failed attempt changed nothing and may be retried.
-      Allocated a = new Allocated(m.attemptId(), area, node);
-      answered.put(m.attemptId(), a);
-      m.replyTo().tell(a);
+      emit(new NodeEvent.AreaAllocated(fit, m.attemptId()));
+      replyAllocated(List.of(m.replyTo()), new Allocated(m.attemptId(), fit, node));
     } else {
       m.replyTo().tell(new AllocFailed(m.attemptId(), ErrorCode.ENOSPC, "no fit on node " + node));
     }
@@ -446,9 +629,8 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
   // =================================================================== free and find
 
   private Behavior<Command> onFree(Free m) {
-    WireMessage first = answered.get(m.requestId());
-    if (first instanceof FreeReply r) {
-      m.replyTo().tell(r);
+    if (firstAnswer(m.requestId()) instanceof FreeReply r) {
+      afterPersist(() -> m.replyTo().tell(r));
       return this;
     }
     int owner = geometry.nodeOf(m.addr());
@@ -456,15 +638,20 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
       peers.node(owner).tell(m);
       return this;
     }
-    LazyArea la = state.free(m.addr());
-    if (la != null) {
-      coordinator.tell(new PurgeCoordinator.LazyFreed(node, geometry.pagesOf(la.area().size())));
-      reply(m.requestId(), List.of(m.replyTo()), new Freed(m.requestId(), la.area()));
+    if (state.busyAt(m.addr()) != null) {
+      LazyArea la = (LazyArea) emit(new NodeEvent.AreaFreed(m.addr(), m.requestId()));
+      Freed reply = new Freed(m.requestId(), la.area());
+      afterPersist(
+          () -> {
+            coordinator.tell(new PurgeCoordinator.LazyFreed(node, geometry.pagesOf(la.area().size())));
+            m.replyTo().tell(reply);
+          },
+          () -> m.replyTo().tell(new FreeFailed(m.requestId(), ErrorCode.ETIMEDOUT, JOURNAL_FAILED)));
       return this;
     }
     Area inside = state.find(m.addr());
     if (inside != null) {
-      reply(m.requestId(), List.of(m.replyTo()), notItsStart(m.requestId(), m.addr(), inside));
+      answer(m.requestId(), List.of(m.replyTo()), notItsStart(m.requestId(), m.addr(), inside));
       return this;
     }
     int startOwner = state.startOwnerCovering(m.addr());
@@ -481,11 +668,9 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
       inFlightFrees.put(m.requestId(), m.replyTo());
       return this;
     }
-    reply(m.requestId(), List.of(m.replyTo()), noArea(m.requestId(), m.addr()));
+    answer(m.requestId(), List.of(m.replyTo()), noArea(m.requestId(), m.addr()));
     return this;
   }
-
-  private final Map<String, ActorRef<FreeReply>> inFlightFrees = new HashMap<>();
 
   private Behavior<Command> onFreeCheckAnswer(FreeCheckAnswer m) {
     ActorRef<FreeReply> to = inFlightFrees.remove(m.requestId());
@@ -494,7 +679,7 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
         m.covering() != null
             ? notItsStart(m.requestId(), m.addr(), m.covering())
             : noArea(m.requestId(), m.addr());
-    reply(m.requestId(), List.of(to), r);
+    answer(m.requestId(), List.of(to), r);
     return this;
   }
 
@@ -562,31 +747,54 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
   }
 
   private Behavior<Command> onReserve(Reserve m) {
-    String reason = state.reserve(m.reservationId(), m.area(), m.startOwner(), m.myParts(), m.allParts());
-    if (reason == null) {
-      timers.startSingleTimer(
-          m.reservationId(), new LeaseExpired(m.reservationId()), Duration.ofMillis(m.leaseMillis()));
+    String id = m.reservationId();
+    if (state.reservation(id) != null) {
+      afterPersist(() -> m.replyTo().tell(new ReserveReply(id, node, true, null)));
+      return this;
     }
-    m.replyTo().tell(new ReserveReply(m.reservationId(), node, reason == null, reason));
+    String refusal = state.reserveRefusal(id, m.myParts());
+    if (refusal != null) {
+      m.replyTo().tell(new ReserveReply(id, node, false, refusal));
+      return this;
+    }
+    emit(new NodeEvent.SpanReserved(id, m.area(), m.startOwner(), m.myParts(), m.allParts()));
+    timers.startSingleTimer(id, new LeaseExpired(id), Duration.ofMillis(m.leaseMillis()));
+    afterPersist(() -> m.replyTo().tell(new ReserveReply(id, node, true, null)));
     return this;
   }
 
   private Behavior<Command> onCommitArea(CommitArea m) {
-    boolean ok = state.commitAsStartOwner(m.reservationId());
-    timers.cancel(m.reservationId());
-    m.replyTo().tell(new CommitReply(m.reservationId(), ok));
+    String id = m.reservationId();
+    NodeState.Reservation r = state.reservation(id);
+    boolean committed;
+    if (r != null && r.startOwner() == node) {
+      emit(new NodeEvent.SpanCommitted(id));
+      timers.cancel(id);
+      committed = true;
+    } else {
+      // Too late (lease expired, cancelled) or a retry of a commit that already happened.
+      NodeState.Decision d = state.decision(id);
+      if (d == null) emit(new NodeEvent.SpanResolved(id));
+      committed = d == NodeState.Decision.COMMITTED;
+    }
+    afterPersist(() -> m.replyTo().tell(new CommitReply(id, committed)));
     return this;
   }
 
   private Behavior<Command> onCommitPart(CommitPart m) {
-    state.commitAsPartOwner(m.reservationId());
-    timers.cancel(m.reservationId());
+    if (state.reservation(m.reservationId()) != null) {
+      emit(new NodeEvent.SpanPartCommitted(m.reservationId()));
+      timers.cancel(m.reservationId());
+    }
     return this;
   }
 
   private Behavior<Command> onCancel(CancelReservation m) {
-    state.cancel(m.reservationId());
-    timers.cancel(m.reservationId());
+    NodeState.Reservation r = state.reservation(m.reservationId());
+    if (r != null) {
+      emit(new NodeEvent.SpanCancelled(m.reservationId()));
+      timers.cancel(m.reservationId());
+    }
     return this;
   }
 
@@ -595,7 +803,7 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
     if (r == null) return this;
     if (r.startOwner() == node) {
       getContext().getLog().info("reservation {} for {} expired uncommitted", r.id(), r.area());
-      state.cancel(r.id());
+      emit(new NodeEvent.SpanCancelled(r.id()));
     } else {
       // Only the start owner knows whether the area was committed: ask, and ask again a lease
       // later if no answer comes (the start owner may be restarting).
@@ -606,18 +814,25 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
   }
 
   private Behavior<Command> onResolve(ResolveReservation m) {
-    peers.node(m.asker()).tell(new Resolution(m.reservationId(), state.resolve(m.reservationId())));
+    NodeState.Decision d = state.decision(m.reservationId());
+    if (d == null) {
+      emit(new NodeEvent.SpanResolved(m.reservationId()));
+      d = NodeState.Decision.ABORTED;
+    }
+    Resolution answer = new Resolution(m.reservationId(), d);
+    afterPersist(() -> peers.node(m.asker()).tell(answer));
     return this;
   }
 
   private Behavior<Command> onResolution(Resolution m) {
+    if (state.reservation(m.reservationId()) == null) return this;
     switch (m.decision()) {
       case COMMITTED -> {
-        state.commitAsPartOwner(m.reservationId());
+        emit(new NodeEvent.SpanPartCommitted(m.reservationId()));
         timers.cancel(m.reservationId());
       }
       case ABORTED -> {
-        state.cancel(m.reservationId());
+        emit(new NodeEvent.SpanCancelled(m.reservationId()));
         timers.cancel(m.reservationId());
       }
       case PENDING -> {} // the timer is armed again already
@@ -628,13 +843,24 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
   // =================================================================== purge
 
   private Behavior<Command> onSplice(SpliceLazy m) {
-    m.replyTo().tell(new PurgeCoordinator.Spliced(m.epoch(), node, state.spliceLazy()));
+    @SuppressWarnings("unchecked")
+    List<LazyArea> spliced = (List<LazyArea>) emit(new NodeEvent.LazySpliced(m.epoch()));
+    PurgeCoordinator.Spliced reply = new PurgeCoordinator.Spliced(m.epoch(), node, spliced);
+    afterPersist(() -> m.replyTo().tell(reply));
     return this;
   }
 
   private Behavior<Command> onRelease(ReleasePieces m) {
-    NodeState.Released r = state.release(m.pieces());
-    m.replyTo().tell(new PurgeCoordinator.Released(m.epoch(), node, r.areas(), r.bytes()));
+    NodeState.Released r = (NodeState.Released) emit(new NodeEvent.PiecesReleased(m.epoch(), m.pieces()));
+    PurgeCoordinator.Released reply = new PurgeCoordinator.Released(m.epoch(), node, r.areas(), r.bytes());
+    afterPersist(() -> m.replyTo().tell(reply));
+    return this;
+  }
+
+  private Behavior<Command> onReportUnreleased(ReportUnreleased m) {
+    PurgeCoordinator.Unreleased reply =
+        new PurgeCoordinator.Unreleased(node, state.spliceEpoch(), state.purging(), state.unpurgedPages());
+    afterPersist(() -> m.replyTo().tell(reply));
     return this;
   }
 }

@@ -111,7 +111,15 @@ public final class PurgeCoordinator extends AbstractBehavior<PurgeCoordinator.Co
   /** A node merged one release batch back into its shard. */
   public record Released(long epoch, int node, int areas, long bytes) implements Command {}
 
-  private record SubscriberGone(ActorRef<Flush> subscriber) implements Command {}
+  /**
+   * A node's answer to {@link VmapNode.ReportUnreleased}: areas an earlier epoch spliced but never
+   * released, and every unpurged page whose area starts there.
+   */
+  public record Unreleased(int node, long spliceEpoch, List<LazyArea> purging, long unpurgedPages)
+      implements Command {}
+
+  private record SubscriberGone(ActorRef<Flush> subscriber)
+      implements Command, akka.actor.NoSerializationVerificationNeeded {}
 
   // =================================================================== creation
 
@@ -126,7 +134,7 @@ public final class PurgeCoordinator extends AbstractBehavior<PurgeCoordinator.Co
 
   // =================================================================== state
 
-  private enum Phase { IDLE, SPLICING, FLUSHING, RELEASING }
+  private enum Phase { RECOVERING, IDLE, SPLICING, FLUSHING, RELEASING }
 
   private final Geometry geometry;
   private final NodeDirectory nodes;
@@ -138,7 +146,10 @@ public final class PurgeCoordinator extends AbstractBehavior<PurgeCoordinator.Co
   private long epoch;
   private long epochsRun;
   private long areasReleased;
-  private Phase phase = Phase.IDLE;
+  /** Starts recovering: a coordinator may be the successor of one that died mid-epoch. */
+  private Phase phase = Phase.RECOVERING;
+  private final Set<Integer> reported = new java.util.HashSet<>();
+  private long recoveredEpoch;
 
   // the running epoch
   private List<ActorRef<PurgeDone>> epochWaiters = new ArrayList<>();
@@ -162,6 +173,9 @@ public final class PurgeCoordinator extends AbstractBehavior<PurgeCoordinator.Co
     this.nodes = nodes;
     this.thresholdPages = thresholdPages;
     this.releaseBatch = releaseBatch;
+    for (int k = 0; k < nodes.size(); k++) {
+      nodes.node(k).tell(new VmapNode.ReportUnreleased(ctx.getSelf()));
+    }
   }
 
   @Override
@@ -177,12 +191,15 @@ public final class PurgeCoordinator extends AbstractBehavior<PurgeCoordinator.Co
         .onMessage(Spliced.class, this::onSpliced)
         .onMessage(Released.class, this::onReleased)
         .onMessage(GetStatus.class, this::onGetStatus)
+        .onMessage(Unreleased.class, this::onUnreleased)
         .build();
   }
 
   // =================================================================== triggers
 
   private Behavior<Command> onLazyFreed(LazyFreed m) {
+    // While recovering, a node's frees before its report are counted in the report.
+    if (phase == Phase.RECOVERING && !reported.contains(m.node())) return this;
     lazyPages += m.pages();
     if (phase == Phase.IDLE && lazyPages > thresholdPages) startEpoch(new ArrayList<>());
     return this;
@@ -203,6 +220,32 @@ public final class PurgeCoordinator extends AbstractBehavior<PurgeCoordinator.Co
   private Behavior<Command> onAwaitIdle(AwaitIdle m) {
     if (phase == Phase.IDLE) m.replyTo().tell(new Idle(epoch));
     else idleWaiters.add(m.replyTo());
+    return this;
+  }
+
+  // =================================================================== recovery
+
+  /**
+   * Re-drives what a crashed predecessor left: areas spliced but not released are flushed again
+   * (flush is idempotent) and only then released; the lazy count is rebuilt from the nodes.
+   */
+  private Behavior<Command> onUnreleased(Unreleased m) {
+    if (phase != Phase.RECOVERING || !reported.add(m.node())) return this;
+    lazyPages += m.unpurgedPages();
+    recoveredEpoch = Math.max(recoveredEpoch, m.spliceEpoch());
+    spliced.addAll(m.purging());
+    if (reported.size() < nodes.size()) return this;
+    epoch = Math.max(epoch, recoveredEpoch);
+    if (spliced.isEmpty()) {
+      phase = Phase.IDLE;
+      afterEpoch();
+      return this;
+    }
+    getContext().getLog().info("re-driving {} areas left unreleased by an interrupted purge", spliced.size());
+    epoch++;
+    epochWaiters = new ArrayList<>();
+    releasedThisEpoch = 0;
+    flushSpliced();
     return this;
   }
 
@@ -228,11 +271,16 @@ public final class PurgeCoordinator extends AbstractBehavior<PurgeCoordinator.Co
       finishEpoch();
       return this;
     }
+    flushSpliced();
+    return this;
+  }
+
+  private void flushSpliced() {
     phase = Phase.FLUSHING;
     acksPending.clear();
     if (subscribers.isEmpty()) {
       startRelease();
-      return this;
+      return;
     }
     List<Area> ranges = new ArrayList<>(spliced.size());
     for (LazyArea la : spliced) ranges.add(la.area());
@@ -244,7 +292,6 @@ public final class PurgeCoordinator extends AbstractBehavior<PurgeCoordinator.Co
       acksPending.put(s, now);
       s.tell(new Flush(epoch, frozen, ackTo));
     }
-    return this;
   }
 
   private Behavior<Command> onFlushAck(FlushAck m) {
@@ -299,6 +346,11 @@ public final class PurgeCoordinator extends AbstractBehavior<PurgeCoordinator.Co
     PurgeDone done = new PurgeDone(epoch, releasedThisEpoch);
     for (ActorRef<PurgeDone> w : epochWaiters) w.tell(done);
     epochWaiters = new ArrayList<>();
+    afterEpoch();
+  }
+
+  /** The next epoch if one is owed (waiting purges, or still over the threshold), else idle. */
+  private void afterEpoch() {
     if (!nextEpochWaiters.isEmpty()) {
       List<ActorRef<PurgeDone>> w = new ArrayList<>(nextEpochWaiters);
       nextEpochWaiters.clear();

@@ -1,0 +1,131 @@
+package io.vmap.node;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.persistence.typed.PersistenceId;
+import akka.persistence.typed.RecoveryCompleted;
+import akka.persistence.typed.SnapshotAdapter;
+import akka.persistence.typed.javadsl.CommandHandler;
+import akka.persistence.typed.javadsl.EventHandler;
+import akka.persistence.typed.javadsl.EventSourcedBehavior;
+import akka.persistence.typed.javadsl.RetentionCriteria;
+import akka.persistence.typed.javadsl.SignalHandler;
+import io.vmap.space.Geometry;
+import io.vmap.wire.WireMessage;
+import java.util.List;
+
+/**
+ * The durable half of a vmap node: stores the node's {@link NodeEvent}s in batches (group commit:
+ * one {@code persist} of many events) and recovers them.
+ *
+ * <p>The node itself cannot be the event-sourced actor: an {@link EventSourcedBehavior} stashes
+ * commands while it persists, so every request would wait for its own journal round trip. Instead
+ * the node applies transitions at once and holds back their effects (replies) until this child has
+ * stored the batch. This child keeps a replica of the state, so snapshots need no coordination:
+ * the replica after event N is exactly what event N's sequence number describes. It costs a second
+ * copy of the state per node.
+ */
+public final class NodeJournal
+    extends EventSourcedBehavior<NodeJournal.Command, NodeEvent, NodeJournal.Replica> {
+
+  public interface Command extends WireMessage {}
+
+  /** Store these events, in order, then answer {@link Persisted}. */
+  public record Persist(long batchId, List<NodeEvent> events, ActorRef<Persisted> replyTo)
+      implements Command {}
+
+  public record Persisted(long batchId) implements WireMessage {}
+
+  /** Sent to the node once recovery is complete: a copy of the recovered state. */
+  public record Recovered(NodeState state) {}
+
+  /** The replica; mutable, touched only by this actor's event handler. */
+  public static final class Replica {
+    final NodeState state;
+
+    Replica(NodeState state) {
+      this.state = state;
+    }
+  }
+
+  public static Behavior<Command> create(
+      String persistenceId,
+      int node,
+      Geometry geometry,
+      int capacity,
+      int snapshotEvery,
+      ActorRef<Recovered> recovered) {
+    return Behaviors.setup(
+        ctx -> new NodeJournal(PersistenceId.ofUniqueId(persistenceId), node, geometry, capacity, snapshotEvery, recovered));
+  }
+
+  private final int node;
+  private final Geometry geometry;
+  private final int capacity;
+  private final int snapshotEvery;
+  private final ActorRef<Recovered> recovered;
+
+  private NodeJournal(
+      PersistenceId id, int node, Geometry geometry, int capacity, int snapshotEvery, ActorRef<Recovered> recovered) {
+    super(id);
+    this.node = node;
+    this.geometry = geometry;
+    this.capacity = capacity;
+    this.snapshotEvery = snapshotEvery;
+    this.recovered = recovered;
+  }
+
+  @Override
+  public Replica emptyState() {
+    return new Replica(new NodeState(node, geometry, capacity));
+  }
+
+  @Override
+  public CommandHandler<Command, NodeEvent, Replica> commandHandler() {
+    return newCommandHandlerBuilder()
+        .forAnyState()
+        .onCommand(
+            Persist.class,
+            (state, p) -> Effect().persist(p.events()).thenRun(s -> p.replyTo().tell(new Persisted(p.batchId()))))
+        .build();
+  }
+
+  @Override
+  public EventHandler<Replica, NodeEvent> eventHandler() {
+    return newEventHandlerBuilder()
+        .forAnyState()
+        .onAnyEvent(
+            (replica, event) -> {
+              replica.state.apply(event);
+              return replica;
+            });
+  }
+
+  @Override
+  public SignalHandler<Replica> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), replica -> recovered.tell(new Recovered(replica.state.copy())))
+        .build();
+  }
+
+  @Override
+  public RetentionCriteria retentionCriteria() {
+    return RetentionCriteria.snapshotEvery(snapshotEvery, 2);
+  }
+
+  @Override
+  public SnapshotAdapter<Replica> snapshotAdapter() {
+    return new SnapshotAdapter<>() {
+      @Override
+      public Object toJournal(Replica r) {
+        return r.state.snapshot();
+      }
+
+      @Override
+      public Replica fromJournal(Object from) {
+        return new Replica(NodeState.restore((NodeState.Snapshot) from, geometry, capacity));
+      }
+    };
+  }
+}
