@@ -14,7 +14,9 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * An allocator running in one JVM (volatile: the space dies with the process, like the kernel's).
+ * An allocator running in one JVM: volatile (the space dies with the process, like the kernel's)
+ * or, with {@code vmap.mode = durable}, event sourced through the configured Akka Persistence
+ * journal so a restarted process recovers every acknowledged area.
  * {@link #start} brings its own ActorSystem; {@link #embed} runs inside an existing one.
  *
  * <pre>{@code
@@ -41,7 +43,7 @@ public final class Vmap implements AutoCloseable {
     var g = settings.geometry();
     List<ActorRef<VmapNode.Command>> nodeRefs = new ArrayList<>(g.nodes());
     for (int k = 0; k < g.nodes(); k++) {
-      nodeRefs.add(system.systemActorOf(VmapNode.create(k, g, settings.node(), null), prefix + "-node-" + k, Props.empty()));
+      nodeRefs.add(system.systemActorOf(VmapNode.create(k, g, settings.node(), settings.persistenceId(k)), prefix + "-node-" + k, Props.empty()));
     }
     NodeDirectory dir = NodeDirectory.of(nodeRefs);
     ActorRef<PurgeCoordinator.Command> coordinator =

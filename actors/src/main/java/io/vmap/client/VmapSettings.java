@@ -11,13 +11,15 @@ import java.time.Duration;
  * Everything under {@code vmap} in the configuration (documented key by key in reference.conf).
  *
  * @param lazyMaxPages purge threshold in pages; {@code fls(nodes) * 32 MiB / page} when "auto"
+ * @param persistencePrefix null for volatile nodes; else node k's persistence id is this + k
  */
 public record VmapSettings(
     Geometry geometry,
     long lazyMaxPages,
     int releaseBatch,
     NodeSettings node,
-    Duration clientTimeout) {
+    Duration clientTimeout,
+    String persistencePrefix) {
 
   /** Reads {@code vmap.*}; a bad value is an IllegalArgumentException naming the key. */
   public static VmapSettings from(Config root) {
@@ -58,7 +60,14 @@ public record VmapSettings(
             c.getDuration("node.ask-timeout"),
             c.getInt("node.stash-capacity"),
             c.getInt("node.snapshot-every"));
-    return new VmapSettings(g, lazyMax, batch, ns, c.getDuration("client.ask-timeout"));
+    String mode = c.getString("mode");
+    String prefix =
+        switch (mode) {
+          case "volatile" -> null;
+          case "durable" -> c.getString("persistence-id-prefix");
+          default -> throw new IllegalArgumentException("vmap.mode: '" + mode + "' is not volatile or durable");
+        };
+    return new VmapSettings(g, lazyMax, batch, ns, c.getDuration("client.ask-timeout"), prefix);
   }
 
   /** reference.conf alone. */
@@ -69,14 +78,28 @@ public record VmapSettings(
   public VmapSettings withGeometry(Geometry g, Long lazyMaxPagesOrNull) {
     return new VmapSettings(
         g, lazyMaxPagesOrNull == null ? g.defaultLazyMaxPages() : lazyMaxPagesOrNull,
-        releaseBatch, node, clientTimeout);
+        releaseBatch, node, clientTimeout, persistencePrefix);
   }
 
   public VmapSettings withNode(NodeSettings n) {
-    return new VmapSettings(geometry, lazyMaxPages, releaseBatch, n, clientTimeout);
+    return new VmapSettings(geometry, lazyMaxPages, releaseBatch, n, clientTimeout, persistencePrefix);
   }
 
   public VmapSettings withReleaseBatch(int batch) {
-    return new VmapSettings(geometry, lazyMaxPages, batch, node, clientTimeout);
+    return new VmapSettings(geometry, lazyMaxPages, batch, node, clientTimeout, persistencePrefix);
+  }
+
+  /** Durable nodes (event sourced through the configured Akka Persistence journal), ids prefix + k. */
+  public VmapSettings durable(String prefix) {
+    return new VmapSettings(geometry, lazyMaxPages, releaseBatch, node, clientTimeout, prefix);
+  }
+
+  public boolean isDurable() {
+    return persistencePrefix != null;
+  }
+
+  /** Node k's persistence id, or null when volatile. */
+  public String persistenceId(int k) {
+    return persistencePrefix == null ? null : persistencePrefix + k;
   }
 }

@@ -1,0 +1,214 @@
+package io.vmap.durable;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.actor.testkit.typed.javadsl.TestProbe;
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.RecipientRef;
+import akka.persistence.testkit.JournalOperation;
+import akka.persistence.testkit.PersistenceTestKitPlugin;
+import akka.persistence.testkit.PersistenceTestKitSnapshotPlugin;
+import akka.persistence.testkit.ProcessingPolicy;
+import akka.persistence.testkit.ProcessingResult;
+import akka.persistence.testkit.ProcessingSuccess$;
+import akka.persistence.testkit.WriteEvents;
+import akka.persistence.testkit.javadsl.PersistenceTestKit;
+import akka.persistence.testkit.javadsl.SnapshotTestKit;
+import com.typesafe.config.ConfigFactory;
+import io.vmap.node.NodeDirectory;
+import io.vmap.node.NodeSettings;
+import io.vmap.node.VmapNode;
+import io.vmap.protocol.AllocSpec;
+import io.vmap.protocol.ErrorCode;
+import io.vmap.protocol.Policy;
+import io.vmap.purge.PurgeCoordinator;
+import io.vmap.space.Area;
+import io.vmap.space.Geometry;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A durable vmap node on Akka's persistence test kit: what it acknowledged survives a restart
+ * (events and snapshots), a journal write failure reaches the client as an error and loses no
+ * area, and many requests share one journal write (group commit).
+ */
+class DurableNodeTest {
+
+  // One node owning a 16-page space: outcomes are exact.
+  private static final Geometry G = new Geometry(0x100000, 0x110000, 4096, 0x10000, 1);
+
+  /**
+   * The test journal keeps events as objects: the Kryo registrations of NodeEvent and the snapshot
+   * are checked by the wire tests, not here.
+   */
+  private static final String SERIALIZE =
+      "akka.persistence.testkit.events.serialize = off\n"
+          + "akka.persistence.testkit.snapshots.serialize = off\n";
+
+  private static ActorTestKit kit;
+  private static PersistenceTestKit journal;
+  private static SnapshotTestKit snapshots;
+  private static int instance;
+
+  @BeforeAll
+  static void start() {
+    kit =
+        ActorTestKit.create(
+            ConfigFactory.parseString(SERIALIZE)
+                .withFallback(PersistenceTestKitPlugin.getInstance().config())
+                .withFallback(PersistenceTestKitSnapshotPlugin.config())
+                .withFallback(ConfigFactory.load()));
+    journal = PersistenceTestKit.create(kit.system());
+    snapshots = SnapshotTestKit.create(kit.system());
+  }
+
+  @AfterAll
+  static void stop() {
+    kit.shutdownTestKit();
+  }
+
+  @BeforeEach
+  void clean() {
+    journal.resetPolicy();
+  }
+
+  private String pid;
+  private TestProbe<PurgeCoordinator.Command> coordinator;
+
+  private ActorRef<VmapNode.Command> spawnNode(int snapshotEvery) {
+    if (coordinator == null) coordinator = kit.createTestProbe();
+    List<ActorRef<VmapNode.Command>> self = new ArrayList<>();
+    NodeDirectory dir =
+        new NodeDirectory() {
+          @Override
+          public RecipientRef<VmapNode.Command> node(int k) {
+            return self.get(0);
+          }
+
+          @Override
+          public int size() {
+            return 1;
+          }
+        };
+    ActorRef<VmapNode.Command> node =
+        kit.spawn(
+            VmapNode.create(0, G, NodeSettings.defaults().withSnapshotEvery(snapshotEvery), dir,
+                coordinator.getRef(), pid));
+    self.add(node);
+    return node;
+  }
+
+  private static AllocSpec pages(int n) {
+    return AllocSpec.of(G, n * 4096L, 4096, null, null, 0, "t", Policy.NORMAL);
+  }
+
+  private VmapNode.AllocReply alloc(ActorRef<VmapNode.Command> node, String id, int pages) {
+    TestProbe<VmapNode.AllocReply> p = kit.createTestProbe();
+    node.tell(new VmapNode.Alloc(id, pages(pages), p.getRef()));
+    return p.receiveMessage();
+  }
+
+  private VmapNode.NodeInfo info(ActorRef<VmapNode.Command> node) {
+    TestProbe<VmapNode.NodeInfo> p = kit.createTestProbe();
+    node.tell(new VmapNode.GetInfo(p.getRef()));
+    return p.receiveMessage();
+  }
+
+  private void restart(ActorRef<VmapNode.Command> node) {
+    kit.stop(node);
+  }
+
+  @Test
+  void acknowledgedAreasAndLazyFreesSurviveARestart() {
+    pid = "durable-restart-" + ++instance;
+    ActorRef<VmapNode.Command> node = spawnNode(1000);
+    Area a = ((VmapNode.Allocated) alloc(node, "a", 2)).area();
+    Area b = ((VmapNode.Allocated) alloc(node, "b", 3)).area();
+    TestProbe<VmapNode.FreeReply> fp = kit.createTestProbe();
+    node.tell(new VmapNode.Free("free-a", a.start(), fp.getRef()));
+    fp.expectMessageClass(VmapNode.Freed.class);
+    VmapNode.NodeInfo before = info(node);
+
+    restart(node);
+    ActorRef<VmapNode.Command> again = spawnNode(1000);
+    VmapNode.NodeInfo after = info(again);
+    assertEquals(List.of(b), after.busy());
+    assertEquals(1, after.lazy().size());
+    assertEquals(a, after.lazy().get(0).area());
+    assertEquals(before.freeBytes(), after.freeBytes());
+    // A retry of an acknowledged request gets its first answer, not a second area.
+    assertEquals(new VmapNode.Allocated("b", b, 0), alloc(again, "b", 3));
+    assertEquals(1, info(again).busy().size());
+    // The lazily freed space is still not reusable: the next area goes after b.
+    Area c = ((VmapNode.Allocated) alloc(again, "c", 1)).area();
+    assertEquals(b.end(), c.start());
+  }
+
+  @Test
+  void recoversFromASnapshotPlusLaterEvents() {
+    pid = "durable-snapshot-" + ++instance;
+    ActorRef<VmapNode.Command> node = spawnNode(3);
+    List<Area> areas = new ArrayList<>();
+    for (int i = 0; i < 7; i++) areas.add(((VmapNode.Allocated) alloc(node, "s" + i, 1)).area());
+    kit.createTestProbe().awaitAssert(() -> {
+      assertTrue(!snapshots.persistedInStorage(pid).isEmpty(), "a snapshot was stored");
+      return null;
+    });
+    restart(node);
+    ActorRef<VmapNode.Command> again = spawnNode(3);
+    assertEquals(areas, info(again).busy());
+    assertEquals(G.spaceBytes() - 7 * 4096L, info(again).freeBytes());
+  }
+
+  @Test
+  void aJournalWriteFailureIsAnErrorForTheClientAndLosesNoArea() {
+    pid = "durable-failure-" + ++instance;
+    ActorRef<VmapNode.Command> node = spawnNode(1000);
+    Area first = ((VmapNode.Allocated) alloc(node, "ok", 1)).area();
+    journal.failNextPersisted(pid);
+    TestProbe<VmapNode.AllocReply> p = kit.createTestProbe();
+    node.tell(new VmapNode.Alloc("lost", pages(1), p.getRef()));
+    VmapNode.AllocFailed failed = assertInstanceOf(VmapNode.AllocFailed.class, p.receiveMessage());
+    assertEquals(ErrorCode.ETIMEDOUT, failed.code());
+    p.expectTerminated(node);
+
+    ActorRef<VmapNode.Command> again = spawnNode(1000);
+    // Nothing unacknowledged survived; the retry of the failed request gets one area.
+    assertEquals(List.of(first), info(again).busy());
+    Area retried = ((VmapNode.Allocated) alloc(again, "lost", 1)).area();
+    assertEquals(first.end(), retried.start());
+    assertEquals(2, info(again).busy().size());
+  }
+
+  @Test
+  void manyRequestsShareOneJournalWrite() {
+    pid = "durable-group-" + ++instance;
+    List<Integer> batchSizes = new CopyOnWriteArrayList<>();
+    journal.withPolicy(
+        new ProcessingPolicy<JournalOperation>() {
+          @Override
+          public ProcessingResult tryProcess(String persistenceId, JournalOperation op) {
+            if (persistenceId.equals(pid) && op instanceof WriteEvents w) batchSizes.add(w.getBatch().size());
+            return ProcessingSuccess$.MODULE$;
+          }
+        });
+    ActorRef<VmapNode.Command> node = spawnNode(1000);
+    TestProbe<VmapNode.AllocReply> p = kit.createTestProbe();
+    for (int i = 0; i < 16; i++) node.tell(new VmapNode.Alloc("g" + i, pages(1), p.getRef()));
+    List<Long> starts = new ArrayList<>();
+    for (int i = 0; i < 16; i++) starts.add(((VmapNode.Allocated) p.receiveMessage()).area().start());
+    assertEquals(16, starts.stream().distinct().count());
+    assertEquals(16, journal.persistedInStorage(pid).size());
+    assertTrue(batchSizes.size() < 16, "16 events in " + batchSizes.size() + " writes: " + batchSizes);
+    assertNotEquals(0, batchSizes.size());
+  }
+}
