@@ -54,6 +54,11 @@ public final class VmapClient {
     return geometry;
   }
 
+  /** How long a call waits before failing with ETIMEDOUT. */
+  public Duration timeout() {
+    return timeout;
+  }
+
   public NodeDirectory nodes() {
     return nodes;
   }
@@ -73,7 +78,7 @@ public final class VmapClient {
    * ETIMEDOUT (retry with the same request id).
    */
   public CompletionStage<Allocation> alloc(AllocOptions o) {
-    int home = o.home() >= 0 ? o.home() : Math.floorMod(nextHome.getAndIncrement(), geometry.nodes());
+    int home = o.home() >= 0 ? o.home() : defaultHome(o.requestIdOrNull());
     AllocSpec spec;
     try {
       spec = AllocSpec.of(geometry, o.sizeBytes(), o.alignOrNull() == null ? geometry.page() : o.alignOrNull(),
@@ -89,6 +94,15 @@ public final class VmapClient {
               VmapNode.AllocFailed f = (VmapNode.AllocFailed) reply;
               throw new VmapException(f.code(), f.reason());
             });
+  }
+
+  /**
+   * Round robin, like one CPU after another; but a request with an id always goes to the same node,
+   * because only its home node remembers the first answer (a retry elsewhere would get a second area).
+   */
+  private int defaultHome(String requestId) {
+    int n = geometry.nodes();
+    return requestId != null ? Math.floorMod(requestId.hashCode(), n) : Math.floorMod(nextHome.getAndIncrement(), n);
   }
 
   /** Frees the area starting at {@code addr}; completes with the freed area. */
@@ -165,13 +179,14 @@ public final class VmapClient {
   private <Req, Res> CompletableFuture<Res> ask(RecipientRef<Req> target, akka.japi.function.Function<ActorRef<Res>, Req> msg) {
     return AskPattern.<Req, Res>ask(target, msg, timeout, system.scheduler())
         .toCompletableFuture()
-        .exceptionallyCompose(VmapClient::timeoutAsVmapException);
+        .exceptionallyCompose(this::timeoutAsVmapException);
   }
 
-  private static <T> CompletionStage<T> timeoutAsVmapException(Throwable t) {
+  private <T> CompletionStage<T> timeoutAsVmapException(Throwable t) {
     Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
     if (c instanceof TimeoutException || c instanceof akka.pattern.AskTimeoutException) {
-      return CompletableFuture.failedFuture(new VmapException(ErrorCode.ETIMEDOUT, String.valueOf(c.getMessage())));
+      return CompletableFuture.failedFuture(new VmapException(ErrorCode.ETIMEDOUT,
+          "no answer within " + timeout.toMillis() + " ms; the request may still take effect: retry with the same request id"));
     }
     return CompletableFuture.failedFuture(c);
   }

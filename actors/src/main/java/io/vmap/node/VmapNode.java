@@ -156,6 +156,12 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
   /** A (new) purge coordinator asks for what an interrupted epoch left: spliced, never released. */
   public record ReportUnreleased(ActorRef<PurgeCoordinator.Command> replyTo) implements Command {}
 
+  /**
+   * Does nothing: sent by every member at start so that each of the fixed set of sharded nodes is
+   * started (and, if durable, recovered) before the first request needs it.
+   */
+  public record Wake() implements Command {}
+
   /** First message of a node created by {@link #create(int, Geometry, NodeSettings, String)}. */
   public record Attach(NodeDirectory peers, ActorRef<PurgeCoordinator.Command> coordinator)
       implements Command {}
@@ -364,6 +370,7 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
         .onMessage(BatchPersisted.class, this::onBatchPersisted)
         .onMessage(JournalStopped.class, m -> onJournalStopped())
         .onMessage(Attach.class, a -> this)
+        .onMessage(Wake.class, w -> this)
         .build();
   }
 

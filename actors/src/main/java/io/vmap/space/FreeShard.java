@@ -416,6 +416,7 @@ public final class FreeShard {
     if (best == NIL || !Unsigned.lt(end[best] - start[best], size)) return best;
     int n = right[best]; // holds a fit: maxSize[n] >= size
     for (;;) {
+      if (n == NIL) throw new IllegalStateException("subtree_max_size promised a fit that is absent");
       if (!Unsigned.lt(maxSize[left[n]], size)) {
         n = left[n];
       } else if (!Unsigned.lt(end[n] - start[n], size)) {

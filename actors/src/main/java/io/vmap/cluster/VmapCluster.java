@@ -1,0 +1,86 @@
+package io.vmap.cluster;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.SupervisorStrategy;
+import akka.actor.typed.RecipientRef;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.cluster.sharding.typed.javadsl.ClusterSharding;
+import akka.cluster.sharding.typed.javadsl.Entity;
+import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
+import akka.cluster.typed.ClusterSingleton;
+import akka.cluster.typed.SingletonActor;
+import io.vmap.client.VmapClient;
+import io.vmap.client.VmapSettings;
+import io.vmap.node.NodeDirectory;
+import io.vmap.node.VmapNode;
+import io.vmap.purge.PurgeCoordinator;
+import io.vmap.space.Geometry;
+
+/**
+ * The allocator on an Akka cluster: each vmap node is a Cluster Sharding entity (entity id = node
+ * id; a fixed set, never passivated, remembered so a rebalance or a crash restarts it) and the
+ * purge coordinator is a cluster singleton. Every member runs the same {@link #start} with the same
+ * configuration and gets a {@link VmapClient} that routes by {@code nodeOf} through sharding.
+ */
+public final class VmapCluster {
+
+  public static final EntityTypeKey<VmapNode.Command> NODE =
+      EntityTypeKey.create(VmapNode.Command.class, "vmap-node");
+
+  private final VmapClient client;
+  private final NodeDirectory nodes;
+
+  private VmapCluster(VmapClient client, NodeDirectory nodes) {
+    this.client = client;
+    this.nodes = nodes;
+  }
+
+  /** Joins this member's share of the allocator (the ActorSystem must be cluster-enabled). */
+  public static VmapCluster start(ActorSystem<?> system, VmapSettings settings) {
+    Geometry g = settings.geometry();
+    ClusterSharding sharding = ClusterSharding.get(system);
+    NodeDirectory nodes = sharded(sharding, g.nodes());
+    ActorRef<PurgeCoordinator.Command> coordinator =
+        ClusterSingleton.get(system)
+            .init(
+                SingletonActor.of(
+                    Behaviors.supervise(
+                            PurgeCoordinator.create(g, nodes, settings.lazyMaxPages(), settings.releaseBatch()))
+                        .onFailure(SupervisorStrategy.restart()),
+                    "vmap-purge-coordinator"));
+    sharding.init(
+        Entity.of(
+            NODE,
+            ctx -> {
+              int k = Integer.parseInt(ctx.getEntityId());
+              return VmapNode.create(k, g, settings.node(), nodes, coordinator, settings.persistenceId(k));
+            }));
+    // Start every node now (recovering it, if durable) rather than on the first request.
+    for (int k = 0; k < g.nodes(); k++) nodes.node(k).tell(new VmapNode.Wake());
+    return new VmapCluster(new VmapClient(system, g, nodes, coordinator, settings.clientTimeout()), nodes);
+  }
+
+  /** Node k is the entity with id "k". */
+  public static NodeDirectory sharded(ClusterSharding sharding, int count) {
+    return new NodeDirectory() {
+      @Override
+      public RecipientRef<VmapNode.Command> node(int k) {
+        return sharding.entityRefFor(NODE, Integer.toString(k));
+      }
+
+      @Override
+      public int size() {
+        return count;
+      }
+    };
+  }
+
+  public VmapClient client() {
+    return client;
+  }
+
+  public NodeDirectory nodes() {
+    return nodes;
+  }
+}

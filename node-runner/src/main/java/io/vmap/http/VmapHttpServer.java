@@ -1,0 +1,82 @@
+package io.vmap.http;
+
+import akka.actor.typed.ActorSystem;
+import akka.http.javadsl.Http;
+import akka.http.javadsl.ServerBinding;
+import akka.http.javadsl.server.Route;
+import com.typesafe.config.Config;
+import io.vmap.client.VmapClient;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * The HTTP API of an allocator: a thin JSON layer over {@link VmapClient}.
+ *
+ * <pre>{@code
+ * Vmap vmap = Vmap.start(settings);
+ * ServerBinding b = VmapHttpServer.start(vmap.system(), vmap.client(), "127.0.0.1", 8080, HealthProbe.always())
+ *     .toCompletableFuture().join();
+ * }</pre>
+ *
+ * <p>Endpoints: {@code POST /v1/areas}, {@code GET|DELETE /v1/areas/{addr}}, {@code GET /v1/info},
+ * {@code POST /v1/purge}, {@code GET /health/alive}, {@code GET /health/ready}, {@code GET /metrics}.
+ * Every error is {@code {"error":"<ErrorCode>","reason":"..."}} with 507 (ENOSPC), 503 (EAGAIN),
+ * 400 (EINVAL), 404 (ENOENT) or 504 (ETIMEDOUT).
+ *
+ * <p>The binding is registered with coordinated shutdown (unbound, then in-flight requests get up to
+ * {@link #SHUTDOWN_DEADLINE}) so terminating the ActorSystem stops the server too.
+ */
+public final class VmapHttpServer {
+
+  /** How long in-flight requests get when the ActorSystem shuts down. */
+  public static final Duration SHUTDOWN_DEADLINE = Duration.ofSeconds(5);
+
+  /** Bound on the scrape-time {@code info()} call of {@code GET /metrics}. */
+  public static final Duration SCRAPE_INFO_TIMEOUT = Duration.ofSeconds(5);
+
+  /** Added to {@code vmap.client.ask-timeout} so the client's ETIMEDOUT normally answers first. */
+  static final Duration TIMEOUT_MARGIN = Duration.ofSeconds(5);
+
+  private VmapHttpServer() {}
+
+  /** Binds {@code host:port} (0 = any free port: read {@link ServerBinding#localAddress()}). */
+  public static CompletionStage<ServerBinding> start(
+      ActorSystem<?> system, VmapClient client, String host, int port, HealthProbe ready) {
+    return start(system, client, host, port, ready, new Metrics());
+  }
+
+  /** As {@link #start(ActorSystem, VmapClient, String, int, HealthProbe)}, counting into {@code metrics}. */
+  public static CompletionStage<ServerBinding> start(
+      ActorSystem<?> system, VmapClient client, String host, int port, HealthProbe ready, Metrics metrics) {
+    Route route = routes(system, client, ready, metrics);
+    return Http.get(system)
+        .newServerAt(host, port)
+        .bind(route)
+        .thenApply(b -> b.addToCoordinatedShutdown(SHUTDOWN_DEADLINE, system));
+  }
+
+  /** The route tree alone, to mount it in another server or test it without binding. */
+  public static Route routes(ActorSystem<?> system, VmapClient client, HealthProbe ready, Metrics metrics) {
+    Objects.requireNonNull(client, "client");
+    Objects.requireNonNull(ready, "ready");
+    Objects.requireNonNull(metrics, "metrics");
+    return new VmapRoutes(client, ready, metrics, requestTimeout(system.settings().config()), SCRAPE_INFO_TIMEOUT)
+        .route();
+  }
+
+  /**
+   * The HTTP request timeout: {@code akka.http.server.request-timeout}, raised to
+   * {@code vmap.client.ask-timeout} + 5 s so that a slow allocation (a synchronous purge) answers
+   * with the client's own ETIMEDOUT instead of being cut by the server. Null = keep the configured
+   * value (infinite, or no client timeout configured).
+   */
+  static Duration requestTimeout(Config c) {
+    String key = "akka.http.server.request-timeout";
+    if (!c.hasPath(key) || c.getString(key).trim().equalsIgnoreCase("infinite")) return null;
+    Duration http = c.getDuration(key);
+    if (!c.hasPath("vmap.client.ask-timeout")) return null;
+    Duration wanted = c.getDuration("vmap.client.ask-timeout").plus(TIMEOUT_MARGIN);
+    return wanted.compareTo(http) > 0 ? wanted : null;
+  }
+}

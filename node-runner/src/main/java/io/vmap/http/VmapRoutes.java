@@ -1,0 +1,337 @@
+package io.vmap.http;
+
+import akka.http.javadsl.model.ContentType;
+import akka.http.javadsl.model.ContentTypes;
+import akka.http.javadsl.model.HttpEntity;
+import akka.http.javadsl.model.HttpRequest;
+import akka.http.javadsl.model.HttpResponse;
+import akka.http.javadsl.model.StatusCode;
+import akka.http.javadsl.model.StatusCodes;
+import akka.http.javadsl.model.headers.Location;
+import akka.http.javadsl.server.AllDirectives;
+import akka.http.javadsl.server.ExceptionHandler;
+import akka.http.javadsl.server.PathMatchers;
+import akka.http.javadsl.server.RejectionHandler;
+import akka.http.javadsl.server.Route;
+import akka.http.javadsl.unmarshalling.Unmarshaller;
+import io.vmap.client.AllocOptions;
+import io.vmap.client.VmapClient;
+import io.vmap.client.VmapException;
+import io.vmap.protocol.ErrorCode;
+import io.vmap.space.Unsigned;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The route tree of {@link VmapHttpServer}; one instance per server. */
+final class VmapRoutes extends AllDirectives {
+
+  private static final Logger LOG = LoggerFactory.getLogger(VmapHttpServer.class);
+
+  static final ContentType PROMETHEUS = ContentTypes.parse("text/plain; version=0.0.4; charset=utf-8");
+
+  /** Bodies of POST /v1/areas are a few hundred bytes; anything this large is a mistake. */
+  static final long MAX_BODY = 64 * 1024;
+
+  private final VmapClient client;
+  private final HealthProbe probe;
+  private final Metrics metrics;
+  /** Null: leave akka.http.server.request-timeout as configured. */
+  private final Duration requestTimeout;
+  private final Duration scrapeTimeout;
+
+  VmapRoutes(VmapClient client, HealthProbe probe, Metrics metrics, Duration requestTimeout, Duration scrapeTimeout) {
+    this.client = client;
+    this.probe = probe;
+    this.metrics = metrics;
+    this.requestTimeout = requestTimeout;
+    this.scrapeTimeout = scrapeTimeout;
+  }
+
+  Route route() {
+    // Built once: every leaf extracts from the request, so per-request work happens only there.
+    Route api = endpoints();
+    ExceptionHandler exceptions = exceptionHandler();
+    RejectionHandler rejections = rejectionHandler();
+    Route handledRoute = handleExceptions(exceptions, () -> handleRejections(rejections, () -> api));
+    Supplier<Route> handled = () -> handledRoute;
+    Route timed =
+        requestTimeout == null
+            ? withRequestTimeoutResponse(VmapRoutes::timeoutResponse, handled)
+            : withRequestTimeout(
+                scala.concurrent.duration.Duration.create(requestTimeout.toMillis(), TimeUnit.MILLISECONDS),
+                VmapRoutes::timeoutResponse, handled);
+    return mapResponse(r -> { metrics.response(r.status().intValue()); return r; }, () -> timed);
+  }
+
+  private Route endpoints() {
+    return concat(
+        pathPrefix("v1", this::v1),
+        pathPrefix("health", () -> concat(
+            path("alive", () -> get(() -> extractRequest(r -> complete(alive())))),
+            path("ready", () -> get(() -> extractRequest(r -> complete(readiness())))))),
+        path("metrics", () -> get(() -> extractRequest(r -> completeWithFuture(scrape())))));
+  }
+
+  private Route v1() {
+    return concat(
+        path("areas", () -> post(() ->
+            withSizeLimit(MAX_BODY, () ->
+                optionalHeaderValueByName("Idempotency-Key", key ->
+                    entity(Unmarshaller.entityToString(), body -> op("alloc", () -> alloc(body, key))))))),
+        path(PathMatchers.segment("areas").slash(PathMatchers.segment()), addr -> concat(
+            get(() -> op("find", () -> find(addr))),
+            delete(() ->
+                parameterOptional("requestId", qid ->
+                    optionalHeaderValueByName("Idempotency-Key", key -> op("free", () -> free(addr, qid, key))))))),
+        path("info", () -> get(() ->
+            parameterOptional("format", format ->
+                optionalHeaderValueByName("Accept", accept -> op("info", () -> info(format, accept)))))),
+        path("purge", () -> post(() -> op("purge", this::purge))));
+  }
+
+  // ------------------------------------------------------------------ operations
+
+  private CompletionStage<HttpResponse> alloc(String body, Optional<String> key) {
+    AllocOptions o = Json.parseAlloc(body, client.geometry(), key);
+    return client.alloc(o).thenApply(a ->
+        json(StatusCodes.CREATED, Json.allocation(a))
+            .addHeader(Location.create("/v1/areas/" + Unsigned.hex(a.start()))));
+  }
+
+  private CompletionStage<HttpResponse> find(String segment) {
+    long addr = Json.pathAddress(segment);
+    return client.find(addr).thenApply(area -> {
+      if (area.isEmpty()) throw new VmapException(ErrorCode.ENOENT, "no busy area contains " + Unsigned.hex(addr));
+      return json(StatusCodes.OK, Json.write(Json.area(area.get(), client.geometry().nodeOf(area.get().start()))));
+    });
+  }
+
+  private CompletionStage<HttpResponse> free(String segment, Optional<String> queryId, Optional<String> key) {
+    long addr = Json.pathAddress(segment);
+    String q = queryId.map(id -> Json.requestId(id, "requestId", null)).orElse(null);
+    String id = Json.reconcileIds(q, key, "requestId");
+    CompletionStage<?> s = id == null ? client.free(addr) : client.free(addr, id);
+    return s.thenApply(area -> HttpResponse.create().withStatus(StatusCodes.NO_CONTENT));
+  }
+
+  private CompletionStage<HttpResponse> info(Optional<String> format, Optional<String> accept) {
+    boolean asJson;
+    if (format.isPresent()) {
+      asJson = switch (format.get().toLowerCase(Locale.ROOT)) {
+        case "json" -> true;
+        case "text" -> false;
+        default -> throw new VmapException(ErrorCode.EINVAL, "format: must be json or text, got '" + format.get() + "'");
+      };
+    } else {
+      asJson = accept.map(a -> a.toLowerCase(Locale.ROOT).contains("application/json")).orElse(false);
+    }
+    return client.info().thenApply(i -> asJson
+        ? json(StatusCodes.OK, Json.info(i))
+        : HttpResponse.create().withStatus(StatusCodes.OK).withEntity(ContentTypes.TEXT_PLAIN_UTF8, i.render()));
+  }
+
+  private CompletionStage<HttpResponse> purge() {
+    return client.purge().thenApply(n -> {
+      var o = Json.object();
+      o.put("released", n);
+      return json(StatusCodes.OK, Json.write(o));
+    });
+  }
+
+  /**
+   * Runs one allocator operation: refuses it while not ready, times it, counts its result and turns
+   * every failure into the JSON error shape (never a stack trace).
+   */
+  private Route op(String op, Supplier<CompletionStage<HttpResponse>> action) {
+    // Built inside an extraction so that the action runs once per request, never at route build time.
+    return extractRequestContext(ctx -> completeWithFuture(run(op, action)));
+  }
+
+  private CompletionStage<HttpResponse> run(String op, Supplier<CompletionStage<HttpResponse>> action) {
+    long t0 = System.nanoTime();
+    CompletionStage<HttpResponse> s;
+    try {
+      if (!probe.ready()) {
+        throw new VmapException(ErrorCode.EAGAIN, "not ready (" + probe.detail() + "); retry later or on another member");
+      }
+      s = action.get();
+    } catch (RuntimeException e) {
+      s = CompletableFuture.failedFuture(e);
+    }
+    return s.handle((resp, err) -> {
+      long dt = System.nanoTime() - t0;
+      if (err == null) {
+        metrics.record(op, "ok", dt);
+        return resp;
+      }
+      Throwable c = unwrap(err);
+      if (c instanceof VmapException ve) {
+        metrics.record(op, ve.code().name(), dt);
+        if (ve.code() == ErrorCode.ETIMEDOUT) {
+          // The library's reason is Akka's ask-timeout text (actor paths, hints): keep it in the log.
+          LOG.debug("{} timed out: {}", op, ve.reason());
+          return error(ErrorCode.ETIMEDOUT, "no answer from the allocator in time for " + op
+              + "; it may still take effect: retry with the same requestId");
+        }
+        return error(ve.code(), ve.reason());
+      }
+      LOG.error("{} failed unexpectedly", op, c);
+      metrics.record(op, "EIO", dt);
+      return error(StatusCodes.INTERNAL_SERVER_ERROR, "EIO", "internal error (" + c.getClass().getSimpleName() + "); see the server log");
+    });
+  }
+
+  // ------------------------------------------------------------------ health and metrics
+
+  private HttpResponse alive() {
+    boolean ok;
+    try {
+      ok = probe.alive();
+    } catch (RuntimeException e) {
+      ok = false;
+    }
+    var o = Json.object();
+    o.put("alive", ok);
+    return json(ok ? StatusCodes.OK : StatusCodes.SERVICE_UNAVAILABLE, Json.write(o));
+  }
+
+  private HttpResponse readiness() {
+    boolean ok;
+    String detail;
+    try {
+      ok = probe.ready();
+      detail = probe.detail();
+    } catch (RuntimeException e) {
+      ok = false;
+      detail = "readiness probe failed: " + e;
+    }
+    var o = Json.object();
+    o.put("ready", ok);
+    o.put("detail", detail);
+    return json(ok ? StatusCodes.OK : StatusCodes.SERVICE_UNAVAILABLE, Json.write(o));
+  }
+
+  private CompletionStage<HttpResponse> scrape() {
+    boolean ready;
+    try {
+      ready = probe.ready();
+    } catch (RuntimeException e) {
+      ready = false;
+    }
+    boolean r = ready;
+    CompletableFuture<io.vmap.client.VmapInfo> info;
+    try {
+      info = client.info().toCompletableFuture().orTimeout(scrapeTimeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (RuntimeException e) {
+      info = CompletableFuture.failedFuture(e);
+    }
+    return info.handle((i, err) -> {
+      if (err != null) {
+        metrics.scrapeFailed();
+        LOG.warn("metrics: info failed at scrape time: {}", unwrap(err).toString());
+      }
+      return HttpResponse.create().withStatus(StatusCodes.OK)
+          .withEntity(PROMETHEUS, akka.util.ByteString.fromString(metrics.render(err == null ? i : null, r), java.nio.charset.StandardCharsets.UTF_8));
+    });
+  }
+
+  // ------------------------------------------------------------------ errors
+
+  static StatusCode statusOf(ErrorCode c) {
+    return switch (c) {
+      case ENOSPC -> StatusCodes.INSUFFICIENT_STORAGE;
+      case EAGAIN -> StatusCodes.SERVICE_UNAVAILABLE;
+      case EINVAL -> StatusCodes.BAD_REQUEST;
+      case ENOENT -> StatusCodes.NOT_FOUND;
+      case ETIMEDOUT -> StatusCodes.GATEWAY_TIMEOUT;
+    };
+  }
+
+  private static String codeOf(int status) {
+    return switch (status) {
+      case 404 -> "ENOENT";
+      case 503 -> "EAGAIN";
+      case 504 -> "ETIMEDOUT";
+      case 507 -> "ENOSPC";
+      default -> status >= 500 ? "EIO" : "EINVAL";
+    };
+  }
+
+  static HttpResponse error(ErrorCode c, String reason) {
+    return error(statusOf(c), c.name(), reason);
+  }
+
+  static HttpResponse error(StatusCode status, String code, String reason) {
+    return json(status, Json.error(code, reason));
+  }
+
+  static HttpResponse json(StatusCode status, String body) {
+    return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, body);
+  }
+
+  private static HttpResponse timeoutResponse(HttpRequest req) {
+    return error(StatusCodes.GATEWAY_TIMEOUT, "ETIMEDOUT",
+        "no answer within the HTTP request timeout for " + req.method().value() + " " + req.getUri().path()
+            + "; the operation may still take effect: retry with the same requestId");
+  }
+
+  private RejectionHandler rejectionHandler() {
+    return RejectionHandler.newBuilder()
+        .handleNotFound(extractRequest(req -> complete(error(StatusCodes.NOT_FOUND, "ENOENT",
+            "no such endpoint: " + req.method().value() + " " + req.getUri().path()))))
+        .handle(akka.http.javadsl.server.MalformedRequestContentRejection.class, r -> complete(bodyError(r.getCause())))
+        .build()
+        .withFallback(RejectionHandler.defaultHandler())
+        .mapRejectionResponse(VmapRoutes::asJsonError);
+  }
+
+  /** Akka's default rejection answers are plain text: keep the status, wrap the text as JSON. */
+  private static HttpResponse asJsonError(HttpResponse r) {
+    if (r.entity().getContentType().equals(ContentTypes.APPLICATION_JSON)) return r;
+    String text = r.status().reason();
+    if (!r.entity().isKnownEmpty() && r.entity() instanceof HttpEntity.Strict s) {
+      text = s.getData().utf8String();
+    }
+    return r.withEntity(ContentTypes.APPLICATION_JSON, Json.error(codeOf(r.status().intValue()), text));
+  }
+
+  /** An unreadable body: too large (413) or not decodable (400), without the exception's text. */
+  private static HttpResponse bodyError(Throwable cause) {
+    if (cause instanceof akka.http.scaladsl.model.EntityStreamSizeException e) {
+      return error(StatusCodes.PAYLOAD_TOO_LARGE, "EINVAL", "body: larger than the limit of " + e.limit() + " bytes");
+    }
+    return error(StatusCodes.BAD_REQUEST, "EINVAL", "body: unreadable request content");
+  }
+
+  private ExceptionHandler exceptionHandler() {
+    return ExceptionHandler.newBuilder()
+        .match(VmapException.class, e -> complete(error(e.code(), e.reason())))
+        .match(akka.http.scaladsl.model.EntityStreamSizeException.class, e -> complete(bodyError(e)))
+        .match(akka.http.scaladsl.model.IllegalRequestException.class, e -> {
+          int status = e.status().intValue();
+          return complete(error(StatusCodes.get(status), codeOf(status), e.info().formatPretty()));
+        })
+        .matchAny(t -> {
+          LOG.error("unhandled exception in the HTTP API", t);
+          return complete(error(StatusCodes.INTERNAL_SERVER_ERROR, "EIO",
+              "internal error (" + t.getClass().getSimpleName() + "); see the server log"));
+        })
+        .build();
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t;
+  }
+}

@@ -1,0 +1,105 @@
+package io.vmap.runner;
+
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.cluster.MemberStatus;
+import akka.cluster.typed.Cluster;
+import akka.http.javadsl.ServerBinding;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.vmap.client.VmapSettings;
+import io.vmap.cluster.VmapCluster;
+import io.vmap.http.Readiness;
+import io.vmap.http.VmapHttpServer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code vmap node}: starts one member of a vmap cluster from a file in {@code cluster-config/},
+ * with its HTTP API, and runs until the member leaves or the process is stopped.
+ */
+@Command(
+    name = "node",
+    header = "Starts a member of a vmap cluster, with its HTTP API.",
+    description = {
+      "Joins the cluster the configuration describes (seed nodes, journal), hosts its share",
+      "of the sharded vmap nodes and may host the purge coordinator singleton. Serves the",
+      "JSON API on --http-port; /health/ready answers 200 once the member is Up and every",
+      "vmap node answers (recovered). Stops on SIGTERM (leaving the cluster gracefully)."
+    })
+final class NodeCommand extends Subcommand {
+
+  @Option(names = "--config", paramLabel = "FILE", required = true,
+      description = "Cluster configuration, e.g. cluster-config/three-local.conf.")
+  Path config;
+
+  @Option(names = "--port", paramLabel = "P", description = "Artery (cluster) port of this member.")
+  Integer port;
+
+  @Option(names = "--http-port", paramLabel = "H", defaultValue = "8080",
+      description = "HTTP API port (default ${DEFAULT-VALUE}; 0 = any free port).")
+  int httpPort;
+
+  @Option(names = "--http-host", paramLabel = "HOST", defaultValue = "127.0.0.1",
+      description = "Interface the HTTP API binds (default ${DEFAULT-VALUE}).")
+  String httpHost;
+
+  @Option(names = "--data-dir", paramLabel = "D",
+      description = "Directory of the embedded journal (members on one machine share it).")
+  Path dataDir;
+
+  @Override
+  int run() throws Exception {
+    if (port != null && (port < 0 || port > 65535)) throw new UsageException("port " + port + " is not in 0..65535");
+    if (httpPort < 0 || httpPort > 65535) throw new UsageException("http-port " + httpPort + " is not in 0..65535");
+    // System properties override the file (RunnerConfig), and the journal file refers to vmap.data-dir.
+    if (port != null) System.setProperty("akka.remote.artery.canonical.port", Integer.toString(port));
+    if (dataDir != null) System.setProperty("vmap.data-dir", dataDir.toAbsolutePath().normalize().toString());
+    ConfigFactory.invalidateCaches();
+    RunnerConfig rc = RunnerConfig.load(config);
+    Config c = rc.config();
+    if (!"cluster".equals(c.getString("akka.actor.provider"))) {
+      throw new UsageException(config + " does not set akka.actor.provider = cluster (use ./vmap demo for one JVM)");
+    }
+    VmapSettings settings = rc.settings();
+
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "vmap", c);
+    Readiness ready = Readiness.notReady("joining the cluster");
+    VmapCluster cluster = VmapCluster.start(system, settings);
+    ServerBinding binding =
+        VmapHttpServer.start(system, cluster.client(), httpHost, httpPort, ready)
+            .toCompletableFuture()
+            .get(30, TimeUnit.SECONDS);
+    out().printf("vmap node: member %s, HTTP http://%s:%d, %s, %s%n",
+        Cluster.get(system).selfMember().address(), httpHost, binding.localAddress().getPort(),
+        settings.isDurable() ? "durable" : "volatile", rc.source());
+    out().flush();
+    watchReadiness(system, cluster, ready);
+    system.getWhenTerminated().toCompletableFuture().join();
+    return 0;
+  }
+
+  /** Ready once this member is Up and every vmap node answers (so each has recovered). */
+  private static void watchReadiness(ActorSystem<?> system, VmapCluster cluster, Readiness ready) {
+    AtomicBoolean asking = new AtomicBoolean();
+    system.scheduler().scheduleWithFixedDelay(Duration.ofMillis(200), Duration.ofMillis(500), () -> {
+      if (ready.ready() || asking.get()) return;
+      if (Cluster.get(system).selfMember().status() != MemberStatus.up()) return;
+      ready.markNotReady("recovering vmap nodes");
+      asking.set(true);
+      cluster.client().info().whenComplete((info, failure) -> {
+        if (failure == null) ready.markReady();
+        asking.set(false);
+      });
+    }, system.executionContext());
+    akka.actor.CoordinatedShutdown.get(system).addTask(
+        akka.actor.CoordinatedShutdown.PhaseBeforeServiceUnbind(), "vmap-not-ready", () -> {
+          ready.markNotReady("shutting down");
+          return java.util.concurrent.CompletableFuture.completedFuture(akka.Done.getInstance());
+        });
+  }
+}

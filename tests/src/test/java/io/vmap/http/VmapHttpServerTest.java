@@ -1,0 +1,444 @@
+package io.vmap.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import akka.http.javadsl.ServerBinding;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.Props;
+import akka.actor.typed.javadsl.Behaviors;
+import com.typesafe.config.ConfigFactory;
+import io.vmap.client.Vmap;
+import io.vmap.client.VmapClient;
+import io.vmap.node.NodeDirectory;
+import io.vmap.node.VmapNode;
+import io.vmap.purge.PurgeCoordinator;
+import io.vmap.client.VmapSettings;
+import io.vmap.space.Geometry;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The HTTP API end to end: a real server on a free port over a fresh embedded allocator per test
+ * (1 MiB space at 0x100000, 4 KiB pages, 64 KiB zones, 2 nodes: node 0 owns 0x100000, 0x120000,
+ * ..., node 1 owns 0x110000, 0x130000, ...), driven with java.net.http.
+ */
+class VmapHttpServerTest {
+
+  static final long BASE = 0x100000L;
+  static final long ZONE = 0x10000L;
+  static final long END = BASE + 16 * ZONE;
+
+  static final ObjectMapper JSON = new ObjectMapper();
+  static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+  /** Shared by every test; each test embeds its own allocator in it. */
+  static ActorSystem<Void> system;
+
+  Vmap vmap;
+  Readiness readiness;
+  Metrics metrics;
+  ServerBinding binding;
+  String base;
+
+  static VmapSettings settings() {
+    return VmapSettings.defaults().withGeometry(new Geometry(BASE, END, 4096, ZONE, 2), null);
+  }
+
+  static String hex(long v) {
+    return String.format("0x%016x", v);
+  }
+
+  @BeforeAll
+  static void startSystem() {
+    // A generous logger start-up timeout: the default 5 s is hit on a loaded 2-core build machine.
+    system = ActorSystem.create(Behaviors.empty(), "vmap-http-test",
+        ConfigFactory.parseString("akka.logger-startup-timeout = 60s").withFallback(ConfigFactory.load()));
+  }
+
+  @AfterAll
+  static void stopSystem() throws Exception {
+    if (system != null) {
+      system.terminate();
+      system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  @BeforeEach
+  void startServer() throws Exception {
+    vmap = Vmap.embed(system, settings());
+    readiness = Readiness.initiallyReady();
+    metrics = new Metrics();
+    binding = VmapHttpServer.start(system, vmap.client(), "127.0.0.1", 0, readiness, metrics)
+        .toCompletableFuture().get(10, TimeUnit.SECONDS);
+    base = "http://127.0.0.1:" + binding.localAddress().getPort();
+  }
+
+  @AfterEach
+  void stopServer() throws Exception {
+    binding.unbind().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    vmap.close();
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  record Resp(int status, String body, HttpResponse<String> raw) {
+    JsonNode json() {
+      try {
+        return JSON.readTree(body);
+      } catch (Exception e) {
+        throw new AssertionError("not JSON: " + body, e);
+      }
+    }
+
+    String header(String name) {
+      return raw.headers().firstValue(name).orElse(null);
+    }
+  }
+
+  Resp send(String method, String path, String body, String... headers) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(10));
+    b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    if (body != null) b.header("Content-Type", "application/json");
+    for (int i = 0; i < headers.length; i += 2) b.header(headers[i], headers[i + 1]);
+    HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    return new Resp(r.statusCode(), r.body(), r);
+  }
+
+  Resp alloc(String body, String... headers) throws Exception {
+    return send("POST", "/v1/areas", body, headers);
+  }
+
+  /** Allocates and returns the start, asserting 201. */
+  String allocOk(String body) throws Exception {
+    Resp r = alloc(body);
+    assertEquals(201, r.status(), r.body());
+    return r.json().get("start").asText();
+  }
+
+  static void assertError(Resp r, int status, String code, String reasonPart) {
+    assertEquals(status, r.status(), r.body());
+    assertTrue(r.header("Content-Type").startsWith("application/json"), r.header("Content-Type"));
+    JsonNode j = r.json();
+    List<String> fields = new ArrayList<>();
+    for (Iterator<String> it = j.fieldNames(); it.hasNext(); ) fields.add(it.next());
+    assertEquals(List.of("error", "reason"), fields, r.body());
+    assertEquals(code, j.get("error").asText(), r.body());
+    String reason = j.get("reason").asText();
+    assertTrue(reason.contains(reasonPart), "reason '" + reason + "' should mention '" + reasonPart + "'");
+    assertFalse(reason.contains("\tat ") || reason.contains("Exception"), "stack trace leaked: " + reason);
+  }
+
+  // ------------------------------------------------------------------ tests
+
+  @Test
+  void allocFindFree() throws Exception {
+    Resp a = alloc("{\"size\":8192,\"node\":0,\"tag\":\"buf\"}");
+    assertEquals(201, a.status(), a.body());
+    JsonNode j = a.json();
+    assertEquals(hex(BASE), j.get("start").asText());
+    assertEquals(hex(BASE + 8192), j.get("end").asText());
+    assertEquals(8192, j.get("size").asLong());
+    assertTrue(j.get("size").isNumber());
+    assertEquals(0, j.get("node").asInt());
+    assertEquals("buf", j.get("tag").asText());
+    assertEquals("/v1/areas/" + hex(BASE), a.header("Location"));
+
+    // Strings for size/align, aligned to a zone on node 1: 0x110000.
+    Resp b = alloc("{\"size\":\"0x4000\",\"align\":\"65536\",\"node\":1}");
+    assertEquals(201, b.status(), b.body());
+    assertEquals(hex(BASE + ZONE), b.json().get("start").asText());
+    assertEquals(1, b.json().get("node").asInt());
+
+    // Containing area by hex or decimal address.
+    Resp f = send("GET", "/v1/areas/0x101fff", null);
+    assertEquals(200, f.status(), f.body());
+    assertEquals(hex(BASE), f.json().get("start").asText());
+    assertEquals("buf", f.json().get("tag").asText());
+    Resp g = send("GET", "/v1/areas/" + (BASE + ZONE + 0x3000), null);
+    assertEquals(200, g.status(), g.body());
+    assertEquals(hex(BASE + ZONE), g.json().get("start").asText());
+    assertError(send("GET", "/v1/areas/0x102000", null), 404, "ENOENT", "no busy area contains 0x0000000000102000");
+
+    Resp d = send("DELETE", "/v1/areas/" + hex(BASE), null);
+    assertEquals(204, d.status(), d.body());
+    assertEquals("", d.body());
+    assertError(send("DELETE", "/v1/areas/" + hex(BASE), null), 404, "ENOENT", hex(BASE));
+    assertError(send("GET", "/v1/areas/" + hex(BASE), null), 404, "ENOENT", "no busy area contains " + hex(BASE));
+    // Inside an area but not its start.
+    assertError(send("DELETE", "/v1/areas/" + hex(BASE + ZONE + 0x1000), null), 400, "EINVAL", "");
+  }
+
+  @Test
+  void failFastThenNoSpaceThenPurgeOnOverflow() throws Exception {
+    // Node 0 owns 8 zones; fill them with fail-fast 64 KiB areas: 0x100000, 0x120000, ...
+    for (int i = 0; i < 8; i++) {
+      assertEquals(hex(BASE + 2L * i * ZONE), allocOk("{\"size\":65536,\"node\":0,\"policy\":\"fail-fast\"}"));
+    }
+    assertError(alloc("{\"size\":4096,\"node\":0,\"policy\":\"fail-fast\"}"), 503, "EAGAIN", "");
+    // Normal policy walks to node 1: 0x110000, 0x130000, ...
+    for (int i = 0; i < 8; i++) {
+      assertEquals(hex(BASE + (2L * i + 1) * ZONE), allocOk("{\"size\":65536,\"node\":0}"));
+    }
+    assertError(alloc("{\"size\":4096,\"node\":0}"), 507, "ENOSPC", "");
+    // A lazily freed area is reused after the allocation's synchronous purge.
+    assertEquals(204, send("DELETE", "/v1/areas/" + hex(BASE + 2 * ZONE), null).status());
+    assertEquals(hex(BASE + 2 * ZONE), allocOk("{\"size\":4096,\"node\":0}"));
+  }
+
+  @Test
+  void retriedRequestIdReturnsTheFirstAnswer() throws Exception {
+    String body = "{\"size\":4096,\"node\":0,\"requestId\":\"req-1\"}";
+    String first = allocOk(body);
+    assertEquals(hex(BASE), first);
+    assertEquals(first, allocOk(body));
+    assertNotEquals(first, allocOk("{\"size\":4096,\"node\":0}"));
+
+    // Without an explicit node the retry must still reach the same home node (the client would
+    // otherwise pick the next node round robin and allocate a second area there).
+    for (int i = 0; i < 4; i++) {
+      String noNode = "{\"size\":4096,\"requestId\":\"roam-" + i + "\"}";
+      String s1 = allocOk(noNode);
+      allocOk("{\"size\":4096}"); // moves the client's round-robin cursor
+      assertEquals(s1, allocOk(noNode), noNode);
+    }
+
+    // Idempotency-Key header works the same way.
+    Resp h1 = alloc("{\"size\":4096}", "Idempotency-Key", "key-1");
+    allocOk("{\"size\":4096}");
+    Resp h2 = alloc("{\"size\":4096}", "Idempotency-Key", "key-1");
+    assertEquals(201, h1.status(), h1.body());
+    assertEquals(h1.json().get("start"), h2.json().get("start"));
+    assertError(alloc(body, "Idempotency-Key", "other"), 400, "EINVAL", "requestId");
+
+    // A retried free also returns its first answer (204), never ENOENT.
+    assertEquals(204, send("DELETE", "/v1/areas/" + first + "?requestId=del-1", null).status());
+    assertEquals(204, send("DELETE", "/v1/areas/" + first + "?requestId=del-1", null).status());
+    assertError(send("DELETE", "/v1/areas/" + first + "?requestId=del-2", null), 404, "ENOENT", first);
+    String s = h1.json().get("start").asText();
+    assertEquals(204, send("DELETE", "/v1/areas/" + s, null, "Idempotency-Key", "del-3").status());
+    assertEquals(204, send("DELETE", "/v1/areas/" + s, null, "Idempotency-Key", "del-3").status());
+  }
+
+  @Test
+  void infoAsTextAndJson() throws Exception {
+    allocOk("{\"size\":8192,\"node\":0,\"tag\":\"buf\"}");
+    String gone = allocOk("{\"size\":4096,\"node\":1,\"tag\":\"tmp\"}");
+    assertEquals(204, send("DELETE", "/v1/areas/" + gone, null).status());
+
+    Resp t = send("GET", "/v1/info", null);
+    assertEquals(200, t.status(), t.body());
+    assertTrue(t.header("Content-Type").startsWith("text/plain"), t.header("Content-Type"));
+    assertTrue(t.body().contains(hex(BASE) + "-" + hex(BASE + 8192) + "         8192 node=0 buf\n"), t.body());
+    assertTrue(t.body().contains(hex(BASE + ZONE) + "-" + hex(BASE + ZONE + 4096) + "         4096 node=1 tmp unpurged\n"), t.body());
+    assertTrue(t.body().contains("# busy=1 (8192 bytes) lazy=1 (4096 bytes)"), t.body());
+
+    Resp jr = send("GET", "/v1/info", null, "Accept", "application/json");
+    assertEquals(200, jr.status(), jr.body());
+    assertTrue(jr.header("Content-Type").startsWith("application/json"));
+    JsonNode j = jr.json();
+    assertEquals(1, j.get("busy").size());
+    assertEquals(hex(BASE), j.get("busy").get(0).get("start").asText());
+    assertEquals("buf", j.get("busy").get(0).get("tag").asText());
+    assertEquals(1, j.get("lazy").size());
+    assertEquals(gone, j.get("lazy").get(0).get("start").asText());
+    assertEquals(2, j.get("nodes").size());
+    assertEquals(hex(BASE), j.get("geometry").get("vstart").asText());
+    assertTrue(j.get("totals").get("accountsForSpace").asBoolean(), j.toString());
+    assertEquals(16 * ZONE - 8192 - 4096, j.get("totals").get("freeBytes").asLong());
+    assertEquals(1, j.get("purge").get("lazyPages").asLong());
+    assertTrue(j.get("purge").get("holders").isArray());
+
+    assertEquals(j, send("GET", "/v1/info?format=json", null).json());
+    assertError(send("GET", "/v1/info?format=xml", null), 400, "EINVAL", "format");
+  }
+
+  @Test
+  void purgeReleasesLazyAreas() throws Exception {
+    String a = allocOk("{\"size\":4096,\"node\":0}");
+    String b = allocOk("{\"size\":4096,\"node\":1}");
+    assertEquals(204, send("DELETE", "/v1/areas/" + a, null).status());
+    assertEquals(204, send("DELETE", "/v1/areas/" + b, null).status());
+    Resp p = send("POST", "/v1/purge", null);
+    assertEquals(200, p.status(), p.body());
+    assertEquals(2, p.json().get("released").asInt());
+    JsonNode info = send("GET", "/v1/info?format=json", null).json();
+    assertEquals(0, info.get("lazy").size());
+    assertEquals(16 * ZONE, info.get("totals").get("freeBytes").asLong());
+    assertEquals(0, send("POST", "/v1/purge", "").json().get("released").asInt());
+  }
+
+  @Test
+  void healthAndReadinessGate() throws Exception {
+    assertEquals(200, send("GET", "/health/alive", null).status());
+    Resp r = send("GET", "/health/ready", null);
+    assertEquals(200, r.status());
+    assertTrue(r.json().get("ready").asBoolean());
+
+    readiness.markNotReady("joining cluster");
+    Resp nr = send("GET", "/health/ready", null);
+    assertEquals(503, nr.status());
+    assertFalse(nr.json().get("ready").asBoolean());
+    assertEquals("joining cluster", nr.json().get("detail").asText());
+    assertEquals(200, send("GET", "/health/alive", null).status());
+    assertError(alloc("{\"size\":4096}"), 503, "EAGAIN", "joining cluster");
+
+    readiness.markReady();
+    assertEquals(200, send("GET", "/health/ready", null).status());
+    allocOk("{\"size\":4096}");
+  }
+
+  @Test
+  void metricsCountEveryOperation() throws Exception {
+    String a = allocOk("{\"size\":8192,\"node\":0}");
+    allocOk("{\"size\":4096,\"node\":1}");
+    assertEquals(400, alloc("{\"size\":0}").status());
+    assertEquals(200, send("GET", "/v1/areas/" + a, null).status());
+    assertEquals(404, send("GET", "/v1/areas/0x1", null).status());
+    assertEquals(204, send("DELETE", "/v1/areas/" + a, null).status());
+    assertEquals(404, send("DELETE", "/v1/areas/" + a, null).status());
+    assertEquals(200, send("GET", "/v1/info", null).status());
+    assertEquals(200, send("POST", "/v1/purge", null).status());
+
+    Resp m = send("GET", "/metrics", null);
+    assertEquals(200, m.status());
+    assertTrue(m.header("Content-Type").startsWith("text/plain; version=0.0.4"), m.header("Content-Type"));
+    List<String> lines = m.body().lines().toList();
+    for (String expected : List.of(
+        "vmap_ops_total{op=\"alloc\",result=\"ok\"} 2",
+        "vmap_ops_total{op=\"alloc\",result=\"EINVAL\"} 1",
+        "vmap_ops_total{op=\"alloc\",result=\"ENOSPC\"} 0",
+        "vmap_ops_total{op=\"find\",result=\"ok\"} 1",
+        "vmap_ops_total{op=\"find\",result=\"ENOENT\"} 1",
+        "vmap_ops_total{op=\"free\",result=\"ok\"} 1",
+        "vmap_ops_total{op=\"free\",result=\"ENOENT\"} 1",
+        "vmap_ops_total{op=\"info\",result=\"ok\"} 1",
+        "vmap_ops_total{op=\"purge\",result=\"ok\"} 1",
+        "vmap_op_latency_seconds_bucket{op=\"alloc\",le=\"+Inf\"} 3",
+        "vmap_op_latency_seconds_count{op=\"alloc\"} 3",
+        "vmap_op_latency_seconds_count{op=\"free\"} 2",
+        "vmap_http_responses_total{code=\"201\"} 2",
+        "vmap_http_responses_total{code=\"404\"} 2",
+        "vmap_lazy_pages 0",
+        "vmap_purge_epochs_total 1",
+        "vmap_free_bytes{node=\"0\"} " + 8 * ZONE,
+        "vmap_free_bytes{node=\"1\"} " + (8 * ZONE - 4096),
+        "vmap_largest_free_block_bytes{node=\"0\"} " + ZONE,
+        "vmap_largest_free_block_bytes{node=\"1\"} " + ZONE,
+        "vmap_ready 1",
+        "vmap_info_up 1")) {
+      assertTrue(lines.contains(expected), "missing '" + expected + "' in\n" + m.body());
+    }
+    assertTrue(lines.contains("# TYPE vmap_op_latency_seconds histogram"));
+    // Every sample line is "name{labels} value" or "name value".
+    for (String l : lines) {
+      if (l.startsWith("#")) continue;
+      assertTrue(l.matches("[a-z_]+(\\{[^}]*\\})? [0-9.e+-]+"), "bad sample line: " + l);
+    }
+    assertEquals(2, metrics.count("alloc", "ok"));
+  }
+
+  @Test
+  void malformedRequestsAreEinvalNamingTheField() throws Exception {
+    String[][] cases = {
+      {"", "body"},
+      {"{", "malformed JSON"},
+      {"[1,2]", "JSON object"},
+      {"{\"size\":4096}{\"size\":1}", "malformed JSON"},
+      {"{\"size\":4096,\"size\":8192}", "malformed JSON"},
+      {"{}", "size"},
+      {"{\"size\":-4096}", "size"},
+      {"{\"size\":\"-1\"}", "size"},
+      {"{\"size\":1.5}", "size"},
+      {"{\"size\":true}", "size"},
+      {"{\"size\":\"0xzz\"}", "size"},
+      {"{\"size\":18446744073709551616}", "size"},
+      {"{\"size\":0}", "size 0"},
+      {"{\"size\":4096,\"align\":3000}", "align"},
+      {"{\"size\":4096,\"bogus\":1}", "unknown field 'bogus'"},
+      {"{\"size\":4096,\"vstart\":1048576}", "vstart"},
+      {"{\"size\":4096,\"vstart\":\"0xg0\"}", "vstart"},
+      {"{\"size\":4096,\"vend\":\"0x10\"}", "vend"},
+      {"{\"size\":4096,\"vstart\":\"0x0\",\"vend\":\"0x1000\"}", "outside the space"},
+      {"{\"size\":4096,\"policy\":\"lazy\"}", "policy"},
+      {"{\"size\":4096,\"node\":7}", "node"},
+      {"{\"size\":4096,\"node\":\"x\"}", "node"},
+      {"{\"size\":4096,\"tag\":5}", "tag"},
+      {"{\"size\":4096,\"tag\":\"a\\nb\"}", "tag"},
+      {"{\"size\":4096,\"requestId\":7}", "requestId"},
+      {"{\"size\":4096,\"requestId\":\"\"}", "requestId"},
+    };
+    for (String[] c : cases) {
+      assertError(alloc(c[0]), 400, "EINVAL", c[1]);
+    }
+    // Nulls are absent fields; vstart alone means [vstart, space end).
+    assertEquals(hex(BASE + 0x3000), allocOk("{\"size\":4096,\"tag\":null,\"vstart\":\"0x103000\",\"node\":0}"));
+
+    assertError(send("GET", "/v1/areas/0xnothex", null), 400, "EINVAL", "addr");
+    assertError(send("DELETE", "/v1/areas/-5", null), 400, "EINVAL", "addr");
+    assertError(send("GET", "/nope", null), 404, "ENOENT", "GET /nope");
+    assertError(send("GET", "/v1/areas", null), 405, "EINVAL", "POST");
+    assertError(send("GET", "/v1/purge", null), 405, "EINVAL", "POST");
+    assertError(alloc("{\"size\":4096,\"tag\":\"" + "x".repeat(70_000) + "\"}"), 413, "EINVAL", "");
+    // The server still works.
+    allocOk("{\"size\":4096}");
+    assertEquals(2, metrics.count("alloc", "ok"));
+    assertEquals(cases.length, metrics.count("alloc", "EINVAL"));
+  }
+
+  @Test
+  void unansweredRequestsAreEtimedout() throws Exception {
+    // A client whose nodes and coordinator never answer.
+    var sys = system;
+    ActorRef<VmapNode.Command> n0 = sys.systemActorOf(Behaviors.ignore(), "hole-" + UUID.randomUUID(), Props.empty());
+    ActorRef<VmapNode.Command> n1 = sys.systemActorOf(Behaviors.ignore(), "hole-" + UUID.randomUUID(), Props.empty());
+    ActorRef<PurgeCoordinator.Command> pc = sys.systemActorOf(Behaviors.ignore(), "hole-" + UUID.randomUUID(), Props.empty());
+    VmapClient dead = new VmapClient(sys, settings().geometry(), NodeDirectory.of(List.of(n0, n1)), pc, Duration.ofMillis(300));
+    Metrics m = new Metrics();
+    ServerBinding b = VmapHttpServer.start(sys, dead, "127.0.0.1", 0, HealthProbe.always(), m)
+        .toCompletableFuture().get(10, TimeUnit.SECONDS);
+    try {
+      base = "http://127.0.0.1:" + b.localAddress().getPort();
+      assertError(send("GET", "/v1/areas/" + hex(BASE), null), 504, "ETIMEDOUT", "");
+      assertError(alloc("{\"size\":4096,\"requestId\":\"slow-1\"}"), 504, "ETIMEDOUT", "");
+      Resp metricsText = send("GET", "/metrics", null);
+      assertEquals(200, metricsText.status());
+      List<String> lines = metricsText.body().lines().toList();
+      assertTrue(lines.contains("vmap_ops_total{op=\"find\",result=\"ETIMEDOUT\"} 1"), metricsText.body());
+      assertTrue(lines.contains("vmap_ops_total{op=\"alloc\",result=\"ETIMEDOUT\"} 1"), metricsText.body());
+      assertTrue(lines.contains("vmap_info_up 0"), metricsText.body());
+      assertTrue(lines.contains("vmap_info_scrape_errors_total 1"), metricsText.body());
+      assertFalse(metricsText.body().contains("vmap_free_bytes{"), metricsText.body());
+    } finally {
+      b.unbind().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void httpRequestTimeoutOutlastsTheClientTimeout() {
+    // reference.conf: akka.http request-timeout 20 s, vmap.client.ask-timeout 30 s -> 35 s.
+    assertEquals(Duration.ofSeconds(35), VmapHttpServer.requestTimeout(ConfigFactory.load()));
+    assertEquals(null, VmapHttpServer.requestTimeout(
+        ConfigFactory.parseString("akka.http.server.request-timeout = 60s").withFallback(ConfigFactory.load())));
+    assertEquals(null, VmapHttpServer.requestTimeout(
+        ConfigFactory.parseString("akka.http.server.request-timeout = infinite").withFallback(ConfigFactory.load())));
+  }
+}
