@@ -9,7 +9,9 @@ import java.time.Duration;
  * @param decisionCapacity spanning commit decisions remembered by a start owner
  * @param lease how long a spanning reservation holds space without a commit
  * @param spanWindowZones zones asked for edge runs in the first window of a spanning search
- * @param spanMaxAttempts spanning searches per request when a reservation loses a race
+ * @param spanMaxAttempts spanning searches per request when a reservation loses a race (each loss
+ *     means another request won, so the system progresses; concurrent requests for the same lowest
+ *     fit lose one after another)
  * @param askTimeout how long a node waits for another node or the purge coordinator
  * @param stashCapacity requests a node holds while it waits to be attached or recovered
  * @param snapshotEvery a durable node snapshots after this many events
@@ -25,7 +27,7 @@ public record NodeSettings(
     int snapshotEvery) {
 
   public static NodeSettings defaults() {
-    return new NodeSettings(65536, 65536, Duration.ofSeconds(5), 64, 3, Duration.ofSeconds(30), 100_000, 10_000);
+    return new NodeSettings(65536, 65536, Duration.ofSeconds(5), 64, 64, Duration.ofSeconds(30), 100_000, 10_000);
   }
 
   public NodeSettings withLease(Duration d) {

@@ -164,7 +164,7 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
 
   /** First message of a node created by {@link #create(int, Geometry, NodeSettings, String)}. */
   public record Attach(NodeDirectory peers, ActorRef<PurgeCoordinator.Command> coordinator)
-      implements Command {}
+      implements Command, NoSerializationVerificationNeeded {}
 
   // ---- internal (local only: never serialized)
 

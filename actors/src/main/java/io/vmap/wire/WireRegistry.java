@@ -280,6 +280,75 @@ public final class WireRegistry {
    */
   private static void vmapClasses(Builder b) {
     b.add(100, Area.class);
+    // protocol: 101-109
+    // VmapNode's protocol: 110-139; NodeState's stored parts: 140-149; NodeEvent: 150-159;
+    // NodeJournal: 160-169; PurgeCoordinator's protocol: 170-199.
+    b.add(101, io.vmap.protocol.ErrorCode.class);
+    b.add(102, io.vmap.protocol.Policy.class);
+    b.add(103, io.vmap.protocol.Part.class);
+    b.add(104, io.vmap.protocol.LazyArea.class);
+    b.add(105, io.vmap.protocol.AllocSpec.class);
+    b.add(106, io.vmap.protocol.ZoneEdge.class);
+    b.add(107, io.vmap.protocol.ReleasePiece.class);
+    b.add(110, io.vmap.node.VmapNode.Alloc.class);
+    b.add(111, io.vmap.node.VmapNode.Free.class);
+    b.add(112, io.vmap.node.VmapNode.Find.class);
+    b.add(113, io.vmap.node.VmapNode.GetInfo.class);
+    b.add(114, io.vmap.node.VmapNode.Allocated.class);
+    b.add(115, io.vmap.node.VmapNode.AllocFailed.class);
+    b.add(116, io.vmap.node.VmapNode.Freed.class);
+    b.add(117, io.vmap.node.VmapNode.FreeFailed.class);
+    b.add(118, io.vmap.node.VmapNode.FindReply.class);
+    b.add(119, io.vmap.node.VmapNode.NodeInfo.class);
+    b.add(120, io.vmap.node.VmapNode.AllocHere.class);
+    b.add(121, io.vmap.node.VmapNode.FindHere.class);
+    b.add(122, io.vmap.node.VmapNode.GetEdgeRuns.class);
+    b.add(123, io.vmap.node.VmapNode.EdgeRuns.class);
+    b.add(124, io.vmap.node.VmapNode.Reserve.class);
+    b.add(125, io.vmap.node.VmapNode.ReserveReply.class);
+    b.add(126, io.vmap.node.VmapNode.CommitArea.class);
+    b.add(127, io.vmap.node.VmapNode.CommitReply.class);
+    b.add(128, io.vmap.node.VmapNode.CommitPart.class);
+    b.add(129, io.vmap.node.VmapNode.CancelReservation.class);
+    b.add(130, io.vmap.node.VmapNode.ResolveReservation.class);
+    b.add(131, io.vmap.node.VmapNode.Resolution.class);
+    b.add(132, io.vmap.node.VmapNode.SpliceLazy.class);
+    b.add(133, io.vmap.node.VmapNode.ReleasePieces.class);
+    b.add(134, io.vmap.node.VmapNode.ReportUnreleased.class);
+    b.add(135, io.vmap.node.VmapNode.Wake.class);
+    b.add(140, io.vmap.node.NodeState.Decision.class);
+    b.add(141, io.vmap.node.NodeState.HeldPart.class);
+    b.add(142, io.vmap.node.NodeState.Reservation.class);
+    b.add(143, io.vmap.node.NodeState.Outcome.class);
+    b.add(144, io.vmap.node.NodeState.Snapshot.class);
+    b.add(150, io.vmap.node.NodeEvent.AreaAllocated.class);
+    b.add(151, io.vmap.node.NodeEvent.AreaFreed.class);
+    b.add(152, io.vmap.node.NodeEvent.LazySpliced.class);
+    b.add(153, io.vmap.node.NodeEvent.PiecesReleased.class);
+    b.add(154, io.vmap.node.NodeEvent.SpanReserved.class);
+    b.add(155, io.vmap.node.NodeEvent.SpanCommitted.class);
+    b.add(156, io.vmap.node.NodeEvent.SpanPartCommitted.class);
+    b.add(157, io.vmap.node.NodeEvent.SpanCancelled.class);
+    b.add(158, io.vmap.node.NodeEvent.SpanResolved.class);
+    b.add(159, io.vmap.node.NodeEvent.Placed.class);
+    b.add(160, io.vmap.node.NodeJournal.Persist.class);
+    b.add(161, io.vmap.node.NodeJournal.Persisted.class);
+    b.add(170, io.vmap.purge.PurgeCoordinator.LazyFreed.class);
+    b.add(171, io.vmap.purge.PurgeCoordinator.PurgeSync.class);
+    b.add(172, io.vmap.purge.PurgeCoordinator.PurgeDone.class);
+    b.add(173, io.vmap.purge.PurgeCoordinator.AwaitIdle.class);
+    b.add(174, io.vmap.purge.PurgeCoordinator.Idle.class);
+    b.add(175, io.vmap.purge.PurgeCoordinator.Flush.class);
+    b.add(176, io.vmap.purge.PurgeCoordinator.FlushAck.class);
+    b.add(177, io.vmap.purge.PurgeCoordinator.Subscribe.class);
+    b.add(178, io.vmap.purge.PurgeCoordinator.Subscribed.class);
+    b.add(179, io.vmap.purge.PurgeCoordinator.Unsubscribe.class);
+    b.add(180, io.vmap.purge.PurgeCoordinator.GetStatus.class);
+    b.add(181, io.vmap.purge.PurgeCoordinator.Holder.class);
+    b.add(182, io.vmap.purge.PurgeCoordinator.Status.class);
+    b.add(183, io.vmap.purge.PurgeCoordinator.Spliced.class);
+    b.add(184, io.vmap.purge.PurgeCoordinator.Released.class);
+    b.add(185, io.vmap.purge.PurgeCoordinator.Unreleased.class);
   }
 
   /**

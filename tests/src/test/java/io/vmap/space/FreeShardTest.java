@@ -387,6 +387,56 @@ class FreeShardTest {
     assertEquals(0, f.freeBytes());
   }
 
+  /**
+   * Blocks of 2^63 bytes and more look negative to signed code; put them at several depths of
+   * the tree and compare every search with a linear scan.
+   */
+  @Test
+  void blocksOfTwoToTheSixtyThreeBytesAndMore() {
+    for (int hugeAt = 0; hugeAt < 40; hugeAt += 3) {
+      List<long[]> blocks = new ArrayList<>();
+      long at = PAGE;
+      for (int i = 0; i < 40; i++) {
+        long size = i == hugeAt ? (1L << 63) + 3 * PAGE : (1 + i % 3) * PAGE;
+        blocks.add(new long[] {at, at + size});
+        at += size + PAGE;
+      }
+      FreeShard f = new FreeShard();
+      SplittableRandom rnd = new SplittableRandom(hugeAt);
+      List<long[]> order = new ArrayList<>(blocks);
+      while (!order.isEmpty()) {
+        long[] b = order.remove(rnd.nextInt(order.size()));
+        f.release(b[0], b[1]);
+      }
+      f.checkInvariants();
+      assertEquals((1L << 63) + 3 * PAGE, f.largestBlock());
+      long[] sizes = {PAGE, 2 * PAGE, 3 * PAGE, 4 * PAGE, 1L << 63, (1L << 63) + 3 * PAGE};
+      for (long[] from : blocks) {
+        for (long lo : new long[] {from[0], from[0] + PAGE, from[1]}) {
+          for (long size : sizes) {
+            for (long align : new long[] {PAGE, 2 * PAGE, 1L << 62}) {
+              assertEquals(Unsigned.hex(linearLowest(blocks, size, align, lo, -1L)),
+                  Unsigned.hex(f.findLowest(size, align, lo, -1L)),
+                  () -> "size " + Unsigned.hex(size) + " align " + Unsigned.hex(align) + " lo "
+                      + Unsigned.hex(lo));
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /** The reference: try every block in order. */
+  static long linearLowest(List<long[]> blocks, long size, long align, long lo, long hi) {
+    for (long[] b : blocks) {
+      long a = Unsigned.alignUp(Unsigned.max(b[0], lo), align);
+      if (a == Unsigned.OVERFLOW) continue;
+      long e = a + size;
+      if (Unsigned.lt(a, e) && Unsigned.le(e, b[1]) && Unsigned.le(e, hi)) return a;
+    }
+    return NO_FIT;
+  }
+
   // --- bulk construction ---------------------------------------------------------------------------
 
   @Test
@@ -462,17 +512,18 @@ class FreeShardTest {
     FreeShard f = FreeShard.ofBlocks(s, e, n + 1);
     f.checkInvariants();
     SplittableRandom rnd = new SplittableRandom(1);
-    for (int i = 0; i < 200_000; i++) {
+    for (int i = 0; i < 20_000; i++) {
       long lo = base + rnd.nextLong(2L * n * PAGE);
       assertEquals(last, f.findLowest(2 * PAGE, PAGE, lo, -1L));
       long a = f.allocLowest(PAGE, PAGE, lo, -1L);
       assertTrue(Long.compareUnsigned(a, lo) >= 0 && Long.compareUnsigned(a, last + 2 * PAGE) < 0);
       f.release(a, a + PAGE);
     }
-    // Merge every pair of blocks, then split them again.
-    for (int i = 0; i < n; i++) f.release(e[i], s[i] + 2 * PAGE);
-    assertEquals(1, f.blockCount());
-    for (int i = 0; i < n; i++) assertTrue(f.allocExact(e[i], s[i] + 2 * PAGE));
+    // Merge the upper half of the blocks into one, then split it again.
+    for (int i = n / 2; i < n; i++) f.release(e[i], s[i] + 2 * PAGE);
+    assertEquals(n / 2 + 1, f.blockCount());
+    assertEquals(last + 2 * PAGE - s[n / 2], f.largestBlock());
+    for (int i = n / 2; i < n; i++) assertTrue(f.allocExact(e[i], s[i] + 2 * PAGE));
     assertEquals(n + 1, f.blockCount());
     f.checkInvariants();
   }

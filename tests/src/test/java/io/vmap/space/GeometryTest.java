@@ -92,10 +92,11 @@ class GeometryTest {
       long[] prevEnd = {0};
       boolean[] first = {true};
       g.forEachOwnedRange(node, (s, e) -> {
+        // Messages are built only on failure: the default space has a million ranges.
         assertTrue(Unsigned.lt(s, e), "empty range");
         assertTrue(g.contains(s, e), "outside the space");
-        assertEquals(n, g.nodeOf(s), "start of " + Unsigned.hex(s));
-        assertEquals(n, g.nodeOf(e - 1), "end of " + Unsigned.hex(e));
+        assertEquals(n, g.nodeOf(s), () -> "start of " + Unsigned.hex(s));
+        assertEquals(n, g.nodeOf(e - 1), () -> "end of " + Unsigned.hex(e));
         if (nodes > 1) {
           assertEquals(g.zoneOf(s), g.zoneOf(e - 1), "a range of many nodes spans one zone");
         }
@@ -110,7 +111,7 @@ class GeometryTest {
     all.sort((a, b) -> Long.compareUnsigned(a[0], b[0]));
     long at = vstart;
     for (long[] r : all) {
-      assertEquals(Unsigned.hex(at), Unsigned.hex(r[0]), "gap or overlap");
+      if (r[0] != at) assertEquals(Unsigned.hex(at), Unsigned.hex(r[0]), "gap or overlap");
       at = r[1];
     }
     assertEquals(Unsigned.hex(vend), Unsigned.hex(at));
