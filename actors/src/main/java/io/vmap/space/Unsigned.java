@@ -53,20 +53,27 @@ public final class Unsigned {
   }
 
   /**
-   * Parses a decimal or {@code 0x} hex number as an unsigned 64-bit value.
+   * Parses ASCII decimal digits or {@code 0x} followed by ASCII hex digits as an unsigned 64-bit
+   * value; nothing else (no sign, no separators, no other scripts' digits: {@link
+   * Long#parseUnsignedLong} alone would take {@code +4096} and {@code ４０９６}).
    *
-   * @throws NumberFormatException naming the text when it is not one
+   * @throws NumberFormatException naming the text when it is not one, or does not fit in 64 bits
    */
   public static long parse(String text) {
-    String t = text.trim().replace("_", "");
+    String t = text.trim();
+    boolean hex = t.length() > 2 && t.charAt(0) == '0' && (t.charAt(1) == 'x' || t.charAt(1) == 'X');
+    String digits = hex ? t.substring(2) : t;
+    if (digits.isEmpty()) throw new NumberFormatException("not a number: '" + text + "'");
+    for (int i = 0; i < digits.length(); i++) {
+      char c = digits.charAt(i);
+      boolean ok = (c >= '0' && c <= '9') || (hex && ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')));
+      if (!ok) throw new NumberFormatException("not a number: '" + text + "'");
+    }
     try {
-      if (t.startsWith("0x") || t.startsWith("0X")) {
-        if (t.length() == 2) throw new NumberFormatException();
-        return Long.parseUnsignedLong(t.substring(2), 16);
-      }
-      return Long.parseUnsignedLong(t);
+      return Long.parseUnsignedLong(digits, hex ? 16 : 10);
     } catch (NumberFormatException e) {
-      throw new NumberFormatException("not a number: '" + text + "'");
+      throw new NumberFormatException("number '" + text + "' does not fit in 64 bits");
     }
   }
+
 }

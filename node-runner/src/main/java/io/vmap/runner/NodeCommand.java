@@ -69,11 +69,19 @@ final class NodeCommand extends Subcommand {
 
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "vmap", c);
     Readiness ready = Readiness.notReady("joining the cluster");
-    VmapCluster cluster = VmapCluster.start(system, settings);
-    ServerBinding binding =
-        VmapHttpServer.start(system, cluster.client(), httpHost, httpPort, ready)
-            .toCompletableFuture()
-            .get(30, TimeUnit.SECONDS);
+    VmapCluster cluster;
+    ServerBinding binding;
+    try {
+      cluster = VmapCluster.start(system, settings);
+      binding = VmapHttpServer.start(system, cluster.client(), httpHost, httpPort, ready)
+          .toCompletableFuture()
+          .get(30, TimeUnit.SECONDS);
+    } catch (Exception | LinkageError e) {
+      // A member that cannot serve must not linger in the cluster holding shards.
+      system.terminate();
+      system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      throw new UsageException("could not start: " + e);
+    }
     out().printf("vmap node: member %s, HTTP http://%s:%d, %s, %s%n",
         Cluster.get(system).selfMember().address(), httpHost, binding.localAddress().getPort(),
         settings.isDurable() ? "durable" : "volatile", rc.source());
