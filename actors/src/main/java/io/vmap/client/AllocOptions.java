@@ -12,7 +12,7 @@ public final class AllocOptions {
   private Long align;
   private Long vstart;
   private Long vend;
-  private int home = -1;
+  private Integer home;
   private String tag = "";
   private Policy policy = Policy.NORMAL;
   private String requestId;
@@ -38,7 +38,7 @@ public final class AllocOptions {
     return this;
   }
 
-  /** The node tried first. */
+  /** The node tried first (0..nodes-1; anything else is EINVAL). Unset: see VmapClient#alloc. */
   public AllocOptions home(int node) {
     this.home = node;
     return this;
@@ -69,7 +69,8 @@ public final class AllocOptions {
   Long alignOrNull() { return align; }
   Long vstart() { return vstart; }
   Long vend() { return vend; }
-  int home() { return home; }
+  /** Null when unset. */
+  Integer home() { return home; }
   String tagText() { return tag; }
   Policy policyValue() { return policy; }
   String requestIdOrNull() { return requestId; }

@@ -58,9 +58,12 @@ public final class Vmap implements AutoCloseable {
     this.client = new VmapClient(system, g, dir, coordinator, settings.clientTimeout());
   }
 
-  /** A standalone allocator with its own ActorSystem, configured from {@code config}. */
+  /**
+   * A standalone allocator with its own ActorSystem, configured from {@code config} (unresolved is
+   * fine) under system properties and over reference.conf, like {@link ConfigFactory#load(Config)}.
+   */
   public static Vmap start(Config config) {
-    Config full = config.withFallback(ConfigFactory.load());
+    Config full = ConfigFactory.load(config);
     VmapSettings s = VmapSettings.from(full);
     return new Vmap(ActorSystem.create(Behaviors.empty(), "vmap", full), true, s);
   }

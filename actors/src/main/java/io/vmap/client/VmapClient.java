@@ -78,7 +78,7 @@ public final class VmapClient {
    * ETIMEDOUT (retry with the same request id).
    */
   public CompletionStage<Allocation> alloc(AllocOptions o) {
-    int home = o.home() >= 0 ? o.home() : defaultHome(o.requestIdOrNull());
+    int home = o.home() != null ? o.home() : defaultHome(o.requestIdOrNull());
     AllocSpec spec;
     try {
       spec = AllocSpec.of(geometry, o.sizeBytes(), o.alignOrNull() == null ? geometry.page() : o.alignOrNull(),

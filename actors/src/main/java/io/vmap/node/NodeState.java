@@ -74,8 +74,12 @@ public final class NodeState {
   private final Map<Long, LazyArea> purging = new HashMap<>();
   /** The epoch of the last splice: what a new purge coordinator re-drives after a crash. */
   private long spliceEpoch;
-  /** Outcomes of recent allocate and free requests, by id, bounded: a retry gets the first answer. */
-  private final LinkedHashMap<String, Outcome> recent;
+  /**
+   * Outcomes of recent allocate and free requests, by id, bounded: a retry gets the first answer.
+   * Two maps: an allocation and a free that reuse one id must not overwrite each other's answer.
+   */
+  private final LinkedHashMap<String, Outcome> recentAllocs;
+  private final LinkedHashMap<String, Outcome> recentFrees;
   /** Start-owner decisions, bounded: a part owner asks only within a lease of the reservation. */
   private final LinkedHashMap<String, Decision> decisions;
 
@@ -92,7 +96,8 @@ public final class NodeState {
     this.shard = shard;
     this.capacity = capacity;
     this.decisions = bounded(capacity);
-    this.recent = bounded(capacity);
+    this.recentAllocs = bounded(capacity);
+    this.recentFrees = bounded(capacity);
   }
 
   private final int capacity;
@@ -109,12 +114,17 @@ public final class NodeState {
   }
 
   private void remember(String requestId, Outcome o) {
-    if (requestId != null) recent.put(requestId, o);
+    if (requestId != null) (o.freed() ? recentFrees : recentAllocs).put(requestId, o);
   }
 
-  /** The first outcome of request {@code id}, if it is still remembered. */
-  public Outcome outcome(String id) {
-    return recent.get(id);
+  /** The first outcome of allocation request {@code id}, if it is still remembered. */
+  public Outcome allocOutcome(String id) {
+    return recentAllocs.get(id);
+  }
+
+  /** The first outcome of free request {@code id}, if it is still remembered. */
+  public Outcome freeOutcome(String id) {
+    return recentFrees.get(id);
   }
 
   // ---------------------------------------------------------------- snapshots
@@ -155,7 +165,13 @@ public final class NodeState {
         new ArrayList<>(held.values()), new ArrayList<>(reservations.values()),
         new ArrayList<>(lazy.values()), new ArrayList<>(purging.values()),
         new ArrayList<>(decisions.keySet()), new ArrayList<>(decisions.values()),
-        new ArrayList<>(recent.keySet()), new ArrayList<>(recent.values()));
+        concat(recentAllocs.keySet(), recentFrees.keySet()), concat(recentAllocs.values(), recentFrees.values()));
+  }
+
+  private static <T> List<T> concat(Collection<T> a, Collection<T> b) {
+    List<T> out = new ArrayList<>(a);
+    out.addAll(b);
+    return out;
   }
 
   /** The state a snapshot describes. */
@@ -170,7 +186,7 @@ public final class NodeState {
     for (LazyArea la : s.lazy()) st.lazy.put(la.area().start(), la);
     for (LazyArea la : s.purging()) st.purging.put(la.area().start(), la);
     for (int k = 0; k < s.decisionIds().size(); k++) st.decisions.put(s.decisionIds().get(k), s.decisions().get(k));
-    for (int k = 0; k < s.recentIds().size(); k++) st.recent.put(s.recentIds().get(k), s.recent().get(k));
+    for (int k = 0; k < s.recentIds().size(); k++) st.remember(s.recentIds().get(k), s.recent().get(k));
     return st;
   }
 
@@ -299,28 +315,38 @@ public final class NodeState {
   }
 
   /**
-   * Returns flushed space to the free shard ({@code merge_or_add_vmap_area}). An area counts as
-   * released when its start piece is.
+   * Returns flushed space to the free shard ({@code merge_or_add_vmap_area}). The start piece of
+   * one of our areas releases all its parts here; a piece of another node's area releases that
+   * held part. Pieces already released, or never ours, are ignored, so a repeated batch (a retry, a
+   * successor coordinator re-driving an epoch) is harmless.
    */
   private Released release(List<ReleasePiece> pieces) {
     int areas = 0;
     long bytes = 0;
     for (ReleasePiece p : pieces) {
       if (p.start() == p.areaStart()) {
+        // Our own area: its start piece gives back every part of it on this node at once.
+        LazyArea la = purging.remove(p.areaStart());
         // A successor coordinator may re-drive an epoch whose splice this node never stored.
-        if (purging.remove(p.areaStart()) == null && lazy.remove(p.areaStart()) == null) {
-          throw new IllegalStateException(
-              "node " + node + ": release of " + Unsigned.hex(p.areaStart()) + " which is not purging");
+        if (la == null) la = lazy.remove(p.areaStart());
+        if (la == null) continue; // released already: a duplicate release changes nothing
+        for (Part part : la.parts()) {
+          if (part.node() != node) continue;
+          shard.release(part.start(), part.end());
+          bytes += part.end() - part.start();
         }
         areas++;
       } else {
+        HeldPart h = held.get(p.start());
+        if (h == null || h.end() != p.end() || h.area().start() != p.areaStart()) continue;
         held.remove(p.start());
+        shard.release(p.start(), p.end());
+        bytes += p.end() - p.start();
       }
-      shard.release(p.start(), p.end());
-      bytes += p.end() - p.start();
     }
     return new Released(areas, bytes);
   }
+
 
   // ---------------------------------------------------------------- spanning: edges
 
@@ -350,13 +376,26 @@ public final class NodeState {
    * Why {@code myParts} cannot be reserved under {@code id}, or null if they can (all free and
    * ours, and the id not already decided). Changes nothing.
    */
-  public String reserveRefusal(String id, List<Part> myParts) {
+  public String reserveRefusal(String id, Area area, List<Part> myParts) {
     if (decisions.containsKey(id)) return "reservation " + id + " already " + decisions.get(id);
+    if (area == null || myParts == null || myParts.isEmpty()) return "reservation " + id + " has no parts";
+    long prevEnd = 0;
+    boolean first = true;
     for (Part p : myParts) {
-      if (p.node() != node || !shard.isFree(p.start(), p.end())) {
-        return "node " + node + ": " + Unsigned.hex(p.start()) + "-" + Unsigned.hex(p.end())
-            + " is not free";
+      String where = "node " + node + ": part " + Unsigned.hex(p.start()) + "-" + Unsigned.hex(p.end());
+      if (!Unsigned.lt(p.start(), p.end())) return where + " is empty or inverted";
+      if (p.node() != node || geometry.nodeOf(p.start()) != node
+          || geometry.zoneOf(p.start()) != geometry.zoneOf(p.end() - 1)) {
+        return where + " is not inside one zone of node " + node;
       }
+      if (!geometry.contains(p.start(), p.end())) return where + " is outside the space";
+      if (Unsigned.lt(p.start(), area.start()) || Unsigned.lt(area.end(), p.end())) {
+        return where + " is outside its area " + area;
+      }
+      if (!first && Unsigned.lt(p.start(), prevEnd)) return where + " overlaps or precedes the part before it";
+      if (!shard.isFree(p.start(), p.end())) return where + " is not free";
+      prevEnd = p.end();
+      first = false;
     }
     return null;
   }

@@ -92,9 +92,13 @@ public final class SpanningAllocator extends AbstractBehavior<SpanningAllocator.
   private String reservationId;
   private Area candidate;
   private int startOwner;
+  private record OwnerParts(int owner, List<Part> parts) {}
+
   private Set<Integer> owners;
-  private int reservesPending;
-  private boolean reserveRefused;
+  private List<OwnerParts> reserveOrder;
+  private List<Part> allParts;
+  /** Owners that granted so far, a prefix of {@link #reserveOrder}. */
+  private int reserved;
   private String refusal;
 
   private SpanningAllocator(
@@ -246,37 +250,52 @@ public final class SpanningAllocator extends AbstractBehavior<SpanningAllocator.
       all.add(new Part(geometry.ownerOfZone(z), lo, hi));
       if (hi == candidate.end()) break;
     }
+    // Owners in address order of their first part (insertion order of this map).
     Map<Integer, List<Part>> byOwner = new LinkedHashMap<>();
     for (Part p : all) byOwner.computeIfAbsent(p.node(), k -> new ArrayList<>()).add(p);
-    owners = new HashSet<>(byOwner.keySet());
-    reservesPending = owners.size();
-    reserveRefused = false;
-    long lease = settings.lease().toMillis();
-    String id = reservationId;
-    List<Part> allParts = List.copyOf(all);
+    reserveOrder = new ArrayList<>();
     for (Map.Entry<Integer, List<Part>> en : byOwner.entrySet()) {
-      int owner = en.getKey();
-      List<Part> mine = List.copyOf(en.getValue());
-      getContext()
-          .ask(
-              VmapNode.ReserveReply.class,
-              peers.node(owner),
-              Duration.ofMillis(lease),
-              (ActorRef<VmapNode.ReserveReply> ref) ->
-                  new VmapNode.Reserve(id, candidate, startOwner, mine, allParts, lease, ref),
-              (reply, failure) -> new ReserveAnswer(id, owner, reply));
+      reserveOrder.add(new OwnerParts(en.getKey(), List.copyOf(en.getValue())));
     }
+    owners = new HashSet<>(byOwner.keySet());
+    allParts = List.copyOf(all);
+    reserved = 0;
+    reserveNext();
     return this;
+  }
+
+  /**
+   * Reserves the owners one at a time, lowest part first. Two requests racing for one candidate
+   * then meet at its lowest part, where exactly one wins and the other holds nothing: reserving all
+   * owners at once could leave each holding a part the other needs, both losing (a livelock).
+   */
+  private void reserveNext() {
+    OwnerParts next = reserveOrder.get(reserved);
+    String id = reservationId;
+    Area area = candidate;
+    int start = startOwner;
+    List<Part> everything = allParts;
+    long lease = settings.lease().toMillis();
+    getContext()
+        .ask(
+            VmapNode.ReserveReply.class,
+            peers.node(next.owner()),
+            settings.askTimeout(),
+            (ActorRef<VmapNode.ReserveReply> ref) ->
+                new VmapNode.Reserve(id, area, start, next.parts(), everything, lease, ref),
+            (reply, failure) -> new ReserveAnswer(id, next.owner(), reply));
   }
 
   private Behavior<Command> onReserveAnswer(ReserveAnswer m) {
     if (!m.reservationId().equals(reservationId)) return this;
     if (m.reply() == null || !m.reply().ok()) {
-      reserveRefused = true;
       refusal = m.reply() == null ? "node " + m.owner() + " did not answer" : m.reply().reason();
+      return giveUpCandidate();
     }
-    if (--reservesPending > 0) return this;
-    if (reserveRefused) return giveUpCandidate();
+    if (++reserved < reserveOrder.size()) {
+      reserveNext();
+      return this;
+    }
     String id = reservationId;
     getContext()
         .ask(
@@ -307,6 +326,7 @@ public final class SpanningAllocator extends AbstractBehavior<SpanningAllocator.
 
   /** Lost a race for the candidate: give every part back and search again, a bounded number of times. */
   private Behavior<Command> giveUpCandidate() {
+    // Every owner, not just those that granted: a reply that timed out may still have reserved.
     for (int owner : owners) peers.node(owner).tell(new VmapNode.CancelReservation(reservationId));
     getContext().getLog().debug("spanning {} lost {}: {}", requestId, candidate, refusal);
     if (attempt >= settings.spanMaxAttempts()) return fail("spanning reservation failed: " + refusal);

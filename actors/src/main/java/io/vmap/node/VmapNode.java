@@ -458,15 +458,23 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
 
   // =================================================================== allocation
 
-  /** The first answer to request {@code id}, if remembered. */
+  /** Free answers are remembered under this prefix: an alloc and a free may share an id. */
+  private static final String FREE_KEY = "free:";
+
+  /** The first answer to allocation request {@code id}, if remembered. */
   private WireMessage firstAnswer(String id) {
     WireMessage a = answered.get(id);
     if (a != null) return a;
-    NodeState.Outcome o = state.outcome(id);
-    if (o == null) return null;
-    return o.freed()
-        ? new Freed(id, o.area())
-        : new Allocated(id, o.area(), geometry.nodeOf(o.area().start()));
+    NodeState.Outcome o = state.allocOutcome(id);
+    return o == null ? null : new Allocated(id, o.area(), geometry.nodeOf(o.area().start()));
+  }
+
+  /** The first answer to free request {@code id}, if remembered. */
+  private WireMessage firstFreeAnswer(String id) {
+    WireMessage a = answered.get(FREE_KEY + id);
+    if (a != null) return a;
+    NodeState.Outcome o = state.freeOutcome(id);
+    return o == null ? null : new Freed(id, o.area());
   }
 
   private Behavior<Command> onAlloc(Alloc m) {
@@ -481,14 +489,9 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
     }
     AllocSpec spec;
     try {
-      // Re-validated here: a request may come from another process, not through the client.
-      AllocSpec s = m.spec();
-      spec = AllocSpec.of(geometry, s.size(), s.align(), s.lo(), s.hi(), s.home(), s.tag(), s.policy());
-    } catch (AllocSpec.Invalid e) {
-      answer(m.requestId(), List.of(m.replyTo()), new AllocFailed(m.requestId(), ErrorCode.EINVAL, e.getMessage()));
-      return this;
+      spec = validated(m.spec());
     } catch (RuntimeException e) {
-      answer(m.requestId(), List.of(m.replyTo()), new AllocFailed(m.requestId(), ErrorCode.EINVAL, "malformed request: " + e));
+      answer(m.requestId(), List.of(m.replyTo()), new AllocFailed(m.requestId(), ErrorCode.EINVAL, e.getMessage()));
       return this;
     }
     Area fit = state.findFit(spec);
@@ -506,6 +509,21 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
     inFlight.put(m.requestId(), f);
     walkOn(m.requestId(), f);
     return this;
+  }
+
+  /**
+   * A spec from the wire, checked again: a request may come from another process, not through the
+   * client, and a bad one must be an EINVAL answer, never a crash of the node.
+   */
+  private AllocSpec validated(AllocSpec s) {
+    if (s == null) throw new AllocSpec.Invalid("no allocation spec");
+    try {
+      return AllocSpec.of(geometry, s.size(), s.align(), s.lo(), s.hi(), s.home(), s.tag(), s.policy());
+    } catch (AllocSpec.Invalid e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw new AllocSpec.Invalid("malformed request: " + e);
+    }
   }
 
   /** Asks the next neighbour ({@code home+1, home+2, ...}), or moves on to spanning when all were asked. */
@@ -613,7 +631,7 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
 
   /** Answers that change no state: remembered for retries, sent once earlier effects are out. */
   private <R extends WireMessage> void answer(String requestId, List<ActorRef<R>> to, R reply) {
-    answered.put(requestId, reply);
+    answered.put(reply instanceof FreeReply ? FREE_KEY + requestId : requestId, reply);
     afterPersist(() -> to.forEach(r -> r.tell(reply)));
   }
 
@@ -622,7 +640,14 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
       afterPersist(() -> m.replyTo().tell(a));
       return this;
     }
-    Area fit = state.findFit(m.spec());
+    AllocSpec spec;
+    try {
+      spec = validated(m.spec());
+    } catch (RuntimeException e) {
+      m.replyTo().tell(new AllocFailed(m.attemptId(), ErrorCode.EINVAL, e.getMessage()));
+      return this;
+    }
+    Area fit = state.findFit(spec);
     if (fit != null) {
       // Only successes are remembered: a failed attempt changed nothing and may be retried.
       emit(new NodeEvent.AreaAllocated(fit, m.attemptId()));
@@ -636,7 +661,7 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
   // =================================================================== free and find
 
   private Behavior<Command> onFree(Free m) {
-    if (firstAnswer(m.requestId()) instanceof FreeReply r) {
+    if (firstFreeAnswer(m.requestId()) instanceof FreeReply r) {
       afterPersist(() -> m.replyTo().tell(r));
       return this;
     }
@@ -759,7 +784,7 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
       afterPersist(() -> m.replyTo().tell(new ReserveReply(id, node, true, null)));
       return this;
     }
-    String refusal = state.reserveRefusal(id, m.myParts());
+    String refusal = state.reserveRefusal(id, m.area(), m.myParts());
     if (refusal != null) {
       m.replyTo().tell(new ReserveReply(id, node, false, refusal));
       return this;

@@ -1,0 +1,194 @@
+package io.vmap.actors;
+
+import static io.vmap.actors.VmapTestSupport.SHORT;
+import static io.vmap.actors.VmapTestSupport.ZONE;
+import static io.vmap.actors.VmapTestSupport.geometry;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.actor.testkit.typed.javadsl.TestProbe;
+import akka.actor.typed.ActorRef;
+import io.vmap.actors.VmapTestSupport.Directory;
+import io.vmap.node.NodeSettings;
+import io.vmap.node.VmapNode;
+import io.vmap.protocol.Part;
+import io.vmap.purge.PurgeCoordinator;
+import io.vmap.space.Area;
+import io.vmap.space.Geometry;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * DESIGN.md "Lookup": a find asks nodeOf(addr) and fans out only to nodes that could hold the start
+ * of an area covering addr. The node under test is spawned with probes as its peers, so every
+ * message it sends to another node is seen.
+ *
+ * <p>Geometry: 4 nodes, 8 zones of 64 KiB from B = 0x100000; node k owns zones B + k*Z and
+ * B + (k+4)*Z. The spanning area S = [B + Z/2, B + Z + Z/2) starts on node 0 and has its later
+ * piece [B + Z, B + Z + Z/2) on node 1.
+ */
+class FindFanOutTest {
+
+  static ActorTestKit testKit;
+
+  static final long B = 0x100000;
+  static final Geometry G = geometry(B, 8, 4);
+  static final Area S = new Area(B + ZONE / 2, B + ZONE + ZONE / 2, "span");
+  static final List<Part> S_PARTS =
+      List.of(new Part(0, B + ZONE / 2, B + ZONE), new Part(1, B + ZONE, B + ZONE + ZONE / 2));
+
+  TestProbe<VmapNode.Command> p0;
+  TestProbe<VmapNode.Command> p2;
+  TestProbe<VmapNode.Command> p3;
+  TestProbe<PurgeCoordinator.Command> coordinator;
+  TestProbe<VmapNode.FindReply> asker;
+  TestProbe<VmapNode.ReserveReply> reserves;
+
+  @BeforeAll
+  static void setup() {
+    testKit = ActorTestKit.create();
+  }
+
+  @AfterAll
+  static void teardown() {
+    testKit.shutdownTestKit();
+  }
+
+  @BeforeEach
+  void probes() {
+    p0 = testKit.createTestProbe(VmapNode.Command.class);
+    p2 = testKit.createTestProbe(VmapNode.Command.class);
+    p3 = testKit.createTestProbe(VmapNode.Command.class);
+    coordinator = testKit.createTestProbe(PurgeCoordinator.Command.class);
+    asker = testKit.createTestProbe(VmapNode.FindReply.class);
+    reserves = testKit.createTestProbe(VmapNode.ReserveReply.class);
+  }
+
+  private ActorRef<VmapNode.Command> spawnNode(int k, Directory dir) {
+    ActorRef<VmapNode.Command> ref =
+        testKit.spawn(
+            VmapTestSupport.volatileNode(k, G, NodeSettings.defaults().withLease(Duration.ofSeconds(30)), dir, coordinator.ref()));
+    dir.set(k, ref);
+    return ref;
+  }
+
+  /** Node 1 holds S's later piece as a committed part (start owner 0 is told nothing). */
+  private void holdLaterPieceOfS(ActorRef<VmapNode.Command> n1) {
+    n1.tell(new VmapNode.Reserve("r-span", S, 0, List.of(S_PARTS.get(1)), S_PARTS, 30_000, reserves.ref()));
+    VmapNode.ReserveReply r = reserves.expectMessageClass(VmapNode.ReserveReply.class);
+    assertTrue(r.ok(), () -> "reserve refused: " + r.reason());
+    n1.tell(new VmapNode.CommitPart("r-span"));
+  }
+
+  private void nothingToPeers(TestProbe<?>... peers) {
+    for (TestProbe<?> p : peers) p.expectNoMessage(SHORT);
+    coordinator.expectNoMessage(Duration.ofMillis(1));
+  }
+
+  @Test
+  void aMissWithNothingCoveringAsksNoOtherNode() {
+    Directory dir = new Directory(4).set(0, p0.ref()).set(2, p2.ref()).set(3, p3.ref());
+    ActorRef<VmapNode.Command> n1 = spawnNode(1, dir);
+
+    for (long addr : new long[] {B + ZONE, B + ZONE + 0x1234, B + 2 * ZONE - 1, B + 5 * ZONE, B + 6 * ZONE - 1}) {
+      n1.tell(new VmapNode.Find(addr, asker.ref()));
+      VmapNode.FindReply r = asker.expectMessageClass(VmapNode.FindReply.class);
+      assertEquals(addr, r.addr());
+      assertFalse(r.found());
+    }
+    nothingToPeers(p0, p2, p3);
+  }
+
+  @Test
+  void aMissBesideAHeldPieceStillAsksNoOtherNode() {
+    Directory dir = new Directory(4).set(0, p0.ref()).set(2, p2.ref()).set(3, p3.ref());
+    ActorRef<VmapNode.Command> n1 = spawnNode(1, dir);
+    holdLaterPieceOfS(n1);
+
+    // Addresses of node 1's zones that S's piece does not cover.
+    for (long addr : new long[] {S.end(), S.end() + 0x1000, B + 2 * ZONE - 1, B + 5 * ZONE}) {
+      n1.tell(new VmapNode.Find(addr, asker.ref()));
+      assertNull(asker.expectMessageClass(VmapNode.FindReply.class).area());
+    }
+    nothingToPeers(p0, p2, p3);
+  }
+
+  @Test
+  void aFindInTheLaterPieceOfASpanningAreaAsksExactlyTheStartOwner() {
+    Directory dir = new Directory(4).set(0, p0.ref()).set(2, p2.ref()).set(3, p3.ref());
+    ActorRef<VmapNode.Command> n1 = spawnNode(1, dir);
+    holdLaterPieceOfS(n1);
+
+    long addr = B + ZONE + 0x2345;
+    n1.tell(new VmapNode.Find(addr, asker.ref()));
+    VmapNode.FindHere fh = p0.expectMessageClass(VmapNode.FindHere.class);
+    assertEquals(addr, fh.addr());
+    // The start owner answers the asker directly.
+    assertEquals(asker.ref(), fh.replyTo());
+    p0.expectNoMessage(SHORT);
+    nothingToPeers(p2, p3);
+    asker.expectNoMessage(Duration.ofMillis(1));
+
+    // The first and last byte of the piece fan out the same way, to node 0 only.
+    for (long a : new long[] {B + ZONE, S.end() - 1}) {
+      n1.tell(new VmapNode.Find(a, asker.ref()));
+      assertEquals(a, p0.expectMessageClass(VmapNode.FindHere.class).addr());
+    }
+    nothingToPeers(p0, p2, p3);
+  }
+
+  @Test
+  void aFindInTheLaterPieceIsAnsweredWithTheWholeArea() {
+    Directory dir = new Directory(4).set(2, p2.ref()).set(3, p3.ref());
+    ActorRef<VmapNode.Command> n0 = spawnNode(0, dir);
+    ActorRef<VmapNode.Command> n1 = spawnNode(1, dir);
+
+    // Play the spanning coordinator: reserve on both owners, commit at the start owner, then the part.
+    n0.tell(new VmapNode.Reserve("r-span", S, 0, List.of(S_PARTS.get(0)), S_PARTS, 30_000, reserves.ref()));
+    n1.tell(new VmapNode.Reserve("r-span", S, 0, List.of(S_PARTS.get(1)), S_PARTS, 30_000, reserves.ref()));
+    assertTrue(reserves.expectMessageClass(VmapNode.ReserveReply.class).ok());
+    assertTrue(reserves.expectMessageClass(VmapNode.ReserveReply.class).ok());
+    TestProbe<VmapNode.CommitReply> commits = testKit.createTestProbe(VmapNode.CommitReply.class);
+    n0.tell(new VmapNode.CommitArea("r-span", commits.ref()));
+    assertTrue(commits.expectMessageClass(VmapNode.CommitReply.class).committed());
+    n1.tell(new VmapNode.CommitPart("r-span"));
+
+    for (long addr : new long[] {B + ZONE, B + ZONE + 0x4321, S.end() - 1}) {
+      n1.tell(new VmapNode.Find(addr, asker.ref()));
+      VmapNode.FindReply r = asker.expectMessageClass(VmapNode.FindReply.class);
+      assertEquals(addr, r.addr());
+      assertEquals(S, r.area());
+      assertEquals(0, r.node());
+    }
+    // Asked at the wrong node (0), an address of node 1's piece: forwarded, then fanned back.
+    n0.tell(new VmapNode.Find(B + ZONE + 8, asker.ref()));
+    assertEquals(S, asker.expectMessageClass(VmapNode.FindReply.class).area());
+    // An address in the start piece is answered by node 0 directly.
+    n0.tell(new VmapNode.Find(S.start(), asker.ref()));
+    assertEquals(S, asker.expectMessageClass(VmapNode.FindReply.class).area());
+    n1.tell(new VmapNode.Find(S.end(), asker.ref()));
+    assertFalse(asker.expectMessageClass(VmapNode.FindReply.class).found());
+    nothingToPeers(p2, p3);
+  }
+
+  @Test
+  void aFindOfAnotherNodesAddressIsForwardedToThatNodeOnly() {
+    Directory dir = new Directory(4).set(0, p0.ref()).set(2, p2.ref()).set(3, p3.ref());
+    ActorRef<VmapNode.Command> n1 = spawnNode(1, dir);
+
+    long addr = B + 6 * ZONE + 0x10; // node 2's second zone
+    n1.tell(new VmapNode.Find(addr, asker.ref()));
+    VmapNode.Find fwd = p2.expectMessageClass(VmapNode.Find.class);
+    assertEquals(addr, fwd.addr());
+    assertEquals(asker.ref(), fwd.replyTo());
+    nothingToPeers(p0, p2, p3);
+    asker.expectNoMessage(Duration.ofMillis(1));
+  }
+}

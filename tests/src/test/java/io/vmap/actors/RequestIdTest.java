@@ -1,0 +1,201 @@
+package io.vmap.actors;
+
+import static io.vmap.actors.VmapTestSupport.ZONE;
+import static io.vmap.actors.VmapTestSupport.await;
+import static io.vmap.actors.VmapTestSupport.embed;
+import static io.vmap.actors.VmapTestSupport.failure;
+import static io.vmap.actors.VmapTestSupport.geometry;
+import static io.vmap.actors.VmapTestSupport.info;
+import static io.vmap.actors.VmapTestSupport.node;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.actor.testkit.typed.javadsl.TestProbe;
+import io.vmap.client.AllocOptions;
+import io.vmap.client.Allocation;
+import io.vmap.client.Vmap;
+import io.vmap.client.VmapClient;
+import io.vmap.client.VmapInfo;
+import io.vmap.node.VmapNode;
+import io.vmap.protocol.AllocSpec;
+import io.vmap.protocol.ErrorCode;
+import io.vmap.protocol.Policy;
+import io.vmap.space.Area;
+import io.vmap.space.Geometry;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * DESIGN.md "Durability and cluster": requests carry an id; a retried request returns the first
+ * answer, never a second area. Geometry: 2 nodes, 16 zones of 64 KiB from B = 0x100000.
+ */
+class RequestIdTest {
+
+  static ActorTestKit testKit;
+  static final long B = 0x100000;
+  static final Geometry G = geometry(B, 16, 2);
+
+  private Vmap vmap;
+  private VmapClient c;
+
+  @BeforeAll
+  static void setup() {
+    testKit = ActorTestKit.create();
+  }
+
+  @AfterAll
+  static void teardown() {
+    testKit.shutdownTestKit();
+  }
+
+  @AfterEach
+  void close() {
+    if (vmap != null) vmap.close();
+    vmap = null;
+  }
+
+  private void start() {
+    vmap = embed(testKit, G, 1_000_000);
+    c = vmap.client();
+  }
+
+  private static AllocSpec spec(long size, int home) {
+    return AllocSpec.of(G, size, G.page(), null, null, home, "", Policy.NORMAL);
+  }
+
+  private List<Area> busy() {
+    VmapInfo i = info(vmap);
+    assertTrue(i.accountsForSpace(), i::render);
+    return i.busy().stream().map(VmapInfo.AreaInfo::area).toList();
+  }
+
+  @Test
+  void allocTwiceWithTheSameIdReturnsTheSameArea() {
+    start();
+    Allocation a1 = await(c.alloc(AllocOptions.size(0x3000).home(0).requestId("r-1")));
+    Allocation a2 = await(c.alloc(AllocOptions.size(0x3000).home(0).requestId("r-1")));
+    assertEquals(a1, a2);
+    assertEquals(B, a1.start());
+    assertEquals(List.of(a1.area()), busy());
+    // A new id is a new area.
+    Allocation a3 = await(c.alloc(AllocOptions.size(0x3000).home(0).requestId("r-2")));
+    assertEquals(B + 0x3000, a3.start());
+  }
+
+  @Test
+  void aRetryThroughTheClientWithTheSameOptionsReturnsTheFirstArea() {
+    start();
+    // The caller leaves the home to the client (round robin) and retries with the same id, as the
+    // ETIMEDOUT documentation tells it to.
+    AllocOptions o = AllocOptions.size(0x2000).requestId("retry-1");
+    Allocation a1 = await(c.alloc(o));
+    Allocation a2 = await(c.alloc(o));
+    assertEquals(a1, a2, "a retry with the same request id must not get a second area");
+    assertEquals(1, busy().size());
+    // A fresh client (the caller restarted) retrying the same id gets the same first answer.
+    VmapClient other = new VmapClient(testKit.system(), G, c.nodes(), c.coordinator(), java.time.Duration.ofSeconds(10));
+    assertEquals(a1, await(other.alloc(o)));
+    // Several ids, so that a home chosen per call would have differed for some of them.
+    for (int i = 0; i < 6; i++) {
+      AllocOptions oi = AllocOptions.size(0x1000).requestId("retry-many-" + i);
+      assertEquals(await(c.alloc(oi)), await(c.alloc(oi)));
+    }
+    assertEquals(7, busy().size());
+  }
+
+  @Test
+  void concurrentDuplicatesGetOneArea() {
+    start();
+    TestProbe<VmapNode.AllocReply> replies = testKit.createTestProbe(VmapNode.AllocReply.class);
+    for (int i = 0; i < 3; i++) node(vmap, 1).tell(new VmapNode.Alloc("dup-1", spec(0x5000, 1), replies.ref()));
+    List<Area> got = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      VmapNode.Allocated a = replies.expectMessageClass(VmapNode.Allocated.class);
+      assertEquals("dup-1", a.requestId());
+      got.add(a.area());
+    }
+    assertEquals(List.of(got.get(0), got.get(0), got.get(0)), got);
+    assertEquals(B + ZONE, got.get(0).start());
+    assertEquals(List.of(got.get(0)), busy());
+
+    // Through the client: both stages started before either completes.
+    CompletableFuture<Allocation> f1 = c.alloc(AllocOptions.size(0x1000).home(0).requestId("dup-2")).toCompletableFuture();
+    CompletableFuture<Allocation> f2 = c.alloc(AllocOptions.size(0x1000).home(0).requestId("dup-2")).toCompletableFuture();
+    assertEquals(await(f1), await(f2));
+    assertEquals(2, busy().size());
+  }
+
+  @Test
+  void duplicatesOfAnAllocationThatIsStillWalkingGetOneArea() {
+    start();
+    // Node 0 full: every request homed on it walks to node 1 (answered asynchronously).
+    for (int z = 0; z < 16; z += 2) {
+      await(c.alloc(AllocOptions.size(ZONE).home(0).range(B + z * ZONE, B + (z + 1) * ZONE)));
+    }
+    TestProbe<VmapNode.AllocReply> replies = testKit.createTestProbe(VmapNode.AllocReply.class);
+    for (int i = 0; i < 3; i++) node(vmap, 0).tell(new VmapNode.Alloc("walk-1", spec(0x1000, 0), replies.ref()));
+    Area first = replies.expectMessageClass(VmapNode.Allocated.class).area();
+    assertEquals(B + ZONE, first.start());
+    assertEquals(first, replies.expectMessageClass(VmapNode.Allocated.class).area());
+    assertEquals(first, replies.expectMessageClass(VmapNode.Allocated.class).area());
+    // And after it was answered.
+    node(vmap, 0).tell(new VmapNode.Alloc("walk-1", spec(0x1000, 0), replies.ref()));
+    VmapNode.Allocated late = replies.expectMessageClass(VmapNode.Allocated.class);
+    assertEquals(first, late.area());
+    assertEquals(1, late.node());
+    assertEquals(9, busy().size());
+  }
+
+  @Test
+  void duplicatesOfASpanningAllocationGetOneArea() {
+    start();
+    CompletableFuture<Allocation> f1 = c.alloc(AllocOptions.size(0x18000).home(1).requestId("span-1")).toCompletableFuture();
+    CompletableFuture<Allocation> f2 = c.alloc(AllocOptions.size(0x18000).home(1).requestId("span-1")).toCompletableFuture();
+    Allocation a = await(f1);
+    assertEquals(a, await(f2));
+    assertEquals(new Area(B, B + 0x18000, ""), a.area());
+    assertEquals(a, await(c.alloc(AllocOptions.size(0x18000).home(1).requestId("span-1"))));
+    assertEquals(List.of(a.area()), busy());
+  }
+
+  @Test
+  void freeTwiceWithTheSameIdAnswersOkBothTimesAndADifferentIdIsEnoent() {
+    start();
+    Allocation a = await(c.alloc(AllocOptions.size(0x4000).home(1)));
+    assertEquals(a.area(), await(c.free(a.start(), "free-1")));
+    assertEquals(a.area(), await(c.free(a.start(), "free-1")));
+    assertEquals(ErrorCode.ENOENT, failure(c.free(a.start(), "free-2")));
+    // Concurrent duplicates straight to the node: the same first answer.
+    Allocation b = await(c.alloc(AllocOptions.size(0x1000).home(0)));
+    TestProbe<VmapNode.FreeReply> replies = testKit.createTestProbe(VmapNode.FreeReply.class);
+    node(vmap, 0).tell(new VmapNode.Free("free-3", b.start(), replies.ref()));
+    node(vmap, 0).tell(new VmapNode.Free("free-3", b.start(), replies.ref()));
+    assertEquals(b.area(), replies.expectMessageClass(VmapNode.Freed.class).area());
+    assertEquals(b.area(), replies.expectMessageClass(VmapNode.Freed.class).area());
+    // A retry sent to the wrong node reaches the owner and gets the same answer.
+    node(vmap, 1).tell(new VmapNode.Free("free-3", b.start(), replies.ref()));
+    assertEquals(b.area(), replies.expectMessageClass(VmapNode.Freed.class).area());
+    VmapInfo i = info(vmap);
+    assertEquals(2, i.lazy().size(), i::render);
+    assertTrue(i.busy().isEmpty(), i::render);
+    assertEquals(2, await(c.purge()));
+  }
+
+  @Test
+  void anAllocationAndAFreeThatReuseOneIdKeepTheirOwnFirstAnswers() {
+    start();
+    Allocation a = await(c.alloc(AllocOptions.size(4096).home(0).requestId("x")));
+    assertEquals(a.area(), await(c.free(a.start(), "x")));
+    // The free's answer must not replace the allocation's: a retry of "x" is still that area,
+    // not a second one.
+    assertEquals(a, await(c.alloc(AllocOptions.size(4096).home(0).requestId("x"))));
+    assertEquals(a.area(), await(c.free(a.start(), "x")));
+    assertTrue(busy().isEmpty(), "no second area: " + busy());
+  }
+}

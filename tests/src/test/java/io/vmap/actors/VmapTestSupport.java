@@ -1,0 +1,161 @@
+package io.vmap.actors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.actor.testkit.typed.javadsl.TestProbe;
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.RecipientRef;
+import io.vmap.client.Vmap;
+import io.vmap.client.VmapException;
+import io.vmap.client.VmapInfo;
+import io.vmap.client.VmapSettings;
+import io.vmap.node.NodeDirectory;
+import io.vmap.node.NodeSettings;
+import io.vmap.node.VmapNode;
+import io.vmap.protocol.ErrorCode;
+import io.vmap.space.Geometry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/** Shared helpers of the actor-level tests: tiny geometries, blocking on stages, directories. */
+final class VmapTestSupport {
+
+  private VmapTestSupport() {}
+
+  static final long PAGE = 4096;
+  static final long ZONE = 0x10000;
+  /** Lease of the embedded allocators' spanning reservations (and of part owners' re-asks). */
+  static final Duration LEASE = Duration.ofMillis(300);
+  /** Upper bound for anything the tests wait for; never a pass/fail criterion on speed. */
+  static final Duration WAIT = Duration.ofSeconds(10);
+  /** Used only to assert that something does NOT happen. */
+  static final Duration SHORT = Duration.ofMillis(200);
+
+  /** {@code zones} zones of 64 KiB starting at {@code base} (a multiple of nodes * zone), 4 KiB pages. */
+  static Geometry geometry(long base, int zones, int nodes) {
+    return new Geometry(base, base + zones * ZONE, PAGE, ZONE, nodes);
+  }
+
+  static VmapSettings settings(Geometry g, long lazyMaxPages) {
+    return VmapSettings.defaults()
+        .withGeometry(g, lazyMaxPages)
+        .withNode(NodeSettings.defaults().withLease(LEASE));
+  }
+
+  static Vmap embed(ActorTestKit kit, Geometry g, long lazyMaxPages) {
+    return Vmap.embed(kit.system(), settings(g, lazyMaxPages));
+  }
+
+  /** The stage's value; an exceptional completion is rethrown unwrapped. */
+  static <T> T await(CompletionStage<T> stage) {
+    try {
+      return stage.toCompletableFuture().get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      Throwable c = e.getCause();
+      if (c instanceof RuntimeException r) throw r;
+      throw new AssertionError("stage failed", c);
+    } catch (TimeoutException e) {
+      throw new AssertionError("no answer within " + WAIT, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
+  /** The error code the stage fails with; fails the test if it succeeds or fails otherwise. */
+  static ErrorCode failure(CompletionStage<?> stage) {
+    try {
+      Object v = stage.toCompletableFuture().get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+      fail("expected a VmapException, got " + v);
+      return null;
+    } catch (ExecutionException e) {
+      Throwable c = e.getCause() instanceof CompletionException && e.getCause().getCause() != null
+          ? e.getCause().getCause() : e.getCause();
+      if (c instanceof VmapException v) {
+        assertTrue(v.reason() != null && !v.reason().isEmpty(), "a failure names its reason");
+        return v.code();
+      }
+      throw new AssertionError("expected a VmapException, got " + c, c);
+    } catch (TimeoutException e) {
+      throw new AssertionError("no answer within " + WAIT, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
+  /** What a stage completed with, delivered to a probe so that "not yet" can be asserted. */
+  record Outcome(Object value, Throwable failure) {}
+
+  static TestProbe<Outcome> watch(ActorTestKit kit, CompletionStage<?> stage) {
+    TestProbe<Outcome> p = kit.createTestProbe(Outcome.class);
+    stage.whenComplete((v, t) -> p.ref().tell(new Outcome(v, t)));
+    return p;
+  }
+
+  static VmapInfo info(Vmap vmap) {
+    return await(vmap.client().info());
+  }
+
+  static VmapInfo.NodeStats stats(VmapInfo info, int node) {
+    VmapInfo.NodeStats s = info.nodes().get(node);
+    assertEquals(node, s.node());
+    return s;
+  }
+
+  /** A directory whose entries are set after spawning: real nodes and probes side by side. */
+  static final class Directory implements NodeDirectory {
+    private final List<RecipientRef<VmapNode.Command>> refs;
+
+    Directory(int size) {
+      refs = new ArrayList<>();
+      for (int i = 0; i < size; i++) refs.add(null);
+    }
+
+    Directory set(int k, RecipientRef<VmapNode.Command> ref) {
+      refs.set(k, ref);
+      return this;
+    }
+
+    @Override
+    public RecipientRef<VmapNode.Command> node(int k) {
+      RecipientRef<VmapNode.Command> r = refs.get(k);
+      if (r == null) throw new IllegalStateException("node " + k + " not wired");
+      return r;
+    }
+
+    @Override
+    public int size() {
+      return refs.size();
+    }
+  }
+
+  /** A volatile node k that knows its peers and coordinator from the start. */
+  static akka.actor.typed.Behavior<VmapNode.Command> volatileNode(
+      int k, Geometry g, NodeSettings settings, NodeDirectory peers,
+      ActorRef<io.vmap.purge.PurgeCoordinator.Command> coordinator) {
+    return VmapNode.create(k, g, settings, peers, coordinator, null);
+  }
+
+  /** Node k of an embedded allocator, to send protocol messages to it directly. */
+  static RecipientRef<VmapNode.Command> node(Vmap vmap, int k) {
+    return vmap.client().nodes().node(k);
+  }
+
+  static void tell(RecipientRef<VmapNode.Command> to, VmapNode.Command m) {
+    to.tell(m);
+  }
+
+  static <T> ActorRef<T> ref(TestProbe<T> p) {
+    return p.ref();
+  }
+}
