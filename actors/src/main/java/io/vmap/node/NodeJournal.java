@@ -37,8 +37,8 @@ public final class NodeJournal
 
   public record Persisted(long batchId) implements WireMessage {}
 
-  /** Sent to the node once recovery is complete: a copy of the recovered state. */
-  public record Recovered(NodeState state) {}
+  /** Sent to the node (its parent, same JVM) once recovery is complete: a copy of the recovered state. */
+  public record Recovered(NodeState state) implements akka.actor.NoSerializationVerificationNeeded {}
 
   /** The replica; mutable, touched only by this actor's event handler. */
   public static final class Replica {

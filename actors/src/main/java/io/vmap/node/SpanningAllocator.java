@@ -42,7 +42,7 @@ import java.util.function.BiFunction;
 public final class SpanningAllocator extends AbstractBehavior<SpanningAllocator.Command> {
 
   /** Internal messages only: this actor is spawned by a node and talks to nodes through asks. */
-  public interface Command {}
+  public interface Command extends akka.actor.NoSerializationVerificationNeeded {}
 
   private record EdgesAnswer(long window, VmapNode.EdgeRuns runs) implements Command {}
 
