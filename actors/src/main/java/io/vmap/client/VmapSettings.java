@@ -59,7 +59,8 @@ public record VmapSettings(
             c.getInt("spanning.max-attempts"),
             c.getDuration("node.ask-timeout"),
             c.getInt("node.stash-capacity"),
-            c.getInt("node.snapshot-every"));
+            c.getInt("node.snapshot-every"),
+            c.getInt("node.max-batch-events"));
     String mode = c.getString("mode");
     String prefix =
         switch (mode) {

@@ -15,6 +15,7 @@ import java.time.Duration;
  * @param askTimeout how long a node waits for another node or the purge coordinator
  * @param stashCapacity requests a node holds while it waits to be attached or recovered
  * @param snapshotEvery a durable node snapshots after this many events
+ * @param maxBatchEvents most events in one journal write (group commit); 1 = one write per event
  */
 public record NodeSettings(
     int dedupCapacity,
@@ -24,19 +25,25 @@ public record NodeSettings(
     int spanMaxAttempts,
     Duration askTimeout,
     int stashCapacity,
-    int snapshotEvery) {
+    int snapshotEvery,
+    int maxBatchEvents) {
 
   public static NodeSettings defaults() {
-    return new NodeSettings(65536, 65536, Duration.ofSeconds(5), 64, 64, Duration.ofSeconds(30), 100_000, 10_000);
+    return new NodeSettings(65536, 65536, Duration.ofSeconds(5), 64, 64, Duration.ofSeconds(30), 100_000, 10_000, 1000);
   }
 
   public NodeSettings withLease(Duration d) {
     return new NodeSettings(dedupCapacity, decisionCapacity, d, spanWindowZones, spanMaxAttempts, askTimeout,
-        stashCapacity, snapshotEvery);
+        stashCapacity, snapshotEvery, maxBatchEvents);
   }
 
   public NodeSettings withSnapshotEvery(int n) {
     return new NodeSettings(dedupCapacity, decisionCapacity, lease, spanWindowZones, spanMaxAttempts, askTimeout,
-        stashCapacity, n);
+        stashCapacity, n, maxBatchEvents);
+  }
+
+  public NodeSettings withMaxBatchEvents(int n) {
+    return new NodeSettings(dedupCapacity, decisionCapacity, lease, spanWindowZones, spanMaxAttempts, askTimeout,
+        stashCapacity, snapshotEvery, n);
   }
 }

@@ -281,11 +281,11 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
     }
   }
 
-  /** An effect held back until the events before it are stored; {@code onFailure} if they never are. */
-  private record Effect(Runnable onSuccess, Runnable onFailure) {}
-
-  /** Events sent to the journal together, and the effects waiting for them. */
-  private record Batch(long id, List<Effect> effects) {}
+  /**
+   * An effect held back until the first {@code mark} events this node emitted are stored;
+   * {@code onFailure} if they never are.
+   */
+  private record Effect(long mark, Runnable onSuccess, Runnable onFailure) {}
 
   private final TimerScheduler<Command> timers;
   private final int node;
@@ -302,10 +302,14 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
   private final Map<String, InFlight> inFlight = new HashMap<>();
   private final Map<String, ActorRef<FreeReply>> inFlightFrees = new HashMap<>();
 
-  // group commit
-  private List<NodeEvent> pendingEvents = new ArrayList<>();
-  private List<Effect> pendingEffects = new ArrayList<>();
-  private Batch batchInFlight;
+  // group commit: events emitted and not yet sent, effects waiting for events to be stored
+  private final Deque<NodeEvent> unsent = new ArrayDeque<>();
+  private final Deque<Effect> waiting = new ArrayDeque<>();
+  private long emitted;
+  private long stored;
+  /** Id of the one batch in flight, or -1. */
+  private long batchInFlight = -1;
+  private long batchEnd;
   private long nextBatchId;
   private boolean flushScheduled;
 
@@ -380,7 +384,8 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
   private Object emit(NodeEvent event) {
     Object result = state.apply(event);
     if (journal != null) {
-      pendingEvents.add(event);
+      unsent.add(event);
+      emitted++;
       scheduleFlush();
     }
     return result;
@@ -392,12 +397,11 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
   }
 
   private void afterPersist(Runnable effect, Runnable onFailure) {
-    if (journal == null || (pendingEvents.isEmpty() && batchInFlight == null && pendingEffects.isEmpty())) {
+    if (journal == null || stored == emitted) {
       effect.run();
       return;
     }
-    pendingEffects.add(new Effect(effect, onFailure));
-    scheduleFlush();
+    waiting.add(new Effect(emitted, effect, onFailure));
   }
 
   private void scheduleFlush() {
@@ -410,29 +414,27 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
 
   private Behavior<Command> onFlushBatch() {
     flushScheduled = false;
-    if (batchInFlight == null) sendBatch();
+    if (batchInFlight < 0) sendBatch();
     return this;
   }
 
+  /** One journal write at a time; whatever was emitted meanwhile goes in the next. */
   private void sendBatch() {
-    if (pendingEvents.isEmpty()) {
-      List<Effect> ready = pendingEffects;
-      pendingEffects = new ArrayList<>();
-      for (Effect e : ready) e.onSuccess().run();
-      return;
-    }
-    batchInFlight = new Batch(nextBatchId++, pendingEffects);
-    journal.tell(new NodeJournal.Persist(batchInFlight.id(), List.copyOf(pendingEvents), persistedAdapter));
-    pendingEvents = new ArrayList<>();
-    pendingEffects = new ArrayList<>();
+    if (unsent.isEmpty()) return;
+    int n = Math.min(unsent.size(), settings.maxBatchEvents());
+    List<NodeEvent> events = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) events.add(unsent.poll());
+    batchInFlight = nextBatchId++;
+    batchEnd = stored + n;
+    journal.tell(new NodeJournal.Persist(batchInFlight, events, persistedAdapter));
   }
 
   private Behavior<Command> onBatchPersisted(BatchPersisted m) {
-    if (batchInFlight == null || batchInFlight.id() != m.batchId()) return this;
-    Batch done = batchInFlight;
-    batchInFlight = null;
-    for (Effect e : done.effects()) e.onSuccess().run();
-    if (!pendingEvents.isEmpty() || !pendingEffects.isEmpty()) sendBatch();
+    if (m.batchId() != batchInFlight) return this;
+    batchInFlight = -1;
+    stored = batchEnd;
+    while (!waiting.isEmpty() && waiting.peek().mark() <= stored) waiting.poll().onSuccess().run();
+    sendBatch();
     return this;
   }
 
@@ -443,9 +445,8 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
    */
   private Behavior<Command> onJournalStopped() {
     getContext().getLog().error("node {}: journal stopped (write failure?); failing {} waiting effects and restarting",
-        node, (batchInFlight == null ? 0 : batchInFlight.effects().size()) + pendingEffects.size());
-    if (batchInFlight != null) for (Effect e : batchInFlight.effects()) e.onFailure().run();
-    for (Effect e : pendingEffects) e.onFailure().run();
+        node, waiting.size());
+    for (Effect e : waiting) e.onFailure().run();
     for (InFlight f : inFlight.values()) {
       for (ActorRef<AllocReply> w : f.waiters) {
         w.tell(new AllocFailed("", ErrorCode.ETIMEDOUT, "node " + node + " restarting after a journal failure; retry"));

@@ -85,6 +85,10 @@ class DurableNodeTest {
   private TestProbe<PurgeCoordinator.Command> coordinator;
 
   private ActorRef<VmapNode.Command> spawnNode(int snapshotEvery) {
+    return spawnNode(NodeSettings.defaults().withSnapshotEvery(snapshotEvery));
+  }
+
+  private ActorRef<VmapNode.Command> spawnNode(NodeSettings settings) {
     if (coordinator == null) coordinator = kit.createTestProbe();
     List<ActorRef<VmapNode.Command>> self = new ArrayList<>();
     NodeDirectory dir =
@@ -101,8 +105,7 @@ class DurableNodeTest {
         };
     ActorRef<VmapNode.Command> node =
         kit.spawn(
-            VmapNode.create(0, G, NodeSettings.defaults().withSnapshotEvery(snapshotEvery), dir,
-                coordinator.getRef(), pid));
+            VmapNode.create(0, G, settings, dir, coordinator.getRef(), pid));
     self.add(node);
     return node;
   }
@@ -189,26 +192,41 @@ class DurableNodeTest {
     assertEquals(2, info(again).busy().size());
   }
 
-  @Test
-  void manyRequestsShareOneJournalWrite() {
-    pid = "durable-group-" + ++instance;
+  /** Sends 16 allocations at once; returns the sizes of the journal writes that stored them. */
+  private List<Integer> sixteenAllocations(NodeSettings settings) {
     List<Integer> batchSizes = new CopyOnWriteArrayList<>();
+    String me = pid;
     journal.withPolicy(
         new ProcessingPolicy<JournalOperation>() {
           @Override
           public ProcessingResult tryProcess(String persistenceId, JournalOperation op) {
-            if (persistenceId.equals(pid) && op instanceof WriteEvents w) batchSizes.add(w.getBatch().size());
+            if (persistenceId.equals(me) && op instanceof WriteEvents w) batchSizes.add(w.getBatch().size());
             return ProcessingSuccess$.MODULE$;
           }
         });
-    ActorRef<VmapNode.Command> node = spawnNode(1000);
+    ActorRef<VmapNode.Command> node = spawnNode(settings);
     TestProbe<VmapNode.AllocReply> p = kit.createTestProbe();
     for (int i = 0; i < 16; i++) node.tell(new VmapNode.Alloc("g" + i, pages(1), p.getRef()));
     List<Long> starts = new ArrayList<>();
     for (int i = 0; i < 16; i++) starts.add(((VmapNode.Allocated) p.receiveMessage()).area().start());
     assertEquals(16, starts.stream().distinct().count());
     assertEquals(16, journal.persistedInStorage(pid).size());
+    return batchSizes;
+  }
+
+  @Test
+  void manyRequestsShareOneJournalWrite() {
+    pid = "durable-group-" + ++instance;
+    List<Integer> batchSizes = sixteenAllocations(NodeSettings.defaults());
     assertTrue(batchSizes.size() < 16, "16 events in " + batchSizes.size() + " writes: " + batchSizes);
     assertNotEquals(0, batchSizes.size());
+  }
+
+  @Test
+  void withoutGroupCommitEachEventIsItsOwnWrite() {
+    pid = "durable-single-" + ++instance;
+    List<Integer> batchSizes = sixteenAllocations(NodeSettings.defaults().withMaxBatchEvents(1));
+    assertEquals(16, batchSizes.size(), "writes: " + batchSizes);
+    assertTrue(batchSizes.stream().allMatch(n -> n == 1), "writes: " + batchSizes);
   }
 }
