@@ -12,7 +12,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import io.vmap.client.AllocOptions;
 import io.vmap.client.Allocation;
@@ -28,9 +27,6 @@ import io.vmap.space.Area;
 import io.vmap.space.Geometry;
 import java.util.List;
 import java.util.Optional;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -40,30 +36,12 @@ import org.junit.jupiter.params.provider.ValueSource;
  * node that receives a malformed message answers it and keeps serving. Geometry: 2 nodes, 16 zones
  * of 64 KiB from B = 0x100000.
  */
-class BadInputTest {
+class BadInputTest extends AllocatorTestBase {
 
-  static ActorTestKit testKit;
   static final long B = 0x100000;
   static final Geometry G = geometry(B, 16, 2);
 
-  private Vmap vmap;
   private VmapClient c;
-
-  @BeforeAll
-  static void setup() {
-    testKit = ActorTestKit.create();
-  }
-
-  @AfterAll
-  static void teardown() {
-    testKit.shutdownTestKit();
-  }
-
-  @AfterEach
-  void close() {
-    if (vmap != null) vmap.close();
-    vmap = null;
-  }
 
   private void start() {
     vmap = embed(testKit, G, 1_000_000);

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
 import io.vmap.actors.VmapTestSupport.Directory;
@@ -20,8 +19,6 @@ import io.vmap.space.Area;
 import io.vmap.space.Geometry;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -34,9 +31,7 @@ import org.junit.jupiter.api.Test;
  * B + (k+4)*Z. The spanning area S = [B + Z/2, B + Z + Z/2) starts on node 0 and has its later
  * piece [B + Z, B + Z + Z/2) on node 1.
  */
-class FindFanOutTest {
-
-  static ActorTestKit testKit;
+class FindFanOutTest extends AllocatorTestBase {
 
   static final long B = 0x100000;
   static final Geometry G = geometry(B, 8, 4);
@@ -50,16 +45,6 @@ class FindFanOutTest {
   TestProbe<PurgeCoordinator.Command> coordinator;
   TestProbe<VmapNode.FindReply> asker;
   TestProbe<VmapNode.ReserveReply> reserves;
-
-  @BeforeAll
-  static void setup() {
-    testKit = ActorTestKit.create();
-  }
-
-  @AfterAll
-  static void teardown() {
-    testKit.shutdownTestKit();
-  }
 
   @BeforeEach
   void probes() {

@@ -13,7 +13,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
 import io.vmap.actors.VmapTestSupport.Directory;
@@ -36,9 +35,6 @@ import io.vmap.space.Geometry;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -49,30 +45,11 @@ import org.junit.jupiter.api.Test;
  * <p>Geometry: 2 nodes, 16 zones of 64 KiB (16 pages) from B = 0x100000; node 0 owns zones
  * B + 2i*Z, node 1 owns B + (2i+1)*Z.
  */
-class PurgeProtocolTest {
+class PurgeProtocolTest extends AllocatorTestBase {
 
-  static ActorTestKit testKit;
   static final long B = 0x100000;
   static final Geometry G = geometry(B, 16, 2);
   static final long NO_THRESHOLD = 1_000_000;
-
-  private Vmap vmap;
-
-  @BeforeAll
-  static void setup() {
-    testKit = ActorTestKit.create();
-  }
-
-  @AfterAll
-  static void teardown() {
-    testKit.shutdownTestKit();
-  }
-
-  @AfterEach
-  void close() {
-    if (vmap != null) vmap.close();
-    vmap = null;
-  }
 
   private VmapClient start(long lazyMaxPages) {
     vmap = embed(testKit, G, lazyMaxPages);

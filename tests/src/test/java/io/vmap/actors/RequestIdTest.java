@@ -10,7 +10,6 @@ import static io.vmap.actors.VmapTestSupport.node;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import io.vmap.client.AllocOptions;
 import io.vmap.client.Allocation;
@@ -26,39 +25,18 @@ import io.vmap.space.Geometry;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
  * DESIGN.md "Durability and cluster": requests carry an id; a retried request returns the first
  * answer, never a second area. Geometry: 2 nodes, 16 zones of 64 KiB from B = 0x100000.
  */
-class RequestIdTest {
+class RequestIdTest extends AllocatorTestBase {
 
-  static ActorTestKit testKit;
   static final long B = 0x100000;
   static final Geometry G = geometry(B, 16, 2);
 
-  private Vmap vmap;
   private VmapClient c;
-
-  @BeforeAll
-  static void setup() {
-    testKit = ActorTestKit.create();
-  }
-
-  @AfterAll
-  static void teardown() {
-    testKit.shutdownTestKit();
-  }
-
-  @AfterEach
-  void close() {
-    if (vmap != null) vmap.close();
-    vmap = null;
-  }
 
   private void start() {
     vmap = embed(testKit, G, 1_000_000);

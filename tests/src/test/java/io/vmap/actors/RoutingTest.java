@@ -12,7 +12,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import io.vmap.client.AllocOptions;
 import io.vmap.client.Allocation;
@@ -25,9 +24,6 @@ import io.vmap.space.Area;
 import io.vmap.space.Geometry;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -40,26 +36,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * <p>Geometry: 4 nodes, 8 zones of 64 KiB from B. Node k owns [B + k*Z, B + (k+1)*Z) and
  * [B + (k+4)*Z, B + (k+5)*Z).
  */
-class RoutingTest {
-
-  static ActorTestKit testKit;
-  private Vmap vmap;
-
-  @BeforeAll
-  static void setup() {
-    testKit = ActorTestKit.create();
-  }
-
-  @AfterAll
-  static void teardown() {
-    testKit.shutdownTestKit();
-  }
-
-  @AfterEach
-  void close() {
-    if (vmap != null) vmap.close();
-    vmap = null;
-  }
+class RoutingTest extends AllocatorTestBase {
 
   private VmapClient start(long base) {
     Geometry g = geometry(base, 8, 4);

@@ -14,7 +14,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import io.vmap.client.AllocOptions;
 import io.vmap.client.Allocation;
@@ -30,9 +29,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -45,34 +41,16 @@ import org.junit.jupiter.params.provider.ValueSource;
  * B + (2i+1)*Z. The hand-made spanning area R = [B + Z/2, B + Z + Z/2) has a start part on node 0
  * and a later part on node 1.
  */
-class SpanningTest {
+class SpanningTest extends AllocatorTestBase {
 
-  static ActorTestKit testKit;
   static final long B = 0x100000;
   static final Area R = new Area(B + ZONE / 2, B + ZONE + ZONE / 2, "r");
   static final Part R0 = new Part(0, B + ZONE / 2, B + ZONE);
   static final Part R1 = new Part(1, B + ZONE, B + ZONE + ZONE / 2);
   static final List<Part> R_PARTS = List.of(R0, R1);
 
-  private Vmap vmap;
   private TestProbe<VmapNode.ReserveReply> reserves;
   private TestProbe<VmapNode.CommitReply> commits;
-
-  @BeforeAll
-  static void setup() {
-    testKit = ActorTestKit.create();
-  }
-
-  @AfterAll
-  static void teardown() {
-    testKit.shutdownTestKit();
-  }
-
-  @AfterEach
-  void close() {
-    if (vmap != null) vmap.close();
-    vmap = null;
-  }
 
   private VmapClient start(long base) {
     vmap = embed(testKit, geometry(base, 16, 2), 1_000_000);
