@@ -46,13 +46,10 @@ class DurableNodeTest {
   // One node owning a 16-page space: outcomes are exact.
   private static final Geometry G = new Geometry(0x100000, 0x110000, 4096, 0x10000, 1);
 
-  /**
-   * The test journal keeps events as objects: the Kryo registrations of NodeEvent and the snapshot
-   * are checked by the wire tests, not here.
-   */
+  /** Events and snapshots go through Kryo, as they would to a real journal. */
   private static final String SERIALIZE =
-      "akka.persistence.testkit.events.serialize = off\n"
-          + "akka.persistence.testkit.snapshots.serialize = off\n";
+      "akka.persistence.testkit.events.serialize = on\n"
+          + "akka.persistence.testkit.snapshots.serialize = on\n";
 
   private static ActorTestKit kit;
   private static PersistenceTestKit journal;
