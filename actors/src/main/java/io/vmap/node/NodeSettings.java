@@ -29,7 +29,7 @@ public record NodeSettings(
     int maxBatchEvents) {
 
   public static NodeSettings defaults() {
-    return new NodeSettings(65536, 65536, Duration.ofSeconds(5), 64, 64, Duration.ofSeconds(30), 100_000, 10_000, 1000);
+    return new NodeSettings(16384, 16384, Duration.ofSeconds(5), 64, 64, Duration.ofSeconds(30), 100_000, 10_000, 1000);
   }
 
   public NodeSettings withLease(Duration d) {

@@ -240,9 +240,26 @@ public final class NodeState {
    * shard has none. Changes nothing: {@link NodeEvent.AreaAllocated} takes it.
    */
   public Area findFit(AllocSpec spec) {
+    if (!canHoldAlignment(spec.align())) return null;
     long start = shard.findLowest(spec.size(), spec.align(), spec.lo(), spec.hi());
     if (start == FreeShard.NO_FIT) return null;
     return new Area(start, start + spec.size(), spec.tag());
+  }
+
+  /**
+   * Whether any of our zones starts at a multiple of {@code align}. An alignment of a zone or more
+   * puts every candidate at a zone start whose index is a multiple of {@code m = align / zone}; we
+   * own the indices {@code k mod nodes}; both hold for some index iff {@code gcd(nodes, m)} divides
+   * {@code k}, and with {@code m} a power of two that gcd is {@code min(m, lowestOneBit(nodes))}.
+   * Without this, a node that can never fit walks every one of its zone blocks (each big enough,
+   * none aligned) on every request: milliseconds per node with 65,536 zones each.
+   */
+  private boolean canHoldAlignment(long align) {
+    int nodes = geometry.nodes();
+    if (nodes == 1 || Unsigned.lt(align, geometry.zone()) || align == geometry.zone()) return true;
+    long m = Long.divideUnsigned(align, geometry.zone());
+    long g = Math.min(m, Integer.lowestOneBit(nodes));
+    return node % g == 0;
   }
 
   private Area allocated(Area area, String requestId) {

@@ -1,0 +1,333 @@
+package io.vmap.bench;
+
+import io.vmap.space.Unsigned;
+import java.io.OutputStreamWriter;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code vmap bench}: the kernel's lib/test_vmalloc.c against the actor allocator and two
+ * single-lock baselines, plus the purge-latency benchmark. Results go to the command line's out
+ * (stdout); progress and diagnostics to its err (stderr). Exit status: 0, 1 when a case failed
+ * unexpectedly (every case but align_shift_alloc_test, which is supposed to fail) or hit an error,
+ * 2 for bad options or a target that cannot be opened.
+ */
+@Command(
+    name = "bench",
+    sortOptions = false,
+    description = {
+      "Runs lib/test_vmalloc.c's cases (same names, knobs and Summary lines)",
+      "against an allocator target, with throughput and latency percentiles.",
+      "--compare runs embedded, global-lock and first-fit on the same cases;",
+      "--purge-latency measures allocation latency during a big purge.",
+      "See BENCHMARKS.md."
+    })
+public final class BenchCommand implements Callable<Integer> {
+
+  static final String PREFIX = "vmap bench";
+  static final int OK = 0;
+  static final int FAILED = 1;
+  static final int USAGE = 2;
+
+  @Spec CommandSpec spec;
+
+  @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+  boolean help;
+
+  @Option(names = "--target", paramLabel = "T", defaultValue = "embedded",
+      description = "embedded (default: the actor allocator, volatile), global-lock, first-fit; "
+          + "embedded-durable and http://host:port are reserved for the durable node and cluster members.")
+  String target;
+
+  @Option(names = "--compare", description = "Run embedded, global-lock and first-fit on the same cases and print a table.")
+  boolean compare;
+
+  @Option(names = "--json", description = "Print machine-readable JSON instead of text.")
+  boolean json;
+
+  @Option(names = "--nr-threads", paramLabel = "N", defaultValue = "1",
+      description = "Workers running the cases concurrently (kernel: nr_threads; clamped to 1..65535). Default ${DEFAULT-VALUE}.")
+  int nrThreads;
+
+  @Option(names = "--test-loop-count", paramLabel = "N", defaultValue = "50000",
+      description = "Loops per case (kernel: test_loop_count, whose default is 1000000). Default ${DEFAULT-VALUE}.")
+  int testLoopCount;
+
+  @Option(names = "--test-repeat-count", paramLabel = "N", defaultValue = "1",
+      description = "Repeats of every case (kernel: test_repeat_count). Default ${DEFAULT-VALUE}.")
+  int testRepeatCount;
+
+  @Option(names = "--run-test-mask", paramLabel = "MASK", converter = MaskConverter.class,
+      description = "Bit i selects the i-th case in the kernel's order: 1 fix_size, 2 full_fit, 4 long_busy_list, "
+          + "8 random_size, 16 fix_align, 32 random_size_align, 64 align_shift, (128..1024: kernel-only cases, "
+          + "skipped), 2048 find_heavy_test. Decimal or 0x hex. Default: every case that runs here (2175).")
+  Long runTestMask;
+
+  @Option(names = "--test", paramLabel = "NAME", split = ",",
+      description = "Cases by name instead of a mask (comma separated); purge_latency_test runs the --purge-latency benchmark.")
+  List<String> testNames;
+
+  // A String, not a boolean: picocli only takes true/false as a boolean's optional value, and the
+  // kernel's parameter is sequential_test_order=1.
+  @Option(names = "--sequential-test-order", arity = "0..1", fallbackValue = "1", paramLabel = "1|0",
+      description = "Run the cases in the kernel's order instead of shuffled per worker (1/0, true/false).")
+  String sequentialTestOrder;
+
+  @Option(names = "--nr-pages", paramLabel = "N", defaultValue = "0",
+      description = "Pages per fix_size_alloc_test allocation (kernel: nr_pages; 0 means 1).")
+  int nrPages;
+
+  @Option(names = "--nodes", paramLabel = "N", defaultValue = "16",
+      description = "Vmap nodes of the embedded target; also the CPU count of the workloads (full_fit's "
+          + "junk_length) and of the default purge threshold. Default ${DEFAULT-VALUE}.")
+  int nodes;
+
+  @Option(names = "--window", paramLabel = "N", defaultValue = "32",
+      description = "Outstanding requests per worker on the embedded target. Default ${DEFAULT-VALUE}.")
+  int window;
+
+  @Option(names = "--lazy-max-pages", paramLabel = "N|auto", defaultValue = "auto",
+      description = "Purge threshold in pages for every target; auto = fls(nodes) * 32 MiB / page.")
+  String lazyMaxPages;
+
+  @Option(names = "--release-batch", paramLabel = "N", defaultValue = "256",
+      description = "Pieces per purge release message on the embedded target. Default ${DEFAULT-VALUE}.")
+  int releaseBatch;
+
+  @Option(names = "--seed", paramLabel = "N", defaultValue = "24301",
+      description = "Seed of the random sizes, alignments, lookups and test order. Default ${DEFAULT-VALUE}.")
+  long seed;
+
+  @Option(names = "--request-ids", paramLabel = "uuid|counter", defaultValue = "uuid",
+      description = "Request ids of the embedded target: uuid (the client's default, UUID.randomUUID()) or counter.")
+  String requestIds;
+
+  @Option(names = "--finds-per-alloc", paramLabel = "N", defaultValue = "16",
+      description = "Lookups per allocation in find_heavy_test. Default ${DEFAULT-VALUE}.")
+  int findsPerAlloc;
+
+  @Option(names = "--warmup-loops", paramLabel = "N", defaultValue = "1000",
+      description = "Loops of an unreported pass of every selected case first (JIT warm-up); 0 for none. Default ${DEFAULT-VALUE}.")
+  int warmupLoops;
+
+  @Option(names = "--no-progress", description = "No progress lines on stderr.")
+  boolean noProgress;
+
+  @Option(names = "--purge-latency", description = "Run the purge-latency benchmark (purge_latency_test) instead of the cases.")
+  boolean purgeLatency;
+
+  @Option(names = "--purge-areas", paramLabel = "N", defaultValue = "100000",
+      description = "Lazily freed areas purged in --purge-latency. Default ${DEFAULT-VALUE}.")
+  int purgeAreas;
+
+  @Option(names = "--purge-threads", paramLabel = "N", defaultValue = "2",
+      description = "Allocating threads during --purge-latency. Default ${DEFAULT-VALUE}.")
+  int purgeThreads;
+
+  @Option(names = "--purge-rounds", paramLabel = "N", defaultValue = "5",
+      description = "Rounds (fill, free, allocate while purging) per row of --purge-latency. Default ${DEFAULT-VALUE}.")
+  int purgeRounds;
+
+  @Option(names = "--purge-rate", paramLabel = "N", defaultValue = "5000",
+      description = "Allocations per second per allocating thread in --purge-latency (open loop: latency is "
+          + "measured from when each allocation was due). Default ${DEFAULT-VALUE}.")
+  int purgeRate;
+
+  /** Parses 1/0/true/false/yes/no. */
+  static final class FlagConverter implements ITypeConverter<Boolean> {
+    @Override
+    public Boolean convert(String v) {
+      return switch (v.toLowerCase(Locale.ROOT)) {
+        case "1", "true", "yes", "y", "on" -> true;
+        case "0", "false", "no", "n", "off" -> false;
+        default -> throw new CommandLine.TypeConversionException("'" + v + "' is not 1/0 or true/false");
+      };
+    }
+  }
+
+  /** Decimal or 0x hex. */
+  static final class MaskConverter implements ITypeConverter<Long> {
+    @Override
+    public Long convert(String v) {
+      try {
+        return Unsigned.parse(v);
+      } catch (NumberFormatException e) {
+        throw new CommandLine.TypeConversionException("'" + v + "' is not a decimal or 0x hex mask");
+      }
+    }
+  }
+
+  @Override
+  public Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    try {
+      return run(out, err);
+    } catch (Usage | Targets.Unavailable e) {
+      err.println(PREFIX + ": " + e.getMessage());
+      err.flush();
+      return USAGE;
+    } finally {
+      out.flush();
+      err.flush();
+    }
+  }
+
+  /** Bad input; the message is the reason. */
+  static final class Usage extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    Usage(String reason) {
+      super(reason, null, false, false);
+    }
+  }
+
+  private BenchConfig config(long mask) {
+    if (nodes < 1 || nodes > io.vmap.space.Geometry.MAX_NODES) throw new Usage("--nodes " + nodes + " is not in 1.." + io.vmap.space.Geometry.MAX_NODES);
+    if (window < 1) throw new Usage("--window " + window + " < 1");
+    if (releaseBatch < 1) throw new Usage("--release-batch " + releaseBatch + " < 1");
+    if (nrPages < 0) throw new Usage("--nr-pages " + nrPages + " < 0");
+    if (findsPerAlloc < 1) throw new Usage("--finds-per-alloc " + findsPerAlloc + " < 1");
+    Long lazy = null;
+    if (!lazyMaxPages.equals("auto")) {
+      try {
+        lazy = Long.parseLong(lazyMaxPages);
+      } catch (NumberFormatException e) {
+        throw new Usage("--lazy-max-pages '" + lazyMaxPages + "' is not a number or auto");
+      }
+      if (lazy < 0) throw new Usage("--lazy-max-pages " + lazy + " < 0");
+    }
+    EmbeddedTarget.RequestIds ids = switch (requestIds) {
+      case "uuid" -> EmbeddedTarget.RequestIds.UUID;
+      case "counter" -> EmbeddedTarget.RequestIds.COUNTER;
+      default -> throw new Usage("--request-ids '" + requestIds + "' is not uuid or counter");
+    };
+    boolean sequential;
+    try {
+      sequential = sequentialTestOrder != null && new FlagConverter().convert(sequentialTestOrder);
+    } catch (CommandLine.TypeConversionException e) {
+      throw new Usage("--sequential-test-order: " + e.getMessage());
+    }
+    return new BenchConfig(nrThreads, testLoopCount, testRepeatCount, mask, sequential, nrPages, nodes,
+        lazy, releaseBatch, window, seed, ids, findsPerAlloc, warmupLoops, !noProgress).normalized();
+  }
+
+  private int run(PrintWriter out, PrintWriter err) {
+    long mask = runTestMask != null ? runTestMask : VmallocTests.implementedMask();
+    boolean purge = purgeLatency;
+    if (testNames != null && !testNames.isEmpty()) {
+      if (runTestMask != null) throw new Usage("--test and --run-test-mask are alternatives; give one");
+      mask = 0;
+      for (String n : testNames) {
+        if (n.equals("purge_latency_test")) {
+          purge = true;
+          continue;
+        }
+        VmallocTests.Case c = VmallocTests.byName(n);
+        if (c == null) throw new Usage("unknown test '" + n + "'");
+        if (!c.implemented()) throw new Usage(n + " exercises a kernel subsystem with no counterpart here");
+        mask |= 1L << c.id;
+      }
+    }
+    if (compare && !target.equals("embedded")) {
+      throw new Usage("--compare runs embedded, global-lock and first-fit; drop --target");
+    }
+    if (!compare) Targets.check(target);
+    BenchConfig cfg = config(mask);
+    if (runTestMask != null) {
+      List<String> skipped = new ArrayList<>();
+      for (VmallocTests.Case c : VmallocTests.ALL) {
+        if (!c.implemented() && (mask & (1L << c.id)) != 0) skipped.add(c.name);
+      }
+      if (!skipped.isEmpty()) err.println(PREFIX + ": skipped (kernel subsystems with no counterpart here): " + String.join(", ", skipped));
+    }
+    boolean runCases = (mask & VmallocTests.implementedMask()) != 0;
+    if (!runCases && !purge) throw new Usage("the mask selects no case that runs here");
+    int rc = OK;
+    try (BenchRunner.Progress progress = new BenchRunner.Progress(err, cfg.progress(), 5000)) {
+      if (runCases && (!purge || testNames != null)) rc = runCases(cfg, out, progress);
+      if (purge) runPurge(cfg, out, progress);
+    }
+    return rc;
+  }
+
+  private int runCases(BenchConfig cfg, PrintWriter out, BenchRunner.Progress progress) {
+    List<String> names = compare ? Targets.COMPARED : List.of(target);
+    List<Report.Run> runs = new ArrayList<>();
+    for (String name : names) {
+      progress.current("opening " + name);
+      try (BenchTarget t = Targets.open(name, cfg)) {
+        List<TestResult> results = BenchRunner.run(t, cfg, progress);
+        Report.Run run = new Report.Run(name, t.describe(), results);
+        runs.add(run);
+        if (!json) {
+          Report.header(out, cfg, name, t.describe());
+          Report.summaries(out, results);
+          out.flush();
+        }
+      }
+    }
+    if (json) out.println(Json.write(Report.json(cfg, runs, compare)));
+    else if (compare) Report.compareTable(out, runs);
+    for (Report.Run run : runs) {
+      for (TestResult r : run.results()) if (r.failedUnexpectedly() || !r.errors().isEmpty()) return FAILED;
+    }
+    return OK;
+  }
+
+  private void runPurge(BenchConfig cfg, PrintWriter out, BenchRunner.Progress progress) {
+    if (purgeAreas < 1 || purgeThreads < 1 || purgeRate < 1 || purgeRounds < 1) {
+      throw new Usage("--purge-areas, --purge-threads, --purge-rate and --purge-rounds must be at least 1");
+    }
+    PurgeLatencyBench.Params p = new PurgeLatencyBench.Params(purgeAreas, purgeThreads, purgeRate, cfg.nodes(),
+        purgeRounds, List.of(cfg.releaseBatch(), Integer.MAX_VALUE), true, cfg.requestIds(), 1000, 300);
+    List<PurgeLatencyBench.Row> rows = PurgeLatencyBench.run(p, progress);
+    if (json) out.println(Json.write(PurgeLatencyBench.json(p, rows)));
+    else PurgeLatencyBench.print(out, p, rows);
+  }
+
+  // ------------------------------------------------------------------------------------- main
+
+  /** The command line with results to {@code out}, diagnostics to {@code err}, one-line usage errors. */
+  public static CommandLine commandLine(PrintStream out, PrintStream err) {
+    CommandLine cl = new CommandLine(new BenchCommand());
+    cl.setOut(new PrintWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), true));
+    cl.setErr(new PrintWriter(new OutputStreamWriter(err, StandardCharsets.UTF_8), true));
+    cl.setParameterExceptionHandler((ex, args) -> {
+      ex.getCommandLine().getErr().println(PREFIX + ": " + ex.getMessage() + " (see '" + PREFIX + " --help')");
+      ex.getCommandLine().getErr().flush();
+      return USAGE;
+    });
+    cl.setExecutionExceptionHandler((ex, failed, parsed) -> {
+      failed.getErr().println(PREFIX + ": internal error: " + ex);
+      ex.printStackTrace(failed.getErr());
+      failed.getErr().flush();
+      return FAILED;
+    });
+    return cl;
+  }
+
+  /**
+   * Standalone entry (before it is wired under {@code vmap}). System.out is pointed at stderr so
+   * nothing a library prints can mix into the results.
+   */
+  public static void main(String[] args) {
+    PrintStream stdout = System.out;
+    System.setOut(System.err);
+    int rc = commandLine(stdout, System.err).execute(args);
+    stdout.flush();
+    System.err.flush();
+    System.exit(rc);
+  }
+}

@@ -1,0 +1,88 @@
+package io.vmap.bench;
+
+import io.vmap.client.VmapSettings;
+import io.vmap.space.Geometry;
+
+/**
+ * The knobs of one bench run. The first six are the kernel module's parameters (test_vmalloc.c),
+ * the rest are ours.
+ *
+ * @param runTestMask bit i selects the i-th case of {@link VmallocTests#ALL} (kernel order)
+ * @param nodes vmap nodes of the embedded target; also "num_online_cpus()" of the workloads
+ *     (full_fit's junk_length) and of the default purge threshold, for every target
+ * @param lazyMaxPages purge threshold in pages for every target; null = fls(nodes) * 32 MiB / page
+ * @param window outstanding requests per worker thread on asynchronous targets
+ * @param warmupLoops loops of an unreported pass of every selected case before measuring (0: none)
+ */
+public record BenchConfig(
+    int nrThreads,
+    int testLoopCount,
+    int testRepeatCount,
+    long runTestMask,
+    boolean sequentialTestOrder,
+    int nrPages,
+    int nodes,
+    Long lazyMaxPages,
+    int releaseBatch,
+    int window,
+    long seed,
+    EmbeddedTarget.RequestIds requestIds,
+    int findsPerAlloc,
+    int warmupLoops,
+    boolean progress) {
+
+  /** Defaults of {@code vmap bench}. */
+  public static BenchConfig defaults() {
+    return new BenchConfig(1, 50000, 1, VmallocTests.implementedMask(), false, 0, Geometry.DEFAULT_NODES,
+        null, 256, 32, 0x5eedL, EmbeddedTarget.RequestIds.UUID, 16, 1000, false);
+  }
+
+  /** The kernel's clamps: nr_threads to 1..65535, loop and repeat counts to at least 1. */
+  public BenchConfig normalized() {
+    return new BenchConfig(Math.max(1, Math.min(nrThreads, 65535)), Math.max(1, testLoopCount),
+        Math.max(1, testRepeatCount), runTestMask, sequentialTestOrder, nrPages, nodes, lazyMaxPages,
+        releaseBatch, Math.max(1, window), seed, requestIds, findsPerAlloc, Math.max(0, warmupLoops), progress);
+  }
+
+  public BenchConfig withLoops(int loops) {
+    return new BenchConfig(nrThreads, loops, testRepeatCount, runTestMask, sequentialTestOrder, nrPages, nodes,
+        lazyMaxPages, releaseBatch, window, seed, requestIds, findsPerAlloc, warmupLoops, progress);
+  }
+
+  public BenchConfig withMask(long mask) {
+    return new BenchConfig(nrThreads, testLoopCount, testRepeatCount, mask, sequentialTestOrder, nrPages, nodes,
+        lazyMaxPages, releaseBatch, window, seed, requestIds, findsPerAlloc, warmupLoops, progress);
+  }
+
+  public BenchConfig withNodes(int n) {
+    return new BenchConfig(nrThreads, testLoopCount, testRepeatCount, runTestMask, sequentialTestOrder, nrPages, n,
+        lazyMaxPages, releaseBatch, window, seed, requestIds, findsPerAlloc, warmupLoops, progress);
+  }
+
+  public BenchConfig withWarmup(int loops) {
+    return new BenchConfig(nrThreads, testLoopCount, testRepeatCount, runTestMask, sequentialTestOrder, nrPages, nodes,
+        lazyMaxPages, releaseBatch, window, seed, requestIds, findsPerAlloc, loops, progress);
+  }
+
+  /** The space every target manages: DESIGN.md's default space, page and zone, {@code nodes} nodes. */
+  public Geometry geometry() {
+    return new Geometry(Geometry.DEFAULT_VSTART, Geometry.DEFAULT_VEND, Geometry.DEFAULT_PAGE,
+        Geometry.DEFAULT_ZONE, nodes);
+  }
+
+  public long thresholdPages() {
+    return lazyMaxPages != null ? lazyMaxPages : geometry().defaultLazyMaxPages();
+  }
+
+  /** Settings of the embedded target. */
+  public VmapSettings vmapSettings() {
+    return VmapSettings.defaults().withGeometry(geometry(), thresholdPages()).withReleaseBatch(releaseBatch);
+  }
+
+  /** The workload parameters of the cases. */
+  Ops.Workload workload(int loops) {
+    Geometry g = geometry();
+    return new Ops.Workload(g.page(), loops, nrPages, (int) g.defaultLazyMaxPages(), findsPerAlloc,
+        g.vend() - g.page());
+  }
+}

@@ -1,0 +1,53 @@
+package io.vmap.bench;
+
+import io.vmap.space.Geometry;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/** The names {@code --target} accepts, and the targets they open. */
+public final class Targets {
+
+  private Targets() {}
+
+  /** The targets {@code --compare} runs, in this order. */
+  public static final List<String> COMPARED = List.of("embedded", "global-lock", "first-fit");
+
+  private static final Pattern HTTP = Pattern.compile("http://[^/:\\s]+:\\d{1,5}/?");
+
+  /** A target that cannot be opened: the message is the one-line reason (exit status 2). */
+  public static final class Unavailable extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    Unavailable(String reason) {
+      super(reason, null, false, false);
+    }
+  }
+
+  /** Throws {@link Unavailable} unless {@code name} can be opened now. */
+  public static void check(String name) {
+    switch (name) {
+      case "embedded", "global-lock", "first-fit" -> {}
+      case "embedded-durable" ->
+          throw new Unavailable("target 'embedded-durable' needs the durable node (not built yet)");
+      default -> {
+        if (HTTP.matcher(name).matches()) {
+          throw new Unavailable("target '" + name + "' needs the cluster member HTTP API (not built yet)");
+        }
+        throw new Unavailable("unknown target '" + name
+            + "' (expected embedded, global-lock, first-fit, embedded-durable or http://host:port)");
+      }
+    }
+  }
+
+  /** Opens a fresh target; the caller closes it. */
+  public static BenchTarget open(String name, BenchConfig cfg) {
+    check(name);
+    Geometry g = cfg.geometry();
+    return switch (name) {
+      case "embedded" -> new EmbeddedTarget(cfg.vmapSettings(), cfg.requestIds());
+      case "global-lock" -> new GlobalLockTarget(g.vstart(), g.vend(), g.page(), cfg.thresholdPages());
+      case "first-fit" -> new FirstFitTarget(g.vstart(), g.vend(), g.page(), cfg.thresholdPages());
+      default -> throw new IllegalStateException(name);
+    };
+  }
+}
