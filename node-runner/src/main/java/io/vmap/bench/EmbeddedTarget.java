@@ -29,20 +29,67 @@ final class EmbeddedTarget implements BenchTarget {
   private final AtomicLong nextId = new AtomicLong();
   private final String describe;
 
+  private final String name;
+  /** The durable target's own ActorSystem and journal directory, else null. */
+  private final akka.actor.typed.ActorSystem<Void> durableSystem;
+  private final java.nio.file.Path dataDir;
+
   EmbeddedTarget(VmapSettings settings, RequestIds ids) {
-    this.vmap = Vmap.start(settings); // its own ActorSystem, configured by reference.conf / application.conf
+    this("embedded", Vmap.start(settings), null, null, settings, ids); // its own ActorSystem
+  }
+
+  /**
+   * {@code --target embedded-durable}: the same allocator, every node event sourced through the
+   * embedded H2 journal (cluster-config/journal-h2.conf) in a fresh temporary directory, so every
+   * reply waits for its journal write (group commit: {@code vmap.node.max-batch-events}, e.g.
+   * {@code JAVA_OPTS=-Dvmap.node.max-batch-events=1} for one write per event).
+   */
+  static EmbeddedTarget durable(VmapSettings settings, RequestIds ids) {
+    java.nio.file.Path dir;
+    try {
+      dir = java.nio.file.Files.createTempDirectory("vmap-bench-journal-");
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    // ./vmap sets VMAP_HOME; else the repository is here or, from a module directory, one up.
+    String home = System.getenv("VMAP_HOME");
+    java.nio.file.Path journal = java.nio.file.Path.of(home != null && !home.isEmpty() ? home : ".")
+        .resolve("cluster-config/journal-h2.conf");
+    if (home == null && !java.nio.file.Files.isRegularFile(journal)) {
+      journal = java.nio.file.Path.of("..").resolve("cluster-config/journal-h2.conf");
+    }
+    if (!java.nio.file.Files.isRegularFile(journal)) {
+      throw new Targets.Unavailable("target 'embedded-durable' needs " + journal + " (run from the repository or through ./vmap)");
+    }
+    com.typesafe.config.Config c = com.typesafe.config.ConfigFactory.load(
+        com.typesafe.config.ConfigFactory.parseString("vmap.data-dir = \"" + dir.toAbsolutePath() + "\"")
+            .withFallback(com.typesafe.config.ConfigFactory.parseFile(journal.toFile())));
+    akka.actor.typed.ActorSystem<Void> system =
+        akka.actor.typed.ActorSystem.create(akka.actor.typed.javadsl.Behaviors.empty(), "vmap-bench", c);
+    VmapSettings durable = settings.durable("bench-" + System.nanoTime() + "-");
+    return new EmbeddedTarget("embedded-durable", Vmap.embed(system, durable), system, dir, durable, ids);
+  }
+
+  private EmbeddedTarget(String name, Vmap vmap, akka.actor.typed.ActorSystem<Void> durableSystem,
+      java.nio.file.Path dataDir, VmapSettings settings, RequestIds ids) {
+    this.name = name;
+    this.vmap = vmap;
+    this.durableSystem = durableSystem;
+    this.dataDir = dataDir;
     this.client = vmap.client();
     this.nodes = settings.geometry().nodes();
     this.ids = ids;
     Geometry g = settings.geometry();
-    this.describe = "embedded: actor allocator (volatile), " + g.nodes() + " nodes, zone " + g.zone()
+    this.describe = name + ": actor allocator (" + (settings.isDurable()
+            ? "durable, H2 journal, max-batch-events " + settings.node().maxBatchEvents()
+            : "volatile") + "), " + g.nodes() + " nodes, zone " + g.zone()
         + ", lazy-max-pages " + settings.lazyMaxPages() + ", release-batch " + settings.releaseBatch()
         + ", request ids " + ids.name().toLowerCase() + "; each call = Akka ask + CompletionStage";
   }
 
   @Override
   public String name() {
-    return "embedded";
+    return name;
   }
 
   @Override
@@ -112,6 +159,15 @@ final class EmbeddedTarget implements BenchTarget {
 
   @Override
   public void close() {
-    vmap.close(); // terminates the ActorSystem and waits for it
+    vmap.close(); // volatile: terminates its ActorSystem and waits; durable: stops the allocator's actors
+    if (durableSystem != null) {
+      durableSystem.terminate();
+      durableSystem.getWhenTerminated().toCompletableFuture().join();
+      try (var files = java.nio.file.Files.walk(dataDir)) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+      } catch (java.io.IOException e) {
+        // A temporary directory left behind is harmless.
+      }
+    }
   }
 }

@@ -26,13 +26,9 @@ public final class Targets {
   /** Throws {@link Unavailable} unless {@code name} can be opened now. */
   public static void check(String name) {
     switch (name) {
-      case "embedded", "global-lock", "first-fit" -> {}
-      case "embedded-durable" ->
-          throw new Unavailable("target 'embedded-durable' needs the durable node (not built yet)");
+      case "embedded", "embedded-durable", "global-lock", "first-fit" -> {}
       default -> {
-        if (HTTP.matcher(name).matches()) {
-          throw new Unavailable("target '" + name + "' needs the cluster member HTTP API (not built yet)");
-        }
+        if (HTTP.matcher(name).matches()) return;
         throw new Unavailable("unknown target '" + name
             + "' (expected embedded, global-lock, first-fit, embedded-durable or http://host:port)");
       }
@@ -45,9 +41,10 @@ public final class Targets {
     Geometry g = cfg.geometry();
     return switch (name) {
       case "embedded" -> new EmbeddedTarget(cfg.vmapSettings(), cfg.requestIds());
+      case "embedded-durable" -> EmbeddedTarget.durable(cfg.vmapSettings(), cfg.requestIds());
       case "global-lock" -> new GlobalLockTarget(g.vstart(), g.vend(), g.page(), cfg.thresholdPages());
       case "first-fit" -> new FirstFitTarget(g.vstart(), g.vend(), g.page(), cfg.thresholdPages());
-      default -> throw new IllegalStateException(name);
+      default -> new HttpTarget(name.endsWith("/") ? name.substring(0, name.length() - 1) : name);
     };
   }
 }

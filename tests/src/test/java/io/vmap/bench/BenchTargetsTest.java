@@ -296,14 +296,30 @@ class BenchTargetsTest {
   }
 
   @Test
-  void unbuiltTargetsFailCleanly() {
-    Run d = bench("--target", "embedded-durable");
-    assertEquals(2, d.exit());
-    assertEquals("vmap bench: target 'embedded-durable' needs the durable node (not built yet)", d.err().trim());
-    assertEquals("", d.out());
-    Run h = bench("--target", "http://127.0.0.1:8558");
+  void durableAndHttpTargetsRunTheCases() throws Exception {
+    Run d = bench("--target", "embedded-durable", "--test", "fix_size_alloc_test", "--test-loop-count", "20",
+        "--warmup-loops", "0", "--no-progress", "--nodes", "2");
+    assertEquals(0, d.exit(), d.err());
+    assertTrue(d.out().contains("Summary: fix_size_alloc_test passed: 1 failed: 0"), d.out());
+    assertTrue(d.out().contains("durable, H2 journal"), d.out());
+
+    try (io.vmap.client.Vmap vmap = io.vmap.client.Vmap.start(io.vmap.client.VmapSettings.defaults()
+        .withGeometry(new io.vmap.space.Geometry(0x100000, 0x100000 + 64 * 0x100000L, 4096, 0x100000, 2), null))) {
+      int port = io.vmap.http.VmapHttpServer.start(vmap.system(), vmap.client(), "127.0.0.1", 0,
+              io.vmap.http.HealthProbe.always())
+          .toCompletableFuture().join().localAddress().getPort();
+      Run h = bench("--target", "http://127.0.0.1:" + port, "--test", "fix_size_alloc_test",
+          "--test-loop-count", "20", "--warmup-loops", "0", "--no-progress", "--nodes", "2");
+      assertEquals(0, h.exit(), h.err());
+      assertTrue(h.out().contains("Summary: fix_size_alloc_test passed: 1 failed: 0"), h.out());
+    }
+  }
+
+  @Test
+  void badTargetsFailCleanly() {
+    Run h = bench("--target", "http://127.0.0.1:1");
     assertEquals(2, h.exit());
-    assertTrue(h.err().startsWith("vmap bench: target 'http://127.0.0.1:8558' needs"), h.err());
+    assertTrue(h.err().startsWith("vmap bench: target 'http://127.0.0.1:1' does not answer"), h.err());
     Run u = bench("--target", "nope");
     assertEquals(2, u.exit());
     assertTrue(u.err().startsWith("vmap bench: unknown target 'nope'"), u.err());

@@ -1,0 +1,124 @@
+package io.vmap.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.vmap.protocol.ErrorCode;
+import io.vmap.space.Unsigned;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * {@code --target http://host:port}: a running member (or {@code vmap node}) through its JSON API,
+ * so each call adds an HTTP round trip, JSON and, in a cluster, sharding hops to the allocator's.
+ * The space is the member's: the bench reads its geometry from {@code GET /v1/info}.
+ */
+final class HttpTarget implements BenchTarget {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final String base;
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final long page;
+  private final int nodes;
+
+  HttpTarget(String base) {
+    this.base = base;
+    try {
+      JsonNode info = JSON.readTree(send(HttpRequest.newBuilder(uri("/v1/info?format=json")).GET()).body());
+      JsonNode g = info.get("geometry");
+      this.page = g.get("page").asLong();
+      this.nodes = g.get("nodes").asInt();
+    } catch (IOException | RuntimeException e) {
+      throw new Targets.Unavailable("target '" + base + "' does not answer GET /v1/info: " + e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new Targets.Unavailable("interrupted");
+    }
+  }
+
+  @Override
+  public String name() {
+    return base;
+  }
+
+  @Override
+  public String describe() {
+    return base + ": a member's HTTP API (" + nodes + " nodes); each call = HTTP/1.1 + JSON + the member's client";
+  }
+
+  @Override
+  public long page() {
+    return page;
+  }
+
+  @Override
+  public CompletionStage<Long> allocAsync(long size, long align, int hint) {
+    String body = "{\"size\":" + Long.toUnsignedString(size) + ",\"align\":" + Long.toUnsignedString(align)
+        + (hint >= 0 ? ",\"node\":" + (hint % nodes) : "") + "}";
+    return async(HttpRequest.newBuilder(uri("/v1/areas")).header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body)))
+        .thenApply(r -> switch (r.statusCode()) {
+          case 201 -> Unsigned.parse(field(r.body(), "start"));
+          case 507, 503 -> NONE;
+          default -> throw new CompletionException(new IllegalStateException("alloc: HTTP " + r.statusCode() + " " + r.body()));
+        });
+  }
+
+  @Override
+  public CompletionStage<ErrorCode> freeAsync(long addr) {
+    return async(HttpRequest.newBuilder(uri("/v1/areas/" + Unsigned.hex(addr))).DELETE())
+        .thenApply(r -> switch (r.statusCode()) {
+          case 204 -> null;
+          case 404 -> ErrorCode.ENOENT;
+          case 400 -> ErrorCode.EINVAL;
+          default -> throw new CompletionException(new IllegalStateException("free: HTTP " + r.statusCode() + " " + r.body()));
+        });
+  }
+
+  @Override
+  public CompletionStage<Long> findAsync(long addr) {
+    return async(HttpRequest.newBuilder(uri("/v1/areas/" + Unsigned.hex(addr))).GET())
+        .thenApply(r -> r.statusCode() == 200 ? Unsigned.parse(field(r.body(), "start")) : NONE);
+  }
+
+  @Override
+  public CompletionStage<Integer> purgeAsync() {
+    return async(HttpRequest.newBuilder(uri("/v1/purge")).POST(HttpRequest.BodyPublishers.noBody()))
+        .thenApply(r -> Integer.parseInt(field(r.body(), "released")));
+  }
+
+  @Override
+  public CompletionStage<Void> quiesce() {
+    return async(HttpRequest.newBuilder(uri("/health/ready")).GET()).thenApply(r -> null);
+  }
+
+  @Override
+  public void close() {}
+
+  private CompletionStage<HttpResponse<String>> async(HttpRequest.Builder b) {
+    return http.sendAsync(b.timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private HttpResponse<String> send(HttpRequest.Builder b) throws IOException, InterruptedException {
+    return http.send(b.timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private URI uri(String path) {
+    return URI.create(base + path);
+  }
+
+  private static String field(String body, String name) {
+    try {
+      return JSON.readTree(body).get(name).asText();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
