@@ -117,12 +117,11 @@ public final class SpanningAllocator extends AbstractBehavior<SpanningAllocator.
     this.lastZone = geometry.zoneOf(spec.hi() - 1);
   }
 
-  private SpanningAllocator start(
+  private Behavior<Command> start(
       java.util.function.Consumer<Area> success, java.util.function.Consumer<String> failure) {
     this.onSuccess = success;
     this.onFailure = failure;
-    beginSearch();
-    return this;
+    return beginSearch();
   }
 
   @Override
@@ -136,11 +135,16 @@ public final class SpanningAllocator extends AbstractBehavior<SpanningAllocator.
 
   // ------------------------------------------------------------------ search
 
-  private void beginSearch() {
+  private Behavior<Command> beginSearch() {
+    // No aligned start in [lo, hi - size] at all (a huge alignment, a tiny range): no zone scan.
+    long first = Unsigned.alignUp(spec.lo(), spec.align());
+    long end = first == Unsigned.OVERFLOW ? Unsigned.OVERFLOW : Unsigned.addOrOverflow(first, spec.size());
+    if (end == Unsigned.OVERFLOW || Unsigned.lt(spec.hi(), end)) return searchExhausted();
     attempt++;
     runOpen = false;
     windowZones = Math.max(settings.spanWindowZones(), spec.size() / geometry.zone() * 2 + 2);
     askWindow(geometry.zoneOf(spec.lo()));
+    return this;
   }
 
   private void askWindow(long first) {
@@ -330,8 +334,7 @@ public final class SpanningAllocator extends AbstractBehavior<SpanningAllocator.
     for (int owner : owners) peers.node(owner).tell(new VmapNode.CancelReservation(reservationId));
     getContext().getLog().debug("spanning {} lost {}: {}", requestId, candidate, refusal);
     if (attempt >= settings.spanMaxAttempts()) return fail("spanning reservation failed: " + refusal);
-    beginSearch();
-    return this;
+    return beginSearch();
   }
 
   private Behavior<Command> fail(String reason) {
