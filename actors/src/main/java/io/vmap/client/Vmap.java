@@ -2,6 +2,7 @@ package io.vmap.client;
 
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
+import akka.actor.typed.Behavior;
 import akka.actor.typed.Props;
 import akka.actor.typed.javadsl.Behaviors;
 import com.typesafe.config.Config;
@@ -35,7 +36,31 @@ public final class Vmap implements AutoCloseable {
   private final VmapClient client;
   private final List<ActorRef<?>> actors;
 
+  /**
+   * Wraps the behaviors of an allocator's actors before they are spawned: fault injection
+   * ({@link io.vmap.chaos.Chaos#wrapping}), tracing, extra supervision. Each method gets the
+   * behavior the allocator would spawn and returns the one to spawn instead (the same messages
+   * must reach it). The default methods change nothing.
+   */
+  public interface Wrapping {
+    /** Nothing wrapped: what {@link #start(Config)} and {@link #embed(ActorSystem, VmapSettings)} use by default. */
+    Wrapping NONE = new Wrapping() {};
+
+    /** Node {@code k}'s behavior; it waits for a {@link VmapNode.Attach} message before serving. */
+    default Behavior<VmapNode.Command> node(int k, Behavior<VmapNode.Command> node) {
+      return node;
+    }
+
+    default Behavior<PurgeCoordinator.Command> coordinator(Behavior<PurgeCoordinator.Command> coordinator) {
+      return coordinator;
+    }
+  }
+
   private Vmap(ActorSystem<?> system, boolean ownsSystem, VmapSettings settings) {
+    this(system, ownsSystem, settings, Wrapping.NONE);
+  }
+
+  private Vmap(ActorSystem<?> system, boolean ownsSystem, VmapSettings settings, Wrapping wrapping) {
     this.system = system;
     this.ownsSystem = ownsSystem;
     this.settings = settings;
@@ -43,12 +68,16 @@ public final class Vmap implements AutoCloseable {
     var g = settings.geometry();
     List<ActorRef<VmapNode.Command>> nodeRefs = new ArrayList<>(g.nodes());
     for (int k = 0; k < g.nodes(); k++) {
-      nodeRefs.add(system.systemActorOf(VmapNode.create(k, g, settings.node(), settings.persistenceId(k)), prefix + "-node-" + k, Props.empty()));
+      nodeRefs.add(system.systemActorOf(
+          wrapping.node(k, VmapNode.create(k, g, settings.node(), settings.persistenceId(k))),
+          prefix + "-node-" + k, Props.empty()));
     }
     NodeDirectory dir = NodeDirectory.of(nodeRefs);
     ActorRef<PurgeCoordinator.Command> coordinator =
         system.systemActorOf(
-            PurgeCoordinator.create(g, dir, settings.lazyMaxPages(), settings.releaseBatch()),
+            wrapping.coordinator(
+                PurgeCoordinator.create(g, dir, settings.lazyMaxPages(), settings.releaseBatch(),
+                    settings.node().askTimeout())),
             prefix + "-purge", Props.empty());
     // Nodes wait for this before serving (they stash anything earlier).
     for (ActorRef<VmapNode.Command> n : nodeRefs) n.tell(new VmapNode.Attach(dir, coordinator));
@@ -65,7 +94,15 @@ public final class Vmap implements AutoCloseable {
   public static Vmap start(Config config) {
     Config full = ConfigFactory.load(config);
     VmapSettings s = VmapSettings.from(full);
-    return new Vmap(ActorSystem.create(Behaviors.empty(), "vmap", full), true, s);
+    // vmap.chaos.enabled = on: the actors run under the chaos interceptor (off by default).
+    return new Vmap(ActorSystem.create(Behaviors.empty(), "vmap", full), true, s,
+        io.vmap.chaos.Chaos.wrappingIfEnabled(full, s));
+  }
+
+  /** As {@link #start(Config)}, with the actors' behaviors wrapped by {@code wrapping}. */
+  public static Vmap start(Config config, Wrapping wrapping) {
+    Config full = ConfigFactory.load(config);
+    return new Vmap(ActorSystem.create(Behaviors.empty(), "vmap", full), true, VmapSettings.from(full), wrapping);
   }
 
   /** A standalone allocator with these settings. */
@@ -76,6 +113,11 @@ public final class Vmap implements AutoCloseable {
   /** An allocator inside an existing ActorSystem; {@link #close} stops its actors, not the system. */
   public static Vmap embed(ActorSystem<?> system, VmapSettings settings) {
     return new Vmap(system, false, settings);
+  }
+
+  /** As {@link #embed(ActorSystem, VmapSettings)}, with the actors' behaviors wrapped by {@code wrapping}. */
+  public static Vmap embed(ActorSystem<?> system, VmapSettings settings, Wrapping wrapping) {
+    return new Vmap(system, false, settings, wrapping);
   }
 
   public VmapClient client() {

@@ -35,19 +35,54 @@ public final class VmapClient {
   private final NodeDirectory nodes;
   private final ActorRef<PurgeCoordinator.Command> coordinator;
   private final Duration timeout;
+  private final int retries;
+  private final java.util.concurrent.atomic.LongAdder retriesSent = new java.util.concurrent.atomic.LongAdder();
   private final AtomicInteger nextHome = new AtomicInteger();
 
+  /** Retries after a timeout: {@code vmap.client.retries} of the system's configuration (0 if absent). */
   public VmapClient(
       ActorSystem<?> system,
       Geometry geometry,
       NodeDirectory nodes,
       ActorRef<PurgeCoordinator.Command> coordinator,
       Duration timeout) {
+    this(system, geometry, nodes, coordinator, timeout, configuredRetries(system));
+  }
+
+  /**
+   * @param retries how many times a call that timed out (ETIMEDOUT: no answer in time, or a node's
+   *     journal write failed) is sent again before the caller gets ETIMEDOUT; alloc and free are
+   *     retried with the same request id, so a retry returns the first answer
+   */
+  public VmapClient(
+      ActorSystem<?> system,
+      Geometry geometry,
+      NodeDirectory nodes,
+      ActorRef<PurgeCoordinator.Command> coordinator,
+      Duration timeout,
+      int retries) {
+    if (retries < 0) throw new IllegalArgumentException("vmap.client.retries: " + retries + " < 0");
     this.system = system;
     this.geometry = geometry;
     this.nodes = nodes;
     this.coordinator = coordinator;
     this.timeout = timeout;
+    this.retries = retries;
+  }
+
+  private static int configuredRetries(ActorSystem<?> system) {
+    com.typesafe.config.Config c = system.settings().config();
+    return c.hasPath("vmap.client.retries") ? c.getInt("vmap.client.retries") : 0;
+  }
+
+  /** Retries of a call that timed out, before ETIMEDOUT reaches the caller ({@code vmap.client.retries}). */
+  public int retries() {
+    return retries;
+  }
+
+  /** How many retries this client has sent so far (all calls). */
+  public long retriesSent() {
+    return retriesSent.sum();
   }
 
   public Geometry geometry() {
@@ -87,13 +122,13 @@ public final class VmapClient {
       return CompletableFuture.failedFuture(new VmapException(ErrorCode.EINVAL, e.getMessage()));
     }
     String id = o.requestIdOrNull() != null ? o.requestIdOrNull() : UUID.randomUUID().toString();
-    return ask(nodes.node(home), (ActorRef<VmapNode.AllocReply> r) -> new VmapNode.Alloc(id, spec, r))
+    return retrying(() -> ask(nodes.node(home), (ActorRef<VmapNode.AllocReply> r) -> new VmapNode.Alloc(id, spec, r))
         .thenApply(
             reply -> {
               if (reply instanceof VmapNode.Allocated a) return new Allocation(a.area(), a.node());
               VmapNode.AllocFailed f = (VmapNode.AllocFailed) reply;
               throw new VmapException(f.code(), f.reason());
-            });
+            }));
   }
 
   /**
@@ -111,28 +146,29 @@ public final class VmapClient {
   }
 
   public CompletionStage<Area> free(long addr, String requestId) {
-    return ask(nodes.node(geometry.nodeOf(addr)),
+    return retrying(() -> ask(nodes.node(geometry.nodeOf(addr)),
             (ActorRef<VmapNode.FreeReply> r) -> new VmapNode.Free(requestId, addr, r))
         .thenApply(
             reply -> {
               if (reply instanceof VmapNode.Freed f) return f.area();
               VmapNode.FreeFailed f = (VmapNode.FreeFailed) reply;
               throw new VmapException(f.code(), f.reason());
-            });
+            }));
   }
 
   /** The busy area containing {@code addr}, if any. */
   public CompletionStage<Optional<Area>> find(long addr) {
-    return ask(nodes.node(geometry.nodeOf(addr)),
+    return retrying(() -> ask(nodes.node(geometry.nodeOf(addr)),
             (ActorRef<VmapNode.FindReply> r) -> new VmapNode.Find(addr, r))
-        .thenApply(r -> Optional.ofNullable(r.area()));
+        .thenApply(r -> Optional.ofNullable(r.area())));
   }
 
   /** Every node's areas and counters plus the purge coordinator's status. */
   public CompletionStage<VmapInfo> info() {
     List<CompletableFuture<VmapNode.NodeInfo>> parts = new ArrayList<>();
     for (int k = 0; k < geometry.nodes(); k++) {
-      parts.add(ask(nodes.node(k), (ActorRef<VmapNode.NodeInfo> r) -> new VmapNode.GetInfo(r)).toCompletableFuture());
+      int node = k;
+      parts.add(retrying(() -> ask(nodes.node(node), (ActorRef<VmapNode.NodeInfo> r) -> new VmapNode.GetInfo(r))));
     }
     CompletableFuture<PurgeCoordinator.Status> status = purgeStatus().toCompletableFuture();
     return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
@@ -141,24 +177,24 @@ public final class VmapClient {
 
   /** Runs a purge now (after the running one, if any); completes with the areas it released. */
   public CompletionStage<Integer> purge() {
-    return ask(coordinator, (ActorRef<PurgeCoordinator.PurgeDone> r) -> new PurgeCoordinator.PurgeSync(r))
+    return retrying(() -> ask(coordinator, (ActorRef<PurgeCoordinator.PurgeDone> r) -> new PurgeCoordinator.PurgeSync(r)))
         .thenApply(PurgeCoordinator.PurgeDone::released);
   }
 
   /** Completes when no purge epoch is running. */
   public CompletionStage<Long> awaitPurgeIdle() {
-    return ask(coordinator, (ActorRef<PurgeCoordinator.Idle> r) -> new PurgeCoordinator.AwaitIdle(r))
+    return retrying(() -> ask(coordinator, (ActorRef<PurgeCoordinator.Idle> r) -> new PurgeCoordinator.AwaitIdle(r)))
         .thenApply(PurgeCoordinator.Idle::lastEpoch);
   }
 
   /** The purge coordinator's state, including subscribers holding an epoch's space. */
   public CompletionStage<PurgeCoordinator.Status> purgeStatus() {
-    return ask(coordinator, (ActorRef<PurgeCoordinator.Status> r) -> new PurgeCoordinator.GetStatus(r));
+    return retrying(() -> ask(coordinator, (ActorRef<PurgeCoordinator.Status> r) -> new PurgeCoordinator.GetStatus(r)));
   }
 
   /** Subscribes an actor to {@link PurgeCoordinator.Flush}; it must ack each flush. */
   public CompletionStage<ActorRef<PurgeCoordinator.Flush>> subscribeFlush(ActorRef<PurgeCoordinator.Flush> subscriber) {
-    return ask(coordinator, (ActorRef<PurgeCoordinator.Subscribed> r) -> new PurgeCoordinator.Subscribe(subscriber, r))
+    return retrying(() -> ask(coordinator, (ActorRef<PurgeCoordinator.Subscribed> r) -> new PurgeCoordinator.Subscribe(subscriber, r)))
         .thenApply(PurgeCoordinator.Subscribed::subscriber);
   }
 
@@ -174,6 +210,30 @@ public final class VmapClient {
 
   public void unsubscribeFlush(ActorRef<PurgeCoordinator.Flush> subscriber) {
     coordinator.tell(new PurgeCoordinator.Unsubscribe(subscriber));
+  }
+
+  /**
+   * Runs {@code call}, and again up to {@link #retries} times while it fails with ETIMEDOUT. Each
+   * call rebuilds its message with the same request id, so a retried alloc or free returns the
+   * first answer.
+   */
+  private <T> CompletableFuture<T> retrying(java.util.function.Supplier<CompletableFuture<T>> call) {
+    return retrying(call, retries);
+  }
+
+  private <T> CompletableFuture<T> retrying(java.util.function.Supplier<CompletableFuture<T>> call, int left) {
+    CompletableFuture<T> first = call.get();
+    if (left == 0) return first;
+    return first
+        .handle((v, t) -> {
+          Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+          if (c instanceof VmapException v2 && v2.code() == ErrorCode.ETIMEDOUT) {
+            retriesSent.increment();
+            return retrying(call, left - 1);
+          }
+          return t == null ? CompletableFuture.completedFuture(v) : CompletableFuture.<T>failedFuture(c);
+        })
+        .thenCompose(f -> f);
   }
 
   private <Req, Res> CompletableFuture<Res> ask(RecipientRef<Req> target, akka.japi.function.Function<ActorRef<Res>, Req> msg) {

@@ -46,7 +46,8 @@ public final class VmapCluster {
             .init(
                 SingletonActor.of(
                     Behaviors.supervise(
-                            PurgeCoordinator.create(g, nodes, settings.lazyMaxPages(), settings.releaseBatch()))
+                            PurgeCoordinator.create(g, nodes, settings.lazyMaxPages(), settings.releaseBatch(),
+                                settings.node().askTimeout()))
                         .onFailure(SupervisorStrategy.restart()),
                     "vmap-purge-coordinator"));
     sharding.init(

@@ -494,6 +494,21 @@ public final class NodeState {
   }
 
   /** Areas handed to a purge epoch and not released yet (a successor coordinator re-drives them). */
+  /** The area handed to a purge and not released yet that starts at {@code start}, or null. */
+  public LazyArea purgingAt(long start) {
+    return purging.get(start);
+  }
+
+  /** The lazily freed area not handed to a purge yet that starts at {@code start}, or null. */
+  public LazyArea lazyAt(long start) {
+    return lazy.get(start);
+  }
+
+  /** The held part (a piece of another node's spanning area) starting at {@code start}, or null. */
+  public HeldPart heldAt(long start) {
+    return held.get(start);
+  }
+
   public List<LazyArea> purging() {
     return new ArrayList<>(purging.values());
   }

@@ -44,7 +44,7 @@ public final class SpanningAllocator extends AbstractBehavior<SpanningAllocator.
   /** Internal messages only: this actor is spawned by a node and talks to nodes through asks. */
   public interface Command extends akka.actor.NoSerializationVerificationNeeded {}
 
-  private record EdgesAnswer(long window, VmapNode.EdgeRuns runs) implements Command {}
+  private record EdgesAnswer(long window, int owner, VmapNode.EdgeRuns runs) implements Command {}
 
   private record ReserveAnswer(String reservationId, int owner, VmapNode.ReserveReply reply)
       implements Command {}
@@ -160,22 +160,28 @@ public final class SpanningAllocator extends AbstractBehavior<SpanningAllocator.
       for (long z = windowFirst; Unsigned.le(z, windowLast); z++) owners.add(geometry.ownerOfZone(z));
     }
     edgesExpected = owners.size();
+    for (int k : owners) askEdges(k);
+  }
+
+  private void askEdges(int k) {
     long serial = windowSerial;
-    for (int k : owners) {
-      getContext()
-          .ask(
-              VmapNode.EdgeRuns.class,
-              peers.node(k),
-              settings.askTimeout(),
-              (ActorRef<VmapNode.EdgeRuns> ref) -> new VmapNode.GetEdgeRuns(windowFirst, windowLast, ref),
-              (runs, failure) -> new EdgesAnswer(serial, runs));
-    }
+    long first = windowFirst;
+    long last = windowLast;
+    getContext()
+        .ask(
+            VmapNode.EdgeRuns.class,
+            peers.node(k),
+            settings.askTimeout(),
+            (ActorRef<VmapNode.EdgeRuns> ref) -> new VmapNode.GetEdgeRuns(first, last, ref),
+            (runs, failure) -> new EdgesAnswer(serial, k, runs));
   }
 
   private Behavior<Command> onEdges(EdgesAnswer m) {
     if (m.window() != windowSerial) return this;
     if (m.runs() == null) {
-      return fail("a node did not report its zone edges in time");
+      // A lost question or answer: ask that owner again (a read; nothing to undo).
+      askEdges(m.owner());
+      return this;
     }
     for (ZoneEdge e : m.runs().edges()) edges.put(e.zone(), e);
     if (--edgesExpected > 0) return this;
@@ -246,7 +252,10 @@ public final class SpanningAllocator extends AbstractBehavior<SpanningAllocator.
   private Behavior<Command> reserve(long start) {
     candidate = new Area(start, start + spec.size(), spec.tag());
     startOwner = geometry.nodeOf(start);
-    reservationId = requestId + "#" + UUID.randomUUID();
+    // requestId#home#area#unique, area = start-end-taghash in hex: the start owner reads the
+    // request, its home and the area from it (also after a restart: decisions are stored by id),
+    // to confirm with the home that the committed area was kept (VmapNode.PlacementQuery).
+    reservationId = requestId + "#" + spec.home() + "#" + VmapNode.areaKey(candidate) + "#" + UUID.randomUUID();
     List<Part> all = new ArrayList<>();
     for (long z = geometry.zoneOf(start); ; z++) {
       long lo = Unsigned.max(geometry.zoneLo(z), candidate.start());
@@ -300,6 +309,11 @@ public final class SpanningAllocator extends AbstractBehavior<SpanningAllocator.
       reserveNext();
       return this;
     }
+    askCommit();
+    return this;
+  }
+
+  private void askCommit() {
     String id = reservationId;
     getContext()
         .ask(
@@ -308,14 +322,16 @@ public final class SpanningAllocator extends AbstractBehavior<SpanningAllocator.
             settings.askTimeout(),
             (ActorRef<VmapNode.CommitReply> ref) -> new VmapNode.CommitArea(id, ref),
             (reply, failure) -> new CommitAnswer(id, reply));
-    return this;
   }
 
   private Behavior<Command> onCommitAnswer(CommitAnswer m) {
     if (!m.reservationId().equals(reservationId)) return this;
     if (m.reply() == null) {
-      // Unknown outcome: the owners' leases and the start owner's decision record settle it.
-      return fail("the start owner did not answer the commit in time");
+      // Unknown outcome: the commit may have happened, and giving up now would leave a committed
+      // area nobody is told about. The start owner's decision is final and remembered (a late
+      // commit is refused and recorded aborted), so ask again until it answers.
+      askCommit();
+      return this;
     }
     if (!m.reply().committed()) {
       refusal = "reservation expired before commit";

@@ -146,10 +146,67 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
   public record SpliceLazy(long epoch, ActorRef<PurgeCoordinator.Command> replyTo)
       implements Command {}
 
-  /** Merge flushed pieces back into the free shard; one bounded batch. */
+  /**
+   * Merge flushed pieces back into the free shard; one bounded batch. Idempotent: pieces released
+   * already are skipped. The answer echoes {@code batch} so that the coordinator, which resends a
+   * batch until it is answered, can tell a late or duplicate answer from the current batch's.
+   *
+   * @param areas the area each piece belongs to (same order), or empty: a piece is released only
+   *     if what lies there now is that area's, so a late copy never frees a newer area's space
+   */
   public record ReleasePieces(
-      long epoch, List<ReleasePiece> pieces, ActorRef<PurgeCoordinator.Command> replyTo)
-      implements Command {}
+      long epoch, List<ReleasePiece> pieces, ActorRef<PurgeCoordinator.Command> replyTo, long batch,
+      List<Area> areas)
+      implements Command {
+    /** A batch without an id (answered with batch -1) nor areas. */
+    public ReleasePieces(long epoch, List<ReleasePiece> pieces, ActorRef<PurgeCoordinator.Command> replyTo) {
+      this(epoch, pieces, replyTo, -1, List.of());
+    }
+  }
+
+  // ---- placement confirmation (node to node)
+
+  /**
+   * A node that placed an area for another node's request (a neighbour's {@link AllocHere}, or
+   * the start owner of a committed spanning area) asks the request's home, a lease later and then
+   * every lease until answered, whether it kept that area. The home answers once what it answered
+   * for the request is stored: kept (its answer is this area; or it has no answer at all, having
+   * restarted since, and adopts the area as its answer so a retry finds it), or not kept (it
+   * answered otherwise: the area was never given to anyone, and the placing node frees it). While
+   * the request is still being placed it does not answer.
+   */
+  public record PlacementQuery(String requestId, String placementId, Area area, int asker) implements Command {}
+
+  public record PlacementAnswer(String placementId, boolean kept) implements Command {}
+
+  // ---- checking (vmap check)
+
+  /** This node's books, for an fsck: free blocks, areas, parts, reservations and their ages. */
+  public record Inspect(ActorRef<NodeReport> replyTo) implements Command {}
+
+  /**
+   * Answer to {@link Inspect}.
+   *
+   * @param freeStarts starts of the free shard's blocks, ascending; {@code freeEnds} their ends
+   * @param spanning busy areas of this node that span zones, with every part (on any node)
+   * @param unpurged lazily freed areas of this node not released yet, with their parts
+   * @param held pieces of other nodes' spanning areas that lie in this node's zones
+   */
+  public record NodeReport(
+      int node,
+      long[] freeStarts,
+      long[] freeEnds,
+      List<Area> busy,
+      List<LazyArea> spanning,
+      List<LazyArea> unpurged,
+      List<NodeState.HeldPart> held,
+      List<ReservationAge> reservations)
+      implements WireMessage {}
+
+  /** A spanning reservation held by the inspected node, how long ago it was made and its lease. */
+  public record ReservationAge(
+      String id, Area area, int startOwner, List<Part> myParts, long ageMillis, long leaseMillis)
+      implements WireMessage {}
 
   // ---- local wiring
 
@@ -171,6 +228,8 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
   private interface Internal extends Command, NoSerializationVerificationNeeded {}
 
   private record LeaseExpired(String reservationId) implements Internal {}
+
+  private record VerifyPlacement(String placementId) implements Internal {}
 
   private record WalkAnswer(String requestId, AllocReply reply) implements Internal {}
 
@@ -301,6 +360,20 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
   private final LinkedHashMap<String, WireMessage> answered;
   private final Map<String, InFlight> inFlight = new HashMap<>();
   private final Map<String, ActorRef<FreeReply>> inFlightFrees = new HashMap<>();
+  /** When each reservation was made here (System.nanoTime) and its lease in ms, for {@link Inspect}. */
+  private final Map<String, long[]> reservedAt = new HashMap<>();
+  private final long startedNanos = System.nanoTime();
+  /** An area this node placed for another home's request, not yet confirmed by that home. */
+  private record Provisional(String requestId, int home, Area area) {}
+
+  /** By placement id (an AllocHere attempt id or a spanning reservation id). */
+  private final Map<String, Provisional> provisional = new HashMap<>();
+
+  private static final String PLACED = "placed:";
+
+  /** The epoch of the last release batch, and every piece released in it (a repeat is skipped). */
+  private long releaseEpoch = -1;
+  private final java.util.Set<ReleasePiece> releasedInEpoch = new java.util.HashSet<>();
 
   // group commit: events emitted and not yet sent, effects waiting for events to be stored
   private final Deque<NodeEvent> unsent = new ArrayDeque<>();
@@ -332,6 +405,16 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
     this.coordinator = coordinator;
     this.state = state;
     this.journal = journal;
+    if (state.reservationCount() > 0) {
+      // Reservations recovered from the journal: their lease timers died with the previous
+      // incarnation. Arm them again (a full lease from now), or they would hold space for good;
+      // their age counts from this incarnation's start.
+      for (NodeState.Reservation r : state.snapshot().reservations()) {
+        reservedAt.put(r.id(), new long[] {startedNanos, settings.lease().toMillis()});
+        timers.startSingleTimer(r.id(), new LeaseExpired(r.id()), settings.lease());
+      }
+    }
+    if (journal != null) rebuildProvisional();
     this.persistedAdapter =
         journal == null ? null : ctx.messageAdapter(NodeJournal.Persisted.class, p -> new BatchPersisted(p.batchId()));
     int cap = settings.dedupCapacity();
@@ -353,6 +436,7 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
         .onMessage(Free.class, this::onFree)
         .onMessage(Find.class, this::onFind)
         .onMessage(GetInfo.class, this::onGetInfo)
+        .onMessage(Inspect.class, this::onInspect)
         .onMessage(AllocHere.class, this::onAllocHere)
         .onMessage(FindHere.class, this::onFindHere)
         .onMessage(GetEdgeRuns.class, this::onGetEdgeRuns)
@@ -363,6 +447,9 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
         .onMessage(ResolveReservation.class, this::onResolve)
         .onMessage(Resolution.class, this::onResolution)
         .onMessage(LeaseExpired.class, this::onLeaseExpired)
+        .onMessage(PlacementQuery.class, this::onPlacementQuery)
+        .onMessage(PlacementAnswer.class, this::onPlacementAnswer)
+        .onMessage(VerifyPlacement.class, this::onVerifyPlacement)
         .onMessage(SpliceLazy.class, this::onSplice)
         .onMessage(ReleasePieces.class, this::onRelease)
         .onMessage(ReportUnreleased.class, this::onReportUnreleased)
@@ -531,20 +618,7 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
   private void walkOn(String requestId, InFlight f) {
     f.walked++;
     if (f.walked < geometry.nodes()) {
-      int target = (node + f.walked) % geometry.nodes();
-      String attemptId = requestId + "/" + f.pass;
-      getContext()
-          .ask(
-              AllocReply.class,
-              peers.node(target),
-              settings.askTimeout(),
-              (ActorRef<AllocReply> ref) -> new AllocHere(attemptId, f.spec, ref),
-              (reply, failure) ->
-                  new WalkAnswer(
-                      requestId,
-                      reply != null
-                          ? reply
-                          : new AllocFailed(requestId, ErrorCode.ETIMEDOUT, "node " + target + ": " + failure)));
+      askNeighbour(requestId, f);
       return;
     }
     if (geometry.nodes() > 1) {
@@ -558,11 +632,43 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
     afterSpanning(requestId, f);
   }
 
+  /**
+   * Asks neighbour {@code home + walked} to allocate under attempt id {@code requestId/pass}. The
+   * same attempt id is used for every ask of one neighbour in one pass, so a retry after a lost
+   * answer gets the first answer (the neighbour remembers successes and failures by attempt id).
+   */
+  private void askNeighbour(String requestId, InFlight f) {
+    int target = (node + f.walked) % geometry.nodes();
+    // requestId/pass@home: the neighbour can tell, even after a restart, whom to ask whether the
+    // area it places is kept (PlacementQuery).
+    String attemptId = requestId + "/" + f.pass + "@" + node;
+    getContext()
+        .ask(
+            AllocReply.class,
+            peers.node(target),
+            settings.askTimeout(),
+            (ActorRef<AllocReply> ref) -> new AllocHere(attemptId, f.spec, ref),
+            (reply, failure) ->
+                new WalkAnswer(
+                    requestId,
+                    reply != null
+                        ? reply
+                        : new AllocFailed(requestId, ErrorCode.ETIMEDOUT, "node " + target + ": " + failure)));
+  }
+
   private Behavior<Command> onWalkAnswer(WalkAnswer m) {
     InFlight f = inFlight.get(m.requestId());
     if (f == null) return this;
     if (m.reply() instanceof Allocated a) {
       placed(m.requestId(), a.area());
+    } else if (m.reply() instanceof AllocFailed af && af.code() == ErrorCode.ETIMEDOUT) {
+      // No answer (lost request or reply, or the neighbour's journal failed): the neighbour may
+      // have allocated under this attempt id. Moving on would orphan that area, so ask the same
+      // neighbour again with the same attempt id until it answers; its dedup returns the first
+      // outcome.
+      getContext().getLog().debug("request {}: no answer from node {}, asking again",
+          m.requestId(), (node + f.walked) % geometry.nodes());
+      askNeighbour(m.requestId(), f);
     } else {
       walkOn(m.requestId(), f);
     }
@@ -637,8 +743,14 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
   }
 
   private Behavior<Command> onAllocHere(AllocHere m) {
-    if (firstAnswer(m.attemptId()) instanceof Allocated a) {
-      afterPersist(() -> m.replyTo().tell(a));
+    if (firstAnswer(m.attemptId()) instanceof AllocReply first) {
+      AllocReply answer = first;
+      if (first instanceof Allocated a && !a.area().equals(state.busyAt(a.area().start()))) {
+        // Freed since (its client freed it, or its home did not keep it): never hand it out again.
+        answer = new AllocFailed(m.attemptId(), ErrorCode.ENOSPC, "attempt " + m.attemptId() + " is over");
+      }
+      AllocReply reply = answer;
+      afterPersist(() -> m.replyTo().tell(reply));
       return this;
     }
     AllocSpec spec;
@@ -650,11 +762,15 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
     }
     Area fit = state.findFit(spec);
     if (fit != null) {
-      // Only successes are remembered: a failed attempt changed nothing and may be retried.
       emit(new NodeEvent.AreaAllocated(fit, m.attemptId()));
       replyAllocated(List.of(m.replyTo()), new Allocated(m.attemptId(), fit, node));
+      Provisional p = placement(m.attemptId(), fit);
+      if (p != null && p.home() != node) provisional(m.attemptId(), p);
     } else {
-      m.replyTo().tell(new AllocFailed(m.attemptId(), ErrorCode.ENOSPC, "no fit on node " + node));
+      // A failure is remembered too (in memory): the home moves on after it, so a duplicate or a
+      // late copy of this attempt must not allocate an area the home will never claim.
+      answer(m.attemptId(), List.of(m.replyTo()),
+          new AllocFailed(m.attemptId(), ErrorCode.ENOSPC, "no fit on node " + node));
     }
     return this;
   }
@@ -792,6 +908,10 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
     }
     emit(new NodeEvent.SpanReserved(id, m.area(), m.startOwner(), m.myParts(), m.allParts()));
     timers.startSingleTimer(id, new LeaseExpired(id), Duration.ofMillis(m.leaseMillis()));
+    if (reservedAt.size() > 2 * state.reservationCount() + 64) {
+      reservedAt.keySet().removeIf(k -> state.reservation(k) == null);
+    }
+    reservedAt.put(id, new long[] {System.nanoTime(), m.leaseMillis()});
     afterPersist(() -> m.replyTo().tell(new ReserveReply(id, node, true, null)));
     return this;
   }
@@ -804,6 +924,8 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
       emit(new NodeEvent.SpanCommitted(id));
       timers.cancel(id);
       committed = true;
+      Provisional p = placement(id, r.area());
+      if (p != null) provisional(id, p);
     } else {
       // Too late (lease expired, cancelled) or a retry of a commit that already happened.
       NodeState.Decision d = state.decision(id);
@@ -873,20 +995,257 @@ public final class VmapNode extends AbstractBehavior<VmapNode.Command> {
     return this;
   }
 
+  // =================================================================== placement confirmation
+
+  /**
+   * The request and home a placement id names: {@code requestId/pass@home} (a neighbour's
+   * attempt) or {@code requestId#home#area#unique} (a spanning reservation, area = {@link
+   * #areaKey}); null for any other id
+   * (written by hand, or by an older version). {@code area} is the area placed under it.
+   */
+  private Provisional placement(String id, Area area) {
+    try {
+      int at = id.lastIndexOf('@');
+      int slash = at > 0 ? id.lastIndexOf('/', at) : -1;
+      if (slash > 0 && id.indexOf('#', at) < 0) {
+        Integer.parseInt(id.substring(slash + 1, at)); // the pass
+        int home = Integer.parseInt(id.substring(at + 1));
+        return home >= 0 && home < geometry.nodes() ? new Provisional(id.substring(0, slash), home, area) : null;
+      }
+      int last = id.lastIndexOf('#');
+      int keyAt = last > 0 ? id.lastIndexOf('#', last - 1) : -1;
+      int homeAt = keyAt > 0 ? id.lastIndexOf('#', keyAt - 1) : -1;
+      if (homeAt <= 0) return null;
+      int home = Integer.parseInt(id.substring(homeAt + 1, keyAt));
+      if (home < 0 || home >= geometry.nodes() || !id.substring(keyAt + 1, last).equals(areaKey(area))) return null;
+      return new Provisional(id.substring(0, homeAt), home, area);
+    } catch (NumberFormatException e) {
+      return null;
+    }
+  }
+
+  /**
+   * After a restart: placements for other homes that are still allocated are confirmed again
+   * (the record of what was confirmed lived in memory). The ids come from the stored outcomes of
+   * neighbour attempts and the stored decisions of spanning commits. A kept placement is simply
+   * answered kept again.
+   */
+  private void rebuildProvisional() {
+    NodeState.Snapshot s = state.snapshot();
+    for (int i = 0; i < s.recentIds().size(); i++) {
+      NodeState.Outcome o = s.recent().get(i);
+      String id = s.recentIds().get(i);
+      if (o.freed() || o.area() == null || id.indexOf('@') < 0) continue;
+      Provisional p = placement(id, o.area());
+      if (p == null || p.home() == node || !o.area().equals(state.busyAt(o.area().start()))) continue;
+      if (state.freeOutcome("abandoned:" + id) != null) continue; // freed as not kept; the space was reused
+      provisional(id, p);
+    }
+    for (int i = 0; i < s.decisionIds().size(); i++) {
+      if (s.decisions().get(i) != NodeState.Decision.COMMITTED) continue;
+      String id = s.decisionIds().get(i);
+      int last = id.lastIndexOf('#');
+      int keyAt = last > 0 ? id.lastIndexOf('#', last - 1) : -1;
+      int dash = keyAt > 0 ? id.indexOf('-', keyAt) : -1;
+      if (dash < 0 || dash > last) continue;
+      Area a;
+      try {
+        a = state.busyAt(Long.parseUnsignedLong(id.substring(keyAt + 1, dash), 16));
+      } catch (NumberFormatException e) {
+        continue;
+      }
+      // placement() checks that the area there now is the one committed (start, end, tag).
+      if (a == null || state.freeOutcome("abandoned:" + id) != null) continue;
+      Provisional p = placement(id, a);
+      if (p != null) provisional(id, p);
+    }
+  }
+
+  /** The identity of an area in a spanning reservation id: start-end-taghash, hex. */
+  static String areaKey(Area a) {
+    return Long.toHexString(a.start()) + "-" + Long.toHexString(a.end()) + "-" + Integer.toHexString(a.tag().hashCode());
+  }
+
+  private void provisional(String placementId, Provisional p) {
+    provisional.put(placementId, p);
+    timers.startSingleTimer(PLACED + placementId, new VerifyPlacement(placementId), settings.lease());
+  }
+
+  private Behavior<Command> onVerifyPlacement(VerifyPlacement m) {
+    Provisional p = provisional.get(m.placementId());
+    if (p == null) return this;
+    if (!p.area().equals(state.busyAt(p.area().start()))) {
+      // Freed already: its client had it, so the home kept it.
+      provisional.remove(m.placementId());
+      return this;
+    }
+    peers.node(p.home()).tell(new PlacementQuery(p.requestId(), m.placementId(), p.area(), node));
+    timers.startSingleTimer(PLACED + m.placementId(), m, settings.lease());
+    return this;
+  }
+
+  private Behavior<Command> onPlacementQuery(PlacementQuery q) {
+    if (inFlight.containsKey(q.requestId())) return this; // still placing: asked again a lease later
+    boolean kept;
+    WireMessage first = firstAnswer(q.requestId());
+    if (first instanceof Allocated a) {
+      kept = a.area().equals(q.area());
+    } else if (first != null) {
+      kept = false; // answered with an error
+    } else {
+      // No answer remembered: this node restarted after the area was placed and before storing
+      // it. Adopt it as the request's answer, so a retry of the request gets it.
+      getContext().getLog().info("node {}: adopting {} placed by node {} for request {}", node, q.area(),
+          q.asker(), q.requestId());
+      emit(new NodeEvent.Placed(q.requestId(), q.area()));
+      kept = true;
+    }
+    PlacementAnswer answer = new PlacementAnswer(q.placementId(), kept);
+    afterPersist(() -> peers.node(q.asker()).tell(answer));
+    return this;
+  }
+
+  private Behavior<Command> onPlacementAnswer(PlacementAnswer m) {
+    Provisional p = provisional.remove(m.placementId());
+    if (p == null) return this;
+    timers.cancel(PLACED + m.placementId());
+    if (m.kept()) return this;
+    // The home answered its request otherwise: nobody was ever given this area.
+    answered.put(m.placementId(),
+        new AllocFailed(m.placementId(), ErrorCode.ENOSPC, "placement abandoned by node " + p.home()));
+    if (p.area().equals(state.busyAt(p.area().start()))) {
+      getContext().getLog().info("node {}: freeing {}, which node {} did not keep for request {}", node, p.area(),
+          p.home(), p.requestId());
+      LazyArea la = (LazyArea) emit(new NodeEvent.AreaFreed(p.area().start(), "abandoned:" + m.placementId()));
+      afterPersist(() -> coordinator.tell(new PurgeCoordinator.LazyFreed(node, geometry.pagesOf(la.area().size()))));
+    }
+    return this;
+  }
+
   // =================================================================== purge
 
   private Behavior<Command> onSplice(SpliceLazy m) {
+    if (m.epoch() <= state.spliceEpoch()) {
+      // A repeated request (the coordinator resends until it has every node's answer, or a
+      // duplicate): the splice happened already; answer with what it handed over and is not
+      // released yet, without splicing later frees into an epoch that may be flushing already.
+      PurgeCoordinator.Spliced again = new PurgeCoordinator.Spliced(m.epoch(), node, state.purging());
+      afterPersist(() -> m.replyTo().tell(again));
+      return this;
+    }
     @SuppressWarnings("unchecked")
     List<LazyArea> spliced = (List<LazyArea>) emit(new NodeEvent.LazySpliced(m.epoch()));
-    PurgeCoordinator.Spliced reply = new PurgeCoordinator.Spliced(m.epoch(), node, spliced);
+    // Plus anything an earlier epoch spliced and never released (a release that was lost): it is
+    // flushed again and released with this epoch instead of staying quarantined for good.
+    List<LazyArea> handed = new ArrayList<>(spliced);
+    if (state.purging().size() > spliced.size()) {
+      java.util.Set<Long> fresh = new java.util.HashSet<>();
+      for (LazyArea la : spliced) fresh.add(la.area().start());
+      for (LazyArea la : state.purging()) if (!fresh.contains(la.area().start())) handed.add(la);
+    }
+    PurgeCoordinator.Spliced reply = new PurgeCoordinator.Spliced(m.epoch(), node, handed);
     afterPersist(() -> m.replyTo().tell(reply));
     return this;
   }
 
   private Behavior<Command> onRelease(ReleasePieces m) {
-    NodeState.Released r = (NodeState.Released) emit(new NodeEvent.PiecesReleased(m.epoch(), m.pieces()));
-    PurgeCoordinator.Released reply = new PurgeCoordinator.Released(m.epoch(), node, r.areas(), r.bytes());
+    // Pieces name areas by address only, and an address is reused as soon as its area is released.
+    // So a late copy of a release (a resend, a duplicate) must not release whatever lies there now:
+    //  - a release of an older epoch than the last splice is stale: its pieces were released (the
+    //    coordinator starts an epoch only after every batch of the previous one was answered);
+    //  - within an epoch, each piece is released once (a newer area may sit there by now);
+    //  - of the epoch this node spliced last, only areas it handed over (purging) are released,
+    //    never one freed after the splice (it has not been flushed).
+    long spliced = state.spliceEpoch();
+    List<ReleasePiece> pieces;
+    if (m.epoch() < spliced) {
+      pieces = List.of();
+    } else {
+      if (m.epoch() != releaseEpoch) {
+        releaseEpoch = m.epoch();
+        releasedInEpoch.clear();
+      }
+      boolean identified = m.areas() != null && m.areas().size() == m.pieces().size();
+      // Parts still reserved here (a lost CommitPart) become held parts first.
+      commitReservedPieces(m.pieces(), identified ? m.areas() : null);
+      pieces = new ArrayList<>(m.pieces().size());
+      for (int i = 0; i < m.pieces().size(); i++) {
+        ReleasePiece p = m.pieces().get(i);
+        if (releasedInEpoch.contains(p)) continue;
+        boolean own = p.start() == p.areaStart();
+        if (m.epoch() == spliced && own && state.purgingAt(p.areaStart()) == null) continue;
+        // The area there now must be the one released (a newer area may lie at the same address).
+        if (identified && !m.areas().get(i).equals(areaAt(p.start(), own))) continue;
+        pieces.add(p);
+      }
+      releasedInEpoch.addAll(pieces);
+    }
+    NodeState.Released r =
+        pieces.isEmpty()
+            ? new NodeState.Released(0, 0)
+            : (NodeState.Released) emit(new NodeEvent.PiecesReleased(m.epoch(), pieces));
+    PurgeCoordinator.Released reply =
+        new PurgeCoordinator.Released(m.epoch(), node, r.areas(), r.bytes(), m.batch());
     afterPersist(() -> m.replyTo().tell(reply));
+    return this;
+  }
+
+  /** The area whose unreleased piece starts at {@code start}: own (purging or lazy) or held. */
+  private Area areaAt(long start, boolean own) {
+    if (own) {
+      LazyArea la = state.purgingAt(start);
+      if (la == null) la = state.lazyAt(start);
+      return la == null ? null : la.area();
+    }
+    NodeState.HeldPart h = state.heldAt(start);
+    return h == null ? null : h.area();
+  }
+
+  /**
+   * A piece of another node's spanning area that this node still holds as a reservation (its
+   * CommitPart was lost or is late): the area was committed (it was busy, then freed and flushed),
+   * so the reservation becomes held parts first, and the release then frees them. Without this the
+   * release would find nothing to free, and the reservation would later resolve to committed and
+   * stay held for good.
+   */
+  private void commitReservedPieces(List<ReleasePiece> pieces, List<Area> areas) {
+    if (state.reservationCount() == 0) return;
+    for (int i = 0; i < pieces.size(); i++) {
+      ReleasePiece p = pieces.get(i);
+      if (p.start() == p.areaStart() || releasedInEpoch.contains(p)) continue;
+      for (String id : new ArrayList<>(reservedAt.keySet())) {
+        NodeState.Reservation r = state.reservation(id);
+        if (r == null || r.startOwner() == node || r.area().start() != p.areaStart()) continue;
+        if (areas != null && !areas.get(i).equals(r.area())) continue;
+        for (Part part : r.myParts()) {
+          if (part.start() == p.start() && part.end() == p.end()) {
+            emit(new NodeEvent.SpanPartCommitted(id));
+            timers.cancel(id);
+            break;
+          }
+        }
+      }
+    }
+  }
+
+  private Behavior<Command> onInspect(Inspect m) {
+    NodeState.Snapshot s = state.snapshot();
+    List<LazyArea> spanning = new ArrayList<>();
+    for (int i = 0; i < s.spanStarts().size(); i++) {
+      Area a = state.busyAt(s.spanStarts().get(i));
+      if (a != null) spanning.add(new LazyArea(a, node, List.copyOf(s.spanParts().get(i))));
+    }
+    long now = System.nanoTime();
+    List<ReservationAge> reservations = new ArrayList<>();
+    for (NodeState.Reservation r : s.reservations()) {
+      // Reservations recovered from the journal count from this incarnation's start.
+      long[] since = reservedAt.getOrDefault(r.id(), new long[] {startedNanos, settings.lease().toMillis()});
+      reservations.add(new ReservationAge(r.id(), r.area(), r.startOwner(), r.myParts(),
+          (now - since[0]) / 1_000_000, since[1]));
+    }
+    m.replyTo()
+        .tell(new NodeReport(node, s.freeStarts(), s.freeEnds(), new ArrayList<>(s.busy()), spanning,
+            state.unpurged(), new ArrayList<>(s.held()), reservations));
     return this;
   }
 

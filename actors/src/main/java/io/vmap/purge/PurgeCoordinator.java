@@ -14,6 +14,7 @@ import io.vmap.protocol.ReleasePiece;
 import io.vmap.space.Area;
 import io.vmap.space.Geometry;
 import io.vmap.wire.WireMessage;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -108,8 +109,18 @@ public final class PurgeCoordinator extends AbstractBehavior<PurgeCoordinator.Co
   /** A node's lazy list for {@code epoch}. */
   public record Spliced(long epoch, int node, List<LazyArea> areas) implements Command {}
 
-  /** A node merged one release batch back into its shard. */
-  public record Released(long epoch, int node, int areas, long bytes) implements Command {}
+  /**
+   * A node merged one release batch back into its shard.
+   *
+   * @param batch the id of the {@link VmapNode.ReleasePieces} answered, or -1 (answers whichever
+   *     batch of {@code node} is outstanding)
+   */
+  public record Released(long epoch, int node, int areas, long bytes, long batch) implements Command {
+    /** An answer without a batch id. */
+    public Released(long epoch, int node, int areas, long bytes) {
+      this(epoch, node, areas, bytes, -1);
+    }
+  }
 
   /**
    * A node's answer to {@link VmapNode.ReportUnreleased}: areas an earlier epoch spliced but never
@@ -121,6 +132,12 @@ public final class PurgeCoordinator extends AbstractBehavior<PurgeCoordinator.Co
   private record SubscriberGone(ActorRef<Flush> subscriber)
       implements Command, akka.actor.NoSerializationVerificationNeeded {}
 
+  /** Periodic: resend what the running phase still waits for (a lost request or answer). */
+  private enum ResendTick implements Command, akka.actor.NoSerializationVerificationNeeded { INSTANCE }
+
+  /** How often the default coordinator resends unanswered requests ({@link #create(Geometry, NodeDirectory, long, int)}). */
+  public static final Duration DEFAULT_RESEND_AFTER = Duration.ofSeconds(30);
+
   // =================================================================== creation
 
   /**
@@ -129,7 +146,23 @@ public final class PurgeCoordinator extends AbstractBehavior<PurgeCoordinator.Co
    */
   public static Behavior<Command> create(
       Geometry geometry, NodeDirectory nodes, long thresholdPages, int releaseBatch) {
-    return Behaviors.setup(ctx -> new PurgeCoordinator(ctx, geometry, nodes, thresholdPages, releaseBatch));
+    return create(geometry, nodes, thresholdPages, releaseBatch, DEFAULT_RESEND_AFTER);
+  }
+
+  /**
+   * @param resendAfter a request of the running phase (report, splice, flush, release batch) that
+   *     has no answer after this long is sent again; every one of them is idempotent, so message
+   *     loss delays a purge instead of stalling it for good
+   */
+  public static Behavior<Command> create(
+      Geometry geometry, NodeDirectory nodes, long thresholdPages, int releaseBatch, Duration resendAfter) {
+    return Behaviors.setup(
+        ctx ->
+            Behaviors.withTimers(
+                timers -> {
+                  timers.startTimerWithFixedDelay(ResendTick.INSTANCE, ResendTick.INSTANCE, resendAfter);
+                  return new PurgeCoordinator(ctx, geometry, nodes, thresholdPages, releaseBatch, resendAfter);
+                }));
   }
 
   // =================================================================== state
@@ -140,6 +173,7 @@ public final class PurgeCoordinator extends AbstractBehavior<PurgeCoordinator.Co
   private final NodeDirectory nodes;
   private final long thresholdPages;
   private final int releaseBatch;
+  private final long resendAfterNanos;
 
   private final Set<ActorRef<Flush>> subscribers = new LinkedHashSet<>();
   private long lazyPages;
@@ -155,11 +189,25 @@ public final class PurgeCoordinator extends AbstractBehavior<PurgeCoordinator.Co
   private List<ActorRef<PurgeDone>> epochWaiters = new ArrayList<>();
   private final List<ActorRef<PurgeDone>> nextEpochWaiters = new ArrayList<>();
   private final List<ActorRef<Idle>> idleWaiters = new ArrayList<>();
-  private int splicesPending;
+  /** Nodes whose splice answer this epoch still waits for (a duplicate answer counts once). */
+  private final Set<Integer> splicesPending = new java.util.HashSet<>();
   private final List<LazyArea> spliced = new ArrayList<>();
+  /** Pages freed on nodes after they answered this epoch's splice. */
+  private long freedSinceSplice;
   private final Map<ActorRef<Flush>, Instant> acksPending = new LinkedHashMap<>();
-  private final Map<Integer, Deque<ReleasePiece>> releaseQueues = new HashMap<>();
-  private int batchesOutstanding;
+  /** The running epoch's flush, resent to subscribers that have not acked it. */
+  private Flush flushSent;
+  /** A piece to release and the area it belongs to (its identity, checked by the node). */
+  private record Piece(ReleasePiece piece, Area area) {}
+
+  private final Map<Integer, Deque<Piece>> releaseQueues = new HashMap<>();
+  /** The one release batch per node that has no answer yet. */
+  private record Outstanding(long batch, VmapNode.ReleasePieces message, long sentAt) {}
+
+  private final Map<Integer, Outstanding> outstanding = new HashMap<>();
+  private long nextBatch;
+  /** When the running phase's requests (reports, splices, flushes) were last sent. */
+  private long phaseSentAt;
   private int releasedThisEpoch;
 
   private PurgeCoordinator(
@@ -167,12 +215,15 @@ public final class PurgeCoordinator extends AbstractBehavior<PurgeCoordinator.Co
       Geometry geometry,
       NodeDirectory nodes,
       long thresholdPages,
-      int releaseBatch) {
+      int releaseBatch,
+      Duration resendAfter) {
     super(ctx);
     this.geometry = geometry;
     this.nodes = nodes;
     this.thresholdPages = thresholdPages;
     this.releaseBatch = releaseBatch;
+    this.resendAfterNanos = resendAfter.toNanos();
+    phaseSentAt = System.nanoTime();
     for (int k = 0; k < nodes.size(); k++) {
       nodes.node(k).tell(new VmapNode.ReportUnreleased(ctx.getSelf()));
     }
@@ -192,7 +243,49 @@ public final class PurgeCoordinator extends AbstractBehavior<PurgeCoordinator.Co
         .onMessage(Released.class, this::onReleased)
         .onMessage(GetStatus.class, this::onGetStatus)
         .onMessage(Unreleased.class, this::onUnreleased)
+        .onMessage(ResendTick.class, t -> onResendTick())
         .build();
+  }
+
+  // =================================================================== resends
+
+  /**
+   * Sends again what the running phase waits for and has not had an answer to within the resend
+   * interval: reports (recovering), splices, flushes, release batches. Each is idempotent on the
+   * receiving side, and answers are counted once per node, subscriber or batch.
+   */
+  private Behavior<Command> onResendTick() {
+    long now = System.nanoTime();
+    boolean phaseDue = now - phaseSentAt >= resendAfterNanos;
+    switch (phase) {
+      case RECOVERING -> {
+        if (!phaseDue) break;
+        phaseSentAt = now;
+        for (int k = 0; k < nodes.size(); k++) {
+          if (!reported.contains(k)) nodes.node(k).tell(new VmapNode.ReportUnreleased(getContext().getSelf()));
+        }
+      }
+      case SPLICING -> {
+        if (!phaseDue) break;
+        phaseSentAt = now;
+        for (int k : splicesPending) nodes.node(k).tell(new VmapNode.SpliceLazy(epoch, getContext().getSelf()));
+      }
+      case FLUSHING -> {
+        if (!phaseDue || flushSent == null) break;
+        phaseSentAt = now;
+        for (ActorRef<Flush> s : acksPending.keySet()) s.tell(flushSent);
+      }
+      case RELEASING -> {
+        for (Map.Entry<Integer, Outstanding> e : outstanding.entrySet()) {
+          Outstanding o = e.getValue();
+          if (now - o.sentAt() < resendAfterNanos) continue;
+          e.setValue(new Outstanding(o.batch(), o.message(), now));
+          nodes.node(e.getKey()).tell(o.message());
+        }
+      }
+      case IDLE -> {}
+    }
+    return this;
   }
 
   // =================================================================== triggers
@@ -201,6 +294,7 @@ public final class PurgeCoordinator extends AbstractBehavior<PurgeCoordinator.Co
     // While recovering, a node's frees before its report are counted in the report.
     if (phase == Phase.RECOVERING && !reported.contains(m.node())) return this;
     lazyPages += m.pages();
+    if (phase == Phase.SPLICING && !splicesPending.contains(m.node())) freedSinceSplice += m.pages();
     if (phase == Phase.IDLE && lazyPages > thresholdPages) startEpoch(new ArrayList<>());
     return this;
   }
@@ -257,17 +351,25 @@ public final class PurgeCoordinator extends AbstractBehavior<PurgeCoordinator.Co
     phase = Phase.SPLICING;
     spliced.clear();
     releasedThisEpoch = 0;
-    splicesPending = nodes.size();
+    splicesPending.clear();
+    freedSinceSplice = 0;
+    phaseSentAt = System.nanoTime();
     for (int k = 0; k < nodes.size(); k++) {
+      splicesPending.add(k);
       nodes.node(k).tell(new VmapNode.SpliceLazy(epoch, getContext().getSelf()));
     }
   }
 
   private Behavior<Command> onSpliced(Spliced m) {
-    if (m.epoch() != epoch || phase != Phase.SPLICING) return this;
+    // Only the first answer of each node counts: a resent splice is answered again.
+    if (m.epoch() != epoch || phase != Phase.SPLICING || !splicesPending.remove(m.node())) return this;
     spliced.addAll(m.areas());
-    if (--splicesPending > 0) return this;
+    if (!splicesPending.isEmpty()) return this;
     if (spliced.isEmpty()) {
+      // Nothing was lazy anywhere at the splice, so only frees after it count. (Equal to the count
+      // kept so far unless LazyFreed messages were lost or repeated; then purging nothing over and
+      // over, or never, is avoided.)
+      lazyPages = freedSinceSplice;
       finishEpoch();
       return this;
     }
@@ -278,6 +380,8 @@ public final class PurgeCoordinator extends AbstractBehavior<PurgeCoordinator.Co
   private void flushSpliced() {
     phase = Phase.FLUSHING;
     acksPending.clear();
+    flushSent = null;
+    phaseSentAt = System.nanoTime();
     if (subscribers.isEmpty()) {
       startRelease();
       return;
@@ -288,9 +392,10 @@ public final class PurgeCoordinator extends AbstractBehavior<PurgeCoordinator.Co
     List<Area> frozen = List.copyOf(ranges);
     Instant now = Instant.now();
     ActorRef<FlushAck> ackTo = getContext().getSelf().narrow();
+    flushSent = new Flush(epoch, frozen, ackTo);
     for (ActorRef<Flush> s : subscribers) {
       acksPending.put(s, now);
-      s.tell(new Flush(epoch, frozen, ackTo));
+      s.tell(flushSent);
     }
   }
 
@@ -309,33 +414,47 @@ public final class PurgeCoordinator extends AbstractBehavior<PurgeCoordinator.Co
       for (Part p : la.parts()) {
         releaseQueues
             .computeIfAbsent(p.node(), k -> new ArrayDeque<>())
-            .add(new ReleasePiece(la.area().start(), p.start(), p.end()));
+            .add(new Piece(new ReleasePiece(la.area().start(), p.start(), p.end()), la.area()));
       }
     }
     spliced.clear();
-    batchesOutstanding = 0;
+    flushSent = null;
+    outstanding.clear();
     for (int k : new ArrayList<>(releaseQueues.keySet())) sendBatch(k);
+    // Spliced areas with no pieces at all cannot exist; an epoch with nothing to release ends here.
+    if (outstanding.isEmpty() && releaseQueues.isEmpty()) finishEpoch();
   }
 
   private void sendBatch(int node) {
-    Deque<ReleasePiece> q = releaseQueues.get(node);
+    Deque<Piece> q = releaseQueues.get(node);
     if (q == null || q.isEmpty()) {
       releaseQueues.remove(node);
       return;
     }
     List<ReleasePiece> batch = new ArrayList<>(Math.min(releaseBatch, q.size()));
-    while (!q.isEmpty() && batch.size() < releaseBatch) batch.add(q.poll());
-    batchesOutstanding++;
-    nodes.node(node).tell(new VmapNode.ReleasePieces(epoch, List.copyOf(batch), getContext().getSelf()));
+    List<Area> areas = new ArrayList<>(batch.size());
+    while (!q.isEmpty() && batch.size() < releaseBatch) {
+      Piece p = q.poll();
+      batch.add(p.piece());
+      areas.add(p.area());
+    }
+    long id = nextBatch++;
+    VmapNode.ReleasePieces msg =
+        new VmapNode.ReleasePieces(epoch, List.copyOf(batch), getContext().getSelf(), id, List.copyOf(areas));
+    outstanding.put(node, new Outstanding(id, msg, System.nanoTime()));
+    nodes.node(node).tell(msg);
   }
 
   private Behavior<Command> onReleased(Released m) {
     if (m.epoch() != epoch || phase != Phase.RELEASING) return this;
-    batchesOutstanding--;
-    lazyPages -= geometry.pagesOf(m.bytes());
+    Outstanding o = outstanding.get(m.node());
+    // A late or repeated answer of an earlier batch must not count for the one outstanding now.
+    if (o == null || (m.batch() >= 0 && m.batch() != o.batch())) return this;
+    outstanding.remove(m.node());
+    lazyPages = Math.max(0, lazyPages - geometry.pagesOf(m.bytes()));
     releasedThisEpoch += m.areas();
     sendBatch(m.node());
-    if (batchesOutstanding == 0 && releaseQueues.isEmpty()) finishEpoch();
+    if (outstanding.isEmpty() && releaseQueues.isEmpty()) finishEpoch();
     return this;
   }
 

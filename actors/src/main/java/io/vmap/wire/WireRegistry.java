@@ -349,6 +349,11 @@ public final class WireRegistry {
     b.add(183, io.vmap.purge.PurgeCoordinator.Spliced.class);
     b.add(184, io.vmap.purge.PurgeCoordinator.Released.class);
     b.add(185, io.vmap.purge.PurgeCoordinator.Unreleased.class);
+    b.add(186, io.vmap.node.VmapNode.Inspect.class);
+    b.add(187, io.vmap.node.VmapNode.NodeReport.class);
+    b.add(188, io.vmap.node.VmapNode.ReservationAge.class);
+    b.add(189, io.vmap.node.VmapNode.PlacementQuery.class);
+    b.add(190, io.vmap.node.VmapNode.PlacementAnswer.class);
   }
 
   /**

@@ -26,7 +26,7 @@ import picocli.CommandLine.Spec;
     description = "A distributed address-space allocator: Linux vmalloc's design as Akka actors.",
     synopsisSubcommandLabel = "COMMAND",
     subcommands = {ReplayCommand.class, DemoCommand.class, InfoCommand.class, NodeCommand.class, io.vmap.bench.BenchCommand.class,
-        CommandLine.HelpCommand.class})
+        CheckCommand.class, ChaosCommand.class, CommandLine.HelpCommand.class})
 public final class VmapCommand implements Callable<Integer> {
 
   /** Exit status for bad input (options, files, configuration). */

@@ -103,6 +103,11 @@ final class WireRegistryTest {
     m.put(183, "io.vmap.purge.PurgeCoordinator$Spliced");
     m.put(184, "io.vmap.purge.PurgeCoordinator$Released");
     m.put(185, "io.vmap.purge.PurgeCoordinator$Unreleased");
+    m.put(186, "io.vmap.node.VmapNode$Inspect");
+    m.put(187, "io.vmap.node.VmapNode$NodeReport");
+    m.put(188, "io.vmap.node.VmapNode$ReservationAge");
+    m.put(189, "io.vmap.node.VmapNode$PlacementQuery");
+    m.put(190, "io.vmap.node.VmapNode$PlacementAnswer");
     return m;
   }
 

@@ -1,0 +1,33 @@
+package io.vmap.chaos;
+
+import io.vmap.node.NodeState;
+import io.vmap.protocol.LazyArea;
+import io.vmap.protocol.Part;
+import io.vmap.space.Area;
+import java.util.List;
+
+/**
+ * One vmap node's books as {@link Checker#fsck(io.vmap.space.Geometry, List, java.time.Duration)}
+ * checks them: plain data (no actor types), collected from a live allocator by {@link Inspector}
+ * or built by hand in tests.
+ *
+ * @param freeStarts starts of the free shard's blocks, ascending; {@code freeEnds} their ends
+ * @param busy the node's busy areas (they start in its zones)
+ * @param spanning busy areas of the node that span zones, with every part (on any node)
+ * @param unpurged lazily freed areas of the node not released yet, with their parts
+ * @param held pieces of other nodes' spanning areas lying in the node's zones
+ * @param reservations spanning reservations the node holds
+ */
+public record NodeBooks(
+    int node,
+    long[] freeStarts,
+    long[] freeEnds,
+    List<Area> busy,
+    List<LazyArea> spanning,
+    List<LazyArea> unpurged,
+    List<NodeState.HeldPart> held,
+    List<Reserved> reservations) {
+
+  /** A reservation: its parts on this node are carved out of the shard until commit or cancel. */
+  public record Reserved(String id, Area area, int startOwner, List<Part> parts, long ageMillis, long leaseMillis) {}
+}
