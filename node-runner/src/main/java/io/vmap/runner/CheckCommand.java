@@ -184,7 +184,7 @@ final class CheckCommand extends Subcommand {
 
   private static Vmap start(RunnerConfig rc) {
     try {
-      return Vmap.start(rc.config());
+      return io.vmap.chaos.Chaos.startVmap(rc.config());
     } catch (ConfigException | IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
     }

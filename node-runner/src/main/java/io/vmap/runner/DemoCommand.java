@@ -81,7 +81,7 @@ final class DemoCommand extends Subcommand {
     o.printf("config %s; %d ops from %d client threads, %d in flight each, seed %d%n",
         rc.source(), ops, nThreads, perThread, theSeed);
 
-    try (Vmap vmap = Vmap.start(c)) {
+    try (Vmap vmap = io.vmap.chaos.Chaos.startVmap(c)) {
       VmapClient client = vmap.client();
       DemoWorkload w = new DemoWorkload(client);
       long t0 = System.nanoTime();

@@ -191,12 +191,12 @@ class ChaosInterceptorTest {
   }
 
   @Test
-  void hoconEnablesChaosInVmapStartAndClientsRetryWithTheSameRequestId() {
+  void hoconEnablesChaosInStartVmapAndClientsRetryWithTheSameRequestId() {
     // Every Find to a node is dropped; allocations pass. Clients retry twice after a timeout.
     com.typesafe.config.Config c = ChaosTestSupport.config(2,
         "vmap.chaos { enabled = on, seed = 3, per-message { Find { drop = 1 } } }\n"
             + "vmap.client { ask-timeout = 200ms, retries = 2 }\n");
-    try (io.vmap.client.Vmap vmap = io.vmap.client.Vmap.start(c)) {
+    try (io.vmap.client.Vmap vmap = Chaos.startVmap(c)) {
       io.vmap.client.VmapClient client = vmap.client();
       assertEquals(2, client.retries());
       io.vmap.client.Allocation a =

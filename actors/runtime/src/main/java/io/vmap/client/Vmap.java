@@ -38,7 +38,7 @@ public final class Vmap implements AutoCloseable {
 
   /**
    * Wraps the behaviors of an allocator's actors before they are spawned: fault injection
-   * ({@link io.vmap.chaos.Chaos#wrapping}), tracing, extra supervision. Each method gets the
+   * (the testkit's {@code io.vmap.chaos.Chaos#wrapping}), tracing, extra supervision. Each method gets the
    * behavior the allocator would spawn and returns the one to spawn instead (the same messages
    * must reach it). The default methods change nothing.
    */
@@ -92,11 +92,7 @@ public final class Vmap implements AutoCloseable {
    * fine) under system properties and over reference.conf, like {@link ConfigFactory#load(Config)}.
    */
   public static Vmap start(Config config) {
-    Config full = ConfigFactory.load(config);
-    VmapSettings s = VmapSettings.from(full);
-    // vmap.chaos.enabled = on: the actors run under the chaos interceptor (off by default).
-    return new Vmap(ActorSystem.create(Behaviors.empty(), "vmap", full), true, s,
-        io.vmap.chaos.Chaos.wrappingIfEnabled(full, s));
+    return start(config, Wrapping.NONE);
   }
 
   /** As {@link #start(Config)}, with the actors' behaviors wrapped by {@code wrapping}. */

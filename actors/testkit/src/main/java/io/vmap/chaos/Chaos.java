@@ -79,7 +79,16 @@ public final class Chaos {
   }
 
   /**
-   * What {@link Vmap#start(Config)} uses: with {@code vmap.chaos.enabled = on}, the wrapping of a
+   * A standalone allocator configured from {@code config} like {@link Vmap#start(Config)}, its actors
+   * wrapped by {@link #wrappingIfEnabled}: the interceptor when {@code vmap.chaos.enabled = on}.
+   */
+  public static Vmap startVmap(Config config) {
+    Config full = com.typesafe.config.ConfigFactory.load(config);
+    return Vmap.start(full, wrappingIfEnabled(full, VmapSettings.from(full)));
+  }
+
+  /**
+   * What {@link #startVmap(Config)} uses: with {@code vmap.chaos.enabled = on}, the wrapping of a
    * {@code Chaos} made from {@code vmap.chaos} (stopped durable nodes restarted, see {@link
    * #wrapping(History, boolean)}); else {@link Vmap.Wrapping#NONE}.
    */
