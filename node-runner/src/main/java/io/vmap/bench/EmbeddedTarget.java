@@ -5,7 +5,7 @@ import io.vmap.client.Vmap;
 import io.vmap.client.VmapClient;
 import io.vmap.client.VmapException;
 import io.vmap.client.VmapSettings;
-import io.vmap.protocol.ErrorCode;
+import io.vmap.state.ErrorCode;
 import io.vmap.space.Geometry;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;

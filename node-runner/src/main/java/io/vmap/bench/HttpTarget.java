@@ -2,7 +2,7 @@ package io.vmap.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.vmap.protocol.ErrorCode;
+import io.vmap.state.ErrorCode;
 import io.vmap.space.Unsigned;
 import java.io.IOException;
 import java.io.UncheckedIOException;

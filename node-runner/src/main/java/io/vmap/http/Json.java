@@ -1,5 +1,6 @@
 package io.vmap.http;
 
+import io.vmap.protocol.PurgeProtocol;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -11,8 +12,8 @@ import io.vmap.client.AllocOptions;
 import io.vmap.client.Allocation;
 import io.vmap.client.VmapException;
 import io.vmap.client.VmapInfo;
-import io.vmap.protocol.ErrorCode;
-import io.vmap.protocol.Policy;
+import io.vmap.state.ErrorCode;
+import io.vmap.state.Policy;
 import io.vmap.purge.PurgeCoordinator;
 import io.vmap.space.Area;
 import io.vmap.space.Geometry;
@@ -320,7 +321,7 @@ final class Json {
     putUnsigned(totals, "spaceBytes", g.spaceBytes());
     totals.put("accountsForSpace", info.accountsForSpace());
 
-    PurgeCoordinator.Status p = info.purge();
+    PurgeProtocol.Status p = info.purge();
     if (p == null) {
       root.putNull("purge");
     } else {
@@ -333,7 +334,7 @@ final class Json {
       po.put("epochsRun", p.epochsRun());
       po.put("areasReleased", p.areasReleased());
       ArrayNode holders = po.putArray("holders");
-      for (PurgeCoordinator.Holder h : p.holders()) {
+      for (PurgeProtocol.Holder h : p.holders()) {
         ObjectNode ho = holders.addObject();
         ho.put("subscriber", h.subscriber());
         ho.put("epoch", h.epoch());

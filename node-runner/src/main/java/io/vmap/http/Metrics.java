@@ -1,5 +1,6 @@
 package io.vmap.http;
 
+import io.vmap.protocol.PurgeProtocol;
 import io.vmap.client.VmapInfo;
 import io.vmap.purge.PurgeCoordinator;
 import java.util.List;
@@ -15,7 +16,7 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <ul>
  *   <li>{@code vmap_ops_total{op,result}}: one per operation, {@code result} is {@code ok} or the
- *       {@link io.vmap.protocol.ErrorCode} name. Every (op, known result) pair is exported from
+ *       {@link io.vmap.state.ErrorCode} name. Every (op, known result) pair is exported from
  *       the start with 0 so that rates and alerts work before the first error.
  *   <li>{@code vmap_op_latency_seconds{op}}: a cumulative histogram (fixed buckets from 100 us
  *       to 10 s) of the time from the parsed request to the allocator's answer.
@@ -156,7 +157,7 @@ public final class Metrics {
   }
 
   private static void renderInfo(StringBuilder sb, VmapInfo info) {
-    PurgeCoordinator.Status p = info.purge();
+    PurgeProtocol.Status p = info.purge();
     if (p != null) {
       gauge(sb, "vmap_lazy_pages", "Pages freed lazily and not yet purged (the kernel's vmap_lazy_nr).", p.lazyPages());
       gauge(sb, "vmap_lazy_max_pages", "Purge threshold in pages (lazy_max_pages()).", p.thresholdPages());

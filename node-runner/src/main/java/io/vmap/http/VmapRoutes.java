@@ -17,7 +17,7 @@ import akka.http.javadsl.unmarshalling.Unmarshaller;
 import io.vmap.client.AllocOptions;
 import io.vmap.client.VmapClient;
 import io.vmap.client.VmapException;
-import io.vmap.protocol.ErrorCode;
+import io.vmap.state.ErrorCode;
 import io.vmap.space.Unsigned;
 import java.time.Duration;
 import java.util.Locale;

@@ -7,7 +7,7 @@ import io.vmap.client.VmapClient;
 import io.vmap.client.VmapException;
 import io.vmap.client.VmapInfo;
 import io.vmap.client.VmapSettings;
-import io.vmap.protocol.Policy;
+import io.vmap.state.Policy;
 import io.vmap.space.Area;
 import io.vmap.space.Geometry;
 import io.vmap.space.Unsigned;

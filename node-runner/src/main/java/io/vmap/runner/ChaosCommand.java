@@ -1,5 +1,6 @@
 package io.vmap.runner;
 
+import io.vmap.protocol.PurgeProtocol;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
@@ -165,7 +166,7 @@ final class ChaosCommand extends Subcommand {
         .limit(8)
         .forEach(e -> o.printf("  %-34s dropped %5d  duplicated %5d  delayed %5d  reordered %5d%n", e.getKey(),
             e.getValue()[0], e.getValue()[1], e.getValue()[2], e.getValue()[3]));
-    PurgeCoordinator.Status p = r.purge();
+    PurgeProtocol.Status p = r.purge();
     if (p != null) {
       o.printf("purge: %d epochs, %d areas released, %d flush acks recorded%n", p.epochsRun(), p.areasReleased(),
           s.flushAcks());

@@ -1,5 +1,6 @@
 package io.vmap.runner;
 
+import io.vmap.protocol.PurgeProtocol;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vmap.client.VmapInfo;
@@ -54,16 +55,16 @@ final class ChaosRunner {
           Long.parseUnsignedLong(n.path("largestFreeBlock").asText("0")), n.path("reservations").asInt(),
           Long.parseUnsignedLong(n.path("reservedBytes").asText("0")), n.path("heldParts").asInt()));
     }
-    PurgeCoordinator.Status purge = null;
+    PurgeProtocol.Status purge = null;
     JsonNode p = root.path("purge");
     if (p.isObject()) {
-      List<PurgeCoordinator.Holder> holders = new ArrayList<>();
+      List<PurgeProtocol.Holder> holders = new ArrayList<>();
       for (JsonNode h : p.path("holders")) {
         String at = h.path("flushSentAt").asText(null);
-        holders.add(new PurgeCoordinator.Holder(h.path("subscriber").asText(), h.path("epoch").asLong(),
+        holders.add(new PurgeProtocol.Holder(h.path("subscriber").asText(), h.path("epoch").asLong(),
             at == null ? null : Instant.parse(at)));
       }
-      purge = new PurgeCoordinator.Status(p.path("epoch").asLong(), p.path("phase").asText(), p.path("lazyPages").asLong(),
+      purge = new PurgeProtocol.Status(p.path("epoch").asLong(), p.path("phase").asText(), p.path("lazyPages").asLong(),
           p.path("thresholdPages").asLong(), p.path("subscribers").asInt(), holders, p.path("epochsRun").asLong(),
           p.path("areasReleased").asLong());
     }

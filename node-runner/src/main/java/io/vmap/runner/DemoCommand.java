@@ -1,5 +1,6 @@
 package io.vmap.runner;
 
+import io.vmap.protocol.PurgeProtocol;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigValueFactory;
 import io.vmap.client.Vmap;
@@ -147,11 +148,11 @@ final class DemoCommand extends Subcommand {
     boolean ok = info.accountsForSpace();
     o.printf("accounting: free + busy + lazy + reserved = %s %s space %s: %s%n",
         Long.toUnsignedString(sum), ok ? "==" : "!=", Long.toUnsignedString(space), ok ? "ok" : "MISMATCH");
-    PurgeCoordinator.Status p = info.purge();
+    PurgeProtocol.Status p = info.purge();
     if (p != null) {
       o.printf("purge: %d epochs, %d areas released, %d lazy pages now (threshold %d)%n",
           p.epochsRun(), p.areasReleased(), p.lazyPages(), p.thresholdPages());
-      for (PurgeCoordinator.Holder h : p.holders()) {
+      for (PurgeProtocol.Holder h : p.holders()) {
         o.printf("purge: epoch %d waits for %s since %s%n", h.epoch(), h.subscriber(), h.flushSentAt());
       }
     }

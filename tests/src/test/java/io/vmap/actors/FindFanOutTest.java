@@ -1,5 +1,9 @@
 package io.vmap.actors;
 
+import io.vmap.protocol.NodeMessage;
+import io.vmap.protocol.PurgeProtocol;
+import io.vmap.protocol.PeerProtocol;
+import io.vmap.protocol.ClientProtocol;
 import static io.vmap.actors.VmapTestSupport.SHORT;
 import static io.vmap.actors.VmapTestSupport.ZONE;
 import static io.vmap.actors.VmapTestSupport.geometry;
@@ -13,7 +17,7 @@ import akka.actor.typed.ActorRef;
 import io.vmap.actors.VmapTestSupport.Directory;
 import io.vmap.node.NodeSettings;
 import io.vmap.node.VmapNode;
-import io.vmap.protocol.Part;
+import io.vmap.state.Part;
 import io.vmap.purge.PurgeCoordinator;
 import io.vmap.space.Area;
 import io.vmap.space.Geometry;
@@ -39,25 +43,25 @@ class FindFanOutTest extends AllocatorTestBase {
   static final List<Part> S_PARTS =
       List.of(new Part(0, B + ZONE / 2, B + ZONE), new Part(1, B + ZONE, B + ZONE + ZONE / 2));
 
-  TestProbe<VmapNode.Command> p0;
-  TestProbe<VmapNode.Command> p2;
-  TestProbe<VmapNode.Command> p3;
-  TestProbe<PurgeCoordinator.Command> coordinator;
-  TestProbe<VmapNode.FindReply> asker;
-  TestProbe<VmapNode.ReserveReply> reserves;
+  TestProbe<NodeMessage> p0;
+  TestProbe<NodeMessage> p2;
+  TestProbe<NodeMessage> p3;
+  TestProbe<PurgeProtocol.Command> coordinator;
+  TestProbe<ClientProtocol.FindReply> asker;
+  TestProbe<PeerProtocol.ReserveReply> reserves;
 
   @BeforeEach
   void probes() {
-    p0 = testKit.createTestProbe(VmapNode.Command.class);
-    p2 = testKit.createTestProbe(VmapNode.Command.class);
-    p3 = testKit.createTestProbe(VmapNode.Command.class);
-    coordinator = testKit.createTestProbe(PurgeCoordinator.Command.class);
-    asker = testKit.createTestProbe(VmapNode.FindReply.class);
-    reserves = testKit.createTestProbe(VmapNode.ReserveReply.class);
+    p0 = testKit.createTestProbe(NodeMessage.class);
+    p2 = testKit.createTestProbe(NodeMessage.class);
+    p3 = testKit.createTestProbe(NodeMessage.class);
+    coordinator = testKit.createTestProbe(PurgeProtocol.Command.class);
+    asker = testKit.createTestProbe(ClientProtocol.FindReply.class);
+    reserves = testKit.createTestProbe(PeerProtocol.ReserveReply.class);
   }
 
-  private ActorRef<VmapNode.Command> spawnNode(int k, Directory dir) {
-    ActorRef<VmapNode.Command> ref =
+  private ActorRef<NodeMessage> spawnNode(int k, Directory dir) {
+    ActorRef<NodeMessage> ref =
         testKit.spawn(
             VmapTestSupport.volatileNode(k, G, NodeSettings.defaults().withLease(Duration.ofSeconds(30)), dir, coordinator.ref()));
     dir.set(k, ref);
@@ -65,11 +69,11 @@ class FindFanOutTest extends AllocatorTestBase {
   }
 
   /** Node 1 holds S's later piece as a committed part (start owner 0 is told nothing). */
-  private void holdLaterPieceOfS(ActorRef<VmapNode.Command> n1) {
-    n1.tell(new VmapNode.Reserve("r-span", S, 0, List.of(S_PARTS.get(1)), S_PARTS, 30_000, reserves.ref()));
-    VmapNode.ReserveReply r = reserves.expectMessageClass(VmapNode.ReserveReply.class);
+  private void holdLaterPieceOfS(ActorRef<NodeMessage> n1) {
+    n1.tell(new PeerProtocol.Reserve(VmapTestSupport.reservation("r-span", S), 0, List.of(S_PARTS.get(1)), S_PARTS, 30_000, reserves.ref()));
+    PeerProtocol.ReserveReply r = reserves.expectMessageClass(PeerProtocol.ReserveReply.class);
     assertTrue(r.ok(), () -> "reserve refused: " + r.reason());
-    n1.tell(new VmapNode.CommitPart("r-span"));
+    n1.tell(new PeerProtocol.CommitPart(VmapTestSupport.reservation("r-span", S)));
   }
 
   private void nothingToPeers(TestProbe<?>... peers) {
@@ -80,11 +84,11 @@ class FindFanOutTest extends AllocatorTestBase {
   @Test
   void aMissWithNothingCoveringAsksNoOtherNode() {
     Directory dir = new Directory(4).set(0, p0.ref()).set(2, p2.ref()).set(3, p3.ref());
-    ActorRef<VmapNode.Command> n1 = spawnNode(1, dir);
+    ActorRef<NodeMessage> n1 = spawnNode(1, dir);
 
     for (long addr : new long[] {B + ZONE, B + ZONE + 0x1234, B + 2 * ZONE - 1, B + 5 * ZONE, B + 6 * ZONE - 1}) {
-      n1.tell(new VmapNode.Find(addr, asker.ref()));
-      VmapNode.FindReply r = asker.expectMessageClass(VmapNode.FindReply.class);
+      n1.tell(new ClientProtocol.Find(addr, asker.ref()));
+      ClientProtocol.FindReply r = asker.expectMessageClass(ClientProtocol.FindReply.class);
       assertEquals(addr, r.addr());
       assertFalse(r.found());
     }
@@ -94,13 +98,13 @@ class FindFanOutTest extends AllocatorTestBase {
   @Test
   void aMissBesideAHeldPieceStillAsksNoOtherNode() {
     Directory dir = new Directory(4).set(0, p0.ref()).set(2, p2.ref()).set(3, p3.ref());
-    ActorRef<VmapNode.Command> n1 = spawnNode(1, dir);
+    ActorRef<NodeMessage> n1 = spawnNode(1, dir);
     holdLaterPieceOfS(n1);
 
     // Addresses of node 1's zones that S's piece does not cover.
     for (long addr : new long[] {S.end(), S.end() + 0x1000, B + 2 * ZONE - 1, B + 5 * ZONE}) {
-      n1.tell(new VmapNode.Find(addr, asker.ref()));
-      assertNull(asker.expectMessageClass(VmapNode.FindReply.class).area());
+      n1.tell(new ClientProtocol.Find(addr, asker.ref()));
+      assertNull(asker.expectMessageClass(ClientProtocol.FindReply.class).area());
     }
     nothingToPeers(p0, p2, p3);
   }
@@ -108,12 +112,12 @@ class FindFanOutTest extends AllocatorTestBase {
   @Test
   void aFindInTheLaterPieceOfASpanningAreaAsksExactlyTheStartOwner() {
     Directory dir = new Directory(4).set(0, p0.ref()).set(2, p2.ref()).set(3, p3.ref());
-    ActorRef<VmapNode.Command> n1 = spawnNode(1, dir);
+    ActorRef<NodeMessage> n1 = spawnNode(1, dir);
     holdLaterPieceOfS(n1);
 
     long addr = B + ZONE + 0x2345;
-    n1.tell(new VmapNode.Find(addr, asker.ref()));
-    VmapNode.FindHere fh = p0.expectMessageClass(VmapNode.FindHere.class);
+    n1.tell(new ClientProtocol.Find(addr, asker.ref()));
+    PeerProtocol.FindHere fh = p0.expectMessageClass(PeerProtocol.FindHere.class);
     assertEquals(addr, fh.addr());
     // The start owner answers the asker directly.
     assertEquals(asker.ref(), fh.replyTo());
@@ -123,8 +127,8 @@ class FindFanOutTest extends AllocatorTestBase {
 
     // The first and last byte of the piece fan out the same way, to node 0 only.
     for (long a : new long[] {B + ZONE, S.end() - 1}) {
-      n1.tell(new VmapNode.Find(a, asker.ref()));
-      assertEquals(a, p0.expectMessageClass(VmapNode.FindHere.class).addr());
+      n1.tell(new ClientProtocol.Find(a, asker.ref()));
+      assertEquals(a, p0.expectMessageClass(PeerProtocol.FindHere.class).addr());
     }
     nothingToPeers(p0, p2, p3);
   }
@@ -132,45 +136,45 @@ class FindFanOutTest extends AllocatorTestBase {
   @Test
   void aFindInTheLaterPieceIsAnsweredWithTheWholeArea() {
     Directory dir = new Directory(4).set(2, p2.ref()).set(3, p3.ref());
-    ActorRef<VmapNode.Command> n0 = spawnNode(0, dir);
-    ActorRef<VmapNode.Command> n1 = spawnNode(1, dir);
+    ActorRef<NodeMessage> n0 = spawnNode(0, dir);
+    ActorRef<NodeMessage> n1 = spawnNode(1, dir);
 
     // Play the spanning coordinator: reserve on both owners, commit at the start owner, then the part.
-    n0.tell(new VmapNode.Reserve("r-span", S, 0, List.of(S_PARTS.get(0)), S_PARTS, 30_000, reserves.ref()));
-    n1.tell(new VmapNode.Reserve("r-span", S, 0, List.of(S_PARTS.get(1)), S_PARTS, 30_000, reserves.ref()));
-    assertTrue(reserves.expectMessageClass(VmapNode.ReserveReply.class).ok());
-    assertTrue(reserves.expectMessageClass(VmapNode.ReserveReply.class).ok());
-    TestProbe<VmapNode.CommitReply> commits = testKit.createTestProbe(VmapNode.CommitReply.class);
-    n0.tell(new VmapNode.CommitArea("r-span", commits.ref()));
-    assertTrue(commits.expectMessageClass(VmapNode.CommitReply.class).committed());
-    n1.tell(new VmapNode.CommitPart("r-span"));
+    n0.tell(new PeerProtocol.Reserve(VmapTestSupport.reservation("r-span", S), 0, List.of(S_PARTS.get(0)), S_PARTS, 30_000, reserves.ref()));
+    n1.tell(new PeerProtocol.Reserve(VmapTestSupport.reservation("r-span", S), 0, List.of(S_PARTS.get(1)), S_PARTS, 30_000, reserves.ref()));
+    assertTrue(reserves.expectMessageClass(PeerProtocol.ReserveReply.class).ok());
+    assertTrue(reserves.expectMessageClass(PeerProtocol.ReserveReply.class).ok());
+    TestProbe<PeerProtocol.CommitReply> commits = testKit.createTestProbe(PeerProtocol.CommitReply.class);
+    n0.tell(new PeerProtocol.CommitArea(VmapTestSupport.reservation("r-span", S), commits.ref()));
+    assertTrue(commits.expectMessageClass(PeerProtocol.CommitReply.class).committed());
+    n1.tell(new PeerProtocol.CommitPart(VmapTestSupport.reservation("r-span", S)));
 
     for (long addr : new long[] {B + ZONE, B + ZONE + 0x4321, S.end() - 1}) {
-      n1.tell(new VmapNode.Find(addr, asker.ref()));
-      VmapNode.FindReply r = asker.expectMessageClass(VmapNode.FindReply.class);
+      n1.tell(new ClientProtocol.Find(addr, asker.ref()));
+      ClientProtocol.FindReply r = asker.expectMessageClass(ClientProtocol.FindReply.class);
       assertEquals(addr, r.addr());
       assertEquals(S, r.area());
       assertEquals(0, r.node());
     }
     // Asked at the wrong node (0), an address of node 1's piece: forwarded, then fanned back.
-    n0.tell(new VmapNode.Find(B + ZONE + 8, asker.ref()));
-    assertEquals(S, asker.expectMessageClass(VmapNode.FindReply.class).area());
+    n0.tell(new ClientProtocol.Find(B + ZONE + 8, asker.ref()));
+    assertEquals(S, asker.expectMessageClass(ClientProtocol.FindReply.class).area());
     // An address in the start piece is answered by node 0 directly.
-    n0.tell(new VmapNode.Find(S.start(), asker.ref()));
-    assertEquals(S, asker.expectMessageClass(VmapNode.FindReply.class).area());
-    n1.tell(new VmapNode.Find(S.end(), asker.ref()));
-    assertFalse(asker.expectMessageClass(VmapNode.FindReply.class).found());
+    n0.tell(new ClientProtocol.Find(S.start(), asker.ref()));
+    assertEquals(S, asker.expectMessageClass(ClientProtocol.FindReply.class).area());
+    n1.tell(new ClientProtocol.Find(S.end(), asker.ref()));
+    assertFalse(asker.expectMessageClass(ClientProtocol.FindReply.class).found());
     nothingToPeers(p2, p3);
   }
 
   @Test
   void aFindOfAnotherNodesAddressIsForwardedToThatNodeOnly() {
     Directory dir = new Directory(4).set(0, p0.ref()).set(2, p2.ref()).set(3, p3.ref());
-    ActorRef<VmapNode.Command> n1 = spawnNode(1, dir);
+    ActorRef<NodeMessage> n1 = spawnNode(1, dir);
 
     long addr = B + 6 * ZONE + 0x10; // node 2's second zone
-    n1.tell(new VmapNode.Find(addr, asker.ref()));
-    VmapNode.Find fwd = p2.expectMessageClass(VmapNode.Find.class);
+    n1.tell(new ClientProtocol.Find(addr, asker.ref()));
+    ClientProtocol.Find fwd = p2.expectMessageClass(ClientProtocol.Find.class);
     assertEquals(addr, fwd.addr());
     assertEquals(asker.ref(), fwd.replyTo());
     nothingToPeers(p0, p2, p3);

@@ -1,5 +1,7 @@
 package io.vmap.actors;
 
+import io.vmap.protocol.NodeMessage;
+import io.vmap.protocol.PurgeProtocol;
 import static io.vmap.actors.VmapTestSupport.SHORT;
 import static io.vmap.actors.VmapTestSupport.ZONE;
 import static io.vmap.actors.VmapTestSupport.await;
@@ -24,12 +26,12 @@ import io.vmap.client.Vmap;
 import io.vmap.client.VmapClient;
 import io.vmap.client.VmapInfo;
 import io.vmap.node.VmapNode;
-import io.vmap.protocol.ErrorCode;
-import io.vmap.protocol.LazyArea;
-import io.vmap.protocol.Part;
-import io.vmap.protocol.ReleasePiece;
+import io.vmap.state.ErrorCode;
+import io.vmap.state.LazyArea;
+import io.vmap.state.Part;
+import io.vmap.state.ReleasePiece;
 import io.vmap.purge.PurgeCoordinator;
-import io.vmap.purge.PurgeCoordinator.Flush;
+import io.vmap.protocol.PurgeProtocol.Flush;
 import io.vmap.space.Area;
 import io.vmap.space.Geometry;
 import java.util.ArrayList;
@@ -85,7 +87,7 @@ class PurgeProtocolTest extends AllocatorTestBase {
     return byZone;
   }
 
-  private static PurgeCoordinator.Status status(VmapClient c) {
+  private static PurgeProtocol.Status status(VmapClient c) {
     return await(c.purgeStatus());
   }
 
@@ -111,7 +113,7 @@ class PurgeProtocolTest extends AllocatorTestBase {
 
     // 4 areas of 2 pages = 8 pages = the threshold, freed out of address order.
     for (Allocation a : new Allocation[] {b1, a0, b0, a1}) await(c.free(a.start()));
-    PurgeCoordinator.Status s = status(c);
+    PurgeProtocol.Status s = status(c);
     assertEquals(0, s.epoch());
     assertEquals(0, s.epochsRun());
     assertEquals(8, s.lazyPages());
@@ -131,7 +133,7 @@ class PurgeProtocolTest extends AllocatorTestBase {
     sub.expectNoMessage(SHORT);
     sub.awaitAssert(
         () -> {
-          PurgeCoordinator.Status st = status(c);
+          PurgeProtocol.Status st = status(c);
           assertEquals("idle", st.phase());
           assertEquals(1, st.epoch());
           assertEquals(1, st.epochsRun());
@@ -165,7 +167,7 @@ class PurgeProtocolTest extends AllocatorTestBase {
     assertEquals(
         ErrorCode.EAGAIN,
         failure(c.alloc(AllocOptions.size(0x1000).home(0).range(x.start(), x.end()).failFast())));
-    PurgeCoordinator.Status s = status(c);
+    PurgeProtocol.Status s = status(c);
     assertEquals("flushing", s.phase());
     assertEquals(1, s.epoch());
     assertEquals(1, s.holders().size());
@@ -234,7 +236,7 @@ class PurgeProtocolTest extends AllocatorTestBase {
     assertNull(o2.failure());
     assertEquals(1, o2.value(), "epoch 2 released b");
     assertEquals(b.start(), await(c.alloc(AllocOptions.size(0x1000).home(1).failFast())).start());
-    PurgeCoordinator.Status s = status(c);
+    PurgeProtocol.Status s = status(c);
     assertEquals(2, s.epochsRun());
     assertEquals(2, s.areasReleased());
     assertEquals(0, s.lazyPages());
@@ -254,7 +256,7 @@ class PurgeProtocolTest extends AllocatorTestBase {
     // 6 more pages while epoch 1 waits for its ack: over the threshold again, but nothing starts.
     for (Allocation l : later) await(c.free(l.start()));
     sub.expectNoMessage(SHORT);
-    PurgeCoordinator.Status s = status(c);
+    PurgeProtocol.Status s = status(c);
     assertEquals(1, s.epoch());
     assertEquals("flushing", s.phase());
     assertEquals(11, s.lazyPages());
@@ -266,7 +268,7 @@ class PurgeProtocolTest extends AllocatorTestBase {
     ack(f2, sub);
     sub.awaitAssert(
         () -> {
-          PurgeCoordinator.Status st = status(c);
+          PurgeProtocol.Status st = status(c);
           assertEquals("idle", st.phase());
           assertEquals(2, st.epochsRun());
           assertEquals(0, st.lazyPages());
@@ -360,7 +362,7 @@ class PurgeProtocolTest extends AllocatorTestBase {
     ack(fa, acker);
     acker.awaitAssert(
         () -> {
-          PurgeCoordinator.Status s = status(c);
+          PurgeProtocol.Status s = status(c);
           assertEquals(1, s.holders().size());
           assertEquals(holder.ref().path().toString(), s.holders().get(0).subscriber());
           return null;
@@ -369,7 +371,7 @@ class PurgeProtocolTest extends AllocatorTestBase {
 
     holder.stop();
     assertEquals(1, purge.expectMessageClass(Outcome.class).value());
-    PurgeCoordinator.Status s = status(c);
+    PurgeProtocol.Status s = status(c);
     assertEquals(1, s.subscribers());
     assertTrue(s.holders().isEmpty());
     assertEquals(a.start(), await(c.alloc(AllocOptions.size(0x5000).home(1).failFast())).start());
@@ -417,7 +419,7 @@ class PurgeProtocolTest extends AllocatorTestBase {
     Held h = purgeHeldBy(c, List.of(seen, seenOk));
     seen.awaitAssert(
         () -> {
-          PurgeCoordinator.Status s = status(c);
+          PurgeProtocol.Status s = status(c);
           assertEquals(1, s.holders().size());
           assertEquals(listener.path().toString(), s.holders().get(0).subscriber());
           return null;
@@ -432,17 +434,17 @@ class PurgeProtocolTest extends AllocatorTestBase {
 
   @Test
   void releaseHappensInBoundedBatchesAndLazyPagesDropAsTheyAreReleased() {
-    TestProbe<VmapNode.Command> n0 = testKit.createTestProbe(VmapNode.Command.class);
-    TestProbe<VmapNode.Command> n1 = testKit.createTestProbe(VmapNode.Command.class);
+    TestProbe<NodeMessage> n0 = testKit.createTestProbe(NodeMessage.class);
+    TestProbe<NodeMessage> n1 = testKit.createTestProbe(NodeMessage.class);
     Directory dir = new Directory(2).set(0, n0.ref()).set(1, n1.ref());
-    ActorRef<PurgeCoordinator.Command> coord =
+    ActorRef<PurgeProtocol.Command> coord =
         testKit.spawn(PurgeCoordinator.create(G, dir, NO_THRESHOLD, 2));
-    TestProbe<PurgeCoordinator.Status> st = testKit.createTestProbe(PurgeCoordinator.Status.class);
+    TestProbe<PurgeProtocol.Status> st = testKit.createTestProbe(PurgeProtocol.Status.class);
     // A new coordinator first asks every node what an interrupted epoch left: nothing here.
-    n0.expectMessageClass(VmapNode.ReportUnreleased.class).replyTo()
-        .tell(new PurgeCoordinator.Unreleased(0, 0, List.of(), 0));
-    n1.expectMessageClass(VmapNode.ReportUnreleased.class).replyTo()
-        .tell(new PurgeCoordinator.Unreleased(1, 0, List.of(), 0));
+    n0.expectMessageClass(PurgeProtocol.ReportUnreleased.class).replyTo()
+        .tell(new PurgeProtocol.Unreleased(0, 0, List.of(), 0));
+    n1.expectMessageClass(PurgeProtocol.ReportUnreleased.class).replyTo()
+        .tell(new PurgeProtocol.Unreleased(1, 0, List.of(), 0));
 
     // 7 lazy areas on node 0 of 1..7 pages, at B + i*Z*2 (each in its own node-0 zone).
     List<LazyArea> lazy = new ArrayList<>();
@@ -452,31 +454,31 @@ class PurgeProtocolTest extends AllocatorTestBase {
       long size = (i + 1) * 0x1000L;
       Area area = new Area(start, start + size, "");
       lazy.add(new LazyArea(area, 0, List.of(new Part(0, start, start + size))));
-      coord.tell(new PurgeCoordinator.LazyFreed(0, i + 1));
+      coord.tell(new PurgeProtocol.LazyFreed(0, i + 1));
       totalPages += i + 1;
     }
-    TestProbe<PurgeCoordinator.PurgeDone> done = testKit.createTestProbe(PurgeCoordinator.PurgeDone.class);
-    coord.tell(new PurgeCoordinator.PurgeSync(done.ref()));
+    TestProbe<PurgeProtocol.PurgeDone> done = testKit.createTestProbe(PurgeProtocol.PurgeDone.class);
+    coord.tell(new PurgeProtocol.PurgeSync(done.ref()));
 
-    VmapNode.SpliceLazy s0 = n0.expectMessageClass(VmapNode.SpliceLazy.class);
-    VmapNode.SpliceLazy s1 = n1.expectMessageClass(VmapNode.SpliceLazy.class);
+    PurgeProtocol.SpliceLazy s0 = n0.expectMessageClass(PurgeProtocol.SpliceLazy.class);
+    PurgeProtocol.SpliceLazy s1 = n1.expectMessageClass(PurgeProtocol.SpliceLazy.class);
     assertEquals(1, s0.epoch());
     assertEquals(1, s1.epoch());
-    s1.replyTo().tell(new PurgeCoordinator.Spliced(1, 1, List.of()));
-    s0.replyTo().tell(new PurgeCoordinator.Spliced(1, 0, lazy));
+    s1.replyTo().tell(new PurgeProtocol.Spliced(1, 1, List.of()));
+    s0.replyTo().tell(new PurgeProtocol.Spliced(1, 0, lazy));
 
     // No subscribers: straight to release, at most 2 pieces per message, one outstanding.
     List<ReleasePiece> released = new ArrayList<>();
     long pagesLeft = totalPages;
     int batches = 0;
     while (released.size() < 7) {
-      VmapNode.ReleasePieces r = n0.expectMessageClass(VmapNode.ReleasePieces.class);
+      PurgeProtocol.ReleasePieces r = n0.expectMessageClass(PurgeProtocol.ReleasePieces.class);
       batches++;
       assertEquals(1, r.epoch());
       assertTrue(r.pieces().size() >= 1 && r.pieces().size() <= 2, () -> "batch of " + r.pieces().size());
       n0.expectNoMessage(SHORT); // the next batch waits for this one's answer
-      coord.tell(new PurgeCoordinator.GetStatus(st.ref()));
-      PurgeCoordinator.Status before = st.expectMessageClass(PurgeCoordinator.Status.class);
+      coord.tell(new PurgeProtocol.GetStatus(st.ref()));
+      PurgeProtocol.Status before = st.expectMessageClass(PurgeProtocol.Status.class);
       assertEquals("releasing", before.phase());
       assertEquals(pagesLeft, before.lazyPages(), "not dropped before the batch is released");
       done.expectNoMessage(java.time.Duration.ofMillis(1));
@@ -488,22 +490,22 @@ class PurgeProtocolTest extends AllocatorTestBase {
         if (p.start() == p.areaStart()) areas++;
       }
       released.addAll(r.pieces());
-      r.replyTo().tell(new PurgeCoordinator.Released(1, 0, areas, bytes));
+      r.replyTo().tell(new PurgeProtocol.Released(1, 0, areas, bytes));
       pagesLeft -= G.pagesOf(bytes);
-      coord.tell(new PurgeCoordinator.GetStatus(st.ref()));
-      assertEquals(pagesLeft, st.expectMessageClass(PurgeCoordinator.Status.class).lazyPages());
+      coord.tell(new PurgeProtocol.GetStatus(st.ref()));
+      assertEquals(pagesLeft, st.expectMessageClass(PurgeProtocol.Status.class).lazyPages());
     }
     assertEquals(4, batches);
     for (int i = 0; i < 7; i++) {
       Area a = lazy.get(i).area();
       assertEquals(new ReleasePiece(a.start(), a.start(), a.end()), released.get(i));
     }
-    PurgeCoordinator.PurgeDone pd = done.expectMessageClass(PurgeCoordinator.PurgeDone.class);
+    PurgeProtocol.PurgeDone pd = done.expectMessageClass(PurgeProtocol.PurgeDone.class);
     assertEquals(1, pd.epoch());
     assertEquals(7, pd.released());
     n1.expectNoMessage(SHORT); // node 1 had nothing to release
-    coord.tell(new PurgeCoordinator.GetStatus(st.ref()));
-    PurgeCoordinator.Status end = st.expectMessageClass(PurgeCoordinator.Status.class);
+    coord.tell(new PurgeProtocol.GetStatus(st.ref()));
+    PurgeProtocol.Status end = st.expectMessageClass(PurgeProtocol.Status.class);
     assertEquals("idle", end.phase());
     assertEquals(0, end.lazyPages());
     assertEquals(7, end.areasReleased());
@@ -511,41 +513,41 @@ class PurgeProtocolTest extends AllocatorTestBase {
 
   @Test
   void aNewCoordinatorFlushesWhatAnInterruptedEpochLeftBeforeReleasingIt() {
-    TestProbe<VmapNode.Command> n0 = testKit.createTestProbe(VmapNode.Command.class);
-    TestProbe<VmapNode.Command> n1 = testKit.createTestProbe(VmapNode.Command.class);
+    TestProbe<NodeMessage> n0 = testKit.createTestProbe(NodeMessage.class);
+    TestProbe<NodeMessage> n1 = testKit.createTestProbe(NodeMessage.class);
     Directory dir = new Directory(2).set(0, n0.ref()).set(1, n1.ref());
-    ActorRef<PurgeCoordinator.Command> coord =
+    ActorRef<PurgeProtocol.Command> coord =
         testKit.spawn(PurgeCoordinator.create(G, dir, NO_THRESHOLD, 16));
     TestProbe<Flush> sub = testKit.createTestProbe(Flush.class);
-    TestProbe<PurgeCoordinator.Subscribed> subscribed = testKit.createTestProbe(PurgeCoordinator.Subscribed.class);
-    coord.tell(new PurgeCoordinator.Subscribe(sub.ref(), subscribed.ref()));
-    subscribed.expectMessageClass(PurgeCoordinator.Subscribed.class);
+    TestProbe<PurgeProtocol.Subscribed> subscribed = testKit.createTestProbe(PurgeProtocol.Subscribed.class);
+    coord.tell(new PurgeProtocol.Subscribe(sub.ref(), subscribed.ref()));
+    subscribed.expectMessageClass(PurgeProtocol.Subscribed.class);
 
     // Node 0 still holds an area spliced by epoch 5 of a predecessor, plus 3 lazy pages not spliced.
     Area x = new Area(B + 0x4000, B + 0x6000, "");
     LazyArea lx = new LazyArea(x, 0, List.of(new Part(0, x.start(), x.end())));
-    n0.expectMessageClass(VmapNode.ReportUnreleased.class).replyTo()
-        .tell(new PurgeCoordinator.Unreleased(0, 5, List.of(lx), 2 + 3));
-    n1.expectMessageClass(VmapNode.ReportUnreleased.class).replyTo()
-        .tell(new PurgeCoordinator.Unreleased(1, 3, List.of(), 0));
+    n0.expectMessageClass(PurgeProtocol.ReportUnreleased.class).replyTo()
+        .tell(new PurgeProtocol.Unreleased(0, 5, List.of(lx), 2 + 3));
+    n1.expectMessageClass(PurgeProtocol.ReportUnreleased.class).replyTo()
+        .tell(new PurgeProtocol.Unreleased(1, 3, List.of(), 0));
 
     // Flushed again (flush is idempotent) under a newer epoch, and not released before the ack.
     Flush f = sub.expectMessageClass(Flush.class);
     assertEquals(6, f.epoch());
     assertEquals(List.of(x), f.ranges());
     n0.expectNoMessage(SHORT);
-    TestProbe<PurgeCoordinator.Status> st = testKit.createTestProbe(PurgeCoordinator.Status.class);
-    coord.tell(new PurgeCoordinator.GetStatus(st.ref()));
-    PurgeCoordinator.Status s = st.expectMessageClass(PurgeCoordinator.Status.class);
+    TestProbe<PurgeProtocol.Status> st = testKit.createTestProbe(PurgeProtocol.Status.class);
+    coord.tell(new PurgeProtocol.GetStatus(st.ref()));
+    PurgeProtocol.Status s = st.expectMessageClass(PurgeProtocol.Status.class);
     assertEquals("flushing", s.phase());
     assertEquals(5, s.lazyPages());
     f.ackTo().tell(f.ack(sub.ref()));
-    VmapNode.ReleasePieces r = n0.expectMessageClass(VmapNode.ReleasePieces.class);
+    PurgeProtocol.ReleasePieces r = n0.expectMessageClass(PurgeProtocol.ReleasePieces.class);
     assertEquals(6, r.epoch());
     assertEquals(List.of(new ReleasePiece(x.start(), x.start(), x.end())), r.pieces());
-    r.replyTo().tell(new PurgeCoordinator.Released(6, 0, 1, x.size()));
-    coord.tell(new PurgeCoordinator.GetStatus(st.ref()));
-    PurgeCoordinator.Status end = st.expectMessageClass(PurgeCoordinator.Status.class);
+    r.replyTo().tell(new PurgeProtocol.Released(6, 0, 1, x.size()));
+    coord.tell(new PurgeProtocol.GetStatus(st.ref()));
+    PurgeProtocol.Status end = st.expectMessageClass(PurgeProtocol.Status.class);
     assertEquals("idle", end.phase());
     assertEquals(3, end.lazyPages());
     assertEquals(1, end.areasReleased());

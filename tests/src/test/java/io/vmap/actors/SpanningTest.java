@@ -1,8 +1,10 @@
 package io.vmap.actors;
 
+import io.vmap.protocol.PeerProtocol;
 import static io.vmap.actors.VmapTestSupport.WAIT;
 import static io.vmap.actors.VmapTestSupport.ZONE;
 import static io.vmap.actors.VmapTestSupport.await;
+import static io.vmap.actors.VmapTestSupport.reservation;
 import static io.vmap.actors.VmapTestSupport.embed;
 import static io.vmap.actors.VmapTestSupport.failure;
 import static io.vmap.actors.VmapTestSupport.geometry;
@@ -21,8 +23,8 @@ import io.vmap.client.Vmap;
 import io.vmap.client.VmapClient;
 import io.vmap.client.VmapInfo;
 import io.vmap.node.VmapNode;
-import io.vmap.protocol.ErrorCode;
-import io.vmap.protocol.Part;
+import io.vmap.state.ErrorCode;
+import io.vmap.state.Part;
 import io.vmap.space.Area;
 import io.vmap.space.Geometry;
 import java.util.ArrayList;
@@ -49,26 +51,26 @@ class SpanningTest extends AllocatorTestBase {
   static final Part R1 = new Part(1, B + ZONE, B + ZONE + ZONE / 2);
   static final List<Part> R_PARTS = List.of(R0, R1);
 
-  private TestProbe<VmapNode.ReserveReply> reserves;
-  private TestProbe<VmapNode.CommitReply> commits;
+  private TestProbe<PeerProtocol.ReserveReply> reserves;
+  private TestProbe<PeerProtocol.CommitReply> commits;
 
   private VmapClient start(long base) {
     vmap = embed(testKit, geometry(base, 16, 2), 1_000_000);
-    reserves = testKit.createTestProbe(VmapNode.ReserveReply.class);
-    commits = testKit.createTestProbe(VmapNode.CommitReply.class);
+    reserves = testKit.createTestProbe(PeerProtocol.ReserveReply.class);
+    commits = testKit.createTestProbe(PeerProtocol.CommitReply.class);
     return vmap.client();
   }
 
   private void reserve(int owner, String id, Area area, List<Part> mine, long leaseMillis) {
-    node(vmap, owner).tell(new VmapNode.Reserve(id, area, 0, mine, R_PARTS, leaseMillis, reserves.ref()));
+    node(vmap, owner).tell(new PeerProtocol.Reserve(reservation(id, area), 0, mine, R_PARTS, leaseMillis, reserves.ref()));
   }
 
   private void reserveR(String id, long lease0, long lease1) {
     reserve(0, id, R, List.of(R0), lease0);
     reserve(1, id, R, List.of(R1), lease1);
     for (int i = 0; i < 2; i++) {
-      VmapNode.ReserveReply r = reserves.expectMessageClass(VmapNode.ReserveReply.class);
-      assertEquals(id, r.reservationId());
+      PeerProtocol.ReserveReply r = reserves.expectMessageClass(PeerProtocol.ReserveReply.class);
+      assertEquals(reservation(id, R), r.id());
       assertTrue(r.ok(), () -> "reserve refused by node " + r.node() + ": " + r.reason());
     }
   }
@@ -180,8 +182,8 @@ class SpanningTest extends AllocatorTestBase {
           return null;
         });
     // A commit arriving now is refused and changes nothing.
-    node(vmap, 0).tell(new VmapNode.CommitArea("dead-1", commits.ref()));
-    assertFalse(commits.expectMessageClass(VmapNode.CommitReply.class).committed());
+    node(vmap, 0).tell(new PeerProtocol.CommitArea(reservation("dead-1", R), commits.ref()));
+    assertFalse(commits.expectMessageClass(PeerProtocol.CommitReply.class).committed());
     assertEquals(R0.start(),
         await(c.alloc(AllocOptions.size(ZONE / 2).home(0).range(R0.start(), R0.end()).failFast())).start());
     assertEquals(R1.start(),
@@ -196,9 +198,9 @@ class SpanningTest extends AllocatorTestBase {
     VmapClient c = start(B);
     Geometry g = c.geometry();
     reserveR("half-1", 30_000, 300);
-    node(vmap, 0).tell(new VmapNode.CommitArea("half-1", commits.ref()));
-    VmapNode.CommitReply cr = commits.expectMessageClass(VmapNode.CommitReply.class);
-    assertEquals("half-1", cr.reservationId());
+    node(vmap, 0).tell(new PeerProtocol.CommitArea(reservation("half-1", R), commits.ref()));
+    PeerProtocol.CommitReply cr = commits.expectMessageClass(PeerProtocol.CommitReply.class);
+    assertEquals(reservation("half-1", R), cr.id());
     assertTrue(cr.committed());
     // No CommitPart: node 1's lease runs out, it asks node 0 and keeps its piece as a held part.
     reserves.awaitAssert(
@@ -222,9 +224,9 @@ class SpanningTest extends AllocatorTestBase {
     assertEquals(ErrorCode.EAGAIN,
         failure(c.alloc(AllocOptions.size(0x1000).home(1).range(R1.start(), R1.end()).failFast())));
     // A late CommitPart is harmless; a retried CommitArea still says committed.
-    node(vmap, 1).tell(new VmapNode.CommitPart("half-1"));
-    node(vmap, 0).tell(new VmapNode.CommitArea("half-1", commits.ref()));
-    assertTrue(commits.expectMessageClass(VmapNode.CommitReply.class).committed());
+    node(vmap, 1).tell(new PeerProtocol.CommitPart(reservation("half-1", R)));
+    node(vmap, 0).tell(new PeerProtocol.CommitArea(reservation("half-1", R), commits.ref()));
+    assertTrue(commits.expectMessageClass(PeerProtocol.CommitReply.class).committed());
     assertEquals(1, stats(info(vmap), 1).heldParts());
 
     // It frees as one area and every piece comes back.
@@ -249,8 +251,8 @@ class SpanningTest extends AllocatorTestBase {
           assertEquals(0, stats(info(vmap), 0).reservations());
           return null;
         });
-    node(vmap, 0).tell(new VmapNode.CommitArea("late-1", commits.ref()));
-    VmapNode.CommitReply cr = commits.expectMessageClass(VmapNode.CommitReply.class);
+    node(vmap, 0).tell(new PeerProtocol.CommitArea(reservation("late-1", R), commits.ref()));
+    PeerProtocol.CommitReply cr = commits.expectMessageClass(PeerProtocol.CommitReply.class);
     assertFalse(cr.committed());
     reserves.awaitAssert(
         WAIT,
@@ -267,7 +269,7 @@ class SpanningTest extends AllocatorTestBase {
     assertEquals(Optional.empty(), find(c, R1.start()));
     // The same id cannot be reserved again: its decision is recorded.
     reserve(0, "late-1", R, List.of(R0), 5_000);
-    VmapNode.ReserveReply again = reserves.expectMessageClass(VmapNode.ReserveReply.class);
+    PeerProtocol.ReserveReply again = reserves.expectMessageClass(PeerProtocol.ReserveReply.class);
     assertFalse(again.ok());
     assertNotNull(again.reason());
     // Whole zones on both sides are allocatable again.
@@ -287,8 +289,8 @@ class SpanningTest extends AllocatorTestBase {
     VmapInfo before = info(vmap);
 
     reserve(0, "race-1", R, List.of(R0), 5_000);
-    VmapNode.ReserveReply r = reserves.expectMessageClass(VmapNode.ReserveReply.class);
-    assertEquals("race-1", r.reservationId());
+    PeerProtocol.ReserveReply r = reserves.expectMessageClass(PeerProtocol.ReserveReply.class);
+    assertEquals(reservation("race-1", R), r.id());
     assertEquals(0, r.node());
     assertFalse(r.ok());
     assertNotNull(r.reason());
@@ -303,13 +305,13 @@ class SpanningTest extends AllocatorTestBase {
     VmapInfo before2 = info(vmap);
     // First part [B+52K, B+Z) is free (just above x), the second holds an area.
     List<Part> mine = List.of(new Part(0, B + 0xd000, B + ZONE), wideParts.get(2));
-    node(vmap, 0).tell(new VmapNode.Reserve("race-2", wide, 0, mine, wideParts, 5_000, reserves.ref()));
-    VmapNode.ReserveReply r2 = reserves.expectMessageClass(VmapNode.ReserveReply.class);
+    node(vmap, 0).tell(new PeerProtocol.Reserve(reservation("race-2", wide), 0, mine, wideParts, 5_000, reserves.ref()));
+    PeerProtocol.ReserveReply r2 = reserves.expectMessageClass(PeerProtocol.ReserveReply.class);
     assertFalse(r2.ok());
     assertNotNull(r2.reason());
     // A part that is not the receiver's own is refused too.
-    node(vmap, 0).tell(new VmapNode.Reserve("race-3", wide, 0, List.of(wideParts.get(1)), wideParts, 5_000, reserves.ref()));
-    assertFalse(reserves.expectMessageClass(VmapNode.ReserveReply.class).ok());
+    node(vmap, 0).tell(new PeerProtocol.Reserve(reservation("race-3", wide), 0, List.of(wideParts.get(1)), wideParts, 5_000, reserves.ref()));
+    assertFalse(reserves.expectMessageClass(PeerProtocol.ReserveReply.class).ok());
 
     VmapInfo after = info(vmap);
     assertEquals(0, stats(after, 0).reservations(), after::render);

@@ -1,5 +1,6 @@
 package io.vmap.actors;
 
+import io.vmap.protocol.NodeMessage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -12,10 +13,13 @@ import io.vmap.client.Vmap;
 import io.vmap.client.VmapException;
 import io.vmap.client.VmapInfo;
 import io.vmap.client.VmapSettings;
-import io.vmap.node.NodeDirectory;
+import io.vmap.protocol.NodeDirectory;
 import io.vmap.node.NodeSettings;
 import io.vmap.node.VmapNode;
-import io.vmap.protocol.ErrorCode;
+import io.vmap.state.ErrorCode;
+import io.vmap.state.RequestId;
+import io.vmap.state.ReservationId;
+import io.vmap.space.Area;
 import io.vmap.space.Geometry;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -114,21 +118,21 @@ final class VmapTestSupport {
 
   /** A directory whose entries are set after spawning: real nodes and probes side by side. */
   static final class Directory implements NodeDirectory {
-    private final List<RecipientRef<VmapNode.Command>> refs;
+    private final List<RecipientRef<NodeMessage>> refs;
 
     Directory(int size) {
       refs = new ArrayList<>();
       for (int i = 0; i < size; i++) refs.add(null);
     }
 
-    Directory set(int k, RecipientRef<VmapNode.Command> ref) {
+    Directory set(int k, RecipientRef<NodeMessage> ref) {
       refs.set(k, ref);
       return this;
     }
 
     @Override
-    public RecipientRef<VmapNode.Command> node(int k) {
-      RecipientRef<VmapNode.Command> r = refs.get(k);
+    public RecipientRef<NodeMessage> node(int k) {
+      RecipientRef<NodeMessage> r = refs.get(k);
       if (r == null) throw new IllegalStateException("node " + k + " not wired");
       return r;
     }
@@ -140,18 +144,27 @@ final class VmapTestSupport {
   }
 
   /** A volatile node k that knows its peers and coordinator from the start. */
-  static akka.actor.typed.Behavior<VmapNode.Command> volatileNode(
+  static akka.actor.typed.Behavior<NodeMessage> volatileNode(
       int k, Geometry g, NodeSettings settings, NodeDirectory peers,
-      ActorRef<io.vmap.purge.PurgeCoordinator.Command> coordinator) {
+      ActorRef<io.vmap.protocol.PurgeProtocol.Command> coordinator) {
     return VmapNode.create(k, g, settings, peers, coordinator, null);
   }
 
   /** Node k of an embedded allocator, to send protocol messages to it directly. */
-  static RecipientRef<VmapNode.Command> node(Vmap vmap, int k) {
-    return vmap.client().nodes().node(k);
+  static RecipientRef<NodeMessage> node(Vmap vmap, int k) {
+    return vmap.nodes().node(k);
   }
 
-  static void tell(RecipientRef<VmapNode.Command> to, VmapNode.Command m) {
+  static RequestId rid(String id) {
+    return new RequestId(id);
+  }
+
+  /** A reservation id as the spanning allocator of request {@code request}, homed on node 0, makes it. */
+  static ReservationId reservation(String request, Area area) {
+    return new ReservationId(new RequestId(request), 0, area, 0);
+  }
+
+  static void tell(RecipientRef<NodeMessage> to, NodeMessage m) {
     to.tell(m);
   }
 

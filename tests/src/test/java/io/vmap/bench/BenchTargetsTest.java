@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vmap.client.VmapSettings;
-import io.vmap.protocol.ErrorCode;
+import io.vmap.state.ErrorCode;
 import io.vmap.space.Geometry;
 import io.vmap.space.Unsigned;
 import java.io.ByteArrayOutputStream;

@@ -1,5 +1,7 @@
 package io.vmap.http;
 
+import io.vmap.protocol.NodeMessage;
+import io.vmap.protocol.PurgeProtocol;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -15,7 +17,7 @@ import akka.actor.typed.javadsl.Behaviors;
 import com.typesafe.config.ConfigFactory;
 import io.vmap.client.Vmap;
 import io.vmap.client.VmapClient;
-import io.vmap.node.NodeDirectory;
+import io.vmap.protocol.NodeDirectory;
 import io.vmap.node.VmapNode;
 import io.vmap.purge.PurgeCoordinator;
 import io.vmap.client.VmapSettings;
@@ -408,9 +410,9 @@ class VmapHttpServerTest {
   void unansweredRequestsAreEtimedout() throws Exception {
     // A client whose nodes and coordinator never answer.
     var sys = system;
-    ActorRef<VmapNode.Command> n0 = sys.systemActorOf(Behaviors.ignore(), "hole-" + UUID.randomUUID(), Props.empty());
-    ActorRef<VmapNode.Command> n1 = sys.systemActorOf(Behaviors.ignore(), "hole-" + UUID.randomUUID(), Props.empty());
-    ActorRef<PurgeCoordinator.Command> pc = sys.systemActorOf(Behaviors.ignore(), "hole-" + UUID.randomUUID(), Props.empty());
+    ActorRef<NodeMessage> n0 = sys.systemActorOf(Behaviors.ignore(), "hole-" + UUID.randomUUID(), Props.empty());
+    ActorRef<NodeMessage> n1 = sys.systemActorOf(Behaviors.ignore(), "hole-" + UUID.randomUUID(), Props.empty());
+    ActorRef<PurgeProtocol.Command> pc = sys.systemActorOf(Behaviors.ignore(), "hole-" + UUID.randomUUID(), Props.empty());
     VmapClient dead = new VmapClient(sys, settings().geometry(), NodeDirectory.of(List.of(n0, n1)), pc, Duration.ofMillis(300));
     Metrics m = new Metrics();
     ServerBinding b = VmapHttpServer.start(sys, dead, "127.0.0.1", 0, HealthProbe.always(), m)

@@ -1,14 +1,17 @@
 package io.vmap.client;
 
+import io.vmap.protocol.PurgeProtocol;
+import io.vmap.protocol.ClientProtocol;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Props;
 import akka.actor.typed.RecipientRef;
 import akka.actor.typed.javadsl.AskPattern;
-import io.vmap.node.NodeDirectory;
+import io.vmap.protocol.NodeDirectory;
 import io.vmap.node.VmapNode;
-import io.vmap.protocol.AllocSpec;
-import io.vmap.protocol.ErrorCode;
+import io.vmap.state.AllocSpec;
+import io.vmap.state.ErrorCode;
+import io.vmap.state.RequestId;
 import io.vmap.purge.PurgeCoordinator;
 import io.vmap.space.Area;
 import io.vmap.space.Geometry;
@@ -33,7 +36,7 @@ public final class VmapClient {
   private final ActorSystem<?> system;
   private final Geometry geometry;
   private final NodeDirectory nodes;
-  private final ActorRef<PurgeCoordinator.Command> coordinator;
+  private final ActorRef<PurgeProtocol.Command> coordinator;
   private final Duration timeout;
   private final int retries;
   private final java.util.concurrent.atomic.LongAdder retriesSent = new java.util.concurrent.atomic.LongAdder();
@@ -44,7 +47,7 @@ public final class VmapClient {
       ActorSystem<?> system,
       Geometry geometry,
       NodeDirectory nodes,
-      ActorRef<PurgeCoordinator.Command> coordinator,
+      ActorRef<PurgeProtocol.Command> coordinator,
       Duration timeout) {
     this(system, geometry, nodes, coordinator, timeout, configuredRetries(system));
   }
@@ -58,7 +61,7 @@ public final class VmapClient {
       ActorSystem<?> system,
       Geometry geometry,
       NodeDirectory nodes,
-      ActorRef<PurgeCoordinator.Command> coordinator,
+      ActorRef<PurgeProtocol.Command> coordinator,
       Duration timeout,
       int retries) {
     if (retries < 0) throw new IllegalArgumentException("vmap.client.retries: " + retries + " < 0");
@@ -94,11 +97,12 @@ public final class VmapClient {
     return timeout;
   }
 
-  public NodeDirectory nodes() {
-    return nodes;
+  /** Node {@code k}, for client requests ({@link ClientProtocol}) only. */
+  public RecipientRef<ClientProtocol.Command> node(int k) {
+    return nodes.client(k);
   }
 
-  public ActorRef<PurgeCoordinator.Command> coordinator() {
+  public ActorRef<PurgeProtocol.Command> coordinator() {
     return coordinator;
   }
 
@@ -115,18 +119,19 @@ public final class VmapClient {
   public CompletionStage<Allocation> alloc(AllocOptions o) {
     int home = o.home() != null ? o.home() : defaultHome(o.requestIdOrNull());
     AllocSpec spec;
+    RequestId id;
     try {
       spec = AllocSpec.of(geometry, o.sizeBytes(), o.alignOrNull() == null ? geometry.page() : o.alignOrNull(),
           o.vstart(), o.vend(), home, o.tagText(), o.policyValue());
-    } catch (AllocSpec.Invalid e) {
+      id = new RequestId(o.requestIdOrNull() != null ? o.requestIdOrNull() : UUID.randomUUID().toString());
+    } catch (IllegalArgumentException e) {
       return CompletableFuture.failedFuture(new VmapException(ErrorCode.EINVAL, e.getMessage()));
     }
-    String id = o.requestIdOrNull() != null ? o.requestIdOrNull() : UUID.randomUUID().toString();
-    return retrying(() -> ask(nodes.node(home), (ActorRef<VmapNode.AllocReply> r) -> new VmapNode.Alloc(id, spec, r))
+    return retrying(() -> ask(nodes.client(home), (ActorRef<ClientProtocol.AllocReply> r) -> new ClientProtocol.Alloc(id, spec, r))
         .thenApply(
             reply -> {
-              if (reply instanceof VmapNode.Allocated a) return new Allocation(a.area(), a.node());
-              VmapNode.AllocFailed f = (VmapNode.AllocFailed) reply;
+              if (reply instanceof ClientProtocol.Allocated a) return new Allocation(a.area(), a.node());
+              ClientProtocol.AllocFailed f = (ClientProtocol.AllocFailed) reply;
               throw new VmapException(f.code(), f.reason());
             }));
   }
@@ -146,70 +151,76 @@ public final class VmapClient {
   }
 
   public CompletionStage<Area> free(long addr, String requestId) {
-    return retrying(() -> ask(nodes.node(geometry.nodeOf(addr)),
-            (ActorRef<VmapNode.FreeReply> r) -> new VmapNode.Free(requestId, addr, r))
+    RequestId id;
+    try {
+      id = new RequestId(requestId);
+    } catch (IllegalArgumentException e) {
+      return CompletableFuture.failedFuture(new VmapException(ErrorCode.EINVAL, e.getMessage()));
+    }
+    return retrying(() -> ask(nodes.client(geometry.nodeOf(addr)),
+            (ActorRef<ClientProtocol.FreeReply> r) -> new ClientProtocol.Free(id, addr, r))
         .thenApply(
             reply -> {
-              if (reply instanceof VmapNode.Freed f) return f.area();
-              VmapNode.FreeFailed f = (VmapNode.FreeFailed) reply;
+              if (reply instanceof ClientProtocol.Freed f) return f.area();
+              ClientProtocol.FreeFailed f = (ClientProtocol.FreeFailed) reply;
               throw new VmapException(f.code(), f.reason());
             }));
   }
 
   /** The busy area containing {@code addr}, if any. */
   public CompletionStage<Optional<Area>> find(long addr) {
-    return retrying(() -> ask(nodes.node(geometry.nodeOf(addr)),
-            (ActorRef<VmapNode.FindReply> r) -> new VmapNode.Find(addr, r))
+    return retrying(() -> ask(nodes.client(geometry.nodeOf(addr)),
+            (ActorRef<ClientProtocol.FindReply> r) -> new ClientProtocol.Find(addr, r))
         .thenApply(r -> Optional.ofNullable(r.area())));
   }
 
   /** Every node's areas and counters plus the purge coordinator's status. */
   public CompletionStage<VmapInfo> info() {
-    List<CompletableFuture<VmapNode.NodeInfo>> parts = new ArrayList<>();
+    List<CompletableFuture<ClientProtocol.NodeInfo>> parts = new ArrayList<>();
     for (int k = 0; k < geometry.nodes(); k++) {
       int node = k;
-      parts.add(retrying(() -> ask(nodes.node(node), (ActorRef<VmapNode.NodeInfo> r) -> new VmapNode.GetInfo(r))));
+      parts.add(retrying(() -> ask(nodes.client(node), (ActorRef<ClientProtocol.NodeInfo> r) -> new ClientProtocol.GetInfo(r))));
     }
-    CompletableFuture<PurgeCoordinator.Status> status = purgeStatus().toCompletableFuture();
+    CompletableFuture<PurgeProtocol.Status> status = purgeStatus().toCompletableFuture();
     return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
         .thenCombine(status, (v, s) -> VmapInfo.of(geometry, parts.stream().map(CompletableFuture::join).toList(), s));
   }
 
   /** Runs a purge now (after the running one, if any); completes with the areas it released. */
   public CompletionStage<Integer> purge() {
-    return retrying(() -> ask(coordinator, (ActorRef<PurgeCoordinator.PurgeDone> r) -> new PurgeCoordinator.PurgeSync(r)))
-        .thenApply(PurgeCoordinator.PurgeDone::released);
+    return retrying(() -> ask(coordinator, (ActorRef<PurgeProtocol.PurgeDone> r) -> new PurgeProtocol.PurgeSync(r)))
+        .thenApply(PurgeProtocol.PurgeDone::released);
   }
 
   /** Completes when no purge epoch is running. */
   public CompletionStage<Long> awaitPurgeIdle() {
-    return retrying(() -> ask(coordinator, (ActorRef<PurgeCoordinator.Idle> r) -> new PurgeCoordinator.AwaitIdle(r)))
-        .thenApply(PurgeCoordinator.Idle::lastEpoch);
+    return retrying(() -> ask(coordinator, (ActorRef<PurgeProtocol.Idle> r) -> new PurgeProtocol.AwaitIdle(r)))
+        .thenApply(PurgeProtocol.Idle::lastEpoch);
   }
 
   /** The purge coordinator's state, including subscribers holding an epoch's space. */
-  public CompletionStage<PurgeCoordinator.Status> purgeStatus() {
-    return retrying(() -> ask(coordinator, (ActorRef<PurgeCoordinator.Status> r) -> new PurgeCoordinator.GetStatus(r)));
+  public CompletionStage<PurgeProtocol.Status> purgeStatus() {
+    return retrying(() -> ask(coordinator, (ActorRef<PurgeProtocol.Status> r) -> new PurgeProtocol.GetStatus(r)));
   }
 
-  /** Subscribes an actor to {@link PurgeCoordinator.Flush}; it must ack each flush. */
-  public CompletionStage<ActorRef<PurgeCoordinator.Flush>> subscribeFlush(ActorRef<PurgeCoordinator.Flush> subscriber) {
-    return retrying(() -> ask(coordinator, (ActorRef<PurgeCoordinator.Subscribed> r) -> new PurgeCoordinator.Subscribe(subscriber, r)))
-        .thenApply(PurgeCoordinator.Subscribed::subscriber);
+  /** Subscribes an actor to {@link PurgeProtocol.Flush}; it must ack each flush. */
+  public CompletionStage<ActorRef<PurgeProtocol.Flush>> subscribeFlush(ActorRef<PurgeProtocol.Flush> subscriber) {
+    return retrying(() -> ask(coordinator, (ActorRef<PurgeProtocol.Subscribed> r) -> new PurgeProtocol.Subscribe(subscriber, r)))
+        .thenApply(PurgeProtocol.Subscribed::subscriber);
   }
 
   /**
    * Subscribes a callback: each flush is acked when the stage it returns completes. Stop the
    * returned actor (or {@link #unsubscribeFlush}) to unsubscribe.
    */
-  public CompletionStage<ActorRef<PurgeCoordinator.Flush>> subscribeFlush(FlushSubscriber.FlushListener listener) {
-    ActorRef<PurgeCoordinator.Flush> ref =
+  public CompletionStage<ActorRef<PurgeProtocol.Flush>> subscribeFlush(FlushSubscriber.FlushListener listener) {
+    ActorRef<PurgeProtocol.Flush> ref =
         system.systemActorOf(FlushSubscriber.create(listener), "vmap-flush-" + UUID.randomUUID(), Props.empty());
     return subscribeFlush(ref);
   }
 
-  public void unsubscribeFlush(ActorRef<PurgeCoordinator.Flush> subscriber) {
-    coordinator.tell(new PurgeCoordinator.Unsubscribe(subscriber));
+  public void unsubscribeFlush(ActorRef<PurgeProtocol.Flush> subscriber) {
+    coordinator.tell(new PurgeProtocol.Unsubscribe(subscriber));
   }
 
   /**

@@ -1,5 +1,7 @@
 package io.vmap.cluster;
 
+import io.vmap.protocol.NodeMessage;
+import io.vmap.protocol.PurgeProtocol;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.SupervisorStrategy;
@@ -12,7 +14,7 @@ import akka.cluster.typed.ClusterSingleton;
 import akka.cluster.typed.SingletonActor;
 import io.vmap.client.VmapClient;
 import io.vmap.client.VmapSettings;
-import io.vmap.node.NodeDirectory;
+import io.vmap.protocol.NodeDirectory;
 import io.vmap.node.VmapNode;
 import io.vmap.purge.PurgeCoordinator;
 import io.vmap.space.Geometry;
@@ -25,8 +27,8 @@ import io.vmap.space.Geometry;
  */
 public final class VmapCluster {
 
-  public static final EntityTypeKey<VmapNode.Command> NODE =
-      EntityTypeKey.create(VmapNode.Command.class, "vmap-node");
+  public static final EntityTypeKey<NodeMessage> NODE =
+      EntityTypeKey.create(NodeMessage.class, "vmap-node");
 
   private final VmapClient client;
   private final NodeDirectory nodes;
@@ -41,7 +43,7 @@ public final class VmapCluster {
     Geometry g = settings.geometry();
     ClusterSharding sharding = ClusterSharding.get(system);
     NodeDirectory nodes = sharded(sharding, g.nodes());
-    ActorRef<PurgeCoordinator.Command> coordinator =
+    ActorRef<PurgeProtocol.Command> coordinator =
         ClusterSingleton.get(system)
             .init(
                 SingletonActor.of(
@@ -58,7 +60,7 @@ public final class VmapCluster {
               return VmapNode.create(k, g, settings.node(), nodes, coordinator, settings.persistenceId(k));
             }));
     // Start every node now (recovering it, if durable) rather than on the first request.
-    for (int k = 0; k < g.nodes(); k++) nodes.node(k).tell(new VmapNode.Wake());
+    for (int k = 0; k < g.nodes(); k++) nodes.node(k).tell(new NodeMessage.Wake());
     return new VmapCluster(new VmapClient(system, g, nodes, coordinator, settings.clientTimeout()), nodes);
   }
 
@@ -66,7 +68,7 @@ public final class VmapCluster {
   public static NodeDirectory sharded(ClusterSharding sharding, int count) {
     return new NodeDirectory() {
       @Override
-      public RecipientRef<VmapNode.Command> node(int k) {
+      public RecipientRef<NodeMessage> node(int k) {
         return sharding.entityRefFor(NODE, Integer.toString(k));
       }
 

@@ -12,7 +12,9 @@ import akka.persistence.typed.javadsl.EventSourcedBehavior;
 import akka.persistence.typed.javadsl.RetentionCriteria;
 import akka.persistence.typed.javadsl.SignalHandler;
 import io.vmap.space.Geometry;
-import io.vmap.wire.WireMessage;
+import io.vmap.state.NodeEvent;
+import io.vmap.state.NodeSnapshot;
+import io.vmap.state.NodeState;
 import java.util.List;
 
 /**
@@ -29,13 +31,14 @@ import java.util.List;
 public final class NodeJournal
     extends EventSourcedBehavior<NodeJournal.Command, NodeEvent, NodeJournal.Replica> {
 
-  public interface Command extends WireMessage {}
+  /** The node's messages to its journal: local, parent and child share the JVM. */
+  public interface Command extends akka.actor.NoSerializationVerificationNeeded {}
 
   /** Store these events, in order, then answer {@link Persisted}. */
   public record Persist(long batchId, List<NodeEvent> events, ActorRef<Persisted> replyTo)
       implements Command {}
 
-  public record Persisted(long batchId) implements WireMessage {}
+  public record Persisted(long batchId) implements akka.actor.NoSerializationVerificationNeeded {}
 
   /** Sent to the node (its parent, same JVM) once recovery is complete: a copy of the recovered state. */
   public record Recovered(NodeState state) implements akka.actor.NoSerializationVerificationNeeded {}
@@ -97,7 +100,7 @@ public final class NodeJournal
         .forAnyState()
         .onAnyEvent(
             (replica, event) -> {
-              replica.state.apply(event);
+              replica.state.replay(event);
               return replica;
             });
   }
@@ -124,7 +127,7 @@ public final class NodeJournal
 
       @Override
       public Replica fromJournal(Object from) {
-        return new Replica(NodeState.restore((NodeState.Snapshot) from, geometry, capacity));
+        return new Replica(NodeState.restore((NodeSnapshot) from, geometry, capacity));
       }
     };
   }

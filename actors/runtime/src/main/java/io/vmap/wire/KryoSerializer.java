@@ -21,9 +21,11 @@ public final class KryoSerializer extends JSerializer {
   /**
    * Akka's serializer id, written next to every stored event and snapshot and in every remote
    * envelope to pick the serializer on the reading side: part of the stored format, never change
-   * it. Akka reserves 0-40; 7316 is not used by any Akka or common third-party serializer.
+   * it within a format. Akka reserves 0-40; 7316-7317 are not used by any Akka or common
+   * third-party serializer. Format 1 (vmap 0.1, string request ids) was 7316; format 2 is 7317, so
+   * a journal of format 1 fails to recover with "no serializer 7316" instead of being misread.
    */
-  public static final int IDENTIFIER = 7316;
+  public static final int IDENTIFIER = 7317;
 
   // Enough for every dispatcher thread to hold one without creating Kryos in steady state;
   // more concurrent users just create (and then drop) extra instances.

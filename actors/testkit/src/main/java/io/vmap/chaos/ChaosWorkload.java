@@ -1,5 +1,6 @@
 package io.vmap.chaos;
 
+import io.vmap.protocol.PurgeProtocol;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Props;
@@ -9,7 +10,7 @@ import io.vmap.client.Vmap;
 import io.vmap.client.VmapClient;
 import io.vmap.client.VmapException;
 import io.vmap.client.VmapInfo;
-import io.vmap.protocol.ErrorCode;
+import io.vmap.state.ErrorCode;
 import io.vmap.purge.PurgeCoordinator;
 import io.vmap.space.Area;
 import io.vmap.space.Geometry;
@@ -87,7 +88,7 @@ public final class ChaosWorkload {
       long retries,
       Chaos.Counts faults,
       Checker.Summary summary,
-      PurgeCoordinator.Status purge,
+      PurgeProtocol.Status purge,
       long incarnations,
       Duration elapsed,
       List<Checker.Violation> violations) {}
@@ -174,7 +175,7 @@ public final class ChaosWorkload {
     ActorSystem<?> system = vmap.system();
     for (int i = 0; i < options.subscribers(); i++) {
       String name = "subscriber-" + i;
-      ActorRef<PurgeCoordinator.Flush> ref =
+      ActorRef<PurgeProtocol.Flush> ref =
           system.systemActorOf(chaos.intercept(name, RecordingSubscriber.create(name, history)),
               "vmap-chaos-" + name + "-" + UUID.randomUUID(), Props.empty());
       for (int attempt = 0; ; attempt++) {

@@ -1,4 +1,4 @@
-package io.vmap.protocol;
+package io.vmap.state;
 
 /** Why a request failed; the names are the errno values the kernel's callers would see. */
 public enum ErrorCode {

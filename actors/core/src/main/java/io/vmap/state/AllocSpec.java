@@ -1,8 +1,7 @@
-package io.vmap.protocol;
+package io.vmap.state;
 
 import io.vmap.space.Geometry;
 import io.vmap.space.Unsigned;
-import io.vmap.wire.WireMessage;
 
 /**
  * A validated allocation request: {@code size} is a whole number of pages, {@code align} a power
@@ -10,7 +9,7 @@ import io.vmap.wire.WireMessage;
  * node id. Built only through {@link #of}, which names the first bad value.
  */
 public record AllocSpec(long size, long align, long lo, long hi, int home, String tag, Policy policy)
-    implements WireMessage {
+    {
 
   /** A request that cannot be served as asked; the message is the reason. */
   public static final class Invalid extends IllegalArgumentException {
@@ -51,6 +50,22 @@ public record AllocSpec(long size, long align, long lo, long hi, int home, Strin
     }
     if (policy == null) throw new Invalid("no policy");
     return new AllocSpec(rounded, a, lo, hi, home, tag == null ? "" : tag, policy);
+  }
+
+  /**
+   * This spec checked again against {@code g}: a request may come from another process, not through
+   * the client, and a bad one must be an EINVAL answer, never a crash of the node.
+   *
+   * @throws Invalid naming the first bad value
+   */
+  public AllocSpec checkedAgainst(Geometry g) {
+    try {
+      return of(g, size, align, lo, hi, home, tag, policy);
+    } catch (Invalid e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw new Invalid("malformed request: " + e);
+    }
   }
 
   public AllocSpec withHome(int node) {

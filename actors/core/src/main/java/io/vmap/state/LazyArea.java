@@ -1,7 +1,6 @@
-package io.vmap.protocol;
+package io.vmap.state;
 
 import io.vmap.space.Area;
-import io.vmap.wire.WireMessage;
 import java.util.List;
 
 /**
@@ -10,4 +9,4 @@ import java.util.List;
  * @param node the node whose busy tree held it ({@code nodeOf(area.start)})
  * @param parts where its space lives: one part on {@code node} unless the area spans zones
  */
-public record LazyArea(Area area, int node, List<Part> parts) implements WireMessage {}
+public record LazyArea(Area area, int node, List<Part> parts) {}

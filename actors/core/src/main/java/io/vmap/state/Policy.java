@@ -1,4 +1,4 @@
-package io.vmap.protocol;
+package io.vmap.state;
 
 /** Allocation policy. */
 public enum Policy {

@@ -1,10 +1,9 @@
-package io.vmap.protocol;
+package io.vmap.state;
 
-import io.vmap.wire.WireMessage;
 
 /**
  * One flushed piece {@code [start, end)} of the area starting at {@code areaStart}, to be merged
  * back into the free shard of the node owning it. The area counts as released when its start piece
  * ({@code start == areaStart}) is.
  */
-public record ReleasePiece(long areaStart, long start, long end) implements WireMessage {}
+public record ReleasePiece(long areaStart, long start, long end) {}

@@ -1,10 +1,5 @@
-package io.vmap.node;
+package io.vmap.state;
 
-import io.vmap.protocol.AllocSpec;
-import io.vmap.protocol.LazyArea;
-import io.vmap.protocol.Part;
-import io.vmap.protocol.ReleasePiece;
-import io.vmap.protocol.ZoneEdge;
 import io.vmap.space.Area;
 import io.vmap.space.BusyTree;
 import io.vmap.space.FreeShard;
@@ -17,15 +12,17 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 
 /**
  * Everything one vmap node owns (the kernel's {@code struct vmap_node} plus its slice of {@code
  * free_vmap_area_root}), as a plain object with no Akka in it. The actor is its only user, so its
  * mailbox is the lock.
  *
- * <p>Every method that changes state is one state transition named after what happened (allocated,
- * freed, spliced, released, reserved, committed, cancelled); a durable node can persist exactly
- * those transitions as events and replay them through the same methods.
+ * <p>State changes only through {@code apply}, one method per {@link NodeEvent} type with a typed
+ * result (the allocated {@link Area}, the freed {@link LazyArea}, the spliced list, the {@link
+ * Released} counts). A durable node stores exactly those events and replays them through the same
+ * methods ({@link #replay}); {@link #onApplied} hands every applied event to the node's journal.
  *
  * <p>Invariants, checked by {@link #checkInvariants()}:
  *
@@ -38,36 +35,19 @@ import java.util.TreeMap;
  */
 public final class NodeState {
 
-  /** A piece of a spanning area that starts on another node; the space is carved out of our shard. */
-  public record HeldPart(long start, long end, Area area, int startOwner, String reservationId) {}
-
-  /** A two-phase reservation: the parts are carved out of our shard but belong to no area yet. */
-  public record Reservation(
-      String id, Area area, int startOwner, List<Part> myParts, List<Part> allParts) {
-    boolean isStartOwner(int node) {
-      return startOwner == node;
-    }
-  }
-
-  /** What a start owner decided about a reservation (the two-phase commit's decision record). */
-  public enum Decision {
-    COMMITTED,
-    ABORTED,
-    PENDING
-  }
-
   /** What a release batch did. */
   public record Released(int areas, long bytes) {}
 
   private final int node;
   private final Geometry geometry;
+  private final int capacity;
   private final FreeShard shard;
   private final BusyTree busy = new BusyTree();
   /** Parts of our own spanning areas, by area start; absent for single-zone areas. */
   private final Map<Long, List<Part>> spans = new HashMap<>();
   /** Pieces of other nodes' spanning areas that lie in our zones, by piece start. */
   private final TreeMap<Long, HeldPart> held = new TreeMap<>(Long::compareUnsigned);
-  private final Map<String, Reservation> reservations = new LinkedHashMap<>();
+  private final Map<ReservationId, Reservation> reservations = new LinkedHashMap<>();
   /** Freed areas not handed to a purge yet, in free order (vmap_purge_list). */
   private final LinkedHashMap<Long, LazyArea> lazy = new LinkedHashMap<>();
   /** Areas handed to a purge epoch and not released yet: still unusable, still counted lazy. */
@@ -75,17 +55,18 @@ public final class NodeState {
   /** The epoch of the last splice: what a new purge coordinator re-drives after a crash. */
   private long spliceEpoch;
   /**
-   * Outcomes of recent allocate and free requests, by id, bounded: a retry gets the first answer.
-   * Two maps: an allocation and a free that reuse one id must not overwrite each other's answer.
+   * Outcomes of recent allocate and free requests, by key: a retry gets the first answer. Two
+   * maps: an allocation and a free that reuse one id must not overwrite each other's answer.
    */
-  private final LinkedHashMap<String, Outcome> recentAllocs;
-  private final LinkedHashMap<String, Outcome> recentFrees;
-  /** Start-owner decisions, bounded: a part owner asks only within a lease of the reservation. */
-  private final LinkedHashMap<String, Decision> decisions;
+  private final BoundedMap<AnswerKey, Outcome> allocs;
+  private final BoundedMap<AnswerKey, Outcome> frees;
+  /** Start-owner decisions: a part owner asks only within a lease of the reservation. */
+  private final BoundedMap<ReservationId, Decision> decisions;
+  private Consumer<NodeEvent> applied = e -> {};
 
-  /** What became of an allocate ({@code freed == false}) or free request. */
-  public record Outcome(Area area, boolean freed) {}
-
+  /**
+   * @param capacity how many answers (allocations, frees) and spanning decisions are remembered
+   */
   public NodeState(int node, Geometry geometry, int capacity) {
     this(node, geometry, capacity, FreeShard.of(geometry, node));
   }
@@ -93,62 +74,34 @@ public final class NodeState {
   private NodeState(int node, Geometry geometry, int capacity, FreeShard shard) {
     this.node = node;
     this.geometry = geometry;
-    this.shard = shard;
     this.capacity = capacity;
-    this.decisions = bounded(capacity);
-    this.recentAllocs = bounded(capacity);
-    this.recentFrees = bounded(capacity);
+    this.shard = shard;
+    this.decisions = new BoundedMap<>(capacity);
+    this.allocs = new BoundedMap<>(capacity);
+    this.frees = new BoundedMap<>(capacity);
   }
 
-  private final int capacity;
-
-  private static <V> LinkedHashMap<String, V> bounded(int capacity) {
-    return new LinkedHashMap<>(16, 0.75f, false) {
-      private static final long serialVersionUID = 1L;
-
-      @Override
-      protected boolean removeEldestEntry(Map.Entry<String, V> eldest) {
-        return size() > capacity;
-      }
-    };
+  /** Every event applied from now on is also handed to {@code sink} (a durable node's journal). */
+  public void onApplied(Consumer<NodeEvent> sink) {
+    this.applied = sink;
   }
 
-  private void remember(String requestId, Outcome o) {
-    if (requestId != null) (o.freed() ? recentFrees : recentAllocs).put(requestId, o);
+  /** Applies a stored event through its typed handler. */
+  public void replay(NodeEvent event) {
+    event.replayOn(this);
   }
 
-  /** The first outcome of allocation request {@code id}, if it is still remembered. */
-  public Outcome allocOutcome(String id) {
-    return recentAllocs.get(id);
+  public int node() {
+    return node;
   }
 
-  /** The first outcome of free request {@code id}, if it is still remembered. */
-  public Outcome freeOutcome(String id) {
-    return recentFrees.get(id);
+  public Geometry geometry() {
+    return geometry;
   }
 
   // ---------------------------------------------------------------- snapshots
 
-  /** Everything in a {@link NodeState}, immutable, for the snapshot store and for handing state over. */
-  public record Snapshot(
-      int node,
-      long spliceEpoch,
-      long[] freeStarts,
-      long[] freeEnds,
-      List<Area> busy,
-      List<Long> spanStarts,
-      List<List<Part>> spanParts,
-      List<HeldPart> held,
-      List<Reservation> reservations,
-      List<LazyArea> lazy,
-      List<LazyArea> purging,
-      List<String> decisionIds,
-      List<Decision> decisions,
-      List<String> recentIds,
-      List<Outcome> recent)
-      implements io.vmap.wire.WireMessage {}
-
-  public Snapshot snapshot() {
+  public NodeSnapshot snapshot() {
     int n = shard.blockCount();
     long[] fs = new long[n];
     long[] fe = new long[n];
@@ -160,22 +113,22 @@ public final class NodeState {
     List<Long> spanStarts = new ArrayList<>(spans.keySet());
     List<List<Part>> spanParts = new ArrayList<>();
     for (Long s : spanStarts) spanParts.add(List.copyOf(spans.get(s)));
-    return new Snapshot(
+    return new NodeSnapshot(
         node, spliceEpoch, fs, fe, new ArrayList<>(busy.areas()), spanStarts, spanParts,
         new ArrayList<>(held.values()), new ArrayList<>(reservations.values()),
         new ArrayList<>(lazy.values()), new ArrayList<>(purging.values()),
-        new ArrayList<>(decisions.keySet()), new ArrayList<>(decisions.values()),
-        concat(recentAllocs.keySet(), recentFrees.keySet()), concat(recentAllocs.values(), recentFrees.values()));
+        new ArrayList<>(decisions.keys()), values(decisions),
+        new ArrayList<>(allocs.keys()), values(allocs), new ArrayList<>(frees.keys()), values(frees));
   }
 
-  private static <T> List<T> concat(Collection<T> a, Collection<T> b) {
-    List<T> out = new ArrayList<>(a);
-    out.addAll(b);
+  private static <K, V> List<V> values(BoundedMap<K, V> m) {
+    List<V> out = new ArrayList<>(m.size());
+    for (Map.Entry<K, V> e : m.entries()) out.add(e.getValue());
     return out;
   }
 
   /** The state a snapshot describes. */
-  public static NodeState restore(Snapshot s, Geometry geometry, int capacity) {
+  public static NodeState restore(NodeSnapshot s, Geometry geometry, int capacity) {
     NodeState st =
         new NodeState(s.node(), geometry, capacity, FreeShard.ofBlocks(s.freeStarts(), s.freeEnds(), s.freeStarts().length));
     st.spliceEpoch = s.spliceEpoch();
@@ -186,51 +139,36 @@ public final class NodeState {
     for (LazyArea la : s.lazy()) st.lazy.put(la.area().start(), la);
     for (LazyArea la : s.purging()) st.purging.put(la.area().start(), la);
     for (int k = 0; k < s.decisionIds().size(); k++) st.decisions.put(s.decisionIds().get(k), s.decisions().get(k));
-    for (int k = 0; k < s.recentIds().size(); k++) st.remember(s.recentIds().get(k), s.recent().get(k));
+    for (int k = 0; k < s.allocKeys().size(); k++) st.allocs.put(s.allocKeys().get(k), s.allocs().get(k));
+    for (int k = 0; k < s.freeKeys().size(); k++) st.frees.put(s.freeKeys().get(k), s.frees().get(k));
     return st;
   }
 
-  /** An independent copy (snapshot and restore). */
+  /** An independent copy (snapshot and restore); the copy has no {@link #onApplied} sink. */
   public NodeState copy() {
     return restore(snapshot(), geometry, capacity);
   }
 
-  // ---------------------------------------------------------------- the one way in
+  // ---------------------------------------------------------------- answers
 
-  /**
-   * Applies one transition; returns what it produced (the allocated {@link Area}, the freed {@link
-   * LazyArea}, the spliced list, the {@link Released} counts) or null.
-   */
-  public Object apply(NodeEvent event) {
-    // An instanceof chain: pattern-matching switch is only a preview feature in Java 17.
-    if (event instanceof NodeEvent.AreaAllocated e) return allocated(e.area(), e.requestId());
-    if (event instanceof NodeEvent.AreaFreed e) return free(e.start(), e.requestId());
-    if (event instanceof NodeEvent.LazySpliced e) return spliceLazy(e.epoch());
-    if (event instanceof NodeEvent.PiecesReleased e) return release(e.pieces());
-    if (event instanceof NodeEvent.SpanReserved e) {
-      reserve(e.id(), e.area(), e.startOwner(), e.myParts(), e.allParts());
-    } else if (event instanceof NodeEvent.SpanCommitted e) {
-      return commitAsStartOwner(e.id());
-    } else if (event instanceof NodeEvent.SpanPartCommitted e) {
-      commitAsPartOwner(e.id());
-    } else if (event instanceof NodeEvent.SpanCancelled e) {
-      cancel(e.id());
-    } else if (event instanceof NodeEvent.SpanResolved e) {
-      decisions.putIfAbsent(e.id(), Decision.ABORTED);
-    } else if (event instanceof NodeEvent.Placed e) {
-      remember(e.requestId(), new Outcome(e.area(), false));
-    } else {
-      throw new IllegalArgumentException("unknown event " + event);
-    }
-    return null;
+  /** The first outcome of allocation request (or neighbour attempt) {@code key}, if remembered. */
+  public Outcome allocOutcome(AnswerKey key) {
+    return allocs.get(key);
   }
 
-  public int node() {
-    return node;
+  /** The first outcome of free request {@code key}, if remembered. */
+  public Outcome freeOutcome(AnswerKey key) {
+    return frees.get(key);
   }
 
-  public Geometry geometry() {
-    return geometry;
+  /** Remembered allocation outcomes, oldest first (a restarted node confirms its placements again). */
+  public Collection<Map.Entry<AnswerKey, Outcome>> allocOutcomes() {
+    return allocs.entries();
+  }
+
+  /** Remembered start-owner decisions, oldest first. */
+  public Collection<Map.Entry<ReservationId, Decision>> decisions() {
+    return decisions.entries();
   }
 
   // ---------------------------------------------------------------- allocation
@@ -262,13 +200,22 @@ public final class NodeState {
     return node % g == 0;
   }
 
-  private Area allocated(Area area, String requestId) {
+  /** Carves the area out of the shard into the busy tree; returns it. */
+  public Area apply(NodeEvent.AreaAllocated e) {
+    Area area = e.area();
     if (!shard.allocExact(area.start(), area.end())) {
       throw new IllegalStateException("node " + node + ": " + area + " is not free");
     }
     busy.insert(area);
-    remember(requestId, new Outcome(area, false));
+    allocs.put(e.key(), new Outcome(area, false));
+    applied.accept(e);
     return area;
+  }
+
+  /** Remembers an area another node placed for a request homed here. */
+  public void apply(NodeEvent.Placed e) {
+    allocs.put(e.request(), new Outcome(e.area(), false));
+    applied.accept(e);
   }
 
   /** The busy area starting exactly at {@code start}, or null. */
@@ -301,19 +248,20 @@ public final class NodeState {
 
   /**
    * {@code free_vmap_area_noflush()}: the busy area starting at {@code start} leaves the busy tree
-   * and joins the lazy list; its space stays unusable until a purge releases it. Null if no busy
-   * area starts there.
+   * and joins the lazy list; its space stays unusable until a purge releases it.
    */
-  private LazyArea free(long start, String requestId) {
+  public LazyArea apply(NodeEvent.AreaFreed e) {
+    long start = e.start();
     Area area = busy.remove(start);
     if (area == null) {
       throw new IllegalStateException("node " + node + ": no busy area starts at " + Unsigned.hex(start));
     }
-    remember(requestId, new Outcome(area, true));
+    frees.put(e.key(), new Outcome(area, true));
     List<Part> parts = spans.remove(start);
     if (parts == null) parts = List.of(new Part(node, area.start(), area.end()));
     LazyArea la = new LazyArea(area, node, parts);
     lazy.put(start, la);
+    applied.accept(e);
     return la;
   }
 
@@ -323,11 +271,12 @@ public final class NodeState {
    * {@code llist_del_all()}: hands every lazy area to a purge epoch at once; frees that arrive
    * later belong to the next epoch. The areas stay unusable (and counted lazy) until released.
    */
-  private List<LazyArea> spliceLazy(long epoch) {
-    spliceEpoch = epoch;
+  public List<LazyArea> apply(NodeEvent.LazySpliced e) {
+    spliceEpoch = e.epoch();
     List<LazyArea> out = new ArrayList<>(lazy.values());
     for (LazyArea la : out) purging.put(la.area().start(), la);
     lazy.clear();
+    applied.accept(e);
     return out;
   }
 
@@ -337,10 +286,10 @@ public final class NodeState {
    * held part. Pieces already released, or never ours, are ignored, so a repeated batch (a retry, a
    * successor coordinator re-driving an epoch) is harmless.
    */
-  private Released release(List<ReleasePiece> pieces) {
+  public Released apply(NodeEvent.PiecesReleased e) {
     int areas = 0;
     long bytes = 0;
-    for (ReleasePiece p : pieces) {
+    for (ReleasePiece p : e.pieces()) {
       if (p.start() == p.areaStart()) {
         // Our own area: its start piece gives back every part of it on this node at once.
         LazyArea la = purging.remove(p.areaStart());
@@ -361,9 +310,9 @@ public final class NodeState {
         bytes += p.end() - p.start();
       }
     }
+    applied.accept(e);
     return new Released(areas, bytes);
   }
-
 
   // ---------------------------------------------------------------- spanning: edges
 
@@ -393,7 +342,7 @@ public final class NodeState {
    * Why {@code myParts} cannot be reserved under {@code id}, or null if they can (all free and
    * ours, and the id not already decided). Changes nothing.
    */
-  public String reserveRefusal(String id, Area area, List<Part> myParts) {
+  public String reserveRefusal(ReservationId id, Area area, List<Part> myParts) {
     if (decisions.containsKey(id)) return "reservation " + id + " already " + decisions.get(id);
     if (area == null || myParts == null || myParts.isEmpty()) return "reservation " + id + " has no parts";
     long prevEnd = 0;
@@ -417,16 +366,19 @@ public final class NodeState {
     return null;
   }
 
-  private void reserve(String id, Area area, int startOwner, List<Part> myParts, List<Part> all) {
-    for (Part p : myParts) {
+  /** Carves a reservation's parts out of the shard. */
+  public void apply(NodeEvent.SpanReserved e) {
+    Reservation r = e.reservation();
+    for (Part p : r.myParts()) {
       if (!shard.allocExact(p.start(), p.end())) {
         throw new IllegalStateException("node " + node + ": reserved " + Unsigned.hex(p.start()) + " is not free");
       }
     }
-    reservations.put(id, new Reservation(id, area, startOwner, List.copyOf(myParts), List.copyOf(all)));
+    reservations.put(r.id(), new Reservation(r.id(), r.startOwner(), List.copyOf(r.myParts()), List.copyOf(r.allParts())));
+    applied.accept(e);
   }
 
-  public Reservation reservation(String id) {
+  public Reservation reservation(ReservationId id) {
     return reservations.get(id);
   }
 
@@ -435,7 +387,7 @@ public final class NodeState {
    * then records it aborted with {@link NodeEvent.SpanResolved}, so a reserve that arrives after
    * the question, reordered by the network, is refused instead of committing space given back).
    */
-  public Decision decision(String id) {
+  public Decision decision(ReservationId id) {
     Decision d = decisions.get(id);
     if (d != null) return d;
     return reservations.containsKey(id) ? Decision.PENDING : null;
@@ -445,35 +397,45 @@ public final class NodeState {
    * Start owner's commit point: the reservation becomes a busy area. The actor emits this only
    * while the reservation is held; a late commit finds it gone and gets "not committed".
    */
-  private boolean commitAsStartOwner(String id) {
-    Reservation r = reservations.remove(id);
+  public void apply(NodeEvent.SpanCommitted e) {
+    Reservation r = reservations.remove(e.id());
     if (r == null || r.startOwner() != node) {
-      throw new IllegalStateException("node " + node + ": no reservation " + id + " to commit");
+      throw new IllegalStateException("node " + node + ": no reservation " + e.id() + " to commit");
     }
     busy.insert(r.area());
     spans.put(r.area().start(), r.allParts());
-    decisions.put(id, Decision.COMMITTED);
-    return true;
+    decisions.put(e.id(), Decision.COMMITTED);
+    applied.accept(e);
   }
 
   /** A part owner learns the area was committed: the reserved parts become held parts. */
-  private void commitAsPartOwner(String id) {
-    Reservation r = reservations.remove(id);
-    if (r == null) return;
-    for (Part p : r.myParts()) {
-      held.put(p.start(), new HeldPart(p.start(), p.end(), r.area(), r.startOwner(), id));
+  public void apply(NodeEvent.SpanPartCommitted e) {
+    Reservation r = reservations.remove(e.id());
+    if (r != null) {
+      for (Part p : r.myParts()) {
+        held.put(p.start(), new HeldPart(p.start(), p.end(), r.area(), r.startOwner(), e.id()));
+      }
     }
+    applied.accept(e);
   }
 
   /**
    * Gives a reservation's parts back to the shard. On the start owner the id is recorded aborted.
    * No-op for an unknown id.
    */
-  private void cancel(String id) {
-    Reservation r = reservations.remove(id);
-    if (r == null) return;
-    if (r.startOwner() == node) decisions.put(id, Decision.ABORTED);
-    for (Part p : r.myParts()) shard.release(p.start(), p.end());
+  public void apply(NodeEvent.SpanCancelled e) {
+    Reservation r = reservations.remove(e.id());
+    if (r != null) {
+      if (r.startOwner() == node) decisions.put(e.id(), Decision.ABORTED);
+      for (Part p : r.myParts()) shard.release(p.start(), p.end());
+    }
+    applied.accept(e);
+  }
+
+  /** Records an id the start owner never saw as aborted, so a late reserve of it is refused. */
+  public void apply(NodeEvent.SpanResolved e) {
+    decisions.putIfAbsent(e.id(), Decision.ABORTED);
+    applied.accept(e);
   }
 
   // ---------------------------------------------------------------- views
@@ -493,7 +455,6 @@ public final class NodeState {
     return out;
   }
 
-  /** Areas handed to a purge epoch and not released yet (a successor coordinator re-drives them). */
   /** The area handed to a purge and not released yet that starts at {@code start}, or null. */
   public LazyArea purgingAt(long start) {
     return purging.get(start);
@@ -509,8 +470,13 @@ public final class NodeState {
     return held.get(start);
   }
 
+  /** Areas handed to a purge epoch and not released yet (a successor coordinator re-drives them). */
   public List<LazyArea> purging() {
     return new ArrayList<>(purging.values());
+  }
+
+  public int purgingCount() {
+    return purging.size();
   }
 
   /** Pages of every unpurged area whose start is ours. */
@@ -545,6 +511,10 @@ public final class NodeState {
     return reservations.size();
   }
 
+  public Collection<Reservation> reservations() {
+    return java.util.Collections.unmodifiableCollection(reservations.values());
+  }
+
   public long reservedBytes() {
     long b = 0;
     for (Reservation r : reservations.values()) {
@@ -557,7 +527,17 @@ public final class NodeState {
     return held.values();
   }
 
-  private long bytesHere(long start, List<Part> parts, long size) {
+  /** Parts of this node's busy spanning areas, by area start. */
+  public Map<Long, List<Part>> spanningParts() {
+    return java.util.Collections.unmodifiableMap(spans);
+  }
+
+  /** Every free block, in address order. */
+  public void forEachFreeBlock(FreeShard.BlockVisitor v) {
+    shard.forEach(v);
+  }
+
+  private long bytesHere(List<Part> parts, long size) {
     if (parts == null) return size;
     long b = 0;
     for (Part p : parts) if (p.node() == node) b += p.end() - p.start();
@@ -572,21 +552,21 @@ public final class NodeState {
     shard.checkInvariants();
     long[] owned = {0};
     geometry.forEachOwnedRange(node, (s, e) -> owned[0] += e - s);
-    long held = 0;
-    for (HeldPart h : this.held.values()) held += h.end() - h.start();
+    long heldBytes = 0;
+    for (HeldPart h : held.values()) heldBytes += h.end() - h.start();
     long own = 0;
     for (Area a : busy.areas()) {
       if (geometry.nodeOf(a.start()) != node) {
         throw new IllegalStateException("node " + node + " holds busy " + a + " of node "
             + geometry.nodeOf(a.start()));
       }
-      own += bytesHere(a.start(), spans.get(a.start()), a.size());
+      own += bytesHere(spans.get(a.start()), a.size());
     }
-    for (LazyArea la : unpurged()) own += bytesHere(la.area().start(), la.parts(), la.area().size());
-    long sum = shard.freeBytes() + own + held + reservedBytes();
+    for (LazyArea la : unpurged()) own += bytesHere(la.parts(), la.area().size());
+    long sum = shard.freeBytes() + own + heldBytes + reservedBytes();
     if (sum != owned[0]) {
       throw new IllegalStateException("node " + node + ": free " + shard.freeBytes() + " + areas "
-          + own + " + held " + held + " + reserved " + reservedBytes() + " = " + sum
+          + own + " + held " + heldBytes + " + reserved " + reservedBytes() + " = " + sum
           + " but the node owns " + owned[0]);
     }
   }
