@@ -238,6 +238,32 @@ class SpanningTest extends AllocatorTestBase {
     assertEquals(0, stats(after, 1).heldParts());
   }
 
+  @Test
+  void aStaleCopyOfAReserveArrivingAfterTheAreaWasReleasedIsGivenBack() {
+    VmapClient c = start(B);
+    Geometry g = c.geometry();
+    reserveR("stale-1", 30_000, 30_000);
+    node(vmap, 0).tell(new PeerProtocol.CommitArea(reservation("stale-1", R), commits.ref()));
+    assertTrue(commits.expectMessageClass(PeerProtocol.CommitReply.class).committed());
+    node(vmap, 1).tell(new PeerProtocol.CommitPart(reservation("stale-1", R)));
+    assertEquals(R, await(c.free(R.start())));
+    assertEquals(1, await(c.purge()));
+    assertEquals(g.spaceBytes(), info(vmap).freeBytes());
+    // A duplicated reserve of the part arrives late, after everything: the space is free again, so
+    // node 1 takes it, and when its lease runs out it asks node 0, which released the area.
+    reserve(1, "stale-1", R, List.of(R1), 300);
+    assertTrue(reserves.expectMessageClass(PeerProtocol.ReserveReply.class).ok());
+    reserves.awaitAssert(
+        WAIT,
+        () -> {
+          VmapInfo i = info(vmap);
+          assertEquals(0, stats(i, 1).reservations(), i::render);
+          assertEquals(0, stats(i, 1).heldParts(), i::render);
+          assertEquals(g.spaceBytes(), i.freeBytes(), i::render);
+          return null;
+        });
+  }
+
   // ------------------------------------------------------------------ (d)
 
   @Test

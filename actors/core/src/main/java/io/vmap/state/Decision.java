@@ -5,5 +5,11 @@ public enum Decision {
   COMMITTED,
   ABORTED,
   /** Still reserved: neither committed nor given back yet. */
-  PENDING
+  PENDING,
+  /**
+   * Committed, and the area has since been freed and released: a part owner that still holds a
+   * reservation for it holds a stale copy (a duplicated or late reserve) and gives it back. Only an
+   * answer, never stored.
+   */
+  RELEASED
 }

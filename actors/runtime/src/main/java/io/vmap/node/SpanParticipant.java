@@ -130,6 +130,11 @@ final class SpanParticipant {
     if (d == null) {
       c.state.apply(new NodeEvent.SpanResolved(m.id()));
       d = Decision.ABORTED;
+    } else if (d == Decision.COMMITTED && !holds(m.id().area())) {
+      // Released since: its parts were released on every owner after the flush, so what the asker
+      // still reserves is a stale copy of the reserve (duplicated or late), which it must give back
+      // rather than hold as a part of an area that no longer exists.
+      d = Decision.RELEASED;
     }
     Resolution answer = new Resolution(m.id(), d);
     c.durability.afterStored(() -> c.peers.node(m.asker()).tell(answer));
@@ -142,12 +147,22 @@ final class SpanParticipant {
         c.state.apply(new NodeEvent.SpanPartCommitted(m.id()));
         c.timers.cancel(m.id());
       }
-      case ABORTED -> {
+      case ABORTED, RELEASED -> {
         c.state.apply(new NodeEvent.SpanCancelled(m.id()));
         c.timers.cancel(m.id());
       }
       case PENDING -> {} // the timer is armed again already
     }
+  }
+
+  /** Whether {@code area} is still this node's, busy or freed and not released yet. */
+  private boolean holds(Area area) {
+    long start = area.start();
+    if (area.equals(c.state.busyAt(start))) return true;
+    var lazy = c.state.lazyAt(start);
+    if (lazy != null && lazy.area().equals(area)) return true;
+    var purging = c.state.purgingAt(start);
+    return purging != null && purging.area().equals(area);
   }
 
   /**
