@@ -57,10 +57,9 @@ class BadInputTest extends AllocatorTestBase {
 
   /** The node still serves: an allocation homed on it and a find. */
   private void stillServing(int k) {
-    TestProbe<ClientProtocol.AllocReply> r = testKit.createTestProbe(ClientProtocol.AllocReply.class);
-    node(vmap, k).tell(new ClientProtocol.Alloc(VmapTestSupport.rid("alive-" + k + "-" + System.nanoTime()),
-        AllocSpec.of(G, 0x1000, G.page(), null, null, k, "", Policy.FAIL_FAST), r.ref()));
-    ClientProtocol.Allocated a = r.expectMessageClass(ClientProtocol.Allocated.class);
+    TestProbe<ClientProtocol.Replies> r = testKit.createTestProbe(ClientProtocol.Replies.class);
+    node(vmap, k).tell(Requests.one(Requests.alloc("alive-" + k + "-" + System.nanoTime(), AllocSpec.of(G, 0x1000, G.page(), null, null, k, "", Policy.FAIL_FAST)), r.ref()));
+    ClientProtocol.Allocated a = Requests.reply(r, ClientProtocol.Allocated.class);
     assertEquals(k, a.node());
     assertEquals(Optional.of(a.area()), await(c.find(a.area().start())));
   }
@@ -163,7 +162,7 @@ class BadInputTest extends AllocatorTestBase {
   @Test
   void aMalformedAllocSentStraightToANodeIsEinvalAndTheNodeKeepsServing() {
     start();
-    TestProbe<ClientProtocol.AllocReply> r = testKit.createTestProbe(ClientProtocol.AllocReply.class);
+    TestProbe<ClientProtocol.Replies> r = testKit.createTestProbe(ClientProtocol.Replies.class);
     AllocSpec[] bad = {
       new AllocSpec(0, G.page(), B, G.vend(), 0, "", Policy.NORMAL),            // size 0
       new AllocSpec(0x1000, 0, B, G.vend(), 0, "", Policy.NORMAL),              // align 0
@@ -176,13 +175,13 @@ class BadInputTest extends AllocatorTestBase {
     };
     int i = 0;
     for (AllocSpec s : bad) {
-      node(vmap, 0).tell(new ClientProtocol.Alloc(VmapTestSupport.rid("bad-" + i++), s, r.ref()));
-      ClientProtocol.AllocFailed f = r.expectMessageClass(ClientProtocol.AllocFailed.class);
+      node(vmap, 0).tell(Requests.one(Requests.alloc("bad-" + i++, s), r.ref()));
+      ClientProtocol.Failed f = Requests.reply(r, ClientProtocol.Failed.class);
       assertEquals(ErrorCode.EINVAL, f.code(), () -> s + ": " + f);
       assertNotNull(f.reason());
     }
-    node(vmap, 1).tell(new ClientProtocol.Alloc(VmapTestSupport.rid("bad-null"), null, r.ref()));
-    assertEquals(ErrorCode.EINVAL, r.expectMessageClass(ClientProtocol.AllocFailed.class).code());
+    node(vmap, 1).tell(Requests.one(Requests.alloc("bad-null", null), r.ref()));
+    assertEquals(ErrorCode.EINVAL, Requests.reply(r, ClientProtocol.Failed.class).code());
     stillServing(0);
     stillServing(1);
   }
@@ -192,11 +191,11 @@ class BadInputTest extends AllocatorTestBase {
     start();
     // The walk's message carries an AllocSpec too; a peer in another process may send anything.
     TestProbe<PeerProtocol.AttemptReply> r = testKit.createTestProbe(PeerProtocol.AttemptReply.class);
-    node(vmap, 1).tell(new PeerProtocol.AllocHere(new AttemptId(VmapTestSupport.rid("bad-here"), 0, 0, 1),
+    node(vmap, 1).tell(new PeerProtocol.AllocHere(new AttemptId(Requests.allocKey("bad-here"), 0, 0, 1),
         new AllocSpec(0, G.page(), B, G.vend(), 0, "", Policy.NORMAL), r.ref()));
     PeerProtocol.AttemptFailed f = r.expectMessageClass(PeerProtocol.AttemptFailed.class);
     assertEquals(ErrorCode.EINVAL, f.code(), f::toString);
-    node(vmap, 1).tell(new PeerProtocol.AllocHere(new AttemptId(VmapTestSupport.rid("bad-here2"), 0, 0, 1),
+    node(vmap, 1).tell(new PeerProtocol.AllocHere(new AttemptId(Requests.allocKey("bad-here2"), 0, 0, 1),
         new AllocSpec(0x1000, 3 * G.page(), B, G.vend(), 0, "", Policy.NORMAL), r.ref()));
     assertEquals(ErrorCode.EINVAL, r.expectMessageClass(PeerProtocol.AttemptFailed.class).code());
     stillServing(1);

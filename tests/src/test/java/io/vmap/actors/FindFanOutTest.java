@@ -47,7 +47,7 @@ class FindFanOutTest extends AllocatorTestBase {
   TestProbe<NodeMessage> p2;
   TestProbe<NodeMessage> p3;
   TestProbe<PurgeProtocol.Command> coordinator;
-  TestProbe<ClientProtocol.FindReply> asker;
+  TestProbe<ClientProtocol.Replies> asker;
   TestProbe<PeerProtocol.ReserveReply> reserves;
 
   @BeforeEach
@@ -56,7 +56,7 @@ class FindFanOutTest extends AllocatorTestBase {
     p2 = testKit.createTestProbe(NodeMessage.class);
     p3 = testKit.createTestProbe(NodeMessage.class);
     coordinator = testKit.createTestProbe(PurgeProtocol.Command.class);
-    asker = testKit.createTestProbe(ClientProtocol.FindReply.class);
+    asker = testKit.createTestProbe(ClientProtocol.Replies.class);
     reserves = testKit.createTestProbe(PeerProtocol.ReserveReply.class);
   }
 
@@ -87,8 +87,8 @@ class FindFanOutTest extends AllocatorTestBase {
     ActorRef<NodeMessage> n1 = spawnNode(1, dir);
 
     for (long addr : new long[] {B + ZONE, B + ZONE + 0x1234, B + 2 * ZONE - 1, B + 5 * ZONE, B + 6 * ZONE - 1}) {
-      n1.tell(new ClientProtocol.Find(addr, asker.ref()));
-      ClientProtocol.FindReply r = asker.expectMessageClass(ClientProtocol.FindReply.class);
+      n1.tell(Requests.one(Requests.find(addr), asker.ref()));
+      ClientProtocol.Found r = Requests.reply(asker, ClientProtocol.Found.class);
       assertEquals(addr, r.addr());
       assertFalse(r.found());
     }
@@ -103,8 +103,8 @@ class FindFanOutTest extends AllocatorTestBase {
 
     // Addresses of node 1's zones that S's piece does not cover.
     for (long addr : new long[] {S.end(), S.end() + 0x1000, B + 2 * ZONE - 1, B + 5 * ZONE}) {
-      n1.tell(new ClientProtocol.Find(addr, asker.ref()));
-      assertNull(asker.expectMessageClass(ClientProtocol.FindReply.class).area());
+      n1.tell(Requests.one(Requests.find(addr), asker.ref()));
+      assertNull(Requests.reply(asker, ClientProtocol.Found.class).area());
     }
     nothingToPeers(p0, p2, p3);
   }
@@ -116,7 +116,7 @@ class FindFanOutTest extends AllocatorTestBase {
     holdLaterPieceOfS(n1);
 
     long addr = B + ZONE + 0x2345;
-    n1.tell(new ClientProtocol.Find(addr, asker.ref()));
+    n1.tell(Requests.one(Requests.find(addr), asker.ref()));
     PeerProtocol.FindHere fh = p0.expectMessageClass(PeerProtocol.FindHere.class);
     assertEquals(addr, fh.addr());
     // The start owner answers the asker directly.
@@ -127,7 +127,7 @@ class FindFanOutTest extends AllocatorTestBase {
 
     // The first and last byte of the piece fan out the same way, to node 0 only.
     for (long a : new long[] {B + ZONE, S.end() - 1}) {
-      n1.tell(new ClientProtocol.Find(a, asker.ref()));
+      n1.tell(Requests.one(Requests.find(a), asker.ref()));
       assertEquals(a, p0.expectMessageClass(PeerProtocol.FindHere.class).addr());
     }
     nothingToPeers(p0, p2, p3);
@@ -150,20 +150,20 @@ class FindFanOutTest extends AllocatorTestBase {
     n1.tell(new PeerProtocol.CommitPart(VmapTestSupport.reservation("r-span", S)));
 
     for (long addr : new long[] {B + ZONE, B + ZONE + 0x4321, S.end() - 1}) {
-      n1.tell(new ClientProtocol.Find(addr, asker.ref()));
-      ClientProtocol.FindReply r = asker.expectMessageClass(ClientProtocol.FindReply.class);
+      n1.tell(Requests.one(Requests.find(addr), asker.ref()));
+      ClientProtocol.Found r = Requests.reply(asker, ClientProtocol.Found.class);
       assertEquals(addr, r.addr());
       assertEquals(S, r.area());
       assertEquals(0, r.node());
     }
     // Asked at the wrong node (0), an address of node 1's piece: forwarded, then fanned back.
-    n0.tell(new ClientProtocol.Find(B + ZONE + 8, asker.ref()));
-    assertEquals(S, asker.expectMessageClass(ClientProtocol.FindReply.class).area());
+    n0.tell(Requests.one(Requests.find(B + ZONE + 8), asker.ref()));
+    assertEquals(S, Requests.reply(asker, ClientProtocol.Found.class).area());
     // An address in the start piece is answered by node 0 directly.
-    n0.tell(new ClientProtocol.Find(S.start(), asker.ref()));
-    assertEquals(S, asker.expectMessageClass(ClientProtocol.FindReply.class).area());
-    n1.tell(new ClientProtocol.Find(S.end(), asker.ref()));
-    assertFalse(asker.expectMessageClass(ClientProtocol.FindReply.class).found());
+    n0.tell(Requests.one(Requests.find(S.start()), asker.ref()));
+    assertEquals(S, Requests.reply(asker, ClientProtocol.Found.class).area());
+    n1.tell(Requests.one(Requests.find(S.end()), asker.ref()));
+    assertFalse(Requests.reply(asker, ClientProtocol.Found.class).found());
     nothingToPeers(p2, p3);
   }
 
@@ -173,9 +173,9 @@ class FindFanOutTest extends AllocatorTestBase {
     ActorRef<NodeMessage> n1 = spawnNode(1, dir);
 
     long addr = B + 6 * ZONE + 0x10; // node 2's second zone
-    n1.tell(new ClientProtocol.Find(addr, asker.ref()));
-    ClientProtocol.Find fwd = p2.expectMessageClass(ClientProtocol.Find.class);
-    assertEquals(addr, fwd.addr());
+    n1.tell(Requests.one(Requests.find(addr), asker.ref()));
+    ClientProtocol.Batch fwd = p2.expectMessageClass(ClientProtocol.Batch.class);
+    assertEquals(addr, ((ClientProtocol.FindRequest) fwd.requests().get(0)).addr());
     assertEquals(asker.ref(), fwd.replyTo());
     nothingToPeers(p0, p2, p3);
     asker.expectNoMessage(Duration.ofMillis(1));

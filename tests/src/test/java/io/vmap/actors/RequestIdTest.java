@@ -1,6 +1,5 @@
 package io.vmap.actors;
 
-import io.vmap.state.RequestId;
 import io.vmap.protocol.ClientProtocol;
 import static io.vmap.actors.VmapTestSupport.ZONE;
 import static io.vmap.actors.VmapTestSupport.await;
@@ -92,12 +91,12 @@ class RequestIdTest extends AllocatorTestBase {
   @Test
   void concurrentDuplicatesGetOneArea() {
     start();
-    TestProbe<ClientProtocol.AllocReply> replies = testKit.createTestProbe(ClientProtocol.AllocReply.class);
-    for (int i = 0; i < 3; i++) node(vmap, 1).tell(new ClientProtocol.Alloc(new RequestId("dup-1"), spec(0x5000, 1), replies.ref()));
+    TestProbe<ClientProtocol.Replies> replies = testKit.createTestProbe(ClientProtocol.Replies.class);
+    for (int i = 0; i < 3; i++) node(vmap, 1).tell(Requests.one(Requests.alloc("dup-1", spec(0x5000, 1)), replies.ref()));
     List<Area> got = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
-      ClientProtocol.Allocated a = replies.expectMessageClass(ClientProtocol.Allocated.class);
-      assertEquals(new RequestId("dup-1"), a.requestId());
+      ClientProtocol.Allocated a = Requests.reply(replies, ClientProtocol.Allocated.class);
+      assertEquals(Requests.allocKey("dup-1"), a.key());
       got.add(a.area());
     }
     assertEquals(List.of(got.get(0), got.get(0), got.get(0)), got);
@@ -118,15 +117,15 @@ class RequestIdTest extends AllocatorTestBase {
     for (int z = 0; z < 16; z += 2) {
       await(c.alloc(AllocOptions.size(ZONE).home(0).range(B + z * ZONE, B + (z + 1) * ZONE)));
     }
-    TestProbe<ClientProtocol.AllocReply> replies = testKit.createTestProbe(ClientProtocol.AllocReply.class);
-    for (int i = 0; i < 3; i++) node(vmap, 0).tell(new ClientProtocol.Alloc(new RequestId("walk-1"), spec(0x1000, 0), replies.ref()));
-    Area first = replies.expectMessageClass(ClientProtocol.Allocated.class).area();
+    TestProbe<ClientProtocol.Replies> replies = testKit.createTestProbe(ClientProtocol.Replies.class);
+    for (int i = 0; i < 3; i++) node(vmap, 0).tell(Requests.one(Requests.alloc("walk-1", spec(0x1000, 0)), replies.ref()));
+    Area first = Requests.reply(replies, ClientProtocol.Allocated.class).area();
     assertEquals(B + ZONE, first.start());
-    assertEquals(first, replies.expectMessageClass(ClientProtocol.Allocated.class).area());
-    assertEquals(first, replies.expectMessageClass(ClientProtocol.Allocated.class).area());
+    assertEquals(first, Requests.reply(replies, ClientProtocol.Allocated.class).area());
+    assertEquals(first, Requests.reply(replies, ClientProtocol.Allocated.class).area());
     // And after it was answered.
-    node(vmap, 0).tell(new ClientProtocol.Alloc(new RequestId("walk-1"), spec(0x1000, 0), replies.ref()));
-    ClientProtocol.Allocated late = replies.expectMessageClass(ClientProtocol.Allocated.class);
+    node(vmap, 0).tell(Requests.one(Requests.alloc("walk-1", spec(0x1000, 0)), replies.ref()));
+    ClientProtocol.Allocated late = Requests.reply(replies, ClientProtocol.Allocated.class);
     assertEquals(first, late.area());
     assertEquals(1, late.node());
     assertEquals(9, busy().size());
@@ -153,14 +152,14 @@ class RequestIdTest extends AllocatorTestBase {
     assertEquals(ErrorCode.ENOENT, failure(c.free(a.start(), "free-2")));
     // Concurrent duplicates straight to the node: the same first answer.
     Allocation b = await(c.alloc(AllocOptions.size(0x1000).home(0)));
-    TestProbe<ClientProtocol.FreeReply> replies = testKit.createTestProbe(ClientProtocol.FreeReply.class);
-    node(vmap, 0).tell(new ClientProtocol.Free(new RequestId("free-3"), b.start(), replies.ref()));
-    node(vmap, 0).tell(new ClientProtocol.Free(new RequestId("free-3"), b.start(), replies.ref()));
-    assertEquals(b.area(), replies.expectMessageClass(ClientProtocol.Freed.class).area());
-    assertEquals(b.area(), replies.expectMessageClass(ClientProtocol.Freed.class).area());
+    TestProbe<ClientProtocol.Replies> replies = testKit.createTestProbe(ClientProtocol.Replies.class);
+    node(vmap, 0).tell(Requests.one(Requests.free("free-3", b.start()), replies.ref()));
+    node(vmap, 0).tell(Requests.one(Requests.free("free-3", b.start()), replies.ref()));
+    assertEquals(b.area(), Requests.reply(replies, ClientProtocol.Freed.class).area());
+    assertEquals(b.area(), Requests.reply(replies, ClientProtocol.Freed.class).area());
     // A retry sent to the wrong node reaches the owner and gets the same answer.
-    node(vmap, 1).tell(new ClientProtocol.Free(new RequestId("free-3"), b.start(), replies.ref()));
-    assertEquals(b.area(), replies.expectMessageClass(ClientProtocol.Freed.class).area());
+    node(vmap, 1).tell(Requests.one(Requests.free("free-3", b.start()), replies.ref()));
+    assertEquals(b.area(), Requests.reply(replies, ClientProtocol.Freed.class).area());
     VmapInfo i = info(vmap);
     assertEquals(2, i.lazy().size(), i::render);
     assertTrue(i.busy().isEmpty(), i::render);

@@ -1,6 +1,5 @@
 package io.vmap.actors;
 
-import io.vmap.state.RequestId;
 import io.vmap.protocol.ClientProtocol;
 import static io.vmap.actors.VmapTestSupport.ZONE;
 import static io.vmap.actors.VmapTestSupport.await;
@@ -127,34 +126,34 @@ class RoutingTest extends AllocatorTestBase {
     assertAt(a1, b + ZONE, 0x3000, 1);
     assertAt(a2, b + 2 * ZONE, 0x2000, 2);
 
-    TestProbe<ClientProtocol.FindReply> finds = testKit.createTestProbe(ClientProtocol.FindReply.class);
+    TestProbe<ClientProtocol.Replies> finds = testKit.createTestProbe(ClientProtocol.Replies.class);
     // Find of an address inside a2, sent to node 0 and to node 3.
     for (int wrong : new int[] {0, 3}) {
-      node(vmap, wrong).tell(new ClientProtocol.Find(b + 2 * ZONE + 0x1fff, finds.ref()));
-      ClientProtocol.FindReply r = finds.expectMessageClass(ClientProtocol.FindReply.class);
+      node(vmap, wrong).tell(Requests.one(Requests.find(b + 2 * ZONE + 0x1fff), finds.ref()));
+      ClientProtocol.Found r = Requests.reply(finds, ClientProtocol.Found.class);
       assertEquals(b + 2 * ZONE + 0x1fff, r.addr());
       assertEquals(a2.area(), r.area());
       assertEquals(2, r.node());
     }
     // Just past a2: nothing, whoever is asked.
-    node(vmap, 1).tell(new ClientProtocol.Find(b + 2 * ZONE + 0x2000, finds.ref()));
-    assertFalse(finds.expectMessageClass(ClientProtocol.FindReply.class).found());
+    node(vmap, 1).tell(Requests.one(Requests.find(b + 2 * ZONE + 0x2000), finds.ref()));
+    assertFalse(Requests.reply(finds, ClientProtocol.Found.class).found());
 
     // Free of a1 sent to node 3: forwarded to node 1, answered with a1.
-    TestProbe<ClientProtocol.FreeReply> frees = testKit.createTestProbe(ClientProtocol.FreeReply.class);
-    node(vmap, 3).tell(new ClientProtocol.Free(new RequestId("free-a1"), a1.start(), frees.ref()));
-    ClientProtocol.Freed freed = frees.expectMessageClass(ClientProtocol.Freed.class);
-    assertEquals(new RequestId("free-a1"), freed.requestId());
+    TestProbe<ClientProtocol.Replies> frees = testKit.createTestProbe(ClientProtocol.Replies.class);
+    node(vmap, 3).tell(Requests.one(Requests.free("free-a1", a1.start()), frees.ref()));
+    ClientProtocol.Freed freed = Requests.reply(frees, ClientProtocol.Freed.class);
+    assertEquals(Requests.freeKey("free-a1"), freed.key());
     assertEquals(a1.area(), freed.area());
     // Gone for find (asked through node 2) and for a second free (sent to node 0).
-    node(vmap, 2).tell(new ClientProtocol.Find(a1.start(), finds.ref()));
-    ClientProtocol.FindReply gone = finds.expectMessageClass(ClientProtocol.FindReply.class);
+    node(vmap, 2).tell(Requests.one(Requests.find(a1.start()), finds.ref()));
+    ClientProtocol.Found gone = Requests.reply(finds, ClientProtocol.Found.class);
     assertNull(gone.area());
-    node(vmap, 0).tell(new ClientProtocol.Free(new RequestId("free-a1-again"), a1.start(), frees.ref()));
-    assertEquals(ErrorCode.ENOENT, frees.expectMessageClass(ClientProtocol.FreeFailed.class).code());
+    node(vmap, 0).tell(Requests.one(Requests.free("free-a1-again", a1.start()), frees.ref()));
+    assertEquals(ErrorCode.ENOENT, Requests.reply(frees, ClientProtocol.Failed.class).code());
     // An interior address of a2, freed through the wrong node: EINVAL from the owner.
-    node(vmap, 1).tell(new ClientProtocol.Free(new RequestId("free-inside-a2"), a2.start() + 0x1000, frees.ref()));
-    assertEquals(ErrorCode.EINVAL, frees.expectMessageClass(ClientProtocol.FreeFailed.class).code());
+    node(vmap, 1).tell(Requests.one(Requests.free("free-inside-a2", a2.start() + 0x1000), frees.ref()));
+    assertEquals(ErrorCode.EINVAL, Requests.reply(frees, ClientProtocol.Failed.class).code());
     // a2 untouched by all of that.
     assertEquals(a2.area(), await(c.find(a2.start())).orElseThrow());
   }

@@ -17,7 +17,6 @@ import io.vmap.protocol.NodeDirectory;
 import io.vmap.node.NodeSettings;
 import io.vmap.node.VmapNode;
 import io.vmap.state.ErrorCode;
-import io.vmap.state.RequestId;
 import io.vmap.state.ReservationId;
 import io.vmap.space.Area;
 import io.vmap.space.Geometry;
@@ -155,13 +154,9 @@ final class VmapTestSupport {
     return vmap.nodes().node(k);
   }
 
-  static RequestId rid(String id) {
-    return new RequestId(id);
-  }
-
   /** A reservation id as the spanning allocator of request {@code request}, homed on node 0, makes it. */
   static ReservationId reservation(String request, Area area) {
-    return new ReservationId(new RequestId(request), 0, area, 0);
+    return new ReservationId(Requests.allocKey(request), 0, area, 0);
   }
 
   static void tell(RecipientRef<NodeMessage> to, NodeMessage m) {

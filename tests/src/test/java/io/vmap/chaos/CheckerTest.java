@@ -1,6 +1,6 @@
 package io.vmap.chaos;
 
-import io.vmap.state.RequestId;
+import io.vmap.state.RequestKey;
 import io.vmap.state.ReservationId;
 import io.vmap.state.HeldPart;
 import io.vmap.protocol.PurgeProtocol;
@@ -200,21 +200,22 @@ class CheckerTest {
     NodeBooks n0 = new NodeBooks(0, l(0x1000, 0x20000, 0x40000, 0x60000), l(0xc000, 0x30000, 0x50000, 0x70000),
         List.of(area(0, 1, "a"), s), List.of(new LazyArea(s, 0, List.of(p0, p1))), List.of(), List.of(), List.of());
     NodeBooks n1 = new NodeBooks(1, l(0x14000, 0x30000, 0x50000, 0x70000), l(0x20000, 0x40000, 0x60000, 0x80000),
-        List.of(), List.of(), List.of(), List.of(new HeldPart(0x10000, 0x14000, s, 0, new ReservationId(new RequestId("r1"), 0, s, 0))), List.of());
+        List.of(), List.of(), List.of(), List.of(new HeldPart(0x10000, 0x14000, s, 0, new ReservationId(RequestKey.keyed("alloc", "r1"), 0, s, 0))), List.of());
     assertEquals(List.of(), Checker.fsck(G, List.of(n0, n1), Duration.ZERO));
 
     // Node 1's free shard also claims the held part; node 0 forgot the area (the part is orphaned);
     // node 1 holds a reservation far past its lease.
     NodeBooks n0bad = new NodeBooks(0, n0.freeStarts(), n0.freeEnds(), List.of(area(0, 1, "a")), List.of(), List.of(),
         List.of(), List.of());
+    ReservationId r2 = new ReservationId(RequestKey.keyed("alloc", "r2"), 0, area(0x30000, 1, "r"), 0);
     NodeBooks n1bad = new NodeBooks(1, l(0x12000, 0x30000, 0x50000, 0x70000), n1.freeEnds(), List.of(), List.of(),
         List.of(), n1.held(),
-        List.of(new NodeBooks.Reserved(new ReservationId(new RequestId("r2"), 0, area(0x30000, 1, "r"), 0), area(0x30000, 1, "r"), 0, List.of(new Part(1, 0x30000, 0x31000)), 9000, 300)));
+        List.of(new NodeBooks.Reserved(r2, area(0x30000, 1, "r"), 0, List.of(new Part(1, 0x30000, 0x31000)), 9000, 300)));
     List<Checker.Violation> v = Checker.fsck(G, List.of(n0bad, n1bad), Duration.ofMillis(300));
     String all = v.toString();
     assertTrue(all.contains("overlap"), all);
     assertTrue(all.contains("neither has busy nor unpurged"), all);
-    assertTrue(all.contains("reservation r2#"), all);
+    assertTrue(all.contains("reservation " + r2), all);
     assertTrue(all.contains("its zones hold"), all);
     assertEquals(List.of(Checker.FSCK), rules(v));
   }

@@ -1,6 +1,6 @@
 package io.vmap.durable;
 
-import io.vmap.state.RequestId;
+import io.vmap.actors.Requests;
 import io.vmap.protocol.NodeMessage;
 import io.vmap.protocol.PurgeProtocol;
 import io.vmap.protocol.ClientProtocol;
@@ -115,10 +115,10 @@ class DurableNodeTest {
     return AllocSpec.of(G, n * 4096L, 4096, null, null, 0, "t", Policy.NORMAL);
   }
 
-  private ClientProtocol.AllocReply alloc(ActorRef<NodeMessage> node, String id, int pages) {
-    TestProbe<ClientProtocol.AllocReply> p = kit.createTestProbe();
-    node.tell(new ClientProtocol.Alloc(new RequestId(id), pages(pages), p.getRef()));
-    return p.receiveMessage();
+  private ClientProtocol.Reply alloc(ActorRef<NodeMessage> node, String id, int pages) {
+    TestProbe<ClientProtocol.Replies> p = kit.createTestProbe();
+    node.tell(Requests.one(Requests.alloc(id, pages(pages)), p.getRef()));
+    return Requests.reply(p);
   }
 
   private ClientProtocol.NodeInfo info(ActorRef<NodeMessage> node) {
@@ -137,9 +137,9 @@ class DurableNodeTest {
     ActorRef<NodeMessage> node = spawnNode(1000);
     Area a = ((ClientProtocol.Allocated) alloc(node, "a", 2)).area();
     Area b = ((ClientProtocol.Allocated) alloc(node, "b", 3)).area();
-    TestProbe<ClientProtocol.FreeReply> fp = kit.createTestProbe();
-    node.tell(new ClientProtocol.Free(new RequestId("free-a"), a.start(), fp.getRef()));
-    fp.expectMessageClass(ClientProtocol.Freed.class);
+    TestProbe<ClientProtocol.Replies> fp = kit.createTestProbe();
+    node.tell(Requests.one(Requests.free("free-a", a.start()), fp.getRef()));
+    Requests.reply(fp, ClientProtocol.Freed.class);
     ClientProtocol.NodeInfo before = info(node);
 
     restart(node);
@@ -150,7 +150,7 @@ class DurableNodeTest {
     assertEquals(a, after.lazy().get(0).area());
     assertEquals(before.freeBytes(), after.freeBytes());
     // A retry of an acknowledged request gets its first answer, not a second area.
-    assertEquals(new ClientProtocol.Allocated(new RequestId("b"), b, 0), alloc(again, "b", 3));
+    assertEquals(new ClientProtocol.Allocated(Requests.allocKey("b"), b, 0), alloc(again, "b", 3));
     assertEquals(1, info(again).busy().size());
     // The lazily freed space is still not reusable: the next area goes after b.
     Area c = ((ClientProtocol.Allocated) alloc(again, "c", 1)).area();
@@ -179,9 +179,9 @@ class DurableNodeTest {
     ActorRef<NodeMessage> node = spawnNode(1000);
     Area first = ((ClientProtocol.Allocated) alloc(node, "ok", 1)).area();
     journal.failNextPersisted(pid);
-    TestProbe<ClientProtocol.AllocReply> p = kit.createTestProbe();
-    node.tell(new ClientProtocol.Alloc(new RequestId("lost"), pages(1), p.getRef()));
-    ClientProtocol.AllocFailed failed = assertInstanceOf(ClientProtocol.AllocFailed.class, p.receiveMessage());
+    TestProbe<ClientProtocol.Replies> p = kit.createTestProbe();
+    node.tell(Requests.one(Requests.alloc("lost", pages(1)), p.getRef()));
+    ClientProtocol.Failed failed = Requests.reply(p, ClientProtocol.Failed.class);
     assertEquals(ErrorCode.ETIMEDOUT, failed.code());
     p.expectTerminated(node);
 
@@ -206,10 +206,10 @@ class DurableNodeTest {
           }
         });
     ActorRef<NodeMessage> node = spawnNode(settings);
-    TestProbe<ClientProtocol.AllocReply> p = kit.createTestProbe();
-    for (int i = 0; i < 16; i++) node.tell(new ClientProtocol.Alloc(new RequestId("g" + i), pages(1), p.getRef()));
+    TestProbe<ClientProtocol.Replies> p = kit.createTestProbe();
+    for (int i = 0; i < 16; i++) node.tell(Requests.one(Requests.alloc("g" + i, pages(1)), p.getRef()));
     List<Long> starts = new ArrayList<>();
-    for (int i = 0; i < 16; i++) starts.add(((ClientProtocol.Allocated) p.receiveMessage()).area().start());
+    for (int i = 0; i < 16; i++) starts.add(Requests.reply(p, ClientProtocol.Allocated.class).area().start());
     assertEquals(16, starts.stream().distinct().count());
     assertEquals(16, journal.persistedInStorage(pid).size());
     return batchSizes;

@@ -1,6 +1,5 @@
 package io.vmap.wire;
 
-import io.vmap.state.Outcome;
 import io.vmap.state.Reservation;
 import io.vmap.state.Decision;
 import io.vmap.state.HeldPart;
@@ -49,14 +48,15 @@ final class WireRegistryTest {
     m.put(106, "io.vmap.state.ZoneEdge");
     m.put(107, "io.vmap.state.ReleasePiece");
     // 110-190 were format 1's ids: retired, never reused (storedIdsNeverChange checks).
-    m.put(200, "io.vmap.state.RequestId");
+    m.put(200, "io.vmap.state.RequestKey");
     m.put(201, "io.vmap.state.AttemptId");
     m.put(202, "io.vmap.state.ReservationId");
     m.put(203, "io.vmap.state.Decision");
     m.put(204, "io.vmap.state.HeldPart");
     m.put(205, "io.vmap.state.Reservation");
-    m.put(206, "io.vmap.state.Outcome");
+    m.put(206, "io.vmap.state.Answer$Done");
     m.put(207, "io.vmap.state.NodeSnapshot");
+    m.put(208, "io.vmap.state.Answer$Failed");
     m.put(220, "io.vmap.state.NodeEvent$AreaAllocated");
     m.put(221, "io.vmap.state.NodeEvent$AreaFreed");
     m.put(222, "io.vmap.state.NodeEvent$LazySpliced");
@@ -67,19 +67,21 @@ final class WireRegistryTest {
     m.put(227, "io.vmap.state.NodeEvent$SpanCancelled");
     m.put(228, "io.vmap.state.NodeEvent$SpanResolved");
     m.put(229, "io.vmap.state.NodeEvent$Placed");
-    m.put(250, "io.vmap.protocol.ClientProtocol$Alloc");
-    m.put(251, "io.vmap.protocol.ClientProtocol$Free");
-    m.put(252, "io.vmap.protocol.ClientProtocol$Find");
-    m.put(253, "io.vmap.protocol.ClientProtocol$GetInfo");
-    m.put(254, "io.vmap.protocol.ClientProtocol$Inspect");
+    m.put(230, "io.vmap.state.NodeEvent$Refused");
+    m.put(250, "io.vmap.protocol.ClientProtocol$Batch");
+    m.put(251, "io.vmap.protocol.ClientProtocol$AllocRequest");
+    m.put(252, "io.vmap.protocol.ClientProtocol$FreeRequest");
+    m.put(253, "io.vmap.protocol.ClientProtocol$FindRequest");
+    m.put(254, "io.vmap.protocol.ClientProtocol$Replies");
     m.put(255, "io.vmap.protocol.ClientProtocol$Allocated");
-    m.put(256, "io.vmap.protocol.ClientProtocol$AllocFailed");
-    m.put(257, "io.vmap.protocol.ClientProtocol$Freed");
-    m.put(258, "io.vmap.protocol.ClientProtocol$FreeFailed");
-    m.put(259, "io.vmap.protocol.ClientProtocol$FindReply");
-    m.put(260, "io.vmap.protocol.ClientProtocol$NodeInfo");
-    m.put(261, "io.vmap.protocol.ClientProtocol$NodeReport");
-    m.put(262, "io.vmap.protocol.ClientProtocol$ReservationAge");
+    m.put(256, "io.vmap.protocol.ClientProtocol$Freed");
+    m.put(257, "io.vmap.protocol.ClientProtocol$Found");
+    m.put(258, "io.vmap.protocol.ClientProtocol$Failed");
+    m.put(259, "io.vmap.protocol.ClientProtocol$GetInfo");
+    m.put(260, "io.vmap.protocol.ClientProtocol$Inspect");
+    m.put(261, "io.vmap.protocol.ClientProtocol$NodeInfo");
+    m.put(262, "io.vmap.protocol.ClientProtocol$NodeReport");
+    m.put(263, "io.vmap.protocol.ClientProtocol$ReservationAge");
     m.put(270, "io.vmap.protocol.PeerProtocol$AllocHere");
     m.put(271, "io.vmap.protocol.PeerProtocol$AttemptPlaced");
     m.put(272, "io.vmap.protocol.PeerProtocol$AttemptFailed");
@@ -96,6 +98,8 @@ final class WireRegistryTest {
     m.put(283, "io.vmap.protocol.PeerProtocol$Resolution");
     m.put(284, "io.vmap.protocol.PeerProtocol$PlacementQuery");
     m.put(285, "io.vmap.protocol.PeerProtocol$PlacementAnswer");
+    m.put(286, "io.vmap.protocol.PeerProtocol$CheckAddress");
+    m.put(287, "io.vmap.protocol.PeerProtocol$AddressChecked");
     m.put(300, "io.vmap.protocol.PurgeProtocol$LazyFreed");
     m.put(301, "io.vmap.protocol.PurgeProtocol$PurgeSync");
     m.put(302, "io.vmap.protocol.PurgeProtocol$PurgeDone");

@@ -8,7 +8,7 @@ package io.vmap.state;
  * @param pass 0 before the synchronous purge, 1 after
  * @param target the neighbour asked
  */
-public record AttemptId(RequestId request, int pass, int home, int target) implements PlacementId {
+public record AttemptId(RequestKey request, int pass, int home, int target) implements PlacementId {
   public AttemptId {
     if (request == null) throw new IllegalArgumentException("attempt without a request");
     if (pass < 0 || pass > 1) throw new IllegalArgumentException("pass " + pass + " is not 0 or 1");

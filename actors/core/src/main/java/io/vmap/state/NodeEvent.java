@@ -94,10 +94,23 @@ public sealed interface NodeEvent {
   }
 
   /**
+   * A request was answered with a failure and changed nothing else: stored so a retry gets the
+   * same answer, also after a restart, and never a second, different effect.
+   *
+   * @param free whether it answers a free (an allocation and a free may share a placement key)
+   */
+  record Refused(AnswerKey key, boolean free, ErrorCode code, String reason) implements NodeEvent {
+    @Override
+    public void replayOn(NodeState state) {
+      state.apply(this);
+    }
+  }
+
+  /**
    * An allocation homed here was placed by another node (walk or spanning): remembered so a retry
    * of the request gets this area, not a second one, even after a restart.
    */
-  record Placed(RequestId request, Area area) implements NodeEvent {
+  record Placed(RequestKey request, Area area) implements NodeEvent {
     @Override
     public void replayOn(NodeState state) {
       state.apply(this);

@@ -9,8 +9,12 @@ import java.util.List;
  *
  * @param freeStarts starts of the free shard's blocks, ascending; {@code freeEnds} their ends
  * @param spanStarts starts of this node's busy spanning areas; {@code spanParts} their parts
- * @param allocKeys keys of the remembered allocation answers, oldest first; {@code allocs} the answers
- * @param freeKeys keys of the remembered free answers, oldest first; {@code frees} the answers
+ * @param clientKeys keys of the remembered answers to clients, in {@link ClientAnswers#forEach}
+ *     order; {@code clientAnswers} the answers
+ * @param attemptKeys keys of the remembered answers to neighbour attempts, oldest first; {@code
+ *     attemptAnswers} the answers
+ * @param abandonedKeys placements freed because their home did not keep them; {@code abandoned}
+ *     the areas freed
  */
 public record NodeSnapshot(
     int node,
@@ -26,7 +30,9 @@ public record NodeSnapshot(
     List<LazyArea> purging,
     List<ReservationId> decisionIds,
     List<Decision> decisions,
-    List<AnswerKey> allocKeys,
-    List<Outcome> allocs,
-    List<AnswerKey> freeKeys,
-    List<Outcome> frees) {}
+    List<RequestKey> clientKeys,
+    List<Answer> clientAnswers,
+    List<PlacementId> attemptKeys,
+    List<Answer> attemptAnswers,
+    List<PlacementId> abandonedKeys,
+    List<Answer> abandoned) {}

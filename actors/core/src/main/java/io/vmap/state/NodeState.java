@@ -40,7 +40,6 @@ public final class NodeState {
 
   private final int node;
   private final Geometry geometry;
-  private final int capacity;
   private final FreeShard shard;
   private final BusyTree busy = new BusyTree();
   /** Parts of our own spanning areas, by area start; absent for single-zone areas. */
@@ -54,31 +53,38 @@ public final class NodeState {
   private final Map<Long, LazyArea> purging = new HashMap<>();
   /** The epoch of the last splice: what a new purge coordinator re-drives after a crash. */
   private long spliceEpoch;
-  /**
-   * Outcomes of recent allocate and free requests, by key: a retry gets the first answer. Two
-   * maps: an allocation and a free that reuse one id must not overwrite each other's answer.
-   */
-  private final BoundedMap<AnswerKey, Outcome> allocs;
-  private final BoundedMap<AnswerKey, Outcome> frees;
+  /** First answers to clients' requests, by session window (a retry gets the first answer). */
+  private final ClientAnswers clients;
+  /** First answers to neighbour attempts placed here, by attempt, bounded. */
+  private final BoundedMap<PlacementId, Answer> attempts;
+  /** Placements freed because their home did not keep them, by placement, bounded. */
+  private final BoundedMap<PlacementId, Answer> abandoned;
   /** Start-owner decisions: a part owner asks only within a lease of the reservation. */
   private final BoundedMap<ReservationId, Decision> decisions;
   private Consumer<NodeEvent> applied = e -> {};
 
-  /**
-   * @param capacity how many answers (allocations, frees) and spanning decisions are remembered
-   */
-  public NodeState(int node, Geometry geometry, int capacity) {
-    this(node, geometry, capacity, FreeShard.of(geometry, node));
+  /** How much a node remembers of past answers and decisions, for retries. */
+  public record Memory(int dedupWindow, int dedupSessions, int answers, int decisions) {
+    public Memory {
+      if (answers < 1 || decisions < 1) throw new IllegalArgumentException("answers " + answers + " or decisions " + decisions + " < 1");
+    }
   }
 
-  private NodeState(int node, Geometry geometry, int capacity, FreeShard shard) {
+  private final Memory memory;
+
+  public NodeState(int node, Geometry geometry, Memory memory) {
+    this(node, geometry, memory, FreeShard.of(geometry, node));
+  }
+
+  private NodeState(int node, Geometry geometry, Memory memory, FreeShard shard) {
     this.node = node;
     this.geometry = geometry;
-    this.capacity = capacity;
+    this.memory = memory;
     this.shard = shard;
-    this.decisions = new BoundedMap<>(capacity);
-    this.allocs = new BoundedMap<>(capacity);
-    this.frees = new BoundedMap<>(capacity);
+    this.decisions = new BoundedMap<>(memory.decisions());
+    this.clients = new ClientAnswers(memory.dedupWindow(), memory.dedupSessions(), memory.answers());
+    this.attempts = new BoundedMap<>(memory.answers());
+    this.abandoned = new BoundedMap<>(memory.answers());
   }
 
   /** Every event applied from now on is also handed to {@code sink} (a durable node's journal). */
@@ -113,12 +119,18 @@ public final class NodeState {
     List<Long> spanStarts = new ArrayList<>(spans.keySet());
     List<List<Part>> spanParts = new ArrayList<>();
     for (Long s : spanStarts) spanParts.add(List.copyOf(spans.get(s)));
+    List<RequestKey> clientKeys = new ArrayList<>();
+    List<Answer> clientAnswers = new ArrayList<>();
+    clients.forEach((k, a) -> {
+      clientKeys.add(k);
+      clientAnswers.add(a);
+    });
     return new NodeSnapshot(
         node, spliceEpoch, fs, fe, new ArrayList<>(busy.areas()), spanStarts, spanParts,
         new ArrayList<>(held.values()), new ArrayList<>(reservations.values()),
         new ArrayList<>(lazy.values()), new ArrayList<>(purging.values()),
-        new ArrayList<>(decisions.keys()), values(decisions),
-        new ArrayList<>(allocs.keys()), values(allocs), new ArrayList<>(frees.keys()), values(frees));
+        new ArrayList<>(decisions.keys()), values(decisions), clientKeys, clientAnswers,
+        new ArrayList<>(attempts.keys()), values(attempts), new ArrayList<>(abandoned.keys()), values(abandoned));
   }
 
   private static <K, V> List<V> values(BoundedMap<K, V> m) {
@@ -128,9 +140,9 @@ public final class NodeState {
   }
 
   /** The state a snapshot describes. */
-  public static NodeState restore(NodeSnapshot s, Geometry geometry, int capacity) {
+  public static NodeState restore(NodeSnapshot s, Geometry geometry, Memory memory) {
     NodeState st =
-        new NodeState(s.node(), geometry, capacity, FreeShard.ofBlocks(s.freeStarts(), s.freeEnds(), s.freeStarts().length));
+        new NodeState(s.node(), geometry, memory, FreeShard.ofBlocks(s.freeStarts(), s.freeEnds(), s.freeStarts().length));
     st.spliceEpoch = s.spliceEpoch();
     for (Area a : s.busy()) st.busy.insert(a);
     for (int k = 0; k < s.spanStarts().size(); k++) st.spans.put(s.spanStarts().get(k), s.spanParts().get(k));
@@ -139,36 +151,48 @@ public final class NodeState {
     for (LazyArea la : s.lazy()) st.lazy.put(la.area().start(), la);
     for (LazyArea la : s.purging()) st.purging.put(la.area().start(), la);
     for (int k = 0; k < s.decisionIds().size(); k++) st.decisions.put(s.decisionIds().get(k), s.decisions().get(k));
-    for (int k = 0; k < s.allocKeys().size(); k++) st.allocs.put(s.allocKeys().get(k), s.allocs().get(k));
-    for (int k = 0; k < s.freeKeys().size(); k++) st.frees.put(s.freeKeys().get(k), s.frees().get(k));
+    for (int k = 0; k < s.clientKeys().size(); k++) st.clients.record(s.clientKeys().get(k), s.clientAnswers().get(k));
+    for (int k = 0; k < s.attemptKeys().size(); k++) st.attempts.put(s.attemptKeys().get(k), s.attemptAnswers().get(k));
+    for (int k = 0; k < s.abandonedKeys().size(); k++) st.abandoned.put(s.abandonedKeys().get(k), s.abandoned().get(k));
     return st;
   }
 
   /** An independent copy (snapshot and restore); the copy has no {@link #onApplied} sink. */
   public NodeState copy() {
-    return restore(snapshot(), geometry, capacity);
+    return restore(snapshot(), geometry, memory);
   }
 
   // ---------------------------------------------------------------- answers
 
-  /** The first outcome of allocation request (or neighbour attempt) {@code key}, if remembered. */
-  public Outcome allocOutcome(AnswerKey key) {
-    return allocs.get(key);
+  /**
+   * The first answer to the allocation (or neighbour attempt) or free under {@code key}, or null if
+   * none is remembered. A client request's key names one operation; a placement key may name both
+   * an attempt's allocation and, if its home did not keep it, the free of that area.
+   */
+  public Answer answer(AnswerKey key, boolean free) {
+    if (key instanceof RequestKey r) return clients.lookup(r);
+    return (free ? abandoned : attempts).get((PlacementId) key);
   }
 
-  /** The first outcome of free request {@code key}, if remembered. */
-  public Outcome freeOutcome(AnswerKey key) {
-    return frees.get(key);
+  private void record(AnswerKey key, boolean free, Answer answer) {
+    if (key instanceof RequestKey r) clients.record(r, answer);
+    else (free ? abandoned : attempts).put((PlacementId) key, answer);
   }
 
-  /** Remembered allocation outcomes, oldest first (a restarted node confirms its placements again). */
-  public Collection<Map.Entry<AnswerKey, Outcome>> allocOutcomes() {
-    return allocs.entries();
+  /** Remembered answers to neighbour attempts, oldest first (a restarted node confirms its placements again). */
+  public Collection<Map.Entry<PlacementId, Answer>> attemptAnswers() {
+    return attempts.entries();
   }
 
   /** Remembered start-owner decisions, oldest first. */
   public Collection<Map.Entry<ReservationId, Decision>> decisions() {
     return decisions.entries();
+  }
+
+  /** Records a failed answer that changed nothing else. */
+  public void apply(NodeEvent.Refused e) {
+    record(e.key(), e.free(), new Answer.Failed(e.code(), e.reason()));
+    applied.accept(e);
   }
 
   // ---------------------------------------------------------------- allocation
@@ -207,14 +231,14 @@ public final class NodeState {
       throw new IllegalStateException("node " + node + ": " + area + " is not free");
     }
     busy.insert(area);
-    allocs.put(e.key(), new Outcome(area, false));
+    record(e.key(), false, new Answer.Done(area));
     applied.accept(e);
     return area;
   }
 
   /** Remembers an area another node placed for a request homed here. */
   public void apply(NodeEvent.Placed e) {
-    allocs.put(e.request(), new Outcome(e.area(), false));
+    record(e.request(), false, new Answer.Done(e.area()));
     applied.accept(e);
   }
 
@@ -256,7 +280,7 @@ public final class NodeState {
     if (area == null) {
       throw new IllegalStateException("node " + node + ": no busy area starts at " + Unsigned.hex(start));
     }
-    frees.put(e.key(), new Outcome(area, true));
+    record(e.key(), true, new Answer.Done(area));
     List<Part> parts = spans.remove(start);
     if (parts == null) parts = List.of(new Part(node, area.start(), area.end()));
     LazyArea la = new LazyArea(area, node, parts);

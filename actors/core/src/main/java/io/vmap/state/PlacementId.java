@@ -8,7 +8,7 @@ package io.vmap.state;
 public sealed interface PlacementId extends AnswerKey permits AttemptId, ReservationId {
 
   /** The request the area was placed for. */
-  RequestId request();
+  RequestKey request();
 
   /** The node the request is homed on, which answers it and remembers its answer. */
   int home();

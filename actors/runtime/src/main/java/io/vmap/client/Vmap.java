@@ -31,6 +31,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class Vmap implements AutoCloseable {
 
   private static final AtomicInteger INSTANCES = new AtomicInteger();
+  /** The vmap actors' own dispatcher ({@code vmap.dispatcher} in reference.conf). */
+  public static final Props DISPATCHER = akka.actor.typed.DispatcherSelector.fromConfig("vmap.dispatcher");
 
   private final ActorSystem<?> system;
   private final boolean ownsSystem;
@@ -73,7 +75,7 @@ public final class Vmap implements AutoCloseable {
     for (int k = 0; k < g.nodes(); k++) {
       nodeRefs.add(system.systemActorOf(
           wrapping.node(k, VmapNode.create(k, g, settings.node(), settings.persistenceId(k))),
-          prefix + "-node-" + k, Props.empty()));
+          prefix + "-node-" + k, DISPATCHER));
     }
     NodeDirectory dir = NodeDirectory.of(nodeRefs);
     ActorRef<PurgeProtocol.Command> coordinator =
@@ -81,7 +83,7 @@ public final class Vmap implements AutoCloseable {
             wrapping.coordinator(
                 PurgeCoordinator.create(g, dir, settings.lazyMaxPages(), settings.releaseBatch(),
                     settings.node().askTimeout())),
-            prefix + "-purge", Props.empty());
+            prefix + "-purge", DISPATCHER);
     // Nodes wait for this before serving (they stash anything earlier).
     for (ActorRef<NodeMessage> n : nodeRefs) n.tell(new NodeMessage.Attach(dir, coordinator));
     List<ActorRef<?>> all = new ArrayList<>(nodeRefs);
@@ -146,6 +148,7 @@ public final class Vmap implements AutoCloseable {
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().orTimeout(30, java.util.concurrent.TimeUnit.SECONDS).join();
     } else {
+      client.close();
       for (ActorRef<?> a : actors) stop(a);
     }
   }

@@ -51,14 +51,16 @@ public final class VmapCluster {
                             PurgeCoordinator.create(g, nodes, settings.lazyMaxPages(), settings.releaseBatch(),
                                 settings.node().askTimeout()))
                         .onFailure(SupervisorStrategy.restart()),
-                    "vmap-purge-coordinator"));
+                    "vmap-purge-coordinator")
+                    .withProps(io.vmap.client.Vmap.DISPATCHER));
     sharding.init(
         Entity.of(
             NODE,
             ctx -> {
               int k = Integer.parseInt(ctx.getEntityId());
               return VmapNode.create(k, g, settings.node(), nodes, coordinator, settings.persistenceId(k));
-            }));
+            })
+            .withEntityProps(io.vmap.client.Vmap.DISPATCHER));
     // Start every node now (recovering it, if durable) rather than on the first request.
     for (int k = 0; k < g.nodes(); k++) nodes.node(k).tell(new NodeMessage.Wake());
     return new VmapCluster(new VmapClient(system, g, nodes, coordinator, settings.clientTimeout()), nodes);

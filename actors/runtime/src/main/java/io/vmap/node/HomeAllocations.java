@@ -1,20 +1,22 @@
 package io.vmap.node;
 
 import akka.actor.typed.ActorRef;
-import io.vmap.protocol.ClientProtocol.AllocFailed;
-import io.vmap.protocol.ClientProtocol.AllocReply;
+import io.vmap.protocol.ClientProtocol.AllocRequest;
 import io.vmap.protocol.ClientProtocol.Allocated;
-import io.vmap.protocol.ClientProtocol.Alloc;
+import io.vmap.protocol.ClientProtocol.Failed;
+import io.vmap.protocol.ClientProtocol.Replies;
+import io.vmap.protocol.ClientProtocol;
 import io.vmap.protocol.PeerProtocol;
 import io.vmap.protocol.PurgeProtocol;
 import io.vmap.space.Area;
 import io.vmap.space.Unsigned;
 import io.vmap.state.AllocSpec;
+import io.vmap.state.Answer;
 import io.vmap.state.AttemptId;
 import io.vmap.state.ErrorCode;
 import io.vmap.state.NodeEvent;
 import io.vmap.state.Policy;
-import io.vmap.state.RequestId;
+import io.vmap.state.RequestKey;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -28,12 +30,10 @@ import java.util.Map;
  */
 final class HomeAllocations {
 
-  static final String JOURNAL_FAILED = "journal write failed; nothing was stored: retry with the same request id";
-
   /** A request still walking, spanning or waiting for a purge. */
   private static final class InFlight {
     final AllocSpec spec;
-    final List<ActorRef<AllocReply>> waiters = new ArrayList<>();
+    final List<ActorRef<Replies>> waiters = new ArrayList<>();
     /** 0 before the synchronous purge, 1 after (the one retry). */
     int pass;
     /** Offset from home of the node asked last in the walk. */
@@ -41,7 +41,7 @@ final class HomeAllocations {
     /** The attempt waiting for its neighbour's answer, or null. */
     AttemptId asking;
 
-    InFlight(AllocSpec spec, ActorRef<AllocReply> first) {
+    InFlight(AllocSpec spec, ActorRef<Replies> first) {
       this.spec = spec;
       waiters.add(first);
     }
@@ -51,70 +51,72 @@ final class HomeAllocations {
   private record PurgeTimer(long tag) {}
 
   private final NodeContext c;
-  private final AnswerCache answers;
-  private final Map<RequestId, InFlight> inFlight = new HashMap<>();
+  private final Map<RequestKey, InFlight> inFlight = new HashMap<>();
   /** Synchronous purges asked for, by tag: the request that waits for each. */
-  private final Map<Long, RequestId> purgeWaits = new HashMap<>();
+  private final Map<Long, RequestKey> purgeWaits = new HashMap<>();
   private long nextPurgeTag;
 
-  HomeAllocations(NodeContext c, AnswerCache answers) {
+  HomeAllocations(NodeContext c) {
     this.c = c;
-    this.answers = answers;
   }
 
   /** Whether {@code request} is still being placed (walk, spanning, purge wait). */
-  boolean isPlacing(RequestId request) {
+  boolean isPlacing(RequestKey request) {
     return inFlight.containsKey(request);
   }
 
-  void onAlloc(Alloc m) {
-    RequestId id = m.requestId();
-    AnswerCache.Answer first = answers.alloc(id);
+  /** An allocation request of a batch from {@code replyTo}, answered now or, if it must wait, later. */
+  void onAlloc(AllocRequest m, ActorRef<Replies> replyTo) {
+    RequestKey id = m.key();
+    Answer first = c.state.answer(id, false);
     if (first != null) {
-      AllocReply r = reply(id, first);
-      c.durability.afterStored(() -> m.replyTo().tell(r));
+      c.responses.now(reply(id, first));
       return;
     }
     InFlight running = inFlight.get(id);
     if (running != null) {
-      running.waiters.add(m.replyTo());
+      running.waiters.add(replyTo);
       return;
     }
     AllocSpec spec;
     try {
-      spec = m.spec() == null ? null : m.spec().checkedAgainst(c.geometry);
-      if (spec == null) throw new AllocSpec.Invalid("no allocation spec");
+      if (m.spec() == null) throw new AllocSpec.Invalid("no allocation spec");
+      spec = m.spec().checkedAgainst(c.geometry);
     } catch (AllocSpec.Invalid e) {
-      fail(id, List.of(m.replyTo()), ErrorCode.EINVAL, e.getMessage());
+      c.responses.now(refuse(id, ErrorCode.EINVAL, e.getMessage()));
       return;
     }
     Area fit = c.state.findFit(spec);
     if (fit != null) {
       c.state.apply(new NodeEvent.AreaAllocated(fit, id));
-      replyAllocated(List.of(m.replyTo()), new Allocated(id, fit, c.node));
+      c.responses.now(new Allocated(id, fit, c.node));
       return;
     }
     if (spec.policy() == Policy.FAIL_FAST) {
-      fail(id, List.of(m.replyTo()), ErrorCode.EAGAIN, "no fit on home node " + c.node);
+      c.responses.now(refuse(id, ErrorCode.EAGAIN, "no fit on home node " + c.node));
       return;
     }
-    InFlight f = new InFlight(spec, m.replyTo());
+    InFlight f = new InFlight(spec, replyTo);
     inFlight.put(id, f);
     walkOn(id, f);
   }
 
-  private AllocReply reply(RequestId id, AnswerCache.Answer first) {
-    if (first instanceof AnswerCache.Success s) {
-      return new Allocated(id, s.area(), c.geometry.nodeOf(s.area().start()));
-    }
-    AnswerCache.Failure f = (AnswerCache.Failure) first;
-    return new AllocFailed(id, f.code(), f.reason());
+  private ClientProtocol.Reply reply(RequestKey id, Answer first) {
+    if (first instanceof Answer.Done d) return new Allocated(id, d.area(), c.geometry.nodeOf(d.area().start()));
+    Answer.Failed f = (Answer.Failed) first;
+    return new Failed(id, f.code(), f.reason());
+  }
+
+  /** A failure changes nothing but is stored, so a retry gets it too, also after a restart. */
+  private Failed refuse(RequestKey id, ErrorCode code, String reason) {
+    c.state.apply(new NodeEvent.Refused(id, false, code, reason));
+    return new Failed(id, code, reason);
   }
 
   // ------------------------------------------------------------------ the walk
 
   /** Asks the next neighbour ({@code home+1, home+2, ...}), or moves on to spanning when all were asked. */
-  private void walkOn(RequestId id, InFlight f) {
+  private void walkOn(RequestKey id, InFlight f) {
     f.walked++;
     if (f.walked < c.geometry.nodes()) {
       askNeighbour(id, f);
@@ -135,7 +137,7 @@ final class HomeAllocations {
    * successes and failures by attempt id), and the id names the home: the neighbour can tell, even
    * after a restart, whom to ask whether the area it places is kept (PlacementQuery).
    */
-  private void askNeighbour(RequestId id, InFlight f) {
+  private void askNeighbour(RequestKey id, InFlight f) {
     int target = (c.node + f.walked) % c.geometry.nodes();
     AttemptId attempt = new AttemptId(id, f.pass, c.node, target);
     f.asking = attempt;
@@ -181,12 +183,12 @@ final class HomeAllocations {
   // ------------------------------------------------------------------ purge and retry
 
   /** Everything failed once: purge synchronously and retry once, or give up with ENOSPC. */
-  private void afterSpanning(RequestId id, InFlight f) {
+  private void afterSpanning(RequestKey id, InFlight f) {
     if (f.pass > 0) {
       InFlight done = inFlight.remove(id);
-      fail(id, done.waiters, ErrorCode.ENOSPC,
+      answerLater(done, refuse(id, ErrorCode.ENOSPC,
           "no free range of " + f.spec.size() + " bytes aligned to " + f.spec.align() + " in "
-              + Unsigned.hex(f.spec.lo()) + ":" + Unsigned.hex(f.spec.hi()));
+              + Unsigned.hex(f.spec.lo()) + ":" + Unsigned.hex(f.spec.hi())));
       return;
     }
     long tag = nextPurgeTag++;
@@ -197,7 +199,7 @@ final class HomeAllocations {
   }
 
   void onPurgeAnswered(Internal.PurgeAnswered m) {
-    RequestId id = purgeWaits.remove(m.tag());
+    RequestKey id = purgeWaits.remove(m.tag());
     if (id == null) return;
     c.timers.cancel(new PurgeTimer(m.tag()));
     InFlight f = inFlight.get(id);
@@ -208,7 +210,7 @@ final class HomeAllocations {
     if (fit != null) {
       inFlight.remove(id);
       c.state.apply(new NodeEvent.AreaAllocated(fit, id));
-      replyAllocated(f.waiters, new Allocated(id, fit, c.node));
+      answerLater(f, new Allocated(id, fit, c.node));
     } else {
       walkOn(id, f);
     }
@@ -217,31 +219,22 @@ final class HomeAllocations {
   // ------------------------------------------------------------------ answers
 
   /** Another node placed the area: remember it here, where retries of the request arrive. */
-  private void placed(RequestId id, Area area) {
+  private void placed(RequestKey id, Area area) {
     InFlight f = inFlight.remove(id);
     c.state.apply(new NodeEvent.Placed(id, area));
-    replyAllocated(f.waiters, new Allocated(id, area, c.geometry.nodeOf(area.start())));
+    answerLater(f, new Allocated(id, area, c.geometry.nodeOf(area.start())));
   }
 
-  private void replyAllocated(List<ActorRef<AllocReply>> to, Allocated reply) {
-    c.durability.afterStored(
-        () -> to.forEach(r -> r.tell(reply)),
-        () -> to.forEach(r -> r.tell(new AllocFailed(reply.requestId(), ErrorCode.ETIMEDOUT, JOURNAL_FAILED))));
-  }
-
-  /** A failure changes no state: remembered for retries, sent once earlier effects are out. */
-  private void fail(RequestId id, List<ActorRef<AllocReply>> to, ErrorCode code, String reason) {
-    answers.allocFailed(id, code, reason);
-    AllocFailed reply = new AllocFailed(id, code, reason);
-    c.durability.afterStored(() -> to.forEach(r -> r.tell(reply)));
+  private void answerLater(InFlight f, ClientProtocol.Reply reply) {
+    for (ActorRef<Replies> w : f.waiters) c.responses.later(w, reply);
   }
 
   /** The node is stopping after a journal failure: every request still being placed fails. */
   void failAll() {
-    for (Map.Entry<RequestId, InFlight> e : inFlight.entrySet()) {
-      AllocFailed reply = new AllocFailed(e.getKey(), ErrorCode.ETIMEDOUT,
-          "node " + c.node + " restarting after a journal failure; retry");
-      for (ActorRef<AllocReply> w : e.getValue().waiters) w.tell(reply);
+    for (Map.Entry<RequestKey, InFlight> e : inFlight.entrySet()) {
+      Replies reply = new Replies(-1, List.of(new Failed(e.getKey(), ErrorCode.ETIMEDOUT,
+          "node " + c.node + " restarting after a journal failure; retry with the same request id")));
+      for (ActorRef<Replies> w : e.getValue().waiters) w.tell(reply);
     }
   }
 }

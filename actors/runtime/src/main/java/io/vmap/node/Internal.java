@@ -1,6 +1,5 @@
 package io.vmap.node;
 
-import io.vmap.protocol.ClientProtocol;
 import io.vmap.protocol.NodeMessage;
 import io.vmap.protocol.PeerProtocol;
 import io.vmap.protocol.PurgeProtocol;
@@ -8,7 +7,7 @@ import io.vmap.space.Area;
 import io.vmap.state.AttemptId;
 import io.vmap.state.NodeState;
 import io.vmap.state.PlacementId;
-import io.vmap.state.RequestId;
+import io.vmap.state.RequestKey;
 import io.vmap.state.ReservationId;
 
 /** The vmap node's own messages (timers, reply adapters, journal wiring): never leave its JVM. */
@@ -23,16 +22,16 @@ final class Internal {
   record AttemptTimedOut(AttemptId attempt) implements NodeMessage.Local {}
 
   /** The spanning allocator of {@code request} finished: an area, or null with a reason. */
-  record SpanAnswer(RequestId request, Area area, String reason) implements NodeMessage.Local {}
+  record SpanAnswer(RequestKey request, Area area, String reason) implements NodeMessage.Local {}
 
   /** The purge coordinator answered a synchronous purge (or did not in time: {@code done} null). */
   record PurgeAnswered(long tag, PurgeProtocol.PurgeDone done) implements NodeMessage.Local {}
 
   /** A start owner answered whether {@code addr} is inside one of its busy areas (a free's check). */
-  record FreeCheckAnswered(ClientProtocol.FindReply reply) implements NodeMessage.Local {}
+  record AddressCheckAnswered(PeerProtocol.AddressChecked reply) implements NodeMessage.Local {}
 
   /** No answer to a free's check of {@code addr} in time. */
-  record FreeCheckTimedOut(long addr) implements NodeMessage.Local {}
+  record AddressCheckTimedOut(long addr) implements NodeMessage.Local {}
 
   /** A spanning reservation's lease ran out. */
   record LeaseExpired(ReservationId id) implements NodeMessage.Local {}

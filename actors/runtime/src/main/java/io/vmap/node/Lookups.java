@@ -1,19 +1,23 @@
 package io.vmap.node;
 
 import akka.actor.typed.ActorRef;
-import io.vmap.protocol.ClientProtocol.Find;
-import io.vmap.protocol.ClientProtocol.FindReply;
-import io.vmap.protocol.ClientProtocol.Free;
-import io.vmap.protocol.ClientProtocol.FreeFailed;
-import io.vmap.protocol.ClientProtocol.FreeReply;
+import io.vmap.protocol.ClientProtocol;
+import io.vmap.protocol.ClientProtocol.Failed;
+import io.vmap.protocol.ClientProtocol.FindRequest;
+import io.vmap.protocol.ClientProtocol.Found;
+import io.vmap.protocol.ClientProtocol.FreeRequest;
 import io.vmap.protocol.ClientProtocol.Freed;
+import io.vmap.protocol.ClientProtocol.Replies;
+import io.vmap.protocol.PeerProtocol.AddressChecked;
+import io.vmap.protocol.PeerProtocol.CheckAddress;
 import io.vmap.protocol.PeerProtocol.FindHere;
 import io.vmap.space.Area;
 import io.vmap.space.Unsigned;
+import io.vmap.state.Answer;
 import io.vmap.state.ErrorCode;
 import io.vmap.state.LazyArea;
 import io.vmap.state.NodeEvent;
-import io.vmap.state.RequestId;
+import io.vmap.state.RequestKey;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -27,69 +31,65 @@ import java.util.Map;
  */
 final class Lookups {
 
-  private record PendingFree(RequestId request, ActorRef<FreeReply> replyTo) {}
+  private record PendingFree(RequestKey key, ActorRef<Replies> replyTo) {}
 
   /** Timer key of a free's check. */
   private record CheckTimer(long addr) {}
 
   private final NodeContext c;
-  private final AnswerCache answers;
   /** Frees waiting for a start owner's answer about their address, by address. */
   private final Map<Long, List<PendingFree>> checking = new HashMap<>();
 
-  Lookups(NodeContext c, AnswerCache answers) {
+  Lookups(NodeContext c) {
     this.c = c;
-    this.answers = answers;
   }
 
-  void onFree(Free m) {
-    AnswerCache.Answer first = answers.free(m.requestId());
+  void onFree(FreeRequest m, ActorRef<Replies> replyTo) {
+    Answer first = c.state.answer(m.key(), true);
     if (first != null) {
-      FreeReply r = first instanceof AnswerCache.Success s
-          ? new Freed(m.requestId(), s.area())
-          : new FreeFailed(m.requestId(), ((AnswerCache.Failure) first).code(), ((AnswerCache.Failure) first).reason());
-      c.durability.afterStored(() -> m.replyTo().tell(r));
+      c.responses.now(first instanceof Answer.Done d
+          ? new Freed(m.key(), d.area())
+          : new Failed(m.key(), ((Answer.Failed) first).code(), ((Answer.Failed) first).reason()));
       return;
     }
     int owner = c.geometry.nodeOf(m.addr());
     if (owner != c.node) {
-      c.peers.node(owner).tell(m);
+      // The client routes by nodeOf; a request that reaches the wrong node anyway is passed on.
+      c.peers.node(owner).tell(new ClientProtocol.Batch(-1, List.of(m), replyTo));
       return;
     }
     if (c.state.busyAt(m.addr()) != null) {
-      LazyArea la = c.state.apply(new NodeEvent.AreaFreed(m.addr(), m.requestId()));
-      c.lazyFreedAfterStored(la.area().size());
-      Freed reply = new Freed(m.requestId(), la.area());
-      c.durability.afterStored(
-          () -> m.replyTo().tell(reply),
-          () -> m.replyTo().tell(new FreeFailed(m.requestId(), ErrorCode.ETIMEDOUT, HomeAllocations.JOURNAL_FAILED)));
+      LazyArea la = c.state.apply(new NodeEvent.AreaFreed(m.addr(), m.key()));
+      c.lazyFreed(la.area().size());
+      c.responses.now(new Freed(m.key(), la.area()));
       return;
     }
     Area inside = c.state.find(m.addr());
     if (inside != null) {
-      fail(m.requestId(), m.replyTo(), notItsStart(m.addr(), inside));
+      c.responses.now(refuse(m.key(), notItsStart(m.addr(), inside)));
       return;
     }
     int startOwner = c.state.startOwnerCovering(m.addr());
     if (startOwner >= 0 && startOwner != c.node) {
       // Inside a piece of another node's spanning area: only its start owner knows if it is busy.
       List<PendingFree> waiting = checking.computeIfAbsent(m.addr(), a -> new ArrayList<>());
-      waiting.add(new PendingFree(m.requestId(), m.replyTo()));
+      waiting.add(new PendingFree(m.key(), replyTo));
       if (waiting.size() == 1) {
-        c.peers.node(startOwner).tell(new FindHere(m.addr(), c.freeChecks));
-        c.timers.startSingleTimer(new CheckTimer(m.addr()), new Internal.FreeCheckTimedOut(m.addr()), c.settings.askTimeout());
+        c.peers.node(startOwner).tell(new CheckAddress(m.addr(), c.addressChecks));
+        c.timers.startSingleTimer(new CheckTimer(m.addr()), new Internal.AddressCheckTimedOut(m.addr()),
+            c.settings.askTimeout());
       }
       return;
     }
-    fail(m.requestId(), m.replyTo(), noArea(m.addr()));
+    c.responses.now(refuse(m.key(), noArea(m.addr())));
   }
 
-  void onFreeCheckAnswered(Internal.FreeCheckAnswered m) {
+  void onAddressChecked(Internal.AddressCheckAnswered m) {
     answerChecks(m.reply().addr(), m.reply().area());
   }
 
   /** No answer: as if the start owner had no busy area there. */
-  void onFreeCheckTimedOut(Internal.FreeCheckTimedOut m) {
+  void onAddressCheckTimedOut(Internal.AddressCheckTimedOut m) {
     answerChecks(m.addr(), null);
   }
 
@@ -97,48 +97,52 @@ final class Lookups {
     List<PendingFree> waiting = checking.remove(addr);
     if (waiting == null) return;
     c.timers.cancel(new CheckTimer(addr));
-    AnswerCache.Failure f = covering != null ? notItsStart(addr, covering) : noArea(addr);
-    for (PendingFree p : waiting) fail(p.request(), p.replyTo(), f);
+    Answer.Failed f = covering != null ? notItsStart(addr, covering) : noArea(addr);
+    for (PendingFree p : waiting) c.responses.later(p.replyTo(), refuse(p.key(), f));
   }
 
-  private void fail(RequestId id, ActorRef<FreeReply> to, AnswerCache.Failure f) {
-    answers.freeFailed(id, f.code(), f.reason());
-    FreeFailed reply = new FreeFailed(id, f.code(), f.reason());
-    c.durability.afterStored(() -> to.tell(reply));
+  /** A failure changes nothing but is stored, so a retry gets it too, also after a restart. */
+  private Failed refuse(RequestKey key, Answer.Failed f) {
+    c.state.apply(new NodeEvent.Refused(key, true, f.code(), f.reason()));
+    return new Failed(key, f.code(), f.reason());
   }
 
-  private static AnswerCache.Failure notItsStart(long addr, Area area) {
-    return new AnswerCache.Failure(ErrorCode.EINVAL, Unsigned.hex(addr) + " is inside area "
+  private static Answer.Failed notItsStart(long addr, Area area) {
+    return new Answer.Failed(ErrorCode.EINVAL, Unsigned.hex(addr) + " is inside area "
         + Unsigned.hex(area.start()) + "-" + Unsigned.hex(area.end()) + " but not its start");
   }
 
-  private static AnswerCache.Failure noArea(long addr) {
-    return new AnswerCache.Failure(ErrorCode.ENOENT, "no busy area contains " + Unsigned.hex(addr));
+  private static Answer.Failed noArea(long addr) {
+    return new Answer.Failed(ErrorCode.ENOENT, "no busy area contains " + Unsigned.hex(addr));
   }
 
-  void onFind(Find m) {
+  void onFind(FindRequest m, ActorRef<Replies> replyTo) {
     int owner = c.geometry.nodeOf(m.addr());
     if (owner != c.node) {
-      c.peers.node(owner).tell(m);
+      c.peers.node(owner).tell(new ClientProtocol.Batch(-1, List.of(m), replyTo));
       return;
     }
     Area a = c.state.find(m.addr());
     if (a != null) {
-      m.replyTo().tell(new FindReply(m.addr(), a, c.node));
+      c.responses.now(new Found(m.key(), m.addr(), a, c.node));
       return;
     }
     // find_vmap_area()'s scan of other nodes, bounded: an area covering addr but starting on another
     // node must be a spanning area, and its piece in our zone records which node holds its start.
     int startOwner = c.state.startOwnerCovering(m.addr());
     if (startOwner >= 0 && startOwner != c.node) {
-      c.peers.node(startOwner).tell(new FindHere(m.addr(), m.replyTo()));
+      c.peers.node(startOwner).tell(new FindHere(m.key(), m.addr(), replyTo));
     } else {
-      m.replyTo().tell(new FindReply(m.addr(), null, -1));
+      c.responses.now(new Found(m.key(), m.addr(), null, -1));
     }
   }
 
   void onFindHere(FindHere m) {
     Area a = c.state.find(m.addr());
-    m.replyTo().tell(new FindReply(m.addr(), a, a == null ? -1 : c.node));
+    m.replyTo().tell(new Replies(-1, List.of(new Found(m.key(), m.addr(), a, a == null ? -1 : c.node))));
+  }
+
+  void onCheckAddress(CheckAddress m) {
+    m.replyTo().tell(new AddressChecked(m.addr(), c.state.find(m.addr())));
   }
 }

@@ -3,7 +3,6 @@ package io.vmap.node;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.javadsl.TimerScheduler;
-import io.vmap.protocol.ClientProtocol;
 import io.vmap.protocol.NodeDirectory;
 import io.vmap.protocol.NodeMessage;
 import io.vmap.protocol.PeerProtocol;
@@ -33,7 +32,7 @@ final class NodeContext {
   /** Where neighbours answer this node's attempts. */
   final ActorRef<PeerProtocol.AttemptReply> attemptReplies;
   /** Where start owners answer the checks of frees inside their spanning areas. */
-  final ActorRef<ClientProtocol.FindReply> freeChecks;
+  final ActorRef<PeerProtocol.AddressChecked> addressChecks;
   /** Where the purge coordinator answers this node's synchronous purges. */
   final ActorRef<PurgeProtocol.PurgeDone> purgesDone;
   /** Starts a child (the spanning allocator of one request). */
@@ -51,7 +50,7 @@ final class NodeContext {
       Logger log,
       ActorRef<NodeMessage> self,
       ActorRef<PeerProtocol.AttemptReply> attemptReplies,
-      ActorRef<ClientProtocol.FindReply> freeChecks,
+      ActorRef<PeerProtocol.AddressChecked> addressChecks,
       ActorRef<PurgeProtocol.PurgeDone> purgesDone,
       Consumer<Behavior<?>> spawn) {
     this.node = node;
@@ -65,14 +64,31 @@ final class NodeContext {
     this.log = log;
     this.self = self;
     this.attemptReplies = attemptReplies;
-    this.freeChecks = freeChecks;
+    this.addressChecks = addressChecks;
     this.purgesDone = purgesDone;
     this.spawn = spawn;
+    this.responses = new Responses(durability);
   }
 
-  /** Tells the coordinator that an area of {@code bytes} joined the lazy list, once that is stored. */
-  void lazyFreedAfterStored(long bytes) {
-    PurgeProtocol.LazyFreed m = new PurgeProtocol.LazyFreed(node, geometry.pagesOf(bytes));
+  /** Answers to clients. */
+  final Responses responses;
+  /** Pages freed in this turn, not told to the coordinator yet. */
+  private long lazyPages;
+
+  /** An area of {@code bytes} joined the lazy list: counted for the coordinator at the end of the turn. */
+  void lazyFreed(long bytes) {
+    lazyPages += geometry.pagesOf(bytes);
+  }
+
+  /**
+   * Tells the coordinator, once stored, how many pages this turn freed: one message per turn (a
+   * batch of frees), not one per free, and the count stays exact, so the threshold purge starts
+   * exactly when lazy pages exceed it.
+   */
+  void endTurn() {
+    if (lazyPages == 0) return;
+    PurgeProtocol.LazyFreed m = new PurgeProtocol.LazyFreed(node, lazyPages);
+    lazyPages = 0;
     durability.afterStored(() -> coordinator.tell(m));
   }
 }

@@ -56,32 +56,32 @@ public final class NodeJournal
       String persistenceId,
       int node,
       Geometry geometry,
-      int capacity,
+      NodeState.Memory memory,
       int snapshotEvery,
       ActorRef<Recovered> recovered) {
     return Behaviors.setup(
-        ctx -> new NodeJournal(PersistenceId.ofUniqueId(persistenceId), node, geometry, capacity, snapshotEvery, recovered));
+        ctx -> new NodeJournal(PersistenceId.ofUniqueId(persistenceId), node, geometry, memory, snapshotEvery, recovered));
   }
 
   private final int node;
   private final Geometry geometry;
-  private final int capacity;
+  private final NodeState.Memory memory;
   private final int snapshotEvery;
   private final ActorRef<Recovered> recovered;
 
   private NodeJournal(
-      PersistenceId id, int node, Geometry geometry, int capacity, int snapshotEvery, ActorRef<Recovered> recovered) {
+      PersistenceId id, int node, Geometry geometry, NodeState.Memory memory, int snapshotEvery, ActorRef<Recovered> recovered) {
     super(id);
     this.node = node;
     this.geometry = geometry;
-    this.capacity = capacity;
+    this.memory = memory;
     this.snapshotEvery = snapshotEvery;
     this.recovered = recovered;
   }
 
   @Override
   public Replica emptyState() {
-    return new Replica(new NodeState(node, geometry, capacity));
+    return new Replica(new NodeState(node, geometry, memory));
   }
 
   @Override
@@ -127,7 +127,7 @@ public final class NodeJournal
 
       @Override
       public Replica fromJournal(Object from) {
-        return new Replica(NodeState.restore((NodeSnapshot) from, geometry, capacity));
+        return new Replica(NodeState.restore((NodeSnapshot) from, geometry, memory));
       }
     };
   }

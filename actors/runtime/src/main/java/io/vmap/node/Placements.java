@@ -3,13 +3,12 @@ package io.vmap.node;
 import io.vmap.protocol.PeerProtocol.PlacementAnswer;
 import io.vmap.protocol.PeerProtocol.PlacementQuery;
 import io.vmap.space.Area;
-import io.vmap.state.AnswerKey;
+import io.vmap.state.Answer;
 import io.vmap.state.AttemptId;
 import io.vmap.state.Decision;
 import io.vmap.state.ErrorCode;
 import io.vmap.state.LazyArea;
 import io.vmap.state.NodeEvent;
-import io.vmap.state.Outcome;
 import io.vmap.state.PlacementId;
 import io.vmap.state.ReservationId;
 import java.util.HashMap;
@@ -25,14 +24,12 @@ import java.util.Map;
 final class Placements {
 
   private final NodeContext c;
-  private final AnswerCache answers;
   /** Areas placed here for other homes' requests, not confirmed yet, by placement. */
   private final Map<PlacementId, Area> provisional = new HashMap<>();
   private HomeAllocations home;
 
-  Placements(NodeContext c, AnswerCache answers) {
+  Placements(NodeContext c) {
     this.c = c;
-    this.answers = answers;
   }
 
   /** The home side needs to know which requests are still being placed. */
@@ -55,17 +52,17 @@ final class Placements {
    * kept again.
    */
   void confirmAgainAfterRecovery() {
-    for (Map.Entry<AnswerKey, Outcome> e : c.state.allocOutcomes()) {
-      if (!(e.getKey() instanceof AttemptId a)) continue;
-      Area area = e.getValue().area();
+    for (Map.Entry<PlacementId, Answer> e : c.state.attemptAnswers()) {
+      if (!(e.getKey() instanceof AttemptId a) || !(e.getValue() instanceof Answer.Done d)) continue;
+      Area area = d.area();
       if (a.home() == c.node || !area.equals(c.state.busyAt(area.start()))) continue;
-      if (c.state.freeOutcome(a) != null) continue; // freed as not kept; the space was reused
+      if (c.state.answer(a, true) != null) continue; // freed as not kept; the space was reused
       placed(a, area);
     }
     for (Map.Entry<ReservationId, Decision> e : c.state.decisions()) {
       if (e.getValue() != Decision.COMMITTED) continue;
       ReservationId r = e.getKey();
-      if (!r.area().equals(c.state.busyAt(r.area().start())) || c.state.freeOutcome(r) != null) continue;
+      if (!r.area().equals(c.state.busyAt(r.area().start())) || c.state.answer(r, true) != null) continue;
       placed(r, r.area());
     }
   }
@@ -88,8 +85,8 @@ final class Placements {
     if (q.asker() < 0 || q.asker() >= c.geometry.nodes()) return;
     if (home.isPlacing(q.request())) return; // still placing: asked again a lease later
     boolean kept;
-    AnswerCache.Answer first = answers.alloc(q.request());
-    if (first instanceof AnswerCache.Success s) {
+    Answer first = c.state.answer(q.request(), false);
+    if (first instanceof Answer.Done s) {
       kept = s.area().equals(q.area());
     } else if (first != null) {
       kept = false; // answered with an error
@@ -110,12 +107,15 @@ final class Placements {
     c.timers.cancel(new Internal.VerifyPlacement(m.placement()));
     if (m.kept()) return;
     // The home answered its request otherwise: nobody was ever given this area.
-    answers.allocFailed(m.placement(), ErrorCode.ENOSPC, "placement abandoned by node " + m.placement().home());
+    // A late copy of the attempt must not find the area "placed": it is over.
+    c.state.apply(new NodeEvent.Refused(m.placement(), false, ErrorCode.ENOSPC,
+        "placement abandoned by node " + m.placement().home()));
     if (area.equals(c.state.busyAt(area.start()))) {
       c.log.info("node {}: freeing {}, which node {} did not keep for request {}", c.node, area,
           m.placement().home(), m.placement().request());
       LazyArea la = c.state.apply(new NodeEvent.AreaFreed(area.start(), m.placement()));
-      c.lazyFreedAfterStored(la.area().size());
+      c.lazyFreed(la.area().size());
+      c.endTurn();
     }
   }
 }

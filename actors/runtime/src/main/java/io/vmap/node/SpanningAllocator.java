@@ -14,7 +14,7 @@ import io.vmap.space.Geometry;
 import io.vmap.space.Unsigned;
 import io.vmap.state.AllocSpec;
 import io.vmap.state.Part;
-import io.vmap.state.RequestId;
+import io.vmap.state.RequestKey;
 import io.vmap.state.ReservationId;
 import io.vmap.state.ZoneEdge;
 import java.util.ArrayList;
@@ -65,7 +65,7 @@ public final class SpanningAllocator extends AbstractBehavior<SpanningAllocator.
    *     reason)} when no spanning fit can be reserved
    */
   public static <T> Behavior<Command> create(
-      RequestId request,
+      RequestKey request,
       AllocSpec spec,
       Geometry geometry,
       NodeSettings settings,
@@ -80,7 +80,7 @@ public final class SpanningAllocator extends AbstractBehavior<SpanningAllocator.
   }
 
   private final TimerScheduler<Command> timers;
-  private final RequestId request;
+  private final RequestKey request;
   private final AllocSpec spec;
   private final Geometry geometry;
   private final NodeSettings settings;
@@ -120,7 +120,7 @@ public final class SpanningAllocator extends AbstractBehavior<SpanningAllocator.
   private SpanningAllocator(
       ActorContext<Command> ctx,
       TimerScheduler<Command> timers,
-      RequestId request,
+      RequestKey request,
       AllocSpec spec,
       Geometry geometry,
       NodeSettings settings,

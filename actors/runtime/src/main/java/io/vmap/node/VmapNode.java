@@ -69,13 +69,13 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
     if (persistenceId == null) {
       return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
           new VmapNode(ctx, timers, node, geometry, settings, peers, coordinator,
-              new NodeState(node, geometry, settings.decisionCapacity()), null)));
+              new NodeState(node, geometry, settings.memory()), null)));
     }
     return Behaviors.setup(ctx -> Behaviors.withStash(settings.stashCapacity(), stash -> {
       ActorRef<NodeJournal.Recovered> recovered =
           ctx.messageAdapter(NodeJournal.Recovered.class, r -> new Internal.JournalRecovered(r.state()));
       ActorRef<NodeJournal.Command> journal = ctx.spawn(
-          NodeJournal.create(persistenceId, node, geometry, settings.decisionCapacity(), settings.snapshotEvery(), recovered),
+          NodeJournal.create(persistenceId, node, geometry, settings.memory(), settings.snapshotEvery(), recovered),
           "journal");
       ctx.watchWith(journal, Internal.JournalStopped.INSTANCE);
       return Behaviors.receive(NodeMessage.class)
@@ -124,15 +124,14 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
     c = new NodeContext(node, geometry, settings, state, groupCommit == null ? Durability.IMMEDIATE : groupCommit,
         peers, coordinator, timers, ctx.getLog(), ctx.getSelf(),
         ctx.messageAdapter(PeerProtocol.AttemptReply.class, Internal.AttemptAnswered::new),
-        ctx.messageAdapter(ClientProtocol.FindReply.class, Internal.FreeCheckAnswered::new),
+        ctx.messageAdapter(PeerProtocol.AddressChecked.class, Internal.AddressCheckAnswered::new),
         ctx.messageAdapter(PurgeProtocol.PurgeDone.class, d -> new Internal.PurgeAnswered(d.tag(), d)),
         ctx::spawnAnonymous);
-    AnswerCache answers = new AnswerCache(state, settings.dedupCapacity());
-    placements = new Placements(c, answers);
-    home = new HomeAllocations(c, answers);
+    placements = new Placements(c);
+    home = new HomeAllocations(c);
     placements.answeringFor(home);
-    neighbours = new NeighbourAttempts(c, answers, placements);
-    lookups = new Lookups(c, answers);
+    neighbours = new NeighbourAttempts(c, placements);
+    lookups = new Lookups(c);
     spans = new SpanParticipant(c, placements);
     purge = new PurgeParticipant(c, spans);
     inspection = new Inspection(c, spans);
@@ -143,18 +142,7 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
   public Receive<NodeMessage> createReceive() {
     return newReceiveBuilder()
         // clients
-        .onMessage(ClientProtocol.Alloc.class, m -> {
-          home.onAlloc(m);
-          return this;
-        })
-        .onMessage(ClientProtocol.Free.class, m -> {
-          lookups.onFree(m);
-          return this;
-        })
-        .onMessage(ClientProtocol.Find.class, m -> {
-          lookups.onFind(m);
-          return this;
-        })
+        .onMessage(ClientProtocol.Batch.class, this::onBatch)
         .onMessage(ClientProtocol.GetInfo.class, m -> {
           inspection.onGetInfo(m);
           return this;
@@ -170,6 +158,10 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
         })
         .onMessage(PeerProtocol.FindHere.class, m -> {
           lookups.onFindHere(m);
+          return this;
+        })
+        .onMessage(PeerProtocol.CheckAddress.class, m -> {
+          lookups.onCheckAddress(m);
           return this;
         })
         .onMessage(PeerProtocol.GetEdgeRuns.class, m -> {
@@ -238,12 +230,12 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
           home.onPurgeAnswered(m);
           return this;
         })
-        .onMessage(Internal.FreeCheckAnswered.class, m -> {
-          lookups.onFreeCheckAnswered(m);
+        .onMessage(Internal.AddressCheckAnswered.class, m -> {
+          lookups.onAddressChecked(m);
           return this;
         })
-        .onMessage(Internal.FreeCheckTimedOut.class, m -> {
-          lookups.onFreeCheckTimedOut(m);
+        .onMessage(Internal.AddressCheckTimedOut.class, m -> {
+          lookups.onAddressCheckTimedOut(m);
           return this;
         })
         .onMessage(Internal.LeaseExpired.class, m -> {
@@ -267,6 +259,25 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
         .onMessage(NodeMessage.Attach.class, m -> this)
         .onMessage(NodeMessage.Wake.class, m -> this)
         .build();
+  }
+
+  /** Every request of a client's batch in order, answered in one reply (DESIGN.md "Batches"). */
+  private Behavior<NodeMessage> onBatch(ClientProtocol.Batch b) {
+    c.responses.begin(b);
+    for (ClientProtocol.Request r : b.requests()) {
+      if (r instanceof ClientProtocol.AllocRequest a) {
+        home.onAlloc(a, b.replyTo());
+      } else if (r instanceof ClientProtocol.FreeRequest f) {
+        lookups.onFree(f, b.replyTo());
+      } else {
+        lookups.onFind((ClientProtocol.FindRequest) r, b.replyTo());
+      }
+    }
+    // The coordinator hears of the frees before the client hears of them: a purge the client then
+    // waits for (or asks the status of) counts them.
+    c.endTurn();
+    c.responses.end();
+    return this;
   }
 
   /**

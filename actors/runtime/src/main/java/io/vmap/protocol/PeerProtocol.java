@@ -8,7 +8,7 @@ import io.vmap.state.Decision;
 import io.vmap.state.ErrorCode;
 import io.vmap.state.Part;
 import io.vmap.state.PlacementId;
-import io.vmap.state.RequestId;
+import io.vmap.state.RequestKey;
 import io.vmap.state.ReservationId;
 import io.vmap.state.ZoneEdge;
 import io.vmap.wire.WireMessage;
@@ -24,7 +24,7 @@ public final class PeerProtocol {
 
   /** A node-to-node request. */
   public sealed interface Command extends NodeMessage
-      permits AllocHere, FindHere, GetEdgeRuns, Reserve, CommitArea, CommitPart, CancelReservation,
+      permits AllocHere, FindHere, CheckAddress, GetEdgeRuns, Reserve, CommitArea, CommitPart, CancelReservation,
           ResolveReservation, Resolution, PlacementQuery, PlacementAnswer {}
 
   // ---- the neighbour walk
@@ -42,8 +42,17 @@ public final class PeerProtocol {
 
   public record AttemptFailed(AttemptId attempt, ErrorCode code, String reason) implements AttemptReply {}
 
-  /** Look {@code addr} up in this node's busy tree only; the answer goes to the client that asked. */
-  public record FindHere(long addr, ActorRef<ClientProtocol.FindReply> replyTo) implements Command {}
+  /**
+   * A client's lookup of {@code addr}, forwarded to the node holding the start of the spanning area
+   * whose piece covers it: look it up in this node's busy tree only and answer the client.
+   */
+  public record FindHere(RequestKey key, long addr, ActorRef<ClientProtocol.Replies> replyTo) implements Command {}
+
+  /** Is {@code addr} inside one of this node's busy areas? (A free of an address in a piece held elsewhere.) */
+  public record CheckAddress(long addr, ActorRef<AddressChecked> replyTo) implements Command {}
+
+  /** @param area the busy area of the answering node containing {@code addr}, or null */
+  public record AddressChecked(long addr, Area area) implements WireMessage {}
 
   // ---- spanning allocation (SpanningAllocator)
 
@@ -91,7 +100,7 @@ public final class PeerProtocol {
    * answered otherwise: the area was never given to anyone, and the placing node frees it). While
    * the request is still being placed it does not answer.
    */
-  public record PlacementQuery(RequestId request, PlacementId placement, Area area, int asker) implements Command {}
+  public record PlacementQuery(RequestKey request, PlacementId placement, Area area, int asker) implements Command {}
 
   public record PlacementAnswer(PlacementId placement, boolean kept) implements Command {}
 }

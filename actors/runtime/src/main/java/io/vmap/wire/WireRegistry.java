@@ -291,15 +291,17 @@ public final class WireRegistry {
     // 110-190: retired (format 1: the messages of VmapNode, NodeState, NodeEvent, NodeJournal and
     // PurgeCoordinator with string request ids). Never reuse them.
 
-    // Format 2. Ids and values of a node's state: 200-219.
-    b.add(200, io.vmap.state.RequestId.class);
+    // Format 2 (open until the first release of this format: ids below may still change meaning
+    // until then; from the release on, append only). Ids and values of a node's state: 200-219.
+    b.add(200, io.vmap.state.RequestKey.class);
     b.add(201, io.vmap.state.AttemptId.class);
     b.add(202, io.vmap.state.ReservationId.class);
     b.add(203, io.vmap.state.Decision.class);
     b.add(204, io.vmap.state.HeldPart.class);
     b.add(205, io.vmap.state.Reservation.class);
-    b.add(206, io.vmap.state.Outcome.class);
+    b.add(206, io.vmap.state.Answer.Done.class);
     b.add(207, io.vmap.state.NodeSnapshot.class);
+    b.add(208, io.vmap.state.Answer.Failed.class);
     // NodeEvent: 220-239.
     b.add(220, io.vmap.state.NodeEvent.AreaAllocated.class);
     b.add(221, io.vmap.state.NodeEvent.AreaFreed.class);
@@ -311,21 +313,23 @@ public final class WireRegistry {
     b.add(227, io.vmap.state.NodeEvent.SpanCancelled.class);
     b.add(228, io.vmap.state.NodeEvent.SpanResolved.class);
     b.add(229, io.vmap.state.NodeEvent.Placed.class);
+    b.add(230, io.vmap.state.NodeEvent.Refused.class);
     // 240-249: reserved (NodeJournal's messages are local to a node and never serialized).
     // ClientProtocol: 250-269.
-    b.add(250, io.vmap.protocol.ClientProtocol.Alloc.class);
-    b.add(251, io.vmap.protocol.ClientProtocol.Free.class);
-    b.add(252, io.vmap.protocol.ClientProtocol.Find.class);
-    b.add(253, io.vmap.protocol.ClientProtocol.GetInfo.class);
-    b.add(254, io.vmap.protocol.ClientProtocol.Inspect.class);
+    b.add(250, io.vmap.protocol.ClientProtocol.Batch.class);
+    b.add(251, io.vmap.protocol.ClientProtocol.AllocRequest.class);
+    b.add(252, io.vmap.protocol.ClientProtocol.FreeRequest.class);
+    b.add(253, io.vmap.protocol.ClientProtocol.FindRequest.class);
+    b.add(254, io.vmap.protocol.ClientProtocol.Replies.class);
     b.add(255, io.vmap.protocol.ClientProtocol.Allocated.class);
-    b.add(256, io.vmap.protocol.ClientProtocol.AllocFailed.class);
-    b.add(257, io.vmap.protocol.ClientProtocol.Freed.class);
-    b.add(258, io.vmap.protocol.ClientProtocol.FreeFailed.class);
-    b.add(259, io.vmap.protocol.ClientProtocol.FindReply.class);
-    b.add(260, io.vmap.protocol.ClientProtocol.NodeInfo.class);
-    b.add(261, io.vmap.protocol.ClientProtocol.NodeReport.class);
-    b.add(262, io.vmap.protocol.ClientProtocol.ReservationAge.class);
+    b.add(256, io.vmap.protocol.ClientProtocol.Freed.class);
+    b.add(257, io.vmap.protocol.ClientProtocol.Found.class);
+    b.add(258, io.vmap.protocol.ClientProtocol.Failed.class);
+    b.add(259, io.vmap.protocol.ClientProtocol.GetInfo.class);
+    b.add(260, io.vmap.protocol.ClientProtocol.Inspect.class);
+    b.add(261, io.vmap.protocol.ClientProtocol.NodeInfo.class);
+    b.add(262, io.vmap.protocol.ClientProtocol.NodeReport.class);
+    b.add(263, io.vmap.protocol.ClientProtocol.ReservationAge.class);
     // PeerProtocol: 270-299.
     b.add(270, io.vmap.protocol.PeerProtocol.AllocHere.class);
     b.add(271, io.vmap.protocol.PeerProtocol.AttemptPlaced.class);
@@ -343,6 +347,8 @@ public final class WireRegistry {
     b.add(283, io.vmap.protocol.PeerProtocol.Resolution.class);
     b.add(284, io.vmap.protocol.PeerProtocol.PlacementQuery.class);
     b.add(285, io.vmap.protocol.PeerProtocol.PlacementAnswer.class);
+    b.add(286, io.vmap.protocol.PeerProtocol.CheckAddress.class);
+    b.add(287, io.vmap.protocol.PeerProtocol.AddressChecked.class);
     // PurgeProtocol: 300-329.
     b.add(300, io.vmap.protocol.PurgeProtocol.LazyFreed.class);
     b.add(301, io.vmap.protocol.PurgeProtocol.PurgeSync.class);

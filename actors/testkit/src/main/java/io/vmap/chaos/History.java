@@ -1,6 +1,5 @@
 package io.vmap.chaos;
 
-import io.vmap.state.Outcome;
 import io.vmap.state.ErrorCode;
 import io.vmap.space.Area;
 import io.vmap.space.Geometry;
