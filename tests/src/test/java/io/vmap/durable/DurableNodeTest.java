@@ -106,7 +106,7 @@ class DurableNodeTest {
         };
     ActorRef<NodeMessage> node =
         kit.spawn(
-            VmapNode.create(0, G, settings, dir, coordinator.getRef(), pid));
+            VmapNode.create(0, G, settings, dir, coordinator.getRef(), pid, null));
     self.add(node);
     return node;
   }

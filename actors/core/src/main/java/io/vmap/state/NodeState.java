@@ -33,7 +33,7 @@ import java.util.function.Consumer;
  *   <li>busy areas start in zones this node owns ({@code nodeOf(start) == node}).
  * </ul>
  */
-public final class NodeState {
+public final class NodeState implements ReadIndex {
 
   /** What a release batch did. */
   public record Released(int areas, long bytes) {}
@@ -62,6 +62,12 @@ public final class NodeState {
   /** Start-owner decisions: a part owner asks only within a lease of the reservation. */
   private final BoundedMap<ReservationId, Decision> decisions;
   private Consumer<NodeEvent> applied = e -> {};
+  /**
+   * Held parts plus reservations for other start owners: pieces of other nodes' areas that may
+   * cover an address here. While there are none, a miss in the busy tree is certain (read by
+   * {@link #find(long)} from other threads).
+   */
+  private volatile int foreignPieces;
 
   /** How much a node remembers of past answers and decisions, for retries. */
   public record Memory(int dedupWindow, int dedupSessions, int answers, int decisions) {
@@ -148,6 +154,7 @@ public final class NodeState {
     for (int k = 0; k < s.spanStarts().size(); k++) st.spans.put(s.spanStarts().get(k), s.spanParts().get(k));
     for (HeldPart h : s.held()) st.held.put(h.start(), h);
     for (Reservation r : s.reservations()) st.reservations.put(r.id(), r);
+    st.countForeignPieces();
     for (LazyArea la : s.lazy()) st.lazy.put(la.area().start(), la);
     for (LazyArea la : s.purging()) st.purging.put(la.area().start(), la);
     for (int k = 0; k < s.decisionIds().size(); k++) st.decisions.put(s.decisionIds().get(k), s.decisions().get(k));
@@ -249,9 +256,26 @@ public final class NodeState {
 
   // ---------------------------------------------------------------- lookup and free
 
-  /** The busy area of ours containing {@code addr}, or null. */
-  public Area find(long addr) {
+  /** The busy area of ours containing {@code addr}, or null. The owner's lookup. */
+  public Area busyContaining(long addr) {
     return busy.find(addr);
+  }
+
+  /**
+   * {@link ReadIndex}: the lookup any thread may make, without the node's mailbox. A durable node
+   * publishes its journal's replica (the stored state), so what it answers was acknowledged.
+   */
+  @Override
+  public Area find(long addr) {
+    Area a = busy.findConcurrent(addr);
+    if (a != null) return a;
+    return foreignPieces == 0 ? null : ReadIndex.UNSURE;
+  }
+
+  private void countForeignPieces() {
+    int n = held.size();
+    for (Reservation r : reservations.values()) if (r.startOwner() != node) n++;
+    foreignPieces = n;
   }
 
   /**
@@ -332,6 +356,7 @@ public final class NodeState {
         held.remove(p.start());
         shard.release(p.start(), p.end());
         bytes += p.end() - p.start();
+        countForeignPieces();
       }
     }
     applied.accept(e);
@@ -399,6 +424,7 @@ public final class NodeState {
       }
     }
     reservations.put(r.id(), new Reservation(r.id(), r.startOwner(), List.copyOf(r.myParts()), List.copyOf(r.allParts())));
+    countForeignPieces();
     applied.accept(e);
   }
 
@@ -439,6 +465,7 @@ public final class NodeState {
       for (Part p : r.myParts()) {
         held.put(p.start(), new HeldPart(p.start(), p.end(), r.area(), r.startOwner(), e.id()));
       }
+      countForeignPieces();
     }
     applied.accept(e);
   }
@@ -452,6 +479,7 @@ public final class NodeState {
     if (r != null) {
       if (r.startOwner() == node) decisions.put(e.id(), Decision.ABORTED);
       for (Part p : r.myParts()) shard.release(p.start(), p.end());
+      countForeignPieces();
     }
     applied.accept(e);
   }

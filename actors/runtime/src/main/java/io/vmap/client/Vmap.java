@@ -10,6 +10,7 @@ import akka.actor.typed.javadsl.Behaviors;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.vmap.protocol.NodeDirectory;
+import io.vmap.node.ReadIndexes;
 import io.vmap.node.VmapNode;
 import io.vmap.purge.PurgeCoordinator;
 import java.util.ArrayList;
@@ -72,9 +73,10 @@ public final class Vmap implements AutoCloseable {
     String prefix = "vmap" + INSTANCES.incrementAndGet();
     var g = settings.geometry();
     List<ActorRef<NodeMessage>> nodeRefs = new ArrayList<>(g.nodes());
+    ReadIndexes indexes = new ReadIndexes(g.nodes());
     for (int k = 0; k < g.nodes(); k++) {
       nodeRefs.add(system.systemActorOf(
-          wrapping.node(k, VmapNode.create(k, g, settings.node(), settings.persistenceId(k))),
+          wrapping.node(k, VmapNode.create(k, g, settings.node(), settings.persistenceId(k), indexes)),
           prefix + "-node-" + k, DISPATCHER));
     }
     NodeDirectory dir = NodeDirectory.of(nodeRefs);
@@ -90,7 +92,7 @@ public final class Vmap implements AutoCloseable {
     all.add(coordinator);
     this.actors = List.copyOf(all);
     this.nodes = dir;
-    this.client = new VmapClient(system, g, dir, coordinator, settings.clientTimeout());
+    this.client = new VmapClient(system, g, dir, coordinator, settings.clientTimeout(), indexes);
   }
 
   /**

@@ -7,12 +7,14 @@ import akka.actor.typed.RecipientRef;
 import akka.actor.typed.javadsl.AskPattern;
 import io.vmap.protocol.ClientProtocol;
 import io.vmap.protocol.ClientProtocol.Reply;
+import io.vmap.node.ReadIndexes;
 import io.vmap.protocol.NodeDirectory;
 import io.vmap.protocol.PurgeProtocol;
 import io.vmap.space.Area;
 import io.vmap.space.Geometry;
 import io.vmap.state.AllocSpec;
 import io.vmap.state.ErrorCode;
+import io.vmap.state.ReadIndex;
 import io.vmap.state.RequestKey;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -43,6 +45,8 @@ public final class VmapClient implements AutoCloseable {
   private final NodeDirectory nodes;
   private final ActorRef<PurgeProtocol.Command> coordinator;
   private final ClientSession session;
+  /** The read indexes of the nodes running in this JVM, or null. */
+  private final ReadIndexes indexes;
   private final AtomicInteger nextHome = new AtomicInteger();
   /** The default home node of each calling thread (the kernel picks the current CPU's node). */
   private final ThreadLocal<int[]> threadHome;
@@ -54,7 +58,18 @@ public final class VmapClient implements AutoCloseable {
       NodeDirectory nodes,
       ActorRef<PurgeProtocol.Command> coordinator,
       Duration timeout) {
-    this(system, geometry, nodes, coordinator, timeout, configured(system, "vmap.client.retries", 0));
+    this(system, geometry, nodes, coordinator, timeout, configured(system, "vmap.client.retries", 0), null);
+  }
+
+  /** As above, reading finds of the nodes in this JVM from their {@code indexes}. */
+  public VmapClient(
+      ActorSystem<?> system,
+      Geometry geometry,
+      NodeDirectory nodes,
+      ActorRef<PurgeProtocol.Command> coordinator,
+      Duration timeout,
+      ReadIndexes indexes) {
+    this(system, geometry, nodes, coordinator, timeout, configured(system, "vmap.client.retries", 0), indexes);
   }
 
   /**
@@ -68,12 +83,14 @@ public final class VmapClient implements AutoCloseable {
       NodeDirectory nodes,
       ActorRef<PurgeProtocol.Command> coordinator,
       Duration timeout,
-      int retries) {
+      int retries,
+      ReadIndexes indexes) {
     if (retries < 0) throw new IllegalArgumentException("vmap.client.retries: " + retries + " < 0");
     this.system = system;
     this.geometry = geometry;
     this.nodes = nodes;
     this.coordinator = coordinator;
+    this.indexes = indexes;
     com.typesafe.config.Config c = system.settings().config();
     this.session = new ClientSession(system, nodes, timeout, retries, configured(system, "vmap.client.max-batch", 256),
         c.hasPath("vmap.dispatcher.type") ? "vmap.dispatcher" : null);
@@ -212,9 +229,18 @@ public final class VmapClient implements AutoCloseable {
     return p;
   }
 
-  /** The busy area containing {@code addr}, if any. */
+  /**
+   * The busy area containing {@code addr}, if any. When the node owning {@code addr} runs in this
+   * JVM, its read index answers at once, without a message; what the index cannot tell (a piece
+   * of a spanning area) is asked of the node.
+   */
   public CompletionStage<Optional<Area>> find(long addr) {
     int owner = geometry.nodeOf(addr);
+    ReadIndex index = indexes == null ? null : indexes.get(owner);
+    if (index != null) {
+      Area a = index.find(addr);
+      if (a != ReadIndex.UNSURE) return CompletableFuture.completedFuture(Optional.ofNullable(a));
+    }
     return session.submitNew(owner, key -> new FindPending(new ClientProtocol.FindRequest(key, addr), owner, retries()))
         .future;
   }

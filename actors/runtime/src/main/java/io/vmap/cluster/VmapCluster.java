@@ -15,6 +15,7 @@ import akka.cluster.typed.SingletonActor;
 import io.vmap.client.VmapClient;
 import io.vmap.client.VmapSettings;
 import io.vmap.protocol.NodeDirectory;
+import io.vmap.node.ReadIndexes;
 import io.vmap.node.VmapNode;
 import io.vmap.purge.PurgeCoordinator;
 import io.vmap.space.Geometry;
@@ -43,6 +44,7 @@ public final class VmapCluster {
     Geometry g = settings.geometry();
     ClusterSharding sharding = ClusterSharding.get(system);
     NodeDirectory nodes = sharded(sharding, g.nodes());
+    ReadIndexes indexes = new ReadIndexes(g.nodes());
     ActorRef<PurgeProtocol.Command> coordinator =
         ClusterSingleton.get(system)
             .init(
@@ -58,12 +60,13 @@ public final class VmapCluster {
             NODE,
             ctx -> {
               int k = Integer.parseInt(ctx.getEntityId());
-              return VmapNode.create(k, g, settings.node(), nodes, coordinator, settings.persistenceId(k));
+              return VmapNode.create(k, g, settings.node(), nodes, coordinator, settings.persistenceId(k), indexes);
             })
             .withEntityProps(io.vmap.client.Vmap.DISPATCHER));
     // Start every node now (recovering it, if durable) rather than on the first request.
     for (int k = 0; k < g.nodes(); k++) nodes.node(k).tell(new NodeMessage.Wake());
-    return new VmapCluster(new VmapClient(system, g, nodes, coordinator, settings.clientTimeout()), nodes);
+    // Finds of this member's own nodes read their index; the rest travel to the node.
+    return new VmapCluster(new VmapClient(system, g, nodes, coordinator, settings.clientTimeout(), indexes), nodes);
   }
 
   /** Node k is the entity with id "k". */

@@ -45,8 +45,8 @@ final class Internal {
   /** The journal stored batch {@code batchId}. */
   record BatchPersisted(long batchId) implements NodeMessage.Local {}
 
-  /** The journal recovered this state. */
-  record JournalRecovered(NodeState state) implements NodeMessage.Local {}
+  /** The journal recovered this state; {@code stored} is its replica, the node's read index. */
+  record JournalRecovered(NodeState state, NodeState stored) implements NodeMessage.Local {}
 
   /** The journal child stopped (a write failed). */
   enum JournalStopped implements NodeMessage.Local { INSTANCE }

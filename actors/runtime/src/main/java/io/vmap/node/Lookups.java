@@ -64,7 +64,7 @@ final class Lookups {
       c.responses.now(new Freed(m.key(), la.area()));
       return;
     }
-    Area inside = c.state.find(m.addr());
+    Area inside = c.state.busyContaining(m.addr());
     if (inside != null) {
       c.responses.now(refuse(m.key(), notItsStart(m.addr(), inside)));
       return;
@@ -122,7 +122,7 @@ final class Lookups {
       c.peers.node(owner).tell(new ClientProtocol.Batch(-1, List.of(m), replyTo));
       return;
     }
-    Area a = c.state.find(m.addr());
+    Area a = c.state.busyContaining(m.addr());
     if (a != null) {
       c.responses.now(new Found(m.key(), m.addr(), a, c.node));
       return;
@@ -138,11 +138,11 @@ final class Lookups {
   }
 
   void onFindHere(FindHere m) {
-    Area a = c.state.find(m.addr());
+    Area a = c.state.busyContaining(m.addr());
     m.replyTo().tell(new Replies(-1, List.of(new Found(m.key(), m.addr(), a, a == null ? -1 : c.node))));
   }
 
   void onCheckAddress(CheckAddress m) {
-    m.replyTo().tell(new AddressChecked(m.addr(), c.state.find(m.addr())));
+    m.replyTo().tell(new AddressChecked(m.addr(), c.state.busyContaining(m.addr())));
   }
 }

@@ -40,8 +40,12 @@ public final class NodeJournal
 
   public record Persisted(long batchId) implements akka.actor.NoSerializationVerificationNeeded {}
 
-  /** Sent to the node (its parent, same JVM) once recovery is complete: a copy of the recovered state. */
-  public record Recovered(NodeState state) implements akka.actor.NoSerializationVerificationNeeded {}
+  /**
+   * Sent to the node (its parent, same JVM) once recovery is complete: a copy of the recovered
+   * state for the node to serve from, and the replica itself, the stored state, which the node
+   * publishes as its read index (it only ever shows what is stored).
+   */
+  public record Recovered(NodeState state, NodeState stored) implements akka.actor.NoSerializationVerificationNeeded {}
 
   /** The replica; mutable, touched only by this actor's event handler. */
   public static final class Replica {
@@ -108,7 +112,7 @@ public final class NodeJournal
   @Override
   public SignalHandler<Replica> signalHandler() {
     return newSignalHandlerBuilder()
-        .onSignal(RecoveryCompleted.instance(), replica -> recovered.tell(new Recovered(replica.state.copy())))
+        .onSignal(RecoveryCompleted.instance(), replica -> recovered.tell(new Recovered(replica.state.copy(), replica.state)))
         .build();
   }
 

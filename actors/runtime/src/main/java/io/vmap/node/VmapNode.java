@@ -2,6 +2,7 @@ package io.vmap.node;
 
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
+import akka.actor.typed.PostStop;
 import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
@@ -14,6 +15,7 @@ import io.vmap.protocol.PeerProtocol;
 import io.vmap.protocol.PurgeProtocol;
 import io.vmap.space.Geometry;
 import io.vmap.state.NodeState;
+import io.vmap.state.ReadIndex;
 
 /**
  * One vmap node (the kernel's {@code struct vmap_node}): alone owns its busy tree, its free shard
@@ -40,13 +42,14 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
    *
    * @param persistenceId null for a volatile node, else the journal's persistence id
    */
-  public static Behavior<NodeMessage> create(int node, Geometry geometry, NodeSettings settings, String persistenceId) {
+  public static Behavior<NodeMessage> create(int node, Geometry geometry, NodeSettings settings, String persistenceId,
+      ReadIndexes indexes) {
     return Behaviors.withStash(
         settings.stashCapacity(),
         stash ->
             Behaviors.receive(NodeMessage.class)
                 .onMessage(NodeMessage.Attach.class,
-                    a -> stash.unstashAll(create(node, geometry, settings, a.peers(), a.coordinator(), persistenceId)))
+                    a -> stash.unstashAll(create(node, geometry, settings, a.peers(), a.coordinator(), persistenceId, indexes)))
                 .onAnyMessage(m -> {
                   stash.stash(m);
                   return Behaviors.same();
@@ -58,6 +61,8 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
    * A node that knows its peers and the purge coordinator from the start (cluster mode). A durable
    * node (non-null {@code persistenceId}) serves nothing until its journal has recovered its state:
    * the recovery barrier.
+   *
+   * @param indexes where the node publishes its read index while it serves
    */
   public static Behavior<NodeMessage> create(
       int node,
@@ -65,15 +70,17 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
       NodeSettings settings,
       NodeDirectory peers,
       ActorRef<PurgeProtocol.Command> coordinator,
-      String persistenceId) {
+      String persistenceId,
+      ReadIndexes indexes) {
     if (persistenceId == null) {
-      return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-          new VmapNode(ctx, timers, node, geometry, settings, peers, coordinator,
-              new NodeState(node, geometry, settings.memory()), null)));
+      return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+        NodeState state = new NodeState(node, geometry, settings.memory());
+        return new VmapNode(ctx, timers, node, geometry, settings, peers, coordinator, state, null, indexes, state);
+      }));
     }
     return Behaviors.setup(ctx -> Behaviors.withStash(settings.stashCapacity(), stash -> {
       ActorRef<NodeJournal.Recovered> recovered =
-          ctx.messageAdapter(NodeJournal.Recovered.class, r -> new Internal.JournalRecovered(r.state()));
+          ctx.messageAdapter(NodeJournal.Recovered.class, r -> new Internal.JournalRecovered(r.state(), r.stored()));
       ActorRef<NodeJournal.Command> journal = ctx.spawn(
           NodeJournal.create(persistenceId, node, geometry, settings.memory(), settings.snapshotEvery(), recovered),
           "journal");
@@ -81,7 +88,8 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
       return Behaviors.receive(NodeMessage.class)
           .onMessage(Internal.JournalRecovered.class,
               r -> stash.unstashAll(Behaviors.withTimers(timers ->
-                  new VmapNode(ctx, timers, node, geometry, settings, peers, coordinator, r.state(), journal))))
+                  new VmapNode(ctx, timers, node, geometry, settings, peers, coordinator, r.state(), journal, indexes,
+                      r.stored()))))
           .onMessage(Internal.JournalStopped.class, s -> Behaviors.stopped())
           .onAnyMessage(m -> {
             stash.stash(m);
@@ -101,6 +109,9 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
   private final SpanParticipant spans;
   private final Placements placements;
   private final PurgeParticipant purge;
+  private final ReadIndexes indexes;
+  /** What this node publishes in {@link #indexes}: its state, or the journal's replica when durable. */
+  private final ReadIndex index;
 
   private VmapNode(
       ActorContext<NodeMessage> ctx,
@@ -111,8 +122,12 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
       NodeDirectory peers,
       ActorRef<PurgeProtocol.Command> coordinator,
       NodeState state,
-      ActorRef<NodeJournal.Command> journal) {
+      ActorRef<NodeJournal.Command> journal,
+      ReadIndexes indexes,
+      ReadIndex index) {
     super(ctx);
+    this.indexes = indexes;
+    this.index = index;
     if (journal == null) {
       groupCommit = null;
     } else {
@@ -136,6 +151,7 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
     purge = new PurgeParticipant(c, spans);
     inspection = new Inspection(c, spans);
     if (journal != null) placements.confirmAgainAfterRecovery();
+    if (indexes != null) indexes.publish(node, index);
   }
 
   @Override
@@ -258,6 +274,10 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
         // lifecycle
         .onMessage(NodeMessage.Attach.class, m -> this)
         .onMessage(NodeMessage.Wake.class, m -> this)
+        .onSignal(PostStop.class, s -> {
+          if (indexes != null) indexes.withdraw(c.node, index);
+          return this;
+        })
         .build();
   }
 
@@ -286,6 +306,7 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
    * restarts from what was stored (sharding restarts it).
    */
   private Behavior<NodeMessage> onJournalStopped() {
+    if (indexes != null) indexes.withdraw(c.node, index);
     int held = groupCommit.failAll();
     getContext().getLog().error("node {}: journal stopped (write failure?); failed {} waiting effects; restarting",
         c.node, held);

@@ -1,0 +1,33 @@
+package io.vmap.node;
+
+import io.vmap.state.ReadIndex;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
+/**
+ * The read indexes of the vmap nodes running in this JVM, by node id: where a client finds the
+ * busy area containing an address without a message (DESIGN.md "Reads without the mailbox"). A
+ * node publishes its index when it starts serving and withdraws it when it stops, so an index is
+ * only ever read while its node is the one serving (in a cluster, the entity on this member).
+ */
+public final class ReadIndexes {
+
+  private final AtomicReferenceArray<ReadIndex> byNode;
+
+  public ReadIndexes(int nodes) {
+    this.byNode = new AtomicReferenceArray<>(nodes);
+  }
+
+  /** Node {@code node}'s index if it runs in this JVM, else null. */
+  public ReadIndex get(int node) {
+    return byNode.get(node);
+  }
+
+  void publish(int node, ReadIndex index) {
+    byNode.set(node, index);
+  }
+
+  /** Withdraws {@code index} unless a newer incarnation published its own meanwhile. */
+  void withdraw(int node, ReadIndex index) {
+    byNode.compareAndSet(node, index, null);
+  }
+}
