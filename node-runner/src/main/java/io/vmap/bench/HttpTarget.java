@@ -1,5 +1,7 @@
 package io.vmap.bench;
 
+import io.vmap.cli.UsageException;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vmap.state.ErrorCode;
@@ -36,10 +38,10 @@ final class HttpTarget implements BenchTarget {
       this.page = g.get("page").asLong();
       this.nodes = g.get("nodes").asInt();
     } catch (IOException | RuntimeException e) {
-      throw new Targets.Unavailable("target '" + base + "' does not answer GET /v1/info: " + e.getMessage());
+      throw new UsageException("target '" + base + "' does not answer GET /v1/info: " + e.getMessage());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new Targets.Unavailable("interrupted");
+      throw new UsageException("interrupted");
     }
   }
 

@@ -265,7 +265,10 @@ class BenchTargetsTest {
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
     PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8);
-    int exit = BenchCommand.commandLine(o, e).execute(args);
+    String[] withSub = new String[args.length + 1];
+    withSub[0] = "bench";
+    System.arraycopy(args, 0, withSub, 1, args.length);
+    int exit = io.vmap.runner.VmapCommand.commandLine(o, e).execute(withSub);
     return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
   }
 
