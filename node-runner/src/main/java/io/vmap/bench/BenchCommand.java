@@ -3,6 +3,7 @@ package io.vmap.bench;
 import io.vmap.cli.Cli;
 import io.vmap.cli.CliCommand;
 import io.vmap.cli.UsageException;
+import io.vmap.http.api.Api;
 import io.vmap.space.Unsigned;
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -244,7 +245,7 @@ public final class BenchCommand extends CliCommand {
         }
       }
     }
-    if (json) out.println(Json.write(Report.json(cfg, runs, compare)));
+    if (json) out.println(Api.writePretty(Report.json(cfg, runs, compare)));
     else if (compare) Report.compareTable(out, runs);
     for (Report.Run run : runs) {
       for (TestResult r : run.results()) if (r.failedUnexpectedly() || !r.errors().isEmpty()) return Cli.FAILED;
@@ -259,7 +260,7 @@ public final class BenchCommand extends CliCommand {
     PurgeLatencyBench.Params p = new PurgeLatencyBench.Params(purgeAreas, purgeThreads, purgeRate, cfg.nodes(),
         purgeRounds, List.of(cfg.releaseBatch(), Integer.MAX_VALUE), true, cfg.requestIds(), 1000, 300);
     List<PurgeLatencyBench.Row> rows = PurgeLatencyBench.run(p, progress);
-    if (json) out.println(Json.write(PurgeLatencyBench.json(p, rows)));
+    if (json) out.println(Api.writePretty(PurgeLatencyBench.json(p, rows)));
     else PurgeLatencyBench.print(out, p, rows);
   }
 

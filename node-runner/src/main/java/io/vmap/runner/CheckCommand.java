@@ -14,6 +14,8 @@ import io.vmap.chaos.Inspector;
 import io.vmap.client.Vmap;
 import io.vmap.client.VmapInfo;
 import io.vmap.client.VmapSettings;
+import io.vmap.http.api.Api;
+import io.vmap.http.api.InfoJson;
 import io.vmap.space.Geometry;
 import io.vmap.space.Unsigned;
 import java.net.URI;
@@ -133,8 +135,8 @@ final class CheckCommand extends CliCommand {
     }
     if (r.statusCode() != 200) throw new CheckFailed(uri + " answered " + r.statusCode() + ": " + r.body());
     try {
-      return ChaosRunner.infoFromJson(r.body());
-    } catch (java.io.IOException | IllegalArgumentException e) {
+      return Api.read(r.body(), InfoJson.class).toVmapInfo();
+    } catch (IllegalArgumentException e) {
       throw new CheckFailed(uri + " did not answer vmap info JSON: " + e.getMessage());
     }
   }

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vmap.client.VmapSettings;
 import io.vmap.state.ErrorCode;
 import io.vmap.space.Geometry;
@@ -292,10 +294,28 @@ class BenchTargetsTest {
     Run r = bench("--compare", "--json", "--test", "fix_size_alloc_test", "--test-loop-count", "10",
         "--warmup-loops", "0", "--no-progress", "--nodes", "2");
     assertEquals(0, r.exit(), r.err());
-    assertTrue(r.out().trim().startsWith("{") && r.out().trim().endsWith("}"), r.out());
-    for (String t : Targets.COMPARED) assertTrue(r.out().contains("\"target\": \"" + t + "\""), t);
-    assertTrue(r.out().contains("\"compare\": ["), r.out());
-    assertTrue(r.out().contains("\"embedded_ratio\""), r.out());
+    JsonNode j;
+    try {
+      j = new ObjectMapper().readTree(r.out());
+    } catch (java.io.IOException e) {
+      throw new AssertionError("not one JSON document: " + r.out(), e);
+    }
+    assertTrue(j.isObject(), r.out());
+    List<String> targets = new ArrayList<>();
+    for (JsonNode run : j.get("runs")) {
+      targets.add(run.get("target").asText());
+      assertEquals("fix_size_alloc_test", run.get("results").get(0).get("test").asText(), r.out());
+      assertEquals(1, run.get("results").get(0).get("passed").asInt(), r.out());
+    }
+    assertEquals(Targets.COMPARED, targets);
+    assertEquals(10, j.get("config").get("test_loop_count").asInt(), r.out());
+    JsonNode compare = j.get("compare");
+    assertTrue(compare.isArray() && compare.size() == Targets.COMPARED.size(), r.out());
+    for (JsonNode row : compare) {
+      assertTrue(row.has("embedded_ratio"), row.toString());
+      // embedded / target: absent (null) on the embedded row itself, a ratio on the others.
+      assertEquals(!row.get("target").asText().equals("embedded"), row.get("embedded_ratio").isNumber(), row.toString());
+    }
   }
 
   @Test

@@ -20,7 +20,11 @@ import io.vmap.client.VmapClient;
 import io.vmap.protocol.NodeDirectory;
 import io.vmap.node.VmapNode;
 import io.vmap.purge.PurgeCoordinator;
+import io.vmap.client.VmapInfo;
 import io.vmap.client.VmapSettings;
+import io.vmap.http.api.Api;
+import io.vmap.http.api.AreaJson;
+import io.vmap.http.api.InfoJson;
 import io.vmap.space.Geometry;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -155,6 +159,7 @@ class VmapHttpServerTest {
   void allocFindFree() throws Exception {
     Resp a = alloc("{\"size\":8192,\"node\":0,\"tag\":\"buf\"}");
     assertEquals(201, a.status(), a.body());
+    assertEquals(new AreaJson(BASE, BASE + 8192, 8192L, 0, "buf"), Api.read(a.body(), AreaJson.class));
     JsonNode j = a.json();
     assertEquals(hex(BASE), j.get("start").asText());
     assertEquals(hex(BASE + 8192), j.get("end").asText());
@@ -271,6 +276,91 @@ class VmapHttpServerTest {
 
     assertEquals(j, send("GET", "/v1/info?format=json", null).json());
     assertError(send("GET", "/v1/info?format=xml", null), 400, "EINVAL", "format");
+
+    // What vmap check --url reads back is the allocator's own info.
+    VmapInfo read = Api.read(jr.body(), InfoJson.class).toVmapInfo();
+    VmapInfo now = vmap.client().info().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    assertEquals(now.geometry().toString(), read.geometry().toString());
+    assertEquals(now.busy(), read.busy());
+    assertEquals(now.lazy(), read.lazy());
+    assertEquals(now.nodes(), read.nodes());
+    assertEquals(now.purge().lazyPages(), read.purge().lazyPages());
+    assertEquals(now.purge().phase(), read.purge().phase());
+  }
+
+  /** The JSON of the info round-trips through the DTOs, unsigned values above 2^63 included. */
+  @Test
+  void infoJsonRoundTripsAddressesAndSizesAboveTwoToThe63() {
+    Geometry g = new Geometry(Geometry.DEFAULT_VSTART, Geometry.DEFAULT_VEND, 4096, Geometry.DEFAULT_ZONE, 2);
+    VmapInfo info = new VmapInfo(g,
+        List.of(new VmapInfo.AreaInfo(new io.vmap.space.Area(0xffffc90000000000L, 0xffffc90000002000L, "a\"b"), 0)),
+        List.of(new VmapInfo.AreaInfo(new io.vmap.space.Area(0xffffc90002000000L, 0xffffc90002001000L, ""), 1)),
+        List.of(new VmapInfo.NodeStats(0, 1, 0, -4096L, 3, -8192L, 0, 0, 0),
+            new VmapInfo.NodeStats(1, 0, 1, 1L << 40, 1, 1L << 40, 1, 4096, 2)),
+        new PurgeProtocol.Status(7, "flushing", 1, 64, 2,
+            List.of(new PurgeProtocol.Holder("akka://x/user/s", 7, java.time.Instant.parse("2026-01-02T03:04:05Z"))), 6, 40));
+    String text = Api.write(InfoJson.of(info));
+    JsonNode tree;
+    try {
+      tree = JSON.readTree(text);
+    } catch (Exception e) {
+      throw new AssertionError(text, e);
+    }
+    assertEquals("0xffffc90000000000", tree.get("busy").get(0).get("start").asText());
+    assertTrue(tree.get("nodes").get(0).get("freeBytes").isBigInteger(), text);
+    assertEquals("18446744073709547520", tree.get("nodes").get(0).get("freeBytes").asText());
+    VmapInfo back = Api.read(text, InfoJson.class).toVmapInfo();
+    assertEquals(g.toString(), back.geometry().toString()); // Geometry has no equals: its text has every field
+    assertEquals(info.busy(), back.busy());
+    assertEquals(info.lazy(), back.lazy());
+    assertEquals(info.nodes(), back.nodes());
+    assertEquals(info.purge(), back.purge());
+  }
+
+  @Test
+  void numbersTooLargeForAnyDoubleAreEinvalNamingTheField() throws Exception {
+    // Used to be 500 EIO: 1e400 became an infinite double, whose BigDecimal threw.
+    assertError(alloc("{\"size\":1e400}"), 400, "EINVAL", "size: 1e400 does not fit in 64 bits");
+    assertError(alloc("{\"size\":4096,\"align\":1E+400}"), 400, "EINVAL", "align: 1E+400");
+    assertError(alloc("{\"size\":-1e400}"), 400, "EINVAL", "size: must not be negative");
+    assertError(alloc("{\"size\":1e-400}"), 400, "EINVAL", "size: must be a whole number of bytes, got 1e-400");
+    assertError(alloc("{\"size\":1e99999999999}"), 400, "EINVAL", "size: 1e99999999999");
+    assertError(alloc("{\"size\":4096,\"node\":1e400}"), 400, "EINVAL", "node");
+    // A whole number written with a fraction or an exponent is still a size.
+    Resp ok = alloc("{\"size\":4.096e3,\"align\":65536.0,\"node\":1}");
+    assertEquals(201, ok.status(), ok.body());
+    assertEquals(hex(BASE + ZONE), ok.json().get("start").asText());
+    assertEquals(4096, ok.json().get("size").asLong());
+    assertEquals(6, metrics.count("alloc", "EINVAL"));
+    assertEquals(0, metrics.count("alloc", "EIO"));
+  }
+
+  /**
+   * Disabled: the ENOSPC reason is built in actors/runtime (HomeAllocations.afterSpanning formats
+   * spec.align() as a signed long), outside this module; enable once it prints it unsigned.
+   */
+  @org.junit.jupiter.api.Disabled("actors/runtime HomeAllocations echoes align 2^63 as -9223372036854775808")
+  @Test
+  void anAlignmentOfTwoToThe63IsEchoedUnsigned() throws Exception {
+    for (String align : List.of("\"0x8000000000000000\"", "9223372036854775808", "\"9223372036854775808\"")) {
+      Resp r = alloc("{\"size\":4096,\"align\":" + align + "}");
+      // No 2^63-aligned page in [0x100000, 0x200000): no space, and the reason says which align.
+      assertError(r, 507, "ENOSPC", "");
+      String reason = r.json().get("reason").asText();
+      assertFalse(reason.contains("-9223372036854775808"), reason);
+      assertTrue(reason.contains("0x8000000000000000") || reason.contains("9223372036854775808"), reason);
+    }
+  }
+
+  @Test
+  void alignmentsAboveTwoToThe63AreEchoedUnsigned() throws Exception {
+    // Not a power of two: EINVAL echoing the value unsigned, whichever way it was written.
+    assertError(alloc("{\"size\":4096,\"align\":9223372036854775809}"), 400, "EINVAL",
+        "align 9223372036854775809 is not a power of two");
+    assertError(alloc("{\"size\":4096,\"align\":\"0xffffffffffffffff\"}"), 400, "EINVAL",
+        "align 18446744073709551615 is not a power of two");
+    assertError(alloc("{\"size\":4096,\"align\":\"0x8000000000000001\"}"), 400, "EINVAL",
+        "align 9223372036854775809 is not a power of two");
   }
 
   @Test
