@@ -40,7 +40,7 @@ final class VmapRoutes extends AllDirectives {
 
   private static final Logger LOG = LoggerFactory.getLogger(VmapHttpServer.class);
 
-  static final ContentType PROMETHEUS = ContentTypes.parse("text/plain; version=0.0.4; charset=utf-8");
+  static final ContentType PROMETHEUS = ContentTypes.parse(Metrics.CONTENT_TYPE);
 
   /** Bodies of POST /v1/areas are a few hundred bytes; anything this large is a mistake. */
   static final long MAX_BODY = 64 * 1024;

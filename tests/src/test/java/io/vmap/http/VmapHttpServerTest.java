@@ -34,6 +34,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -151,6 +152,41 @@ class VmapHttpServerTest {
     String reason = j.get("reason").asText();
     assertTrue(reason.contains(reasonPart), "reason '" + reason + "' should mention '" + reasonPart + "'");
     assertFalse(reason.contains("\tat ") || reason.contains("Exception"), "stack trace leaked: " + reason);
+  }
+
+  private static final java.util.regex.Pattern SAMPLE =
+      java.util.regex.Pattern.compile("([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\\{((?:[a-zA-Z_][a-zA-Z0-9_]*=\"(?:[^\"\\\\]|\\\\.)*\",?)*)\\})? (\\S+)");
+  private static final java.util.regex.Pattern LABEL = java.util.regex.Pattern.compile("([a-zA-Z_][a-zA-Z0-9_]*)=\"((?:[^\"\\\\]|\\\\.)*)\"");
+
+  /**
+   * The samples of a Prometheus text exposition: {@code name{k="v",...}} (labels in the order
+   * written) to the value. Fails on any line that is neither a comment nor a well-formed sample,
+   * or whose value is not a number (Go float syntax: 2, 2.0, 3.5E13, +Inf).
+   */
+  static Map<String, Double> samples(String text) {
+    Map<String, Double> out = new java.util.LinkedHashMap<>();
+    for (String l : text.lines().toList()) {
+      if (l.startsWith("#") || l.isEmpty()) continue;
+      java.util.regex.Matcher m = SAMPLE.matcher(l);
+      assertTrue(m.matches(), "bad sample line: " + l);
+      StringBuilder key = new StringBuilder(m.group(1));
+      if (m.group(2) != null) {
+        java.util.regex.Matcher lm = LABEL.matcher(m.group(2));
+        List<String> labels = new ArrayList<>();
+        while (lm.find()) labels.add(lm.group(1) + "=\"" + lm.group(2) + "\"");
+        key.append('{').append(String.join(",", labels)).append('}');
+      }
+      String v = m.group(3);
+      assertTrue(v.matches("[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?|[+-]Inf|NaN"), "bad value: " + l);
+      double value = switch (v) {
+        case "+Inf" -> Double.POSITIVE_INFINITY;
+        case "-Inf" -> Double.NEGATIVE_INFINITY;
+        default -> Double.parseDouble(v);
+      };
+      assertFalse(out.containsKey(key.toString()), "sample twice: " + l);
+      out.put(key.toString(), value);
+    }
+    return out;
   }
 
   // ------------------------------------------------------------------ tests
@@ -414,6 +450,7 @@ class VmapHttpServerTest {
     assertEquals(200, m.status());
     assertTrue(m.header("Content-Type").startsWith("text/plain; version=0.0.4"), m.header("Content-Type"));
     List<String> lines = m.body().lines().toList();
+    Map<String, Double> samples = samples(m.body());
     for (String expected : List.of(
         "vmap_ops_total{op=\"alloc\",result=\"ok\"} 2",
         "vmap_ops_total{op=\"alloc\",result=\"EINVAL\"} 1",
@@ -437,13 +474,18 @@ class VmapHttpServerTest {
         "vmap_largest_free_block_bytes{node=\"1\"} " + ZONE,
         "vmap_ready 1",
         "vmap_info_up 1")) {
-      assertTrue(lines.contains(expected), "missing '" + expected + "' in\n" + m.body());
+      Map.Entry<String, Double> e = samples(expected).entrySet().iterator().next();
+      assertEquals(e.getValue(), samples.get(e.getKey()), "'" + expected + "' in\n" + m.body());
     }
     assertTrue(lines.contains("# TYPE vmap_op_latency_seconds histogram"));
-    // Every sample line is "name{labels} value" or "name value".
-    for (String l : lines) {
-      if (l.startsWith("#")) continue;
-      assertTrue(l.matches("[a-z_]+(\\{[^}]*\\})? [0-9.e+-]+"), "bad sample line: " + l);
+    assertTrue(lines.contains("# TYPE vmap_ops_total counter"));
+    assertTrue(lines.contains("# TYPE vmap_free_bytes gauge"));
+    // Every (op, known result) pair is there from the start, and every op's latency histogram.
+    for (String op : Metrics.OPS) {
+      for (String result : Metrics.RESULTS) {
+        assertTrue(samples.containsKey("vmap_ops_total{op=\"" + op + "\",result=\"" + result + "\"}"), op + " " + result);
+      }
+      assertTrue(samples.containsKey("vmap_op_latency_seconds_count{op=\"" + op + "\"}"), op);
     }
     assertEquals(2, metrics.count("alloc", "ok"));
   }
@@ -513,11 +555,11 @@ class VmapHttpServerTest {
       assertError(alloc("{\"size\":4096,\"requestId\":\"slow-1\"}"), 504, "ETIMEDOUT", "");
       Resp metricsText = send("GET", "/metrics", null);
       assertEquals(200, metricsText.status());
-      List<String> lines = metricsText.body().lines().toList();
-      assertTrue(lines.contains("vmap_ops_total{op=\"find\",result=\"ETIMEDOUT\"} 1"), metricsText.body());
-      assertTrue(lines.contains("vmap_ops_total{op=\"alloc\",result=\"ETIMEDOUT\"} 1"), metricsText.body());
-      assertTrue(lines.contains("vmap_info_up 0"), metricsText.body());
-      assertTrue(lines.contains("vmap_info_scrape_errors_total 1"), metricsText.body());
+      Map<String, Double> samples = samples(metricsText.body());
+      assertEquals(1.0, samples.get("vmap_ops_total{op=\"find\",result=\"ETIMEDOUT\"}"), metricsText.body());
+      assertEquals(1.0, samples.get("vmap_ops_total{op=\"alloc\",result=\"ETIMEDOUT\"}"), metricsText.body());
+      assertEquals(0.0, samples.get("vmap_info_up"), metricsText.body());
+      assertEquals(1.0, samples.get("vmap_info_scrape_errors_total"), metricsText.body());
       assertFalse(metricsText.body().contains("vmap_free_bytes{"), metricsText.body());
     } finally {
       b.unbind().toCompletableFuture().get(10, TimeUnit.SECONDS);
