@@ -17,7 +17,6 @@ import io.vmap.chaos.Checker;
 import io.vmap.chaos.History;
 import io.vmap.client.Vmap;
 import io.vmap.client.VmapSettings;
-import io.vmap.purge.PurgeCoordinator;
 import io.vmap.space.Geometry;
 import io.vmap.space.Unsigned;
 import java.io.PrintStream;

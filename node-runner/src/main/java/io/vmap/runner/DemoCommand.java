@@ -12,7 +12,6 @@ import io.vmap.client.Vmap;
 import io.vmap.client.VmapClient;
 import io.vmap.client.VmapInfo;
 import io.vmap.client.VmapSettings;
-import io.vmap.purge.PurgeCoordinator;
 import io.vmap.space.Geometry;
 import io.vmap.space.Unsigned;
 import java.nio.file.Path;

@@ -10,7 +10,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vmap.client.VmapSettings;
 import io.vmap.state.ErrorCode;
 import io.vmap.space.Geometry;
+import io.vmap.space.Area;
 import io.vmap.space.Unsigned;
+import io.vmap.workload.Generator;
+import io.vmap.workload.LiveAreas;
+import io.vmap.workload.Op;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -165,45 +169,56 @@ class BenchTargetsTest {
   }
 
   /**
-   * A random sequence (sizes 1..8 pages, aligns 1..16 pages, frees of live, dead and interior
-   * addresses, lookups, purges) over a 256-page space with a 16-page threshold: global-lock and
-   * the actor allocator with one node answer every op identically, and so does first-fit.
+   * A random sequence from the workload generator (sizes 1..8 pages, aligns 1..16 pages, frees of
+   * live areas, sometimes of an address one page further: a dead or interior one, lookups anywhere,
+   * purges) over a 256-page space with a 16-page threshold: global-lock and the actor allocator
+   * with one node answer every op identically, and so does first-fit.
    */
   @Test
   void randomSequenceGlobalLockEqualsEmbeddedOneNodeEqualsFirstFit() {
     long end = S + 256 * P;
+    Generator generator = new Generator(new Geometry(S, end, P, Geometry.DEFAULT_ZONE, 1),
+        Generator.Options.of(new Generator.Mix(0.03, 0.17, 0.35), List.of(new Generator.Band(1, 1, 8)))
+            .withAligns(1.0, Long.numberOfTrailingZeros(P), Long.numberOfTrailingZeros(P) + 4));
     try (GlobalLockTarget g = globalLock(end, 16);
         FirstFitTarget f = firstFit(end, 16);
         EmbeddedTarget e = embedded(end, 16)) {
       List<Driver> ds = List.of(new Driver(g), new Driver(f), new Driver(e));
       SplittableRandom rnd = new SplittableRandom(7);
-      List<Long> live = new ArrayList<>();
+      LiveAreas live = new LiveAreas();
+      int[] kinds = new int[4];
       for (int step = 0; step < 1500; step++) {
-        int op = rnd.nextInt(100);
+        Op op = generator.next(rnd, live);
         List<String> answers = new ArrayList<>();
         String what;
-        if (op < 45) {
-          long pages = rnd.nextInt(1, 9);
-          long align = P << rnd.nextInt(5);
-          what = "alloc " + pages + " align " + align;
-          for (Driver d : ds) answers.add(d.alloc(pages, align));
-          if (!answers.get(0).equals("ENOSPC")) live.add(Unsigned.parse(answers.get(0)));
-        } else if (op < 80 && !live.isEmpty()) {
-          long a = live.remove(rnd.nextInt(live.size()));
+        if (op instanceof Op.Alloc a) {
+          kinds[0]++;
+          long pages = a.size() / P;
+          what = "alloc " + pages + " align " + a.align();
+          for (Driver d : ds) answers.add(d.alloc(pages, a.align()));
+          if (!answers.get(0).equals("ENOSPC")) {
+            long start = Unsigned.parse(answers.get(0));
+            live.add(new LiveAreas.Held(new Area(start, start + a.size(), ""), null));
+          }
+        } else if (op instanceof Op.Free fr) {
+          kinds[1]++;
+          long a = fr.area().start();
           if (rnd.nextInt(10) == 0) a += P * rnd.nextInt(0, 2); // sometimes inside, not the start
           what = "free " + Unsigned.hex(a);
           for (Driver d : ds) answers.add(d.free(a));
-        } else if (op < 97) {
-          long a = S + rnd.nextLong(256 * P);
-          what = "find " + Unsigned.hex(a);
-          for (Driver d : ds) answers.add(d.find(a));
+        } else if (op instanceof Op.Find fi) {
+          kinds[2]++;
+          what = "find " + Unsigned.hex(fi.addr());
+          for (Driver d : ds) answers.add(d.find(fi.addr()));
         } else {
+          kinds[3]++;
           what = "purge";
           for (Driver d : ds) answers.add(d.purge());
         }
         assertEquals(answers.get(0), answers.get(2), "step " + step + " " + what + ": global-lock vs embedded");
         assertEquals(answers.get(0), answers.get(1), "step " + step + " " + what + ": global-lock vs first-fit");
       }
+      for (int k : kinds) assertTrue(k > 0, "every kind of op was drawn: " + java.util.Arrays.toString(kinds));
     }
   }
 
