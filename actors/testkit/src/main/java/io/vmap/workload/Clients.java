@@ -7,6 +7,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Simulated clients driving an allocator: {@code clients} clients, each with up to
@@ -64,40 +65,61 @@ public final class Clients {
    * @param shared the areas every client frees from, or null: each client frees only its own
    * @param executor where the next operation is issued after an answer; steps of one client are
    *     issued one at a time, answers arrive on any thread
-   * @throws java.util.concurrent.CompletionException if a step threw (that client's lane stops)
+   * @throws java.util.concurrent.CompletionException if a step threw (that lane stopped; the
+   *     others ran to the end of the budget)
    */
   public static void run(long ops, int clients, int inFlight, long seed, LiveAreas shared, Executor executor,
       Step step) {
     if (clients < 1 || inFlight < 1) throw new IllegalArgumentException(clients + " clients x " + inFlight + " in flight");
     SplittableRandom root = new SplittableRandom(seed);
-    AtomicLong budget = new AtomicLong(ops);
-    List<CompletableFuture<Void>> lanes = new ArrayList<>();
-    for (int i = 0; i < clients; i++) {
-      Client c = new Client(i, root.split(), shared != null ? shared : new LiveAreas());
-      for (int k = 0; k < inFlight; k++) {
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        lanes.add(done);
-        executor.execute(() -> lane(c, budget, step, executor, done));
+    List<Client> cs = new ArrayList<>();
+    for (int i = 0; i < clients; i++) cs.add(new Client(i, root.split(), shared != null ? shared : new LiveAreas()));
+    // No more lanes than operations: a lane would end at once, but each costs a task to start.
+    long lanes = Math.min((long) clients * inFlight, Math.max(0, ops));
+    if (lanes == 0) return;
+    Run run = new Run(new AtomicLong(ops), new AtomicLong(lanes), step, executor);
+    long started = 0;
+    for (int k = 0; k < inFlight && started < lanes; k++) {
+      for (int i = 0; i < clients && started < lanes; i++, started++) {
+        Client c = cs.get(i);
+        executor.execute(() -> run.lane(c));
       }
     }
-    CompletableFuture.allOf(lanes.toArray(CompletableFuture[]::new)).join();
+    run.done.join();
   }
 
-  /** One outstanding operation at a time, the next one issued when it is answered, until the budget is spent. */
-  private static void lane(Client c, AtomicLong budget, Step step, Executor executor, CompletableFuture<Void> done) {
-    if (budget.getAndDecrement() <= 0) {
-      done.complete(null);
-      return;
+  /** One call of {@link #run}: the operations left, the lanes still running, the first failure. */
+  private record Run(AtomicLong budget, AtomicLong lanes, Step step, Executor executor, CompletableFuture<Void> done,
+      AtomicReference<Throwable> failure) {
+
+    Run(AtomicLong budget, AtomicLong lanes, Step step, Executor executor) {
+      this(budget, lanes, step, executor, new CompletableFuture<>(), new AtomicReference<>());
     }
-    CompletionStage<?> answered;
-    try {
-      synchronized (c) {
-        answered = step.issue(c);
+
+    /** One outstanding operation at a time, the next issued when it is answered, until the budget is spent. */
+    void lane(Client c) {
+      if (budget.getAndDecrement() <= 0) {
+        end();
+        return;
       }
-    } catch (RuntimeException | Error e) {
-      done.completeExceptionally(e);
-      return;
+      CompletionStage<?> answered;
+      try {
+        synchronized (c) {
+          answered = step.issue(c);
+        }
+      } catch (RuntimeException | Error e) {
+        failure.compareAndSet(null, e);
+        end();
+        return;
+      }
+      answered.whenCompleteAsync((v, t) -> lane(c), executor);
     }
-    answered.whenCompleteAsync((v, t) -> lane(c, budget, step, executor, done), executor);
+
+    private void end() {
+      if (lanes.decrementAndGet() > 0) return;
+      Throwable t = failure.get();
+      if (t == null) done.complete(null);
+      else done.completeExceptionally(t);
+    }
   }
 }
