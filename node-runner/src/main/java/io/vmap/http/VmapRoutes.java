@@ -112,7 +112,7 @@ final class VmapRoutes extends AllDirectives {
   }
 
   private CompletionStage<HttpResponse> find(String segment) {
-    long addr = AllocRequest.pathAddress(segment);
+    long addr = Api.pathAddress(segment);
     return client.find(addr).thenApply(area -> {
       if (area.isEmpty()) throw new VmapException(ErrorCode.ENOENT, "no busy area contains " + Unsigned.hex(addr));
       return json(StatusCodes.OK, AreaJson.of(area.get(), client.geometry().nodeOf(area.get().start())));
@@ -120,9 +120,9 @@ final class VmapRoutes extends AllDirectives {
   }
 
   private CompletionStage<HttpResponse> free(String segment, Optional<String> queryId, Optional<String> key) {
-    long addr = AllocRequest.pathAddress(segment);
-    String q = queryId.map(id -> AllocRequest.requestId(id, "requestId")).orElse(null);
-    String id = AllocRequest.reconcileIds(q, key, "requestId");
+    long addr = Api.pathAddress(segment);
+    String q = queryId.map(id -> Api.requestId(id, "requestId")).orElse(null);
+    String id = Api.reconcileIds(q, key, "requestId");
     CompletionStage<?> s = id == null ? client.free(addr) : client.free(addr, id);
     return s.thenApply(area -> HttpResponse.create().withStatus(StatusCodes.NO_CONTENT));
   }

@@ -25,7 +25,6 @@ public record AllocRequest(
     @JsonDeserialize(using = Wire.NodeIn.class) Long node) {
 
   static final int MAX_TAG = 256;
-  static final int MAX_REQUEST_ID = 256;
 
   /** {@code size} bytes aligned to {@code align} (0: the default), on home {@code node} (negative: any). */
   public static AllocRequest of(long size, long align, int node) {
@@ -53,7 +52,7 @@ public record AllocRequest(
       if (node < 0 || node >= g.nodes()) throw new Api.BadJson("node: " + node + " is not in 0.." + (g.nodes() - 1));
       o.home(node.intValue());
     }
-    String id = reconcileIds(requestId == null ? null : requestId(requestId, "requestId"), headerKey, "requestId");
+    String id = Api.reconcileIds(requestId == null ? null : Api.requestId(requestId, "requestId"), headerKey, "requestId");
     // With an id and no node, VmapClient pins the home to the id, so retries reach the node that
     // remembers the first answer.
     if (id != null) o.requestId(id);
@@ -68,33 +67,7 @@ public record AllocRequest(
     };
   }
 
-  /** A request id from {@code field} (body, query or header): non-empty, short, no control characters. */
-  public static String requestId(String text, String field) {
-    if (text.isEmpty()) throw new Api.BadJson(field + ": must not be empty");
-    if (text.length() > MAX_REQUEST_ID) throw new Api.BadJson(field + ": longer than " + MAX_REQUEST_ID + " characters");
-    if (hasControl(text)) throw new Api.BadJson(field + ": must not contain control characters");
-    return text;
-  }
-
-  /** The request id of a request that may carry it in two places; both present and different is bad. */
-  public static String reconcileIds(String primary, Optional<String> headerKey, String primaryName) {
-    String header = headerKey.map(h -> requestId(h, "Idempotency-Key")).orElse(null);
-    if (primary != null && header != null && !primary.equals(header)) {
-      throw new Api.BadJson(primaryName + ": '" + primary + "' differs from the Idempotency-Key header '" + header + "'");
-    }
-    return primary != null ? primary : header;
-  }
-
-  /** An address from a URL path segment ({@code /v1/areas/{addr}}). */
-  public static long pathAddress(String segment) {
-    try {
-      return Wire.parseUnsigned(null, segment, "addr");
-    } catch (InvalidValue e) {
-      throw new Api.BadJson(e.getOriginalMessage());
-    }
-  }
-
-  private static boolean hasControl(String s) {
+  static boolean hasControl(String s) {
     for (int i = 0; i < s.length(); i++) if (Character.isISOControl(s.charAt(i))) return true;
     return false;
   }

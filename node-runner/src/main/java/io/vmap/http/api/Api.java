@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import java.io.IOException;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The JSON of the HTTP API ({@code io.vmap.http}) and of {@code vmap bench --json}: one Jackson
@@ -44,6 +45,36 @@ public final class Api {
 
   /** {@code GET /health/ready}. */
   public record Ready(boolean ready, String detail) {}
+
+  // ---------------------------------------------------------------- request ids and paths
+
+  static final int MAX_REQUEST_ID = 256;
+
+  /** A request id from {@code field} (body, query or header): non-empty, short, no control characters. */
+  public static String requestId(String text, String field) {
+    if (text.isEmpty()) throw new BadJson(field + ": must not be empty");
+    if (text.length() > MAX_REQUEST_ID) throw new BadJson(field + ": longer than " + MAX_REQUEST_ID + " characters");
+    if (AllocRequest.hasControl(text)) throw new BadJson(field + ": must not contain control characters");
+    return text;
+  }
+
+  /** The request id of a request that may carry it in two places; both present and different is bad. */
+  public static String reconcileIds(String primary, Optional<String> headerKey, String primaryName) {
+    String header = headerKey.map(h -> requestId(h, "Idempotency-Key")).orElse(null);
+    if (primary != null && header != null && !primary.equals(header)) {
+      throw new BadJson(primaryName + ": '" + primary + "' differs from the Idempotency-Key header '" + header + "'");
+    }
+    return primary != null ? primary : header;
+  }
+
+  /** An address from a URL path segment ({@code /v1/areas/{addr}}). */
+  public static long pathAddress(String segment) {
+    try {
+      return Wire.parseUnsigned(null, segment, "addr");
+    } catch (InvalidValue e) {
+      throw new BadJson(e.getOriginalMessage());
+    }
+  }
 
   // ---------------------------------------------------------------- reading and writing
 
