@@ -1,5 +1,10 @@
 package io.vmap.runner;
 
+import io.vmap.cli.CliCommand;
+import io.vmap.cli.UsageException;
+import io.vmap.cli.Cli;
+import java.io.PrintWriter;
+
 import io.vmap.protocol.PurgeProtocol;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigValueFactory;
@@ -7,10 +12,8 @@ import io.vmap.client.Vmap;
 import io.vmap.client.VmapClient;
 import io.vmap.client.VmapInfo;
 import io.vmap.client.VmapSettings;
-import io.vmap.purge.PurgeCoordinator;
 import io.vmap.space.Geometry;
 import io.vmap.space.Unsigned;
-import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -34,7 +37,7 @@ import picocli.CommandLine.Option;
       "every node's table, the check free + busy + lazy + reserved == space, and",
       "throughput and latency. Exit status 1 if the check fails or a request failed."
     })
-final class DemoCommand extends Subcommand {
+final class DemoCommand extends CliCommand {
 
   @Option(names = "--nodes", paramLabel = "N", converter = Numbers.UnsignedConverter.class,
       description = "vmap nodes (default: the configuration's, 16).")
@@ -60,7 +63,7 @@ final class DemoCommand extends Subcommand {
   Path config;
 
   @Override
-  int run() throws Exception {
+  protected int run() throws Exception {
     if (ops == 0) throw new UsageException("ops 0 is not in 1.." + Long.MAX_VALUE);
     if (ops < 0) throw new UsageException("ops " + Long.toUnsignedString(ops) + " is not in 1.." + Long.MAX_VALUE);
     int nThreads = Numbers.intIn("threads", threads, 1, 1024);
@@ -75,7 +78,7 @@ final class DemoCommand extends Subcommand {
     }
     VmapSettings settings = new RunnerConfig(c, rc.source()).settings(); // bad values: exit 2 before starting
     Geometry g = settings.geometry();
-    PrintStream o = out();
+    PrintWriter o = out();
     o.printf("vmap demo: %d nodes, space %s:%s (%s), zone %s, page %d, purge over %d lazy pages%n",
         g.nodes(), Unsigned.hex(g.vstart()), Unsigned.hex(g.vend()), Numbers.bytes(g.spaceBytes()),
         Numbers.bytes(g.zone()), g.page(), settings.lazyMaxPages());
@@ -107,12 +110,12 @@ final class DemoCommand extends Subcommand {
       boolean accounted = summary(o, info);
       figures(o, w, elapsed, info);
       o.flush();
-      if (!accounted || w.errors.sum() > 0) return VmapCommand.FAILED;
+      if (!accounted || w.errors.sum() > 0) return Cli.FAILED;
       return 0;
     }
   }
 
-  private static void progress(PrintStream o, VmapClient client, DemoWorkload w, long t0, long[] last) {
+  private static void progress(PrintWriter o, VmapClient client, DemoWorkload w, long t0, long[] last) {
     long now = System.nanoTime();
     long done = w.done.sum();
     double rate = (done - last[0]) / ((now - last[1]) / 1e9);
@@ -130,7 +133,7 @@ final class DemoCommand extends Subcommand {
   }
 
   /** The per-node table, the totals and the accounting check; whether the space is accounted for. */
-  private static boolean summary(PrintStream o, VmapInfo info) {
+  private static boolean summary(PrintWriter o, VmapInfo info) {
     o.println();
     o.printf("%5s %8s %6s %6s %18s %8s %14s%n", "node", "busy", "lazy", "held", "free bytes", "blocks",
         "largest block");
@@ -159,7 +162,7 @@ final class DemoCommand extends Subcommand {
     return ok;
   }
 
-  private static void figures(PrintStream o, DemoWorkload w, long elapsedNanos, VmapInfo info) {
+  private static void figures(PrintWriter o, DemoWorkload w, long elapsedNanos, VmapInfo info) {
     double secs = elapsedNanos / 1e9;
     long done = w.done.sum();
     o.printf("ops: %d in %.2f s = %.0f ops/s (allocs %d of which %d aligned, %d tagged; frees %d; finds %d, %d hits)%n",
@@ -172,7 +175,7 @@ final class DemoCommand extends Subcommand {
     for (String e : w.firstErrors) o.println("  " + e);
   }
 
-  private static void latency(PrintStream o, String what, Histogram h) {
+  private static void latency(PrintWriter o, String what, Histogram h) {
     if (h.getTotalCount() == 0) return;
     o.printf("%-6s latency: p50 %s  p99 %s  max %s%n", what, micros(h.getValueAtPercentile(50)),
         micros(h.getValueAtPercentile(99)), micros(h.getMaxValue()));
