@@ -187,7 +187,8 @@ final class HomeAllocations {
     if (f.pass > 0) {
       InFlight done = inFlight.remove(id);
       answerLater(done, refuse(id, ErrorCode.ENOSPC,
-          "no free range of " + f.spec.size() + " bytes aligned to " + f.spec.align() + " in "
+          "no free range of " + Long.toUnsignedString(f.spec.size()) + " bytes aligned to "
+              + Long.toUnsignedString(f.spec.align()) + " in "
               + Unsigned.hex(f.spec.lo()) + ":" + Unsigned.hex(f.spec.hi())));
       return;
     }
