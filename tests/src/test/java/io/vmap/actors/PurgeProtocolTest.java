@@ -105,7 +105,7 @@ class PurgeProtocolTest extends AllocatorTestBase {
   }
 
   /** A flush no coordinator sends (epoch -1): the marker for a subscriber probe. */
-  private Flush marker(TestProbe<Flush> s) {
+  private Flush marker() {
     return new Flush(-1, List.of(), testKit.<PurgeProtocol.FlushAck>createTestProbe().ref());
   }
 
@@ -159,7 +159,7 @@ class PurgeProtocolTest extends AllocatorTestBase {
           assertEquals(0, st.lazyPages());
           return null;
         });
-    nothingBefore(sub, marker(sub));
+    nothingBefore(sub, marker());
     VmapInfo after = info(vmap);
     assertTrue(after.lazy().isEmpty(), after::render);
     assertEquals(G.spaceBytes(), after.freeBytes(), after::render);
@@ -268,7 +268,7 @@ class PurgeProtocolTest extends AllocatorTestBase {
     assertEquals(2, s.areasReleased());
     assertEquals(0, s.lazyPages());
     assertEquals("idle", s.phase());
-    nothingBefore(sub, marker(sub));
+    nothingBefore(sub, marker());
   }
 
   @Test
@@ -302,7 +302,7 @@ class PurgeProtocolTest extends AllocatorTestBase {
           assertEquals(0, st.lazyPages());
           return null;
         });
-    nothingBefore(sub, marker(sub));
+    nothingBefore(sub, marker());
   }
 
   // ------------------------------------------------------------------ (d) alloc waits for a purge
@@ -375,7 +375,7 @@ class PurgeProtocolTest extends AllocatorTestBase {
     assertEquals(ErrorCode.EAGAIN, failure(c.alloc(AllocOptions.size(0x1000).home(0).failFast())));
     // No epoch: a purge asked for by the fail-fast allocation would have started one.
     assertPhase(c, 0, "idle");
-    nothingBefore(sub, marker(sub));
+    nothingBefore(sub, marker());
   }
 
   // ------------------------------------------------------------------ (e) holders leaving
@@ -435,7 +435,7 @@ class PurgeProtocolTest extends AllocatorTestBase {
     await(c.free(b.start()));
     // Epoch 2 could not have ended if it had waited for the holder; and it sent the holder nothing.
     assertEquals(1, await(c.purge()));
-    nothingBefore(holder, marker(holder));
+    nothingBefore(holder, marker());
   }
 
   @Test
