@@ -264,11 +264,8 @@ public final class BenchCommand extends CliCommand {
     else PurgeLatencyBench.print(out, p, rows);
   }
 
-  /** {@code java -cp ... io.vmap.bench.BenchCommand ARGS} (BENCHMARKS.md) is {@code vmap bench ARGS}. */
+  /** {@code java -cp ... io.vmap.bench.BenchCommand ARGS} runs {@code vmap bench ARGS} alone. */
   public static void main(String[] args) {
-    String[] withSub = new String[args.length + 1];
-    withSub[0] = "bench";
-    System.arraycopy(args, 0, withSub, 1, args.length);
-    io.vmap.runner.VmapCommand.main(withSub);
+    io.vmap.cli.Cli.main(new BenchCommand(), args);
   }
 }

@@ -4,7 +4,7 @@ import io.vmap.protocol.NodeMessage;
 import io.vmap.protocol.PurgeProtocol;
 import io.vmap.protocol.PeerProtocol;
 import io.vmap.protocol.ClientProtocol;
-import static io.vmap.actors.VmapTestSupport.SHORT;
+import static io.vmap.actors.VmapTestSupport.nothingBefore;
 import static io.vmap.actors.VmapTestSupport.ZONE;
 import static io.vmap.actors.VmapTestSupport.geometry;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -34,6 +34,10 @@ import org.junit.jupiter.api.Test;
  * <p>Geometry: 4 nodes, 8 zones of 64 KiB from B = 0x100000; node k owns zones B + k*Z and
  * B + (k+4)*Z. The spanning area S = [B + Z/2, B + Z + Z/2) starts on node 0 and has its later
  * piece [B + Z, B + Z + Z/2) on node 1.
+ *
+ * <p>"No other node was asked" is asserted with markers: once the node under test has answered a
+ * later request, whatever it sent a peer before is queued at that peer's probe, so a marker sent
+ * then must be the peer's next message.
  */
 class FindFanOutTest extends AllocatorTestBase {
 
@@ -76,9 +80,25 @@ class FindFanOutTest extends AllocatorTestBase {
     n1.tell(new PeerProtocol.CommitPart(VmapTestSupport.reservation("r-span", S)));
   }
 
-  private void nothingToPeers(TestProbe<?>... peers) {
-    for (TestProbe<?> p : peers) p.expectNoMessage(SHORT);
-    coordinator.expectNoMessage(Duration.ofMillis(1));
+  /**
+   * {@code node} sent nothing to these peers (nor to the coordinator) while handling what it was
+   * sent before: it answers a find of one of its own addresses (one no other node could cover)
+   * first, then each probe's next message must be a marker.
+   */
+  @SafeVarargs
+  private void nothingToPeers(ActorRef<NodeMessage> node, long ownAddr, TestProbe<NodeMessage>... peers) {
+    TestProbe<ClientProtocol.Replies> sync = testKit.createTestProbe(ClientProtocol.Replies.class);
+    node.tell(Requests.one(Requests.find(ownAddr), sync.ref()));
+    assertEquals(ownAddr, Requests.reply(sync, ClientProtocol.Found.class).addr());
+    for (TestProbe<NodeMessage> p : peers) nothingBefore(p, new NodeMessage.Wake());
+    nothingBefore(coordinator, new PurgeProtocol.LazyFreed(-1, -1));
+  }
+
+  /** {@code node} answered {@code asker} nothing before: its answer to a find of its own address comes first. */
+  private void nothingToAsker(ActorRef<NodeMessage> node, long ownAddr) {
+    node.tell(Requests.one(Requests.find(ownAddr), asker.ref()));
+    assertEquals(ownAddr, Requests.reply(asker, ClientProtocol.Found.class).addr(),
+        "the asker's next answer must be the one to this find");
   }
 
   @Test
@@ -92,7 +112,7 @@ class FindFanOutTest extends AllocatorTestBase {
       assertEquals(addr, r.addr());
       assertFalse(r.found());
     }
-    nothingToPeers(p0, p2, p3);
+    nothingToPeers(n1, B + 5 * ZONE, p0, p2, p3);
   }
 
   @Test
@@ -106,7 +126,7 @@ class FindFanOutTest extends AllocatorTestBase {
       n1.tell(Requests.one(Requests.find(addr), asker.ref()));
       assertNull(Requests.reply(asker, ClientProtocol.Found.class).area());
     }
-    nothingToPeers(p0, p2, p3);
+    nothingToPeers(n1, B + 5 * ZONE, p0, p2, p3);
   }
 
   @Test
@@ -121,16 +141,15 @@ class FindFanOutTest extends AllocatorTestBase {
     assertEquals(addr, fh.addr());
     // The start owner answers the asker directly.
     assertEquals(asker.ref(), fh.replyTo());
-    p0.expectNoMessage(SHORT);
-    nothingToPeers(p2, p3);
-    asker.expectNoMessage(Duration.ofMillis(1));
+    nothingToPeers(n1, B + 5 * ZONE, p0, p2, p3);
+    nothingToAsker(n1, B + 5 * ZONE);
 
     // The first and last byte of the piece fan out the same way, to node 0 only.
     for (long a : new long[] {B + ZONE, S.end() - 1}) {
       n1.tell(Requests.one(Requests.find(a), asker.ref()));
       assertEquals(a, p0.expectMessageClass(PeerProtocol.FindHere.class).addr());
     }
-    nothingToPeers(p0, p2, p3);
+    nothingToPeers(n1, B + 5 * ZONE, p0, p2, p3);
   }
 
   @Test
@@ -164,7 +183,7 @@ class FindFanOutTest extends AllocatorTestBase {
     assertEquals(S, Requests.reply(asker, ClientProtocol.Found.class).area());
     n1.tell(Requests.one(Requests.find(S.end()), asker.ref()));
     assertFalse(Requests.reply(asker, ClientProtocol.Found.class).found());
-    nothingToPeers(p2, p3);
+    nothingToPeers(n1, B + 5 * ZONE, p2, p3);
   }
 
   @Test
@@ -177,7 +196,7 @@ class FindFanOutTest extends AllocatorTestBase {
     ClientProtocol.Batch fwd = p2.expectMessageClass(ClientProtocol.Batch.class);
     assertEquals(addr, ((ClientProtocol.FindRequest) fwd.requests().get(0)).addr());
     assertEquals(asker.ref(), fwd.replyTo());
-    nothingToPeers(p0, p2, p3);
-    asker.expectNoMessage(Duration.ofMillis(1));
+    nothingToPeers(n1, B + 5 * ZONE, p0, p2, p3);
+    nothingToAsker(n1, B + 5 * ZONE);
   }
 }

@@ -2,16 +2,18 @@ package io.vmap.actors;
 
 import io.vmap.protocol.NodeMessage;
 import io.vmap.protocol.PurgeProtocol;
-import static io.vmap.actors.VmapTestSupport.SHORT;
 import static io.vmap.actors.VmapTestSupport.ZONE;
 import static io.vmap.actors.VmapTestSupport.await;
 import static io.vmap.actors.VmapTestSupport.embed;
 import static io.vmap.actors.VmapTestSupport.failure;
 import static io.vmap.actors.VmapTestSupport.geometry;
 import static io.vmap.actors.VmapTestSupport.info;
+import static io.vmap.actors.VmapTestSupport.next;
+import static io.vmap.actors.VmapTestSupport.nothingBefore;
 import static io.vmap.actors.VmapTestSupport.stats;
 import static io.vmap.actors.VmapTestSupport.watch;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -46,6 +48,10 @@ import org.junit.jupiter.api.Test;
  *
  * <p>Geometry: 2 nodes, 16 zones of 64 KiB (16 pages) from B = 0x100000; node 0 owns zones
  * B + 2i*Z, node 1 owns B + (2i+1)*Z.
+ *
+ * <p>"Nothing happens" is never a wait: the coordinator's status says which epoch and phase it is
+ * in (a flush or a purge's answer exists only from a phase on, and a phase ends only on a message),
+ * and a probe that must have got nothing gets a marker as its very next message.
  */
 class PurgeProtocolTest extends AllocatorTestBase {
 
@@ -91,6 +97,18 @@ class PurgeProtocolTest extends AllocatorTestBase {
     return await(c.purgeStatus());
   }
 
+  /** The coordinator is in {@code phase} of {@code epoch} (so a purge waiting for that epoch is not answered). */
+  private static void assertPhase(VmapClient c, long epoch, String phase) {
+    PurgeProtocol.Status s = status(c);
+    assertEquals(epoch, s.epoch(), s::toString);
+    assertEquals(phase, s.phase(), s::toString);
+  }
+
+  /** A flush no coordinator sends (epoch -1): the marker for a subscriber probe. */
+  private Flush marker() {
+    return new Flush(-1, List.of(), testKit.<PurgeProtocol.FlushAck>createTestProbe().ref());
+  }
+
   private static List<Area> lazyAreas(VmapInfo info) {
     List<Area> out = new ArrayList<>();
     for (VmapInfo.AreaInfo a : info.lazy()) out.add(a.area());
@@ -118,7 +136,7 @@ class PurgeProtocolTest extends AllocatorTestBase {
     assertEquals(0, s.epochsRun());
     assertEquals(8, s.lazyPages());
     assertEquals("idle", s.phase());
-    sub.expectNoMessage(SHORT);
+    // No epoch started, so no flush was sent: the first one below is epoch 1's, with all five.
     VmapInfo info = info(vmap);
     assertEquals(List.of(a0.area(), a1.area(), b0.area(), b1.area()), lazyAreas(info));
     // Lazy space is not free: only the 1-page area and the 4 lazy ones are missing.
@@ -130,7 +148,7 @@ class PurgeProtocolTest extends AllocatorTestBase {
     assertEquals(1, f.epoch());
     assertEquals(List.of(a0.area(), a1.area(), one.area(), b0.area(), b1.area()), f.ranges());
     ack(f, sub);
-    sub.expectNoMessage(SHORT);
+    // Idle after epoch 1, nothing lazy: no other epoch ran, and none starts without a new free.
     sub.awaitAssert(
         () -> {
           PurgeProtocol.Status st = status(c);
@@ -141,6 +159,7 @@ class PurgeProtocolTest extends AllocatorTestBase {
           assertEquals(0, st.lazyPages());
           return null;
         });
+    nothingBefore(sub, marker());
     VmapInfo after = info(vmap);
     assertTrue(after.lazy().isEmpty(), after::render);
     assertEquals(G.spaceBytes(), after.freeBytes(), after::render);
@@ -181,7 +200,9 @@ class PurgeProtocolTest extends AllocatorTestBase {
     // Other free space is still handed out.
     Allocation other = alloc(c, ZONE, 1);
     assertEquals(B + 15 * ZONE, other.start());
-    purge.expectNoMessage(SHORT);
+    // Still flushing epoch 1, so its purge has not been answered.
+    assertPhase(c, 1, "flushing");
+    nothingBefore(purge, new Outcome("marker", null));
 
     ack(f, sub);
     Outcome done = purge.expectMessageClass(Outcome.class);
@@ -209,11 +230,15 @@ class PurgeProtocolTest extends AllocatorTestBase {
     assertEquals(List.of(a.area()), f1.ranges());
 
     TestProbe<Outcome> second = watch(testKit, c.purge());
-    second.expectNoMessage(SHORT);
     // Freed during epoch 1, after its splice.
     await(c.free(b.start()));
-    assertEquals(2, status(c).lazyPages());
-    first.expectNoMessage(java.time.Duration.ofMillis(1));
+    PurgeProtocol.Status during = status(c);
+    assertEquals(2, during.lazyPages());
+    // Epoch 1 still waits for its ack: neither purge is answered.
+    assertEquals(1, during.epoch());
+    assertEquals("flushing", during.phase());
+    nothingBefore(first, new Outcome("marker", null));
+    nothingBefore(second, new Outcome("marker", null));
 
     ack(f1, sub);
     Outcome o1 = first.expectMessageClass(Outcome.class);
@@ -222,7 +247,9 @@ class PurgeProtocolTest extends AllocatorTestBase {
     Flush f2 = sub.expectMessageClass(Flush.class);
     assertEquals(2, f2.epoch());
     assertEquals(List.of(b.area()), f2.ranges());
-    second.expectNoMessage(SHORT);
+    // The second purge waits for epoch 2, which waits for its ack.
+    assertPhase(c, 2, "flushing");
+    nothingBefore(second, new Outcome("marker", null));
     // a is reusable, b is not, until epoch 2 is acked.
     VmapInfo mid = info(vmap);
     assertEquals(List.of(b.area()), lazyAreas(mid), mid::render);
@@ -240,7 +267,8 @@ class PurgeProtocolTest extends AllocatorTestBase {
     assertEquals(2, s.epochsRun());
     assertEquals(2, s.areasReleased());
     assertEquals(0, s.lazyPages());
-    sub.expectNoMessage(SHORT);
+    assertEquals("idle", s.phase());
+    nothingBefore(sub, marker());
   }
 
   @Test
@@ -255,7 +283,6 @@ class PurgeProtocolTest extends AllocatorTestBase {
     assertEquals(List.of(a.area()), f1.ranges());
     // 6 more pages while epoch 1 waits for its ack: over the threshold again, but nothing starts.
     for (Allocation l : later) await(c.free(l.start()));
-    sub.expectNoMessage(SHORT);
     PurgeProtocol.Status s = status(c);
     assertEquals(1, s.epoch());
     assertEquals("flushing", s.phase());
@@ -270,29 +297,39 @@ class PurgeProtocolTest extends AllocatorTestBase {
         () -> {
           PurgeProtocol.Status st = status(c);
           assertEquals("idle", st.phase());
+          assertEquals(2, st.epoch());
           assertEquals(2, st.epochsRun());
           assertEquals(0, st.lazyPages());
           return null;
         });
-    sub.expectNoMessage(SHORT);
+    nothingBefore(sub, marker());
   }
 
   // ------------------------------------------------------------------ (d) alloc waits for a purge
 
   @Test
   void anOverflowingAllocationWaitsForTheRunningPurgeThenSucceeds() {
-    VmapClient c = start(NO_THRESHOLD);
+    TestProbe<PurgeProtocol.Command> spy = testKit.createTestProbe(PurgeProtocol.Command.class);
+    vmap = VmapTestSupport.embedWithCoordinatorSpy(testKit, G, NO_THRESHOLD, spy);
+    VmapClient c = vmap.client();
     TestProbe<Flush> sub = subscribe(c);
     Allocation[] zones = fillZones(c);
     Area x = zones[6].area(); // node 0
     await(c.free(x.start()));
     TestProbe<Outcome> purge = watch(testKit, c.purge());
+    next(spy, PurgeProtocol.PurgeSync.class); // the client's
     Flush f = sub.expectMessageClass(Flush.class);
     assertEquals(List.of(x), f.ranges());
 
-    // Homed on node 1: walks, finds no spanning fit, then waits for the running purge.
-    TestProbe<Outcome> waiting = watch(testKit, c.alloc(AllocOptions.size(ZONE).home(1)));
-    waiting.expectNoMessage(SHORT);
+    // Homed on node 1: walks, finds no spanning fit, then asks for a purge and waits for it.
+    CompletableFuture<Allocation> alloc = c.alloc(AllocOptions.size(ZONE).home(1)).toCompletableFuture();
+    TestProbe<Outcome> waiting = watch(testKit, alloc);
+    PurgeProtocol.PurgeSync asked = next(spy, PurgeProtocol.PurgeSync.class);
+    assertTrue(asked.replyTo().path().toString().contains("-node-1/"), asked::toString);
+    // Epoch 1 still waits for its ack, so neither the purge nor the allocation is answered.
+    assertPhase(c, 1, "flushing");
+    assertFalse(alloc.isDone(), () -> "answered before the flush was acked: " + alloc);
+    nothingBefore(waiting, new Outcome("marker", null));
     ack(f, sub);
     Outcome got = waiting.expectMessageClass(Outcome.class);
     assertNull(got.failure(), () -> "alloc failed: " + got.failure());
@@ -311,11 +348,15 @@ class PurgeProtocolTest extends AllocatorTestBase {
     await(c.free(x.start()));
     assertEquals(0, status(c).epoch());
 
-    TestProbe<Outcome> waiting = watch(testKit, c.alloc(AllocOptions.size(0x3000).home(0)));
+    CompletableFuture<Allocation> alloc = c.alloc(AllocOptions.size(0x3000).home(0)).toCompletableFuture();
+    TestProbe<Outcome> waiting = watch(testKit, alloc);
+    // Nothing else asks for a purge here: this epoch is the allocation's, and it waits for it.
     Flush f = sub.expectMessageClass(Flush.class);
     assertEquals(1, f.epoch());
     assertEquals(List.of(x), f.ranges());
-    waiting.expectNoMessage(SHORT);
+    assertPhase(c, 1, "flushing");
+    assertFalse(alloc.isDone(), () -> "answered before the flush was acked: " + alloc);
+    nothingBefore(waiting, new Outcome("marker", null));
     ack(f, sub);
     Outcome got = waiting.expectMessageClass(Outcome.class);
     assertNull(got.failure(), () -> "alloc failed: " + got.failure());
@@ -332,8 +373,9 @@ class PurgeProtocolTest extends AllocatorTestBase {
     Allocation[] zones = fillZones(c);
     await(c.free(zones[2].start()));
     assertEquals(ErrorCode.EAGAIN, failure(c.alloc(AllocOptions.size(0x1000).home(0).failFast())));
-    sub.expectNoMessage(SHORT);
-    assertEquals(0, status(c).epoch());
+    // No epoch: a purge asked for by the fail-fast allocation would have started one.
+    assertPhase(c, 0, "idle");
+    nothingBefore(sub, marker());
   }
 
   // ------------------------------------------------------------------ (e) holders leaving
@@ -365,9 +407,10 @@ class PurgeProtocolTest extends AllocatorTestBase {
           PurgeProtocol.Status s = status(c);
           assertEquals(1, s.holders().size());
           assertEquals(holder.ref().path().toString(), s.holders().get(0).subscriber());
+          assertEquals("flushing", s.phase());
           return null;
         });
-    purge.expectNoMessage(SHORT);
+    nothingBefore(purge, new Outcome("marker", null));
 
     holder.stop();
     assertEquals(1, purge.expectMessageClass(Outcome.class).value());
@@ -382,15 +425,17 @@ class PurgeProtocolTest extends AllocatorTestBase {
     VmapClient c = start(NO_THRESHOLD);
     TestProbe<Flush> holder = subscribe(c);
     Held h = purgeHeldBy(c, List.of(holder));
-    h.purge().expectNoMessage(SHORT);
+    assertPhase(c, 1, "flushing");
+    nothingBefore(h.purge(), new Outcome("marker", null));
     c.unsubscribeFlush(holder.ref());
     assertEquals(1, h.purge().expectMessageClass(Outcome.class).value());
     assertEquals(0, status(c).subscribers());
     // An unsubscribed actor gets no further flushes.
     Allocation b = alloc(c, 0x1000, 0);
     await(c.free(b.start()));
+    // Epoch 2 could not have ended if it had waited for the holder; and it sent the holder nothing.
     assertEquals(1, await(c.purge()));
-    holder.expectNoMessage(SHORT);
+    nothingBefore(holder, marker());
   }
 
   @Test
@@ -422,9 +467,10 @@ class PurgeProtocolTest extends AllocatorTestBase {
           PurgeProtocol.Status s = status(c);
           assertEquals(1, s.holders().size());
           assertEquals(listener.path().toString(), s.holders().get(0).subscriber());
+          assertEquals("flushing", s.phase());
           return null;
         });
-    h.purge().expectNoMessage(SHORT);
+    nothingBefore(h.purge(), new Outcome("marker", null));
     testKit.stop(listener);
     assertEquals(1, h.purge().expectMessageClass(Outcome.class).value());
     assertEquals(1, status(c).subscribers());
@@ -476,12 +522,14 @@ class PurgeProtocolTest extends AllocatorTestBase {
       batches++;
       assertEquals(1, r.epoch());
       assertTrue(r.pieces().size() >= 1 && r.pieces().size() <= 2, () -> "batch of " + r.pieces().size());
-      n0.expectNoMessage(SHORT); // the next batch waits for this one's answer
       coord.tell(new PurgeProtocol.GetStatus(st.ref()));
       PurgeProtocol.Status before = st.expectMessageClass(PurgeProtocol.Status.class);
       assertEquals("releasing", before.phase());
       assertEquals(pagesLeft, before.lazyPages(), "not dropped before the batch is released");
-      done.expectNoMessage(java.time.Duration.ofMillis(1));
+      // Anything the coordinator sent before that answer is queued by now: the next batch waits
+      // for this one's answer, and the purge is not answered while releasing.
+      nothingBefore(n0, new NodeMessage.Wake());
+      nothingBefore(done, new PurgeProtocol.PurgeDone(-1, -1, -1));
 
       long bytes = 0;
       int areas = 0;
@@ -503,7 +551,7 @@ class PurgeProtocolTest extends AllocatorTestBase {
     PurgeProtocol.PurgeDone pd = done.expectMessageClass(PurgeProtocol.PurgeDone.class);
     assertEquals(1, pd.epoch());
     assertEquals(7, pd.released());
-    n1.expectNoMessage(SHORT); // node 1 had nothing to release
+    nothingBefore(n1, new NodeMessage.Wake()); // node 1 had nothing to release
     coord.tell(new PurgeProtocol.GetStatus(st.ref()));
     PurgeProtocol.Status end = st.expectMessageClass(PurgeProtocol.Status.class);
     assertEquals("idle", end.phase());
@@ -535,12 +583,12 @@ class PurgeProtocolTest extends AllocatorTestBase {
     Flush f = sub.expectMessageClass(Flush.class);
     assertEquals(6, f.epoch());
     assertEquals(List.of(x), f.ranges());
-    n0.expectNoMessage(SHORT);
     TestProbe<PurgeProtocol.Status> st = testKit.createTestProbe(PurgeProtocol.Status.class);
     coord.tell(new PurgeProtocol.GetStatus(st.ref()));
     PurgeProtocol.Status s = st.expectMessageClass(PurgeProtocol.Status.class);
     assertEquals("flushing", s.phase());
     assertEquals(5, s.lazyPages());
+    nothingBefore(n0, new NodeMessage.Wake()); // no release before the ack
     f.ackTo().tell(f.ack(sub.ref()));
     PurgeProtocol.ReleasePieces r = n0.expectMessageClass(PurgeProtocol.ReleasePieces.class);
     assertEquals(6, r.epoch());
@@ -551,7 +599,7 @@ class PurgeProtocolTest extends AllocatorTestBase {
     assertEquals("idle", end.phase());
     assertEquals(3, end.lazyPages());
     assertEquals(1, end.areasReleased());
-    n1.expectNoMessage(SHORT);
+    nothingBefore(n1, new NodeMessage.Wake());
   }
 
   @Test

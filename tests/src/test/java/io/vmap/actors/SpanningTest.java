@@ -1,6 +1,7 @@
 package io.vmap.actors;
 
 import io.vmap.protocol.PeerProtocol;
+import static io.vmap.actors.VmapTestSupport.LEASE;
 import static io.vmap.actors.VmapTestSupport.WAIT;
 import static io.vmap.actors.VmapTestSupport.ZONE;
 import static io.vmap.actors.VmapTestSupport.await;
@@ -27,6 +28,7 @@ import io.vmap.state.ErrorCode;
 import io.vmap.state.Part;
 import io.vmap.space.Area;
 import io.vmap.space.Geometry;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -42,6 +44,10 @@ import org.junit.jupiter.params.provider.ValueSource;
  * <p>Geometry: 2 nodes, 16 zones of 64 KiB from B; node 0 owns zones B + 2i*Z, node 1 owns
  * B + (2i+1)*Z. The hand-made spanning area R = [B + Z/2, B + Z + Z/2) has a start part on node 0
  * and a later part on node 1.
+ *
+ * <p>Leases run on the test kit's manual clock (see {@link AllocatorTestBase}): they expire exactly
+ * when a test advances it. What follows an expiry (a part owner asking the start owner) is a
+ * chain of messages, awaited with {@code awaitAssert}.
  */
 class SpanningTest extends AllocatorTestBase {
 
@@ -172,6 +178,20 @@ class SpanningTest extends AllocatorTestBase {
     assertEquals(before - ZONE, held.freeBytes());
     assertTrue(held.accountsForSpace(), held::render);
 
+    // A millisecond before the lease runs out, both owners still hold it.
+    manualTime.timePasses(Duration.ofMillis(1_999));
+    VmapInfo almost = info(vmap);
+    assertEquals(1, stats(almost, 0).reservations(), almost::render);
+    assertEquals(1, stats(almost, 1).reservations(), almost::render);
+    assertEquals(ZONE, almost.reservedBytes(), almost::render);
+    // When it runs out, the start owner cancels (its own timer: done before the info asked after
+    // it); the part owner asks the start owner. If its question arrived before that cancel, the
+    // answer was "pending" and it asks again a lease later: let that lease pass too. Either way
+    // it learns "aborted".
+    manualTime.timePasses(Duration.ofMillis(1));
+    VmapInfo expired = info(vmap);
+    assertEquals(0, stats(expired, 0).reservations(), expired::render);
+    manualTime.timePasses(LEASE);
     reserves.awaitAssert(
         WAIT,
         () -> {
@@ -202,7 +222,13 @@ class SpanningTest extends AllocatorTestBase {
     PeerProtocol.CommitReply cr = commits.expectMessageClass(PeerProtocol.CommitReply.class);
     assertEquals(reservation("half-1", R), cr.id());
     assertTrue(cr.committed());
-    // No CommitPart: node 1's lease runs out, it asks node 0 and keeps its piece as a held part.
+    // No CommitPart. Until node 1's lease runs out it holds its piece as a reservation...
+    manualTime.timePasses(Duration.ofMillis(299));
+    VmapInfo reserved = info(vmap);
+    assertEquals(1, stats(reserved, 1).reservations(), reserved::render);
+    assertEquals(0, stats(reserved, 1).heldParts(), reserved::render);
+    // ...then it asks node 0 and keeps its piece as a held part.
+    manualTime.timePasses(Duration.ofMillis(1));
     reserves.awaitAssert(
         WAIT,
         () -> {
@@ -253,6 +279,8 @@ class SpanningTest extends AllocatorTestBase {
     // node 1 takes it, and when its lease runs out it asks node 0, which released the area.
     reserve(1, "stale-1", R, List.of(R1), 300);
     assertTrue(reserves.expectMessageClass(PeerProtocol.ReserveReply.class).ok());
+    assertEquals(1, stats(info(vmap), 1).reservations());
+    manualTime.timePasses(Duration.ofMillis(300));
     reserves.awaitAssert(
         WAIT,
         () -> {
@@ -271,15 +299,15 @@ class SpanningTest extends AllocatorTestBase {
     VmapClient c = start(B);
     Geometry g = c.geometry();
     reserveR("late-1", 100, 100);
-    reserves.awaitAssert(
-        WAIT,
-        () -> {
-          assertEquals(0, stats(info(vmap), 0).reservations());
-          return null;
-        });
+    manualTime.timePasses(Duration.ofMillis(100));
+    // The start owner's own timer: its lease expiry is handled before the info asked after it.
+    assertEquals(0, stats(info(vmap), 0).reservations());
     node(vmap, 0).tell(new PeerProtocol.CommitArea(reservation("late-1", R), commits.ref()));
     PeerProtocol.CommitReply cr = commits.expectMessageClass(PeerProtocol.CommitReply.class);
     assertFalse(cr.committed());
+    // The part owner asked the start owner when its own lease ran out, perhaps before the start
+    // owner's expiry (answered "pending"): then it asks again a lease later.
+    manualTime.timePasses(LEASE);
     reserves.awaitAssert(
         WAIT,
         () -> {

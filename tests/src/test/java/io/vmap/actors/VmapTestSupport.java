@@ -6,9 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.actor.testkit.typed.javadsl.FishingOutcomes;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.RecipientRef;
+import akka.actor.typed.javadsl.Behaviors;
+import io.vmap.protocol.PurgeProtocol;
 import io.vmap.client.Vmap;
 import io.vmap.client.VmapException;
 import io.vmap.client.VmapInfo;
@@ -36,12 +39,13 @@ final class VmapTestSupport {
 
   static final long PAGE = 4096;
   static final long ZONE = 0x10000;
-  /** Lease of the embedded allocators' spanning reservations (and of part owners' re-asks). */
+  /**
+   * Lease of the embedded allocators' spanning reservations (and of part owners' re-asks), in the
+   * test kit's manual time: it runs out only when a test advances the clock past it.
+   */
   static final Duration LEASE = Duration.ofMillis(300);
-  /** Upper bound for anything the tests wait for; never a pass/fail criterion on speed. */
+  /** Upper bound (real time) for anything the tests wait for; never a pass/fail criterion on speed. */
   static final Duration WAIT = Duration.ofSeconds(10);
-  /** Used only to assert that something does NOT happen. */
-  static final Duration SHORT = Duration.ofMillis(200);
 
   /** {@code zones} zones of 64 KiB starting at {@code base} (a multiple of nodes * zone), 4 KiB pages. */
   static Geometry geometry(long base, int zones, int nodes) {
@@ -97,12 +101,44 @@ final class VmapTestSupport {
   }
 
   /** What a stage completed with, delivered to a probe so that "not yet" can be asserted. */
-  record Outcome(Object value, Throwable failure) {}
+  record Outcome(Object value, Throwable failure) implements akka.actor.NoSerializationVerificationNeeded {}
 
   static TestProbe<Outcome> watch(ActorTestKit kit, CompletionStage<?> stage) {
     TestProbe<Outcome> p = kit.createTestProbe(Outcome.class);
     stage.whenComplete((v, t) -> p.ref().tell(new Outcome(v, t)));
     return p;
+  }
+
+  /**
+   * Asserts that {@code probe} was sent nothing before {@code marker}: sends the marker and expects
+   * it as the next message. Call it once whatever could have sent something unwanted has answered
+   * something else to the test (or is known to have handled the action), so that any such message
+   * was enqueued before the marker. Unlike waiting a while for "no message", this fails whenever
+   * the unwanted message exists, however slow the machine.
+   */
+  static <T> void nothingBefore(TestProbe<T> probe, T marker) {
+    probe.ref().tell(marker);
+    assertEquals(marker, probe.receiveMessage(WAIT), "the marker must come first: nothing was sent before it");
+  }
+
+  /**
+   * An allocator whose purge coordinator copies every command it handles to {@code spy}, so a test
+   * can see who asked it for what (a synchronous purge asked by a node, for instance).
+   */
+  static Vmap embedWithCoordinatorSpy(ActorTestKit kit, Geometry g, long lazyMaxPages, TestProbe<PurgeProtocol.Command> spy) {
+    return Vmap.embed(kit.system(), settings(g, lazyMaxPages), new Vmap.Wrapping() {
+      @Override
+      public akka.actor.typed.Behavior<PurgeProtocol.Command> coordinator(akka.actor.typed.Behavior<PurgeProtocol.Command> b) {
+        return Behaviors.monitor(PurgeProtocol.Command.class, spy.ref(), b);
+      }
+    });
+  }
+
+  /** The next message of {@code spy} of class {@code type}, skipping others. */
+  static <T, M extends T> M next(TestProbe<T> spy, Class<M> type) {
+    List<T> got = spy.fishForMessage(WAIT, "a " + type.getSimpleName(),
+        m -> type.isInstance(m) ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
+    return type.cast(got.get(got.size() - 1));
   }
 
   static VmapInfo info(Vmap vmap) {

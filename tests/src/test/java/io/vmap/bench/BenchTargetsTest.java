@@ -31,6 +31,7 @@ import org.junit.jupiter.api.Timeout;
  * exactly where DESIGN.md says, the global-lock target equals the actor allocator with one node on
  * the same sequence, first-fit equals both, and a tiny bench run passes every case.
  */
+@org.junit.jupiter.api.Tag("integration")
 @Timeout(300)
 class BenchTargetsTest {
 

@@ -24,6 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code vmap chaos} and {@code vmap check} in-process. */
+@org.junit.jupiter.api.Tag("integration")
 class ChaosCommandTest {
 
   static {

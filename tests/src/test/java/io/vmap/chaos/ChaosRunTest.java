@@ -48,6 +48,7 @@ import org.junit.jupiter.api.Test;
  * violation. And the checker must catch a planted bug: a coordinator that releases before the
  * flush was acknowledged.
  */
+@org.junit.jupiter.api.Tag("integration")
 class ChaosRunTest {
 
   static {

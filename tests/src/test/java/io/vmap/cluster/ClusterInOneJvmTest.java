@@ -38,6 +38,7 @@ import org.junit.jupiter.api.Test;
  * through the others, spanning allocations cross members, and a flush subscriber on one member is
  * reached by the coordinator singleton wherever it runs.
  */
+@org.junit.jupiter.api.Tag("integration")
 class ClusterInOneJvmTest {
 
   private static final List<ActorSystem<Void>> members = new ArrayList<>();

@@ -39,6 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
  * still there, no two areas overlap, and free + busy + lazy (+ reserved) bytes equal the space.
  * Once with the embedded H2 journal, once with PostgreSQL.
  */
+@org.junit.jupiter.api.Tag("integration")
 class MultiProcessClusterTest {
 
   private static final ObjectMapper JSON = new ObjectMapper();

@@ -65,9 +65,14 @@ class ClientsTest {
   @Test
   void eachClientHasItsOwnLiveAreasUnlessShared() {
     List<LiveAreas> seen = java.util.Collections.synchronizedList(new ArrayList<>());
+    // Every step waits until each of the three clients has issued one, so no client can use up the
+    // budget before the others start (a lane's answers would otherwise come back at once).
+    java.util.Set<Integer> ids = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    CompletableFuture<Void> allThree = new CompletableFuture<>();
     Clients.run(100, 3, 2, 1, null, pool, c -> {
       seen.add(c.live());
-      return CompletableFuture.completedFuture(null);
+      if (ids.add(c.id()) && ids.size() == 3) allThree.complete(null);
+      return allThree;
     });
     assertEquals(3, seen.stream().distinct().count());
     LiveAreas shared = new LiveAreas();

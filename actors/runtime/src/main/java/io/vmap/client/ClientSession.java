@@ -49,7 +49,7 @@ final class ClientSession {
     final ClientProtocol.Request request;
     final int node;
     int retriesLeft;
-    /** When it counts as timed out (System.nanoTime), once sent; guarded by its channel. */
+    /** The check (tick) at which it counts as timed out, once sent; guarded by its channel. */
     long deadline = Long.MAX_VALUE;
     /** Whether it is in a batch whose acknowledgement the channel waits for; guarded by its channel. */
     boolean inBatch;
@@ -98,10 +98,10 @@ final class ClientSession {
     final RecipientRef<ClientProtocol.Command> target;
     long batches;
     final ArrayDeque<Pending> queued = new ArrayDeque<>();
-    /** The batch in flight, -1 if none; its requests. */
+    /** The batch in flight, -1 if none; its requests; the check at which it counts as lost. */
     long inFlight = -1;
     List<Pending> inFlightItems = List.of();
-    long sentAt;
+    long inFlightDeadline;
 
     Channel(int node, RecipientRef<ClientProtocol.Command> target) {
       this.node = node;
@@ -109,7 +109,8 @@ final class ClientSession {
     }
 
     /** The next batch from the queue, now in flight; null if the queue is empty. Under the lock. */
-    Batch nextBatchLocked(long now) {
+    Batch nextBatchLocked() {
+      long deadline = ticks + TICKS_PER_TIMEOUT + 1;
       if (queued.isEmpty()) return null;
       int n = Math.min(queued.size(), maxBatch);
       List<Pending> items = new ArrayList<>(n);
@@ -117,18 +118,24 @@ final class ClientSession {
       for (int i = 0; i < n; i++) {
         Pending p = queued.poll();
         p.inBatch = true;
-        p.deadline = now + timeoutNanos;
+        p.deadline = deadline;
         items.add(p);
         requests.add(p.request);
       }
       inFlight = batches++ * channels.length + node;
       inFlightItems = items;
-      sentAt = now;
+      inFlightDeadline = deadline;
       return new Batch(inFlight, requests, replies);
     }
   }
 
   private static final AtomicInteger SESSIONS = new AtomicInteger();
+  /**
+   * Timeouts are counted in checks of a quarter timeout each, on the scheduler's clock (so a test
+   * on Akka's ManualTime controls them): a request times out at the fifth check after it was sent,
+   * between one and one and a quarter timeouts after it.
+   */
+  private static final int TICKS_PER_TIMEOUT = 4;
 
   private final long id;
   /** The session's next sequence number: unique across nodes, since answers come from any node. */
@@ -136,8 +143,9 @@ final class ClientSession {
   private final Channel[] channels;
   private final ActorRef<Replies> replies;
   private final ConcurrentHashMap<RequestKey, Pending> waiting = new ConcurrentHashMap<>();
-  private final long timeoutNanos;
   private final Duration timeout;
+  /** Checks so far; read under the channels' locks, written by the check. */
+  private volatile long ticks;
   private final int retries;
   private final int maxBatch;
   private final LongAdder retriesSent = new LongAdder();
@@ -150,7 +158,6 @@ final class ClientSession {
     this.system = system;
     this.id = RequestKey.newSession(new SecureRandom());
     this.timeout = timeout;
-    this.timeoutNanos = timeout.toNanos();
     this.retries = retries;
     this.maxBatch = maxBatch;
     this.channels = new Channel[nodes.size()];
@@ -164,7 +171,8 @@ final class ClientSession {
         dispatcher == null ? DispatcherSelector.defaultDispatcher() : DispatcherSelector.fromConfig(dispatcher));
     // One check for every request's timeout, often enough that a request fails within a quarter of
     // its timeout after it: no timer per request.
-    Duration tick = timeout.dividedBy(4).compareTo(Duration.ofMillis(10)) < 0 ? Duration.ofMillis(10) : timeout.dividedBy(4);
+    Duration tick = timeout.dividedBy(TICKS_PER_TIMEOUT);
+    if (tick.compareTo(Duration.ofMillis(1)) < 0) tick = Duration.ofMillis(1);
     this.ticker = system.scheduler().scheduleWithFixedDelay(tick, tick, this::checkTimeouts, system.executionContext());
   }
 
@@ -200,7 +208,7 @@ final class ClientSession {
     Batch send = null;
     synchronized (ch) {
       ch.queued.add(p);
-      if (ch.inFlight < 0) send = ch.nextBatchLocked(System.nanoTime());
+      if (ch.inFlight < 0) send = ch.nextBatchLocked();
     }
     if (send != null) ch.target.tell(send);
   }
@@ -215,7 +223,7 @@ final class ClientSession {
       p = make.apply(new RequestKey(id, nextSeq.getAndIncrement()));
       waiting.put(p.request.key(), p);
       ch.queued.add(p);
-      if (ch.inFlight < 0) send = ch.nextBatchLocked(System.nanoTime());
+      if (ch.inFlight < 0) send = ch.nextBatchLocked();
     }
     if (send != null) ch.target.tell(send);
     return p;
@@ -235,19 +243,19 @@ final class ClientSession {
       for (Pending p : ch.inFlightItems) p.inBatch = false;
       ch.inFlight = -1;
       ch.inFlightItems = List.of();
-      send = ch.nextBatchLocked(System.nanoTime());
+      send = ch.nextBatchLocked();
     }
     if (send != null) ch.target.tell(send);
   }
 
   /** Periodic: batches never acknowledged and requests never answered within the timeout. */
   private void checkTimeouts() {
-    long now = System.nanoTime();
+    long now = ++ticks;
     List<Pending> expired = new ArrayList<>();
     for (Channel ch : channels) {
       Batch send = null;
       synchronized (ch) {
-        if (ch.inFlight >= 0 && now - ch.sentAt >= timeoutNanos) {
+        if (ch.inFlight >= 0 && now >= ch.inFlightDeadline) {
           // No acknowledgement: the batch or its answer was lost, or the node is slow or gone.
           // Its unanswered requests go again, in front of the queue, with the same keys.
           List<Pending> again = new ArrayList<>();
@@ -266,7 +274,7 @@ final class ClientSession {
           for (int i = again.size() - 1; i >= 0; i--) ch.queued.addFirst(again.get(i));
           ch.inFlight = -1;
           ch.inFlightItems = List.of();
-          send = ch.nextBatchLocked(now);
+          send = ch.nextBatchLocked();
         }
       }
       if (send != null) ch.target.tell(send);
@@ -301,7 +309,7 @@ final class ClientSession {
     Batch send = null;
     synchronized (ch) {
       ch.queued.add(p);
-      if (ch.inFlight < 0) send = ch.nextBatchLocked(System.nanoTime());
+      if (ch.inFlight < 0) send = ch.nextBatchLocked();
     }
     if (send != null) ch.target.tell(send);
   }

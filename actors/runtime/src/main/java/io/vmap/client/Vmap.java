@@ -10,7 +10,7 @@ import akka.actor.typed.javadsl.Behaviors;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.vmap.protocol.NodeDirectory;
-import io.vmap.node.ReadIndexes;
+import io.vmap.protocol.ReadIndexes;
 import io.vmap.node.VmapNode;
 import io.vmap.purge.PurgeCoordinator;
 import java.util.ArrayList;

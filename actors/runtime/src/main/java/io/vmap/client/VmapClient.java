@@ -7,7 +7,7 @@ import akka.actor.typed.RecipientRef;
 import akka.actor.typed.javadsl.AskPattern;
 import io.vmap.protocol.ClientProtocol;
 import io.vmap.protocol.ClientProtocol.Reply;
-import io.vmap.node.ReadIndexes;
+import io.vmap.protocol.ReadIndexes;
 import io.vmap.protocol.NodeDirectory;
 import io.vmap.protocol.PurgeProtocol;
 import io.vmap.space.Area;

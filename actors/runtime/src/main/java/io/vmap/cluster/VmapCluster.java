@@ -15,7 +15,7 @@ import akka.cluster.typed.SingletonActor;
 import io.vmap.client.VmapClient;
 import io.vmap.client.VmapSettings;
 import io.vmap.protocol.NodeDirectory;
-import io.vmap.node.ReadIndexes;
+import io.vmap.protocol.ReadIndexes;
 import io.vmap.node.VmapNode;
 import io.vmap.purge.PurgeCoordinator;
 import io.vmap.space.Geometry;

@@ -13,6 +13,7 @@ import io.vmap.protocol.NodeDirectory;
 import io.vmap.protocol.NodeMessage;
 import io.vmap.protocol.PeerProtocol;
 import io.vmap.protocol.PurgeProtocol;
+import io.vmap.protocol.ReadIndexes;
 import io.vmap.space.Geometry;
 import io.vmap.state.NodeState;
 import io.vmap.state.ReadIndex;

@@ -9,7 +9,7 @@ import io.vmap.state.LazyArea;
 import io.vmap.state.Part;
 import io.vmap.state.RequestKey;
 import io.vmap.state.ReservationId;
-import io.vmap.wire.WireMessage;
+import io.vmap.protocol.WireMessage;
 import java.util.List;
 
 /**

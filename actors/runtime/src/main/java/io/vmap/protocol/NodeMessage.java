@@ -2,7 +2,7 @@ package io.vmap.protocol;
 
 import akka.actor.NoSerializationVerificationNeeded;
 import akka.actor.typed.ActorRef;
-import io.vmap.wire.WireMessage;
+import io.vmap.protocol.WireMessage;
 
 /**
  * Everything a vmap node accepts, by audience: {@link ClientProtocol} (clients), {@link

@@ -11,7 +11,7 @@ import io.vmap.state.PlacementId;
 import io.vmap.state.RequestKey;
 import io.vmap.state.ReservationId;
 import io.vmap.state.ZoneEdge;
-import io.vmap.wire.WireMessage;
+import io.vmap.protocol.WireMessage;
 import java.util.List;
 
 /**

@@ -5,7 +5,7 @@ import akka.actor.typed.ActorRef;
 import io.vmap.space.Area;
 import io.vmap.state.LazyArea;
 import io.vmap.state.ReleasePiece;
-import io.vmap.wire.WireMessage;
+import io.vmap.protocol.WireMessage;
 import java.time.Instant;
 import java.util.List;
 

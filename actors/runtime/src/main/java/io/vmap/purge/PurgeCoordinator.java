@@ -101,8 +101,8 @@ public final class PurgeCoordinator {
     final long number;
     final List<PurgeSync> waiters;
     final List<LazyArea> spliced = new ArrayList<>();
-    /** When the running phase's requests (splices, flushes) were last sent. */
-    long sentAt = System.nanoTime();
+    /** The resend tick at which the running phase's requests (splices, flushes) were last sent. */
+    long sentAt;
     int released;
 
     Epoch(long number, List<PurgeSync> waiters) {
@@ -116,7 +116,8 @@ public final class PurgeCoordinator {
   private final NodeDirectory nodes;
   private final long thresholdPages;
   private final int releaseBatch;
-  private final long resendAfterNanos;
+  /** Resend ticks so far (every resendAfter, on the scheduler's clock: ManualTime drives it in tests). */
+  private long ticks;
 
   private final Set<ActorRef<Flush>> subscribers = new LinkedHashSet<>();
   private final List<PurgeSync> nextEpochWaiters = new ArrayList<>();
@@ -135,7 +136,6 @@ public final class PurgeCoordinator {
     this.nodes = nodes;
     this.thresholdPages = thresholdPages;
     this.releaseBatch = releaseBatch;
-    this.resendAfterNanos = resendAfter.toNanos();
   }
 
   // =================================================================== phases
@@ -149,7 +149,7 @@ public final class PurgeCoordinator {
     Set<Integer> reported = new HashSet<>();
     List<LazyArea> unreleased = new ArrayList<>();
     long[] recoveredEpoch = {0};
-    long[] sentAt = {System.nanoTime()};
+    long[] sentAt = {ticks};
     for (int k = 0; k < nodes.size(); k++) nodes.node(k).tell(new PurgeProtocol.ReportUnreleased(ctx.getSelf()));
     return phase("recovering", null, Behaviors.receive(Command.class)
         .onMessage(LazyFreed.class, m -> {
@@ -171,9 +171,8 @@ public final class PurgeCoordinator {
           return flushing(e);
         })
         .onMessage(ResendTick.class, t -> {
-          long now = System.nanoTime();
-          if (now - sentAt[0] < resendAfterNanos) return Behaviors.same();
-          sentAt[0] = now;
+          if (!due(sentAt[0])) return Behaviors.same();
+          sentAt[0] = ticks;
           for (int k = 0; k < nodes.size(); k++) {
             if (!reported.contains(k)) nodes.node(k).tell(new PurgeProtocol.ReportUnreleased(ctx.getSelf()));
           }
@@ -203,6 +202,7 @@ public final class PurgeCoordinator {
   /** {@code llist_del_all()} on every node: each answers with the lazy list it handed over. */
   private Behavior<Command> startEpoch(List<PurgeSync> waiters) {
     Epoch e = new Epoch(++epoch, waiters);
+    e.sentAt = ticks;
     Set<Integer> pending = new HashSet<>();
     for (int k = 0; k < nodes.size(); k++) {
       pending.add(k);
@@ -230,9 +230,8 @@ public final class PurgeCoordinator {
           return flushing(e);
         })
         .onMessage(ResendTick.class, t -> {
-          long now = System.nanoTime();
-          if (now - e.sentAt < resendAfterNanos) return Behaviors.same();
-          e.sentAt = now;
+          if (!due(e.sentAt)) return Behaviors.same();
+          e.sentAt = ticks;
           for (int k : pending) nodes.node(k).tell(new PurgeProtocol.SpliceLazy(e.number, ctx.getSelf()));
           return Behaviors.same();
         }));
@@ -247,7 +246,7 @@ public final class PurgeCoordinator {
     Flush flush = new Flush(e.number, List.copyOf(ranges), ctx.getSelf().narrow());
     Map<ActorRef<Flush>, Instant> acksPending = new LinkedHashMap<>();
     Instant now = Instant.now();
-    e.sentAt = System.nanoTime();
+    e.sentAt = ticks;
     for (ActorRef<Flush> s : subscribers) {
       acksPending.put(s, now);
       s.tell(flush);
@@ -263,9 +262,8 @@ public final class PurgeCoordinator {
         .onMessage(Unsubscribe.class, m -> unsubscribedWhileFlushing(m.subscriber(), acksPending, e))
         .onMessage(SubscriberGone.class, m -> unsubscribedWhileFlushing(m.subscriber(), acksPending, e))
         .onMessage(ResendTick.class, t -> {
-          long nowNanos = System.nanoTime();
-          if (nowNanos - e.sentAt < resendAfterNanos) return Behaviors.same();
-          e.sentAt = nowNanos;
+          if (!due(e.sentAt)) return Behaviors.same();
+          e.sentAt = ticks;
           for (ActorRef<Flush> s : acksPending.keySet()) s.tell(flush);
           return Behaviors.same();
         }));
@@ -278,7 +276,7 @@ public final class PurgeCoordinator {
 
   /** {@code merge_or_add_vmap_area()} on every owner, in bounded batches. */
   private Behavior<Command> releasing(Epoch e) {
-    Releases releases = new Releases(e.number, e.spliced, releaseBatch, nodes, ctx.getSelf(), nextBatchId);
+    Releases releases = new Releases(e.number, e.spliced, releaseBatch, nodes, ctx.getSelf(), nextBatchId, ticks);
     e.spliced.clear();
     // Spliced areas with no pieces at all cannot exist; an epoch with nothing to release ends here.
     if (releases.done()) return finishEpoch(e, releases);
@@ -291,7 +289,8 @@ public final class PurgeCoordinator {
           return releases.done() ? finishEpoch(e, releases) : Behaviors.same();
         })
         .onMessage(ResendTick.class, t -> {
-          releases.resendDue(System.nanoTime(), resendAfterNanos);
+          ticks++;
+          releases.resendDue(ticks);
           return Behaviors.same();
         }));
   }
@@ -365,6 +364,15 @@ public final class PurgeCoordinator {
         })
         .onAnyMessage(m -> Behaviors.same())
         .build();
+  }
+
+  /**
+   * Counts a resend tick; whether requests sent at tick {@code sentAt} are due again: at the second
+   * tick after they were sent, so at least {@code resendAfter} and less than twice that later.
+   */
+  private boolean due(long sentAt) {
+    ticks++;
+    return ticks - sentAt >= 2;
   }
 
   private Behavior<Command> counted(LazyFreed m) {

@@ -25,7 +25,7 @@ final class Releases {
   /** A piece to release and the area it belongs to (its identity, checked by the node). */
   private record Piece(ReleasePiece piece, Area area) {}
 
-  /** The one batch per node that has no answer yet. */
+  /** The one batch per node that has no answer yet, and the resend tick it was sent at. */
   private record Outstanding(long batch, PurgeProtocol.ReleasePieces message, long sentAt) {}
 
   private final long epoch;
@@ -35,11 +35,13 @@ final class Releases {
   private final Map<Integer, Deque<Piece>> queues = new HashMap<>();
   private final Map<Integer, Outstanding> outstanding = new HashMap<>();
   private long nextBatch;
+  private long ticks;
 
   /** Queues every part of every area, by owner, and sends each owner its first batch. */
   Releases(long epoch, List<LazyArea> spliced, int batchSize, NodeDirectory nodes, ActorRef<PurgeProtocol.Command> replyTo,
-      long firstBatchId) {
+      long firstBatchId, long ticks) {
     this.epoch = epoch;
+    this.ticks = ticks;
     this.batchSize = batchSize;
     this.nodes = nodes;
     this.replyTo = replyTo;
@@ -76,11 +78,12 @@ final class Releases {
     return true;
   }
 
-  /** Sends again every batch unanswered for {@code afterNanos}. */
-  void resendDue(long now, long afterNanos) {
+  /** At resend tick {@code now}: sends again every batch unanswered since the tick before last. */
+  void resendDue(long now) {
+    ticks = now;
     for (Map.Entry<Integer, Outstanding> e : outstanding.entrySet()) {
       Outstanding o = e.getValue();
-      if (now - o.sentAt() < afterNanos) continue;
+      if (now - o.sentAt() < 2) continue;
       e.setValue(new Outstanding(o.batch(), o.message(), now));
       nodes.node(e.getKey()).tell(o.message());
     }
@@ -102,7 +105,7 @@ final class Releases {
     long id = nextBatch++;
     PurgeProtocol.ReleasePieces msg =
         new PurgeProtocol.ReleasePieces(epoch, List.copyOf(batch), replyTo, id, List.copyOf(areas));
-    outstanding.put(node, new Outstanding(id, msg, System.nanoTime()));
+    outstanding.put(node, new Outstanding(id, msg, ticks));
     nodes.node(node).tell(msg);
   }
 }

@@ -8,7 +8,7 @@ import com.esotericsoftware.kryo.io.Output;
 import com.esotericsoftware.kryo.util.Pool;
 
 /**
- * Akka serializer for every {@link WireMessage}: Kryo with the ids of {@link WireRegistry},
+ * Akka serializer for every {@link io.vmap.protocol.WireMessage}: Kryo with the ids of {@link WireRegistry},
  * registration required, no class names on the wire. Bound in {@code vmap-wire.conf}; Akka creates
  * it through the {@link ExtendedActorSystem} constructor.
  *

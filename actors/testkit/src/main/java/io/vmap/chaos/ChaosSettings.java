@@ -5,7 +5,7 @@ import akka.actor.NoSerializationVerificationNeeded;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigValueType;
-import io.vmap.wire.WireMessage;
+import io.vmap.protocol.WireMessage;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
