@@ -99,7 +99,8 @@ final class VmapRoutes extends AllDirectives {
         path("info", () -> get(() ->
             parameterOptional("format", format ->
                 optionalHeaderValueByName("Accept", accept -> op("info", () -> info(format, accept)))))),
-        path("purge", () -> post(() -> op("purge", this::purge))));
+        path("purge", () -> post(() -> op("purge", this::purge))),
+        path("fsck", this::fsckRoute));
   }
 
   // ------------------------------------------------------------------ operations
@@ -145,6 +146,13 @@ final class VmapRoutes extends AllDirectives {
 
   private CompletionStage<HttpResponse> purge() {
     return client.purge().thenApply(n -> json(StatusCodes.OK, new Api.Purged(n)));
+  }
+
+  /** {@code GET /v1/fsck[?node=K]}: every node's books, or node K's ({@link FsckBooks}). */
+  private Route fsckRoute() {
+    return get(() -> parameterOptional("node", node -> extractActorSystem(sys -> op("fsck", () ->
+        FsckBooks.of(client, akka.actor.typed.javadsl.Adapter.toTyped(sys).scheduler(), node)
+            .thenApply(books -> json(StatusCodes.OK, books))))));
   }
 
   /**

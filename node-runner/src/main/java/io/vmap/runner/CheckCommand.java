@@ -14,7 +14,9 @@ import io.vmap.chaos.Inspector;
 import io.vmap.client.Vmap;
 import io.vmap.client.VmapInfo;
 import io.vmap.client.VmapSettings;
+import io.vmap.chaos.NodeBooks;
 import io.vmap.http.api.Api;
+import io.vmap.http.api.BooksJson;
 import io.vmap.http.api.InfoJson;
 import io.vmap.space.Geometry;
 import io.vmap.space.Unsigned;
@@ -33,7 +35,7 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code vmap check}: an fsck of a live allocator. With {@code --url}, of a running cluster (or any
- * vmap HTTP server) through {@code GET /v1/info?format=json}; otherwise of an embedded allocator
+ * vmap HTTP server) through {@code GET /v1/info?format=json} and {@code GET /v1/fsck}; otherwise of an embedded allocator
  * started here, after a short recorded workload. Prints what it checked and found; the last line
  * is {@code violations: N}; exit status 1 if N > 0.
  */
@@ -42,10 +44,13 @@ import picocli.CommandLine.Option;
     header = "Checks a live allocator's books (an fsck); exit status 1 on any violation.",
     description = {
       "--url URL: a member of a running cluster (any vmap HTTP server). Reads /v1/info and",
-      "checks every area is inside the space, owned by nodeOf(start), disjoint from every",
-      "other; and, once the purge is idle and nothing is reserved, per node: free + its share",
-      "of every area (split by zone) + reserved = the bytes of its zones, and free + busy +",
-      "lazy + reserved = space. A finding must show in two snapshots in a row to count.",
+      "/v1/fsck (every node's books) and checks what the embedded mode checks of the books:",
+      "free blocks, busy, lazy, held and reserved parts disjoint, inside the node's zones and",
+      "adding up to them; spanning areas consistent across owners; no reservation older than",
+      "its lease (+ --grace); and, from /v1/info, every area inside the space, owned by",
+      "nodeOf(start), disjoint from every other, and (once the purge is idle and nothing is",
+      "reserved) free + busy + lazy + reserved = space. A finding must show in two snapshots",
+      "in a row to count.",
       "Without --url: starts the embedded allocator (--config FILE, default",
       "cluster-config/embedded.conf), runs --ops operations recorded in a history, then",
       "checks the history and every node's books in full: free blocks, busy, lazy, held and",
@@ -92,40 +97,104 @@ final class CheckCommand extends CliCommand {
   private int remote() throws Exception {
     PrintWriter o = out();
     String base = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
-    URI uri;
+    URI infoUri;
+    URI fsckUri;
     try {
-      uri = URI.create(base + "/v1/info?format=json");
-      if (uri.getScheme() == null || uri.getHost() == null) throw new IllegalArgumentException("no scheme or host");
+      infoUri = URI.create(base + "/v1/info?format=json");
+      fsckUri = URI.create(base + "/v1/fsck");
+      if (infoUri.getScheme() == null || infoUri.getHost() == null) throw new IllegalArgumentException("no scheme or host");
     } catch (IllegalArgumentException e) {
       throw new UsageException("--url '" + url + "' is not an http URL: " + e.getMessage());
     }
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    o.printf("vmap check: %s%n", uri);
+    o.printf("vmap check: %s (/v1/info, /v1/fsck)%n", base);
     long deadline = System.nanoTime() + waitMs * 1_000_000L;
-    VmapInfo info = fetch(http, uri);
+    VmapInfo info = fetch(http, infoUri);
     while (!Checker.quiet(info) && System.nanoTime() < deadline) {
       Thread.sleep(200);
-      info = fetch(http, uri);
+      info = fetch(http, infoUri);
     }
-    Set<String> first = strings(Checker.fsck(info));
+    BooksJson books = fetchBooks(http, fsckUri);
+    Set<String> first = strings(findings(info, books));
     List<Checker.Violation> found = new ArrayList<>();
     if (!first.isEmpty()) {
+      // Nodes answer one after another: a finding counts only if a second look shows it too.
       Thread.sleep(500);
-      VmapInfo again = fetch(http, uri);
-      Set<String> second = strings(Checker.fsck(again));
-      for (Checker.Violation v : Checker.fsck(again)) if (first.contains(v.toString())) found.add(v);
-      if (second.isEmpty()) info = again;
+      VmapInfo again = fetch(http, infoUri);
+      BooksJson booksAgain = fetchBooks(http, fsckUri);
+      List<Checker.Violation> second = findings(again, booksAgain);
+      for (Checker.Violation v : second) if (first.contains(v.toString())) found.add(v);
+      if (second.isEmpty()) {
+        info = again;
+        books = booksAgain;
+      }
     }
     summary(o, info);
     if (!Checker.quiet(info)) {
-      o.println("note: never quiet within --wait (purge running or space reserved): per-node accounting skipped");
+      o.println("note: never quiet within --wait (purge running or space reserved): per-node accounting of /v1/info skipped");
     }
-    o.println("note: free-block lists, held parts, reservation ages and node owners are not in /v1/info:");
-    o.println("      they are checked by 'vmap check' in embedded mode and by 'vmap chaos'");
+    if (books == null) {
+      o.println("note: " + fsckUri + " is not served (an older vmap): free blocks, held parts and reservation ages");
+      o.println("      not checked");
+    } else {
+      long blocks = 0;
+      long held = 0;
+      long reserved = 0;
+      for (NodeBooks b : books.toBooks()) {
+        blocks += b.freeStarts().length;
+        held += b.held().size();
+        reserved += b.reservations().size();
+      }
+      o.printf("books: %d nodes, %d free blocks, %d held parts, %d reservations (free, busy, lazy, held and reserved%n"
+          + "       parts disjoint, inside their node's zones and adding up to them; spanning areas consistent)%n",
+          books.nodes().size(), blocks, held, reserved);
+    }
     return findings(o, found);
   }
 
+  /** What /v1/info and, when served, /v1/fsck show wrong ({@link Checker#fsck}). */
+  private List<Checker.Violation> findings(VmapInfo info, BooksJson books) {
+    List<Checker.Violation> out = new ArrayList<>(Checker.fsck(info));
+    if (books != null) {
+      List<NodeBooks> nodes = books.toBooks();
+      out.addAll(Checker.fsck(books.toGeometry(), nodes, grace(nodes)));
+    }
+    return out;
+  }
+
+  /** --grace, else one lease: the longest any reservation shown has. */
+  private Duration grace(List<NodeBooks> books) {
+    if (graceMs != null) return Duration.ofMillis(graceMs);
+    long lease = 0;
+    for (NodeBooks b : books) for (NodeBooks.Reserved r : b.reservations()) lease = Math.max(lease, r.leaseMillis());
+    return Duration.ofMillis(lease);
+  }
+
   private static VmapInfo fetch(HttpClient http, URI uri) throws Exception {
+    String body = get(http, uri, false);
+    try {
+      return Api.read(body, InfoJson.class).toVmapInfo();
+    } catch (IllegalArgumentException e) {
+      throw new CheckFailed(uri + " did not answer vmap info JSON: " + e.getMessage());
+    }
+  }
+
+  /** The books, or null if the server has no /v1/fsck (404 for the path). */
+  private static BooksJson fetchBooks(HttpClient http, URI uri) throws Exception {
+    String body = get(http, uri, true);
+    if (body == null) return null;
+    try {
+      BooksJson books = Api.read(body, BooksJson.class);
+      books.toGeometry();
+      books.toBooks();
+      return books;
+    } catch (IllegalArgumentException e) {
+      throw new CheckFailed(uri + " did not answer vmap fsck JSON: " + e.getMessage());
+    }
+  }
+
+  /** The body of a 200 answer; null for a 404 if {@code optional}. */
+  private static String get(HttpClient http, URI uri, boolean optional) throws Exception {
     HttpResponse<String> r;
     try {
       r = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(60)).GET().build(),
@@ -133,12 +202,9 @@ final class CheckCommand extends CliCommand {
     } catch (java.io.IOException e) {
       throw new CheckFailed("cannot reach " + uri + ": " + e);
     }
+    if (optional && r.statusCode() == 404 && r.body().contains("no such endpoint")) return null;
     if (r.statusCode() != 200) throw new CheckFailed(uri + " answered " + r.statusCode() + ": " + r.body());
-    try {
-      return Api.read(r.body(), InfoJson.class).toVmapInfo();
-    } catch (IllegalArgumentException e) {
-      throw new CheckFailed(uri + " did not answer vmap info JSON: " + e.getMessage());
-    }
+    return r.body();
   }
 
   /** The target could not be checked at all: exit 1 with the reason on stderr. */
