@@ -1,5 +1,6 @@
 package io.vmap.runner;
 
+import io.vmap.cli.Cli;
 import io.vmap.cli.CliCommand;
 import io.vmap.cli.UsageException;
 
@@ -11,6 +12,7 @@ import akka.http.javadsl.ServerBinding;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.vmap.client.VmapSettings;
+import io.vmap.cluster.JournalRefused;
 import io.vmap.cluster.VmapCluster;
 import io.vmap.http.Readiness;
 import io.vmap.http.VmapHttpServer;
@@ -32,7 +34,10 @@ import picocli.CommandLine.Option;
       "Joins the cluster the configuration describes (seed nodes, journal), hosts its share",
       "of the sharded vmap nodes and may host the purge coordinator singleton. Serves the",
       "JSON API on --http-port; /health/ready answers 200 once the member is Up and every",
-      "vmap node answers (recovered). Stops on SIGTERM (leaving the cluster gracefully)."
+      "vmap node answers (recovered). Stops on SIGTERM (leaving the cluster gracefully).",
+      "A durable member hosts vmap nodes only if its journal is the cluster's (the same",
+      "--data-dir on one machine, the same database across machines); otherwise it says",
+      "why, leaves the cluster and exits with status 78."
     })
 final class NodeCommand extends CliCommand {
 
@@ -52,7 +57,7 @@ final class NodeCommand extends CliCommand {
   String httpHost;
 
   @Option(names = "--data-dir", paramLabel = "D",
-      description = "Directory of the embedded journal (members on one machine share it).")
+      description = "Directory of the embedded journal: every member on one machine passes the same one.")
   Path dataDir;
 
   @Override
@@ -70,7 +75,11 @@ final class NodeCommand extends CliCommand {
     }
     VmapSettings settings = rc.settings();
 
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "vmap", c);
+    // A start that fails ends the JVM through coordinated shutdown (exit-jvm): with status 1, not 0.
+    Config withExit = ConfigFactory.parseString(
+        "akka.coordinated-shutdown.reason-overrides.\"" + StartFailed.class.getName() + "\".exit-code = " + Cli.FAILED)
+        .withFallback(c);
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "vmap", withExit);
     Readiness ready = Readiness.notReady("joining the cluster");
     VmapCluster cluster;
     ServerBinding binding;
@@ -80,19 +89,34 @@ final class NodeCommand extends CliCommand {
           .toCompletableFuture()
           .get(30, TimeUnit.SECONDS);
     } catch (Exception | LinkageError e) {
-      // A member that cannot serve must not linger in the cluster holding shards.
-      system.terminate();
-      system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
-      throw new UsageException("could not start: " + e);
+      // A member that cannot serve must not linger in the cluster holding shards. Said before the
+      // shutdown, which may end the JVM (exit-jvm).
+      err().println("vmap node: could not start: " + e);
+      err().flush();
+      akka.actor.CoordinatedShutdown.get(system).run(StartFailed.INSTANCE);
+      system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      return Cli.FAILED;
     }
     out().printf("vmap node: member %s, HTTP http://%s:%d, %s, %s%n",
         Cluster.get(system).selfMember().address(), httpHost, binding.localAddress().getPort(),
         settings.isDurable() ? "durable" : "volatile", rc.source());
     out().flush();
+    AtomicBoolean refused = new AtomicBoolean();
+    cluster.hosting().whenComplete((done, failure) -> {
+      if (failure == null) return;
+      // The member leaves the cluster now (VmapCluster runs coordinated shutdown): say why first.
+      refused.set(true);
+      ready.markNotReady("refused: " + failure.getMessage().lines().findFirst().orElse(""));
+      err().println("vmap node: " + failure.getMessage());
+      err().flush();
+    });
     watchReadiness(system, cluster, ready);
     system.getWhenTerminated().toCompletableFuture().join();
-    return 0;
+    return refused.get() ? JournalRefused.EXIT_STATUS : 0;
   }
+
+  /** Why a member that could not start leaves (exit status {@link Cli#FAILED}). */
+  enum StartFailed implements akka.actor.CoordinatedShutdown.Reason { INSTANCE }
 
   /** Ready once this member is Up and every vmap node answers (so each has recovered). */
   private static void watchReadiness(ActorSystem<?> system, VmapCluster cluster, Readiness ready) {
@@ -100,6 +124,10 @@ final class NodeCommand extends CliCommand {
     system.scheduler().scheduleWithFixedDelay(Duration.ofMillis(200), Duration.ofMillis(500), () -> {
       if (ready.ready() || asking.get()) return;
       if (Cluster.get(system).selfMember().status() != MemberStatus.up()) return;
+      if (!cluster.isHosting()) {
+        if (!cluster.hosting().toCompletableFuture().isDone()) ready.markNotReady("checking this member's journal");
+        return;
+      }
       ready.markNotReady("recovering vmap nodes");
       asking.set(true);
       cluster.client().info().whenComplete((info, failure) -> {
