@@ -15,6 +15,7 @@ import java.util.List;
  *     attemptAnswers} the answers
  * @param abandonedKeys placements freed because their home did not keep them; {@code abandoned}
  *     the areas freed
+ * @param releaseEpoch the epoch of the last release; {@code releasedInEpoch} every piece released in it
  */
 public record NodeSnapshot(
     int node,
@@ -35,4 +36,6 @@ public record NodeSnapshot(
     List<PlacementId> attemptKeys,
     List<Answer> attemptAnswers,
     List<PlacementId> abandonedKeys,
-    List<Answer> abandoned) {}
+    List<Answer> abandoned,
+    long releaseEpoch,
+    List<ReleasePiece> releasedInEpoch) {}

@@ -8,9 +8,11 @@ import io.vmap.space.Unsigned;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Consumer;
 
@@ -53,6 +55,14 @@ public final class NodeState implements ReadIndex {
   private final Map<Long, LazyArea> purging = new HashMap<>();
   /** The epoch of the last splice: what a new purge coordinator re-drives after a crash. */
   private long spliceEpoch;
+  /**
+   * The epoch of the last release and every piece released in it: a late copy of one of its
+   * batches must not release a piece again (a newer area with the same boundaries and tag may lie
+   * there by then). Derived from the {@link NodeEvent.PiecesReleased} events and kept in snapshots,
+   * so it survives a restart without a journal write of its own.
+   */
+  private long releaseEpoch = -1;
+  private final Set<ReleasePiece> releasedInEpoch = new HashSet<>();
   /** First answers to clients' requests, by session window (a retry gets the first answer). */
   private final ClientAnswers clients;
   /** First answers to neighbour attempts placed here, by attempt, bounded. */
@@ -136,7 +146,8 @@ public final class NodeState implements ReadIndex {
         new ArrayList<>(held.values()), new ArrayList<>(reservations.values()),
         new ArrayList<>(lazy.values()), new ArrayList<>(purging.values()),
         new ArrayList<>(decisions.keys()), values(decisions), clientKeys, clientAnswers,
-        new ArrayList<>(attempts.keys()), values(attempts), new ArrayList<>(abandoned.keys()), values(abandoned));
+        new ArrayList<>(attempts.keys()), values(attempts), new ArrayList<>(abandoned.keys()), values(abandoned),
+        releaseEpoch, new ArrayList<>(releasedInEpoch));
   }
 
   private static <K, V> List<V> values(BoundedMap<K, V> m) {
@@ -161,6 +172,8 @@ public final class NodeState implements ReadIndex {
     for (int k = 0; k < s.clientKeys().size(); k++) st.clients.record(s.clientKeys().get(k), s.clientAnswers().get(k));
     for (int k = 0; k < s.attemptKeys().size(); k++) st.attempts.put(s.attemptKeys().get(k), s.attemptAnswers().get(k));
     for (int k = 0; k < s.abandonedKeys().size(); k++) st.abandoned.put(s.abandonedKeys().get(k), s.abandoned().get(k));
+    st.releaseEpoch = s.releaseEpoch();
+    st.releasedInEpoch.addAll(s.releasedInEpoch());
     return st;
   }
 
@@ -335,6 +348,11 @@ public final class NodeState implements ReadIndex {
    * successor coordinator re-driving an epoch) is harmless.
    */
   public Released apply(NodeEvent.PiecesReleased e) {
+    if (e.epoch() != releaseEpoch) {
+      releaseEpoch = e.epoch();
+      releasedInEpoch.clear();
+    }
+    releasedInEpoch.addAll(e.pieces());
     int areas = 0;
     long bytes = 0;
     for (ReleasePiece p : e.pieces()) {
@@ -541,6 +559,11 @@ public final class NodeState implements ReadIndex {
 
   public long spliceEpoch() {
     return spliceEpoch;
+  }
+
+  /** Whether {@code piece} was released in {@code epoch}, the epoch of the last release (else false). */
+  public boolean releasedInEpoch(long epoch, ReleasePiece piece) {
+    return epoch == releaseEpoch && releasedInEpoch.contains(piece);
   }
 
   public int lazyCount() {

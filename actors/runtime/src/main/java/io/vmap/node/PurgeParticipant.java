@@ -24,9 +24,6 @@ final class PurgeParticipant {
 
   private final NodeContext c;
   private final SpanParticipant spans;
-  /** The epoch of the last release batch, and every piece released in it (a repeat is skipped). */
-  private long releaseEpoch = -1;
-  private final Set<ReleasePiece> releasedInEpoch = new HashSet<>();
 
   PurgeParticipant(NodeContext c, SpanParticipant spans) {
     this.c = c;
@@ -61,7 +58,8 @@ final class PurgeParticipant {
     // So a late copy of a release (a resend, a duplicate) must not release whatever lies there now:
     //  - a release of an older epoch than the last splice is stale: its pieces were released (the
     //    coordinator starts an epoch only after every batch of the previous one was answered);
-    //  - within an epoch, each piece is released once (a newer area may sit there by now);
+    //  - within an epoch, each piece is released once (a newer area may sit there by now): the node's
+    //    state remembers the pieces of the epoch it last released in, also across a restart;
     //  - of the epoch this node spliced last, only areas it handed over (purging) are released,
     //    never one freed after the splice (it has not been flushed).
     long spliced = c.state.spliceEpoch();
@@ -69,24 +67,21 @@ final class PurgeParticipant {
     if (m.epoch() < spliced) {
       pieces = List.of();
     } else {
-      if (m.epoch() != releaseEpoch) {
-        releaseEpoch = m.epoch();
-        releasedInEpoch.clear();
-      }
+      NodeState state = c.state;
+      long epoch = m.epoch();
       boolean identified = m.areas() != null && m.areas().size() == m.pieces().size();
       // Parts still reserved here (a lost CommitPart) become held parts first.
-      spans.commitReservedPieces(m.pieces(), identified ? m.areas() : null, releasedInEpoch::contains);
+      spans.commitReservedPieces(m.pieces(), identified ? m.areas() : null, p -> state.releasedInEpoch(epoch, p));
       pieces = new ArrayList<>(m.pieces().size());
       for (int i = 0; i < m.pieces().size(); i++) {
         ReleasePiece p = m.pieces().get(i);
-        if (releasedInEpoch.contains(p)) continue;
+        if (state.releasedInEpoch(epoch, p)) continue;
         boolean own = p.start() == p.areaStart();
         if (m.epoch() == spliced && own && c.state.purgingAt(p.areaStart()) == null) continue;
         // The area there now must be the one released (a newer area may lie at the same address).
         if (identified && !m.areas().get(i).equals(areaAt(p.start(), own))) continue;
         pieces.add(p);
       }
-      releasedInEpoch.addAll(pieces);
     }
     NodeState.Released r =
         pieces.isEmpty()
