@@ -148,11 +148,14 @@ final class VmapRoutes extends AllDirectives {
     return client.purge().thenApply(n -> json(StatusCodes.OK, new Api.Purged(n)));
   }
 
-  /** {@code GET /v1/fsck[?node=K]}: every node's books, or node K's ({@link FsckBooks}). */
+  /**
+   * {@code GET /v1/fsck[?node=K]}: every node's books, or node K's ({@link FsckBooks}); gzip when
+   * asked (the free lists of the default geometry are about 44 MB of JSON).
+   */
   private Route fsckRoute() {
-    return get(() -> parameterOptional("node", node -> extractActorSystem(sys -> op("fsck", () ->
+    return get(() -> encodeResponse(() -> parameterOptional("node", node -> extractActorSystem(sys -> op("fsck", () ->
         FsckBooks.of(client, akka.actor.typed.javadsl.Adapter.toTyped(sys).scheduler(), node)
-            .thenApply(books -> json(StatusCodes.OK, books))))));
+            .thenApply(books -> json(StatusCodes.OK, books)))))));
   }
 
   /**

@@ -193,18 +193,22 @@ final class CheckCommand extends CliCommand {
     }
   }
 
-  /** The body of a 200 answer; null for a 404 if {@code optional}. */
+  /** The body of a 200 answer (gzip accepted); null for a 404 if {@code optional}. */
   private static String get(HttpClient http, URI uri, boolean optional) throws Exception {
-    HttpResponse<String> r;
+    HttpResponse<byte[]> r;
+    String body;
     try {
-      r = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(60)).GET().build(),
-          HttpResponse.BodyHandlers.ofString());
+      r = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(120)).header("Accept-Encoding", "gzip")
+          .GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+      boolean gzip = r.headers().firstValue("Content-Encoding").map(v -> v.equalsIgnoreCase("gzip")).orElse(false);
+      byte[] bytes = gzip ? new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(r.body())).readAllBytes() : r.body();
+      body = new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
     } catch (java.io.IOException e) {
       throw new CheckFailed("cannot reach " + uri + ": " + e);
     }
-    if (optional && r.statusCode() == 404 && r.body().contains("no such endpoint")) return null;
-    if (r.statusCode() != 200) throw new CheckFailed(uri + " answered " + r.statusCode() + ": " + r.body());
-    return r.body();
+    if (optional && r.statusCode() == 404 && body.contains("no such endpoint")) return null;
+    if (r.statusCode() != 200) throw new CheckFailed(uri + " answered " + r.statusCode() + ": " + body);
+    return body;
   }
 
   /** The target could not be checked at all: exit 1 with the reason on stderr. */

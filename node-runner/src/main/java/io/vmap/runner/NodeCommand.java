@@ -33,8 +33,9 @@ import picocli.CommandLine.Option;
     description = {
       "Joins the cluster the configuration describes (seed nodes, journal), hosts its share",
       "of the sharded vmap nodes and may host the purge coordinator singleton. Serves the",
-      "JSON API on --http-port; /health/ready answers 200 once the member is Up and every",
-      "vmap node answers (recovered). Stops on SIGTERM (leaving the cluster gracefully).",
+      "JSON API on --http-port; /health/ready answers 200 once the member is Up, its journal",
+      "is the cluster's and every vmap node answers (recovered). Stops on SIGTERM (leaving the",
+      "cluster gracefully).",
       "A durable member hosts vmap nodes only if its journal is the cluster's (the same",
       "--data-dir on one machine, the same database across machines); otherwise it says",
       "why, leaves the cluster and exits with status 78."
