@@ -6,6 +6,7 @@ import static io.vmap.security.TlsMembers.freePort;
 import static io.vmap.security.TlsMembers.keys;
 import static io.vmap.security.TlsMembers.text;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import akka.actor.ActorSelection;
@@ -93,7 +94,7 @@ class MemberTlsTest {
   }
 
   @Test
-  void theShippedFileTurnsOnTlsWithMutualAuthentication() {
+  void theShippedFilesTurnOnTlsWithMutualAuthenticationAndNameTheKeyStores() {
     Config c = members.get(0).settings().config();
     assertEquals("tls-tcp", c.getString("akka.remote.artery.transport"));
     Config ssl = c.getConfig("akka.remote.artery.ssl.config-ssl-engine");
@@ -101,6 +102,16 @@ class MemberTlsTest {
     assertTrue(ssl.getBoolean("hostname-verification"));
     assertEquals(cluster.resolve("members/m1.p12").toString(), ssl.getString("key-store"));
     assertEquals(cluster.resolve("truststore.p12").toString(), ssl.getString("trust-store"));
+    // Without vmap.tls.member: multi-machine names the key store after the canonical hostname,
+    // three-local after the Artery port (scripts/tls.sh init's default names).
+    String dir = "vmap.tls.dir = \"/keys\"\n";
+    assertEquals("/keys/members/127.0.0.1.p12",
+        config(CONFIG, 2551, List.of(), dir).getString("akka.remote.artery.ssl.config-ssl-engine.key-store"));
+    Config local = config("three-local-tls.conf", 2552, List.of(), dir);
+    assertEquals("/keys/members/local-2552.p12", local.getString("akka.remote.artery.ssl.config-ssl-engine.key-store"));
+    assertEquals("tls-tcp", local.getString("akka.remote.artery.transport"));
+    assertTrue(local.getBoolean("akka.remote.artery.ssl.config-ssl-engine.require-mutual-authentication"));
+    assertFalse(local.getBoolean("akka.remote.artery.ssl.config-ssl-engine.hostname-verification"));
   }
 
   @Test
