@@ -54,6 +54,8 @@ final class VmapRoutes extends AllDirectives {
   /** Null: leave akka.http.server.request-timeout as configured. */
   private final Duration requestTimeout;
   private final Duration scrapeTimeout;
+  /** The operator page and its JSON views (/ui, /v1/space, /v1/nodes, ...). */
+  private final UiRoutes ui;
 
   VmapRoutes(VmapClient client, HealthProbe probe, Metrics metrics, Duration requestTimeout, Duration scrapeTimeout) {
     this.client = client;
@@ -62,6 +64,7 @@ final class VmapRoutes extends AllDirectives {
     this.metrics = metrics;
     this.requestTimeout = requestTimeout;
     this.scrapeTimeout = scrapeTimeout;
+    this.ui = new UiRoutes(client, probe);
   }
 
   Route route() {
@@ -82,7 +85,8 @@ final class VmapRoutes extends AllDirectives {
 
   private Route endpoints() {
     return concat(
-        pathPrefix("v1", this::v1),
+        ui.route(),
+        pathPrefix("v1", () -> ui.observe(this::v1)),
         pathPrefix("health", () -> concat(
             path("alive", () -> get(() -> extractRequest(r -> complete(alive())))),
             path("ready", () -> get(() -> extractRequest(r -> complete(readiness())))))),
