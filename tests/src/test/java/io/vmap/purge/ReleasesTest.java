@@ -135,4 +135,16 @@ class ReleasesTest {
     assertTrue(r.answered(answer(b, 0)));
     assertTrue(r.done());
   }
+
+  @Test
+  void anUnboundedBatchSendsEverythingInOneMessage() {
+    NodeDirectory dir = nodes(1);
+    List<LazyArea> all = new ArrayList<>();
+    for (int i = 0; i < 100; i++) all.add(single(0, 0x10_0000 + 2 * i * PAGE, 1));
+    Releases r = new Releases(1, Map.of(0, List.of(all)), Integer.MAX_VALUE, dir, coordinator.getRef(), 0, 0);
+    ReleasePieces b = sent(0).get(0);
+    assertEquals(100, b.pieces().size());
+    assertTrue(r.answered(answer(b, 0)));
+    assertTrue(r.done());
+  }
 }

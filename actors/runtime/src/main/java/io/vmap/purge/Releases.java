@@ -104,8 +104,9 @@ final class Releases {
    * have no batch outstanding get theirs too.
    */
   private void sendNext(int node) {
-    List<ReleasePiece> batch = new ArrayList<>(batchSize);
-    List<Area> areas = new ArrayList<>(batchSize);
+    // batchSize may be "unbounded" (Integer.MAX_VALUE: the whole release in one message).
+    List<ReleasePiece> batch = new ArrayList<>(Math.min(batchSize, 1024));
+    List<Area> areas = new ArrayList<>(Math.min(batchSize, 1024));
     List<Integer> woken = null;
     ArrayDeque<Piece> waiting = foreign.get(node);
     Iterator<LazyArea> mine = own.get(node);
@@ -120,7 +121,7 @@ final class Releases {
           if (part.node() == node) continue;
           foreign.computeIfAbsent(part.node(), k -> new ArrayDeque<>())
               .add(new Piece(new ReleasePiece(a.start(), part.start(), part.end()), a));
-          if (!outstanding.containsKey(part.node()) && part.node() != node) {
+          if (!outstanding.containsKey(part.node())) {
             if (woken == null) woken = new ArrayList<>();
             woken.add(part.node());
           }
