@@ -93,6 +93,8 @@ final class VmapRoutes extends AllDirectives {
         path("metrics", () -> get(() -> extractRequest(r -> completeWithFuture(scrape())))));
   }
 
+  private static final java.util.regex.Pattern NOT_BATCH = java.util.regex.Pattern.compile("(?!batch$)[^/]+");
+
   private Route v1() {
     return concat(
         path(PathMatchers.segment("areas").slash("batch"), () -> post(() ->
@@ -102,7 +104,8 @@ final class VmapRoutes extends AllDirectives {
             withSizeLimit(MAX_BODY, () ->
                 optionalHeaderValueByName("Idempotency-Key", key ->
                     entity(Unmarshaller.entityToString(), body -> op("alloc", () -> alloc(body, key))))))),
-        path(PathMatchers.segment("areas").slash(PathMatchers.segment()), addr -> concat(
+        // Any segment but "batch" is an address: GET or DELETE /v1/areas/batch is 405, not a bad address.
+        path(PathMatchers.segment("areas").slash(PathMatchers.segment(NOT_BATCH)), addr -> concat(
             get(() -> op("find", () -> find(addr))),
             delete(() ->
                 parameterOptional("requestId", qid ->
