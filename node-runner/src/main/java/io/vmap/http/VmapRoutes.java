@@ -44,20 +44,27 @@ final class VmapRoutes extends AllDirectives {
 
   /** Bodies of POST /v1/areas are a few hundred bytes; anything this large is a mistake. */
   static final long MAX_BODY = 64 * 1024;
+  /** A batch of the most operations allowed, each with every field, fits in this. */
+  static final long MAX_BATCH_BODY = 8L << 20;
 
   private final VmapClient client;
+  private final Batches batches;
   private final HealthProbe probe;
   private final Metrics metrics;
   /** Null: leave akka.http.server.request-timeout as configured. */
   private final Duration requestTimeout;
   private final Duration scrapeTimeout;
+  /** The operator page and its JSON views (/ui, /v1/space, /v1/nodes, ...). */
+  private final UiRoutes ui;
 
   VmapRoutes(VmapClient client, HealthProbe probe, Metrics metrics, Duration requestTimeout, Duration scrapeTimeout) {
     this.client = client;
+    this.batches = new Batches(client);
     this.probe = probe;
     this.metrics = metrics;
     this.requestTimeout = requestTimeout;
     this.scrapeTimeout = scrapeTimeout;
+    this.ui = new UiRoutes(client, probe);
   }
 
   Route route() {
@@ -78,20 +85,27 @@ final class VmapRoutes extends AllDirectives {
 
   private Route endpoints() {
     return concat(
-        pathPrefix("v1", this::v1),
+        ui.route(),
+        pathPrefix("v1", () -> ui.observe(this::v1)),
         pathPrefix("health", () -> concat(
             path("alive", () -> get(() -> extractRequest(r -> complete(alive())))),
             path("ready", () -> get(() -> extractRequest(r -> complete(readiness())))))),
         path("metrics", () -> get(() -> extractRequest(r -> completeWithFuture(scrape())))));
   }
 
+  private static final java.util.regex.Pattern NOT_BATCH = java.util.regex.Pattern.compile("(?!batch$)[^/]+");
+
   private Route v1() {
     return concat(
+        path(PathMatchers.segment("areas").slash("batch"), () -> post(() ->
+            withSizeLimit(MAX_BATCH_BODY, () ->
+                entity(Unmarshaller.entityToString(), body -> op("batch", () -> batch(body)))))),
         path("areas", () -> post(() ->
             withSizeLimit(MAX_BODY, () ->
                 optionalHeaderValueByName("Idempotency-Key", key ->
                     entity(Unmarshaller.entityToString(), body -> op("alloc", () -> alloc(body, key))))))),
-        path(PathMatchers.segment("areas").slash(PathMatchers.segment()), addr -> concat(
+        // Any segment but "batch" is an address: GET or DELETE /v1/areas/batch is 405, not a bad address.
+        path(PathMatchers.segment("areas").slash(PathMatchers.segment(NOT_BATCH)), addr -> concat(
             get(() -> op("find", () -> find(addr))),
             delete(() ->
                 parameterOptional("requestId", qid ->
@@ -110,6 +124,10 @@ final class VmapRoutes extends AllDirectives {
     return client.alloc(o).thenApply(a ->
         json(StatusCodes.CREATED, AreaJson.of(a.area(), a.node()))
             .addHeader(Location.create("/v1/areas/" + Unsigned.hex(a.start()))));
+  }
+
+  private CompletionStage<HttpResponse> batch(String body) {
+    return batches.run(body).thenApply(r -> json(StatusCodes.OK, r));
   }
 
   private CompletionStage<HttpResponse> find(String segment) {

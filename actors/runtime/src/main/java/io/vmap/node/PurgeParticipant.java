@@ -40,15 +40,9 @@ final class PurgeParticipant {
       c.durability.afterStored(() -> m.replyTo().tell(again));
       return;
     }
-    List<LazyArea> spliced = state.apply(new NodeEvent.LazySpliced(m.epoch()));
-    // Plus anything an earlier epoch spliced and never released (a release that was lost): it is
-    // flushed again and released with this epoch instead of staying quarantined for good.
-    List<LazyArea> handed = new ArrayList<>(spliced);
-    if (state.purgingCount() > spliced.size()) {
-      Set<Long> fresh = new HashSet<>();
-      for (LazyArea la : spliced) fresh.add(la.area().start());
-      for (LazyArea la : state.purging()) if (!fresh.contains(la.area().start())) handed.add(la);
-    }
+    // O(1): the lazy list itself (plus what an earlier epoch left unreleased), never touched again
+    // here, goes to the coordinator.
+    List<LazyArea> handed = state.apply(new NodeEvent.LazySpliced(m.epoch()));
     PurgeProtocol.Spliced reply = new PurgeProtocol.Spliced(m.epoch(), c.node, handed);
     c.durability.afterStored(() -> m.replyTo().tell(reply));
   }
@@ -73,11 +67,15 @@ final class PurgeParticipant {
       // Parts still reserved here (a lost CommitPart) become held parts first.
       spans.commitReservedPieces(m.pieces(), identified ? m.areas() : null, p -> state.releasedInEpoch(epoch, p));
       pieces = new ArrayList<>(m.pieces().size());
+      Set<ReleasePiece> inBatch = new HashSet<>(); // a piece named twice in one batch is released once
       for (int i = 0; i < m.pieces().size(); i++) {
         ReleasePiece p = m.pieces().get(i);
-        if (state.releasedInEpoch(epoch, p)) continue;
         boolean own = p.start() == p.areaStart();
-        if (m.epoch() == spliced && own && c.state.purgingAt(p.areaStart()) == null) continue;
+        // An own area of the epoch spliced last is released at most once by the purging map alone
+        // (the state records only the other pieces: NodeState.apply(PiecesReleased)).
+        boolean byPurgingMap = own && m.epoch() == spliced;
+        if (byPurgingMap && c.state.purgingAt(p.areaStart()) == null) continue;
+        if (!byPurgingMap && (state.releasedInEpoch(epoch, p) || !inBatch.add(p))) continue;
         // The area there now must be the one released (a newer area may lie at the same address).
         if (identified && !m.areas().get(i).equals(areaAt(p.start(), own))) continue;
         pieces.add(p);
