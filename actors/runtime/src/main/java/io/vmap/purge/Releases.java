@@ -19,6 +19,13 @@ import java.util.Map;
  * {@code batchSize} pieces, one batch outstanding per node, so a node serves allocations between
  * batches (the 2016 purge_lock lesson). A batch is resent until answered; answers are matched by
  * batch id, so a late or repeated answer never counts for the batch outstanding now.
+ *
+ * <p>The pieces other nodes hold of spanning areas go first; the start owners' pieces only once all
+ * of those are answered. A start owner forgets an area when its own piece is released, and a
+ * successor coordinator re-drives only what start owners still list as spliced and unreleased: had
+ * a start owner released first and the coordinator died before another owner released its part,
+ * that part would stay held for good (found by {@code vmap torture kill}, README "Torture tests").
+ * In this order, an area is listed until every other part of it is released.
  */
 final class Releases {
 
@@ -33,11 +40,16 @@ final class Releases {
   private final NodeDirectory nodes;
   private final ActorRef<PurgeProtocol.Command> replyTo;
   private final Map<Integer, Deque<Piece>> queues = new HashMap<>();
+  /** The start owners' pieces, queued once every piece of the first wave is answered. */
+  private final Map<Integer, Deque<Piece>> startPieces = new HashMap<>();
   private final Map<Integer, Outstanding> outstanding = new HashMap<>();
   private long nextBatch;
   private long ticks;
 
-  /** Queues every part of every area, by owner, and sends each owner its first batch. */
+  /**
+   * Queues every part of every area, by owner (the parts other nodes hold first, the start owners'
+   * after), and sends each owner of the first wave its first batch.
+   */
   Releases(long epoch, List<LazyArea> spliced, int batchSize, NodeDirectory nodes, ActorRef<PurgeProtocol.Command> replyTo,
       long firstBatchId, long ticks) {
     this.epoch = epoch;
@@ -48,16 +60,25 @@ final class Releases {
     this.nextBatch = firstBatchId;
     for (LazyArea la : spliced) {
       for (Part p : la.parts()) {
-        queues.computeIfAbsent(p.node(), k -> new ArrayDeque<>())
+        Map<Integer, Deque<Piece>> wave = p.node() == la.node() ? startPieces : queues;
+        wave.computeIfAbsent(p.node(), k -> new ArrayDeque<>())
             .add(new Piece(new ReleasePiece(la.area().start(), p.start(), p.end()), la.area()));
       }
     }
+    if (queues.isEmpty()) startOwnersWave();
+    else for (int k : new ArrayList<>(queues.keySet())) sendNext(k);
+  }
+
+  /** Every part others hold is released: now the start owners' pieces. */
+  private void startOwnersWave() {
+    queues.putAll(startPieces);
+    startPieces.clear();
     for (int k : new ArrayList<>(queues.keySet())) sendNext(k);
   }
 
   /** Whether every batch was sent and answered. */
   boolean done() {
-    return outstanding.isEmpty() && queues.isEmpty();
+    return outstanding.isEmpty() && queues.isEmpty() && startPieces.isEmpty();
   }
 
   /** The next batch id to use, for the epoch after this one. */
@@ -75,6 +96,7 @@ final class Releases {
     if (o == null || (m.batch() >= 0 && m.batch() != o.batch())) return false;
     outstanding.remove(m.node());
     sendNext(m.node());
+    if (outstanding.isEmpty() && queues.isEmpty() && !startPieces.isEmpty()) startOwnersWave();
     return true;
   }
 
