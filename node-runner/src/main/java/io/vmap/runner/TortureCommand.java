@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.List;
 import java.util.Locale;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -30,7 +31,9 @@ import picocli.CommandLine.Parameters;
       "             and restarts it once the others serve every vmap node;",
       "  partition  each round cuts a member off at its Artery proxy until the split brain",
       "             resolver downs it, then heals and restarts it (Linux: uses /proc);",
-      "  rolling    each round stops a member with SIGTERM and restarts it, in turn.",
+      "  rolling    each round stops a member with SIGTERM and restarts it, in turn;",
+      "  mixed      the three in one cluster (what CI runs): kill -9 of the H2 server, of",
+      "             the oldest, a cut of the oldest, SIGTERM of another, and again.",
       "Then the history (overlap, flush, dedup, bounds, find, free), the node incarnations",
       "(one owner at a time), every acknowledged area's exact bounds, 'vmap check --url' and",
       "a leak check after freeing everything. Prints a line per round, the counts and, last,",
@@ -38,7 +41,7 @@ import picocli.CommandLine.Parameters;
     })
 final class TortureCommand extends CliCommand {
 
-  @Parameters(index = "0", paramLabel = "SCENARIO", description = "kill, partition or rolling.")
+  @Parameters(index = "0", paramLabel = "SCENARIO", description = "kill, partition, rolling or mixed.")
   String scenario;
 
   @Option(names = "--rounds", paramLabel = "N", description = "Rounds (default ${DEFAULT-VALUE}).", defaultValue = "10")
@@ -75,8 +78,8 @@ final class TortureCommand extends CliCommand {
       case "postgres", "postgresql" -> Torture.Journal.POSTGRES;
       default -> throw new UsageException("journal '" + journal + "': must be h2 or postgres");
     };
-    if (!scenario.equals("kill") && !scenario.equals("partition") && !scenario.equals("rolling")) {
-      throw new UsageException("scenario '" + scenario + "': must be kill, partition or rolling");
+    if (!List.of("kill", "partition", "rolling", "mixed").contains(scenario)) {
+      throw new UsageException("scenario '" + scenario + "': must be kill, partition, rolling or mixed");
     }
     long s = seed != null ? seed : System.currentTimeMillis();
     Path repo = repo();
@@ -88,6 +91,7 @@ final class TortureCommand extends CliCommand {
       case "kill" -> Torture.killNine(settings);
       case "partition" -> Torture.partition(settings);
       case "rolling" -> Torture.rollingRestart(settings);
+      case "mixed" -> Torture.mixed(settings);
       default -> throw new IllegalStateException(scenario);
     };
     report.print(out());

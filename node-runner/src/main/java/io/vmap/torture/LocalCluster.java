@@ -42,6 +42,8 @@ public final class LocalCluster implements AutoCloseable {
    */
   public record Options(int members, Path dir, String journal, String settings, boolean proxies, List<String> jvmOptions) {
     public static final List<String> DEFAULT_JVM = List.of("-Xmx384m", "-XX:+UseSerialGC",
+        // C1 only: a member starts (and restarts) with far less compiling on a 2-CPU machine.
+        "-XX:TieredStopAtLevel=1",
         // README "What the harness found" 7: below 2 the common pool starts a thread per continuation.
         "-Djava.util.concurrent.ForkJoinPool.common.parallelism=4");
 

@@ -130,66 +130,75 @@ public final class Torture {
 
   private Torture() {}
 
-  /** Rounds of SIGKILL of one member under load, each victim restarted before the next round. */
-  public static Report killNine(Settings s) throws Exception {
-    try (Run run = new Run("kill", s, false)) {
-      for (int r = 0; r < s.rounds(); r++) {
-        int victim = run.victim(r);
-        String who = run.describe(victim);
-        long t0 = System.nanoTime();
-        run.cluster.kill(victim);
-        String after = run.awaitRecovered(victim, t0);
-        run.restart(victim);
-        run.round(r, "kill -9 member " + victim + " (" + who + "): " + after + ", restarted and ready after "
-            + secs(t0) + " s");
-      }
-      return run.finish();
-    }
+  /** What one round does to one member. */
+  public enum Fault {
+    /** SIGKILL, wait until the others have downed it and serve every vmap node, restart. */
+    KILL,
+    /** Cut it off at its Artery proxy until the resolver downs it (it exits), heal, restart. */
+    CUT,
+    /** SIGTERM (coordinated shutdown, shards handed off), restart. */
+    TERM
   }
 
-  /** Rounds of cutting one member off at its Artery proxy; after the resolver downs it, heal and restart. */
+  /**
+   * Rounds of SIGKILL of one member under load, each victim restarted before the next round: in turn
+   * the member serving the H2 database (the oldest on PostgreSQL), the oldest, another.
+   */
+  public static Report killNine(Settings s) throws Exception {
+    return run("kill", s, false, cycle(s.rounds(), Fault.KILL, Role.H2_SERVER, Role.OLDEST, Role.OTHER));
+  }
+
+  /**
+   * Rounds of cutting one member off at its Artery proxy; after the resolver downs it, heal and
+   * restart. In turn the oldest, another, the H2 server.
+   */
   public static Report partition(Settings s) throws Exception {
-    if (!SocketOwners.available()) throw new IllegalStateException("partitions need Linux's /proc/net/tcp to tell who connects");
-    try (Run run = new Run("partition", s, true)) {
-      for (int r = 0; r < s.rounds(); r++) {
-        int victim = run.victim(r);
-        String who = run.describe(victim);
-        long okBefore = run.load.attempts(victim, HttpLoad.Kind.OK);
-        long errBefore = run.errorsAt(victim);
-        long t0 = System.nanoTime();
-        run.cluster.proxies().isolate(victim);
-        boolean exited = run.cluster.awaitExit(victim, Duration.ofSeconds(120));
-        String exit = exited ? "downed itself and exited after " + secs(t0) + " s" : "still running after 120 s";
-        if (!exited) {
-          run.violation(CLUSTER, "member " + victim + " cut off in round " + (r + 1) + " never downed itself");
-          run.cluster.kill(victim);
-        }
-        String after = run.awaitRecovered(victim, t0);
-        long ok = run.load.attempts(victim, HttpLoad.Kind.OK) - okBefore;
-        long err = run.errorsAt(victim) - errBefore;
-        run.cluster.proxies().heal();
-        run.restart(victim);
-        run.round(r, "cut off member " + victim + " (" + who + "): " + exit + "; " + after + "; its HTTP clients got "
-            + ok + " answers and " + err + " errors meanwhile; healed, restarted and ready after " + secs(t0) + " s");
-      }
-      return run.finish();
-    }
+    return run("partition", s, true, cycle(s.rounds(), Fault.CUT, Role.OLDEST, Role.OTHER, Role.H2_SERVER));
   }
 
   /** Rounds of SIGTERM (coordinated shutdown) and restart of each member in turn. */
   public static Report rollingRestart(Settings s) throws Exception {
-    try (Run run = new Run("rolling", s, false)) {
-      for (int r = 0; r < s.rounds(); r++) {
-        int victim = r % run.cluster.size();
-        String who = run.describe(victim);
-        long t0 = System.nanoTime();
-        boolean clean = run.cluster.terminate(victim, Duration.ofSeconds(120));
-        if (!clean) run.violation(CLUSTER, "member " + victim + " did not stop within 120 s of SIGTERM");
-        String stopped = "stopped after " + secs(t0) + " s";
-        run.observer.awaitGone(victim, Duration.ofSeconds(120));
-        run.restart(victim);
-        run.round(r, "SIGTERM member " + victim + " (" + who + "): " + stopped + ", restarted and ready after "
-            + secs(t0) + " s");
+    return run("rolling", s, false, cycle(s.rounds(), Fault.TERM, (Role) null));
+  }
+
+  /**
+   * The three in one cluster, for CI: rounds cycle through kill -9 of the H2 server, kill -9 of the
+   * oldest, a cut of the oldest and SIGTERM of another member.
+   */
+  public static Report mixed(Settings s) throws Exception {
+    List<Step> cycle = List.of(new Step(Fault.KILL, Role.H2_SERVER), new Step(Fault.KILL, Role.OLDEST),
+        new Step(Fault.CUT, Role.OLDEST), new Step(Fault.TERM, Role.OTHER));
+    List<Step> plan = new ArrayList<>();
+    for (int r = 0; r < s.rounds(); r++) plan.add(cycle.get(r % cycle.size()));
+    return run("mixed", s, true, plan);
+  }
+
+  private static List<Step> cycle(int rounds, Fault f, Role... roles) {
+    List<Step> plan = new ArrayList<>();
+    for (int r = 0; r < rounds; r++) plan.add(new Step(f, roles[r % roles.length]));
+    return plan;
+  }
+
+  /** Whose turn it is: what the victim hosts when the round starts. */
+  enum Role { H2_SERVER, OLDEST, OTHER }
+
+  /** One round of a plan: the fault and whom it hits. */
+  private record Step(Fault fault, Role role) {}
+
+  private static Report run(String scenario, Settings s, boolean proxies, List<Step> plan) throws Exception {
+    if (proxies && !SocketOwners.available()) {
+      throw new IllegalStateException("partitions need Linux's /proc/net/tcp to tell who connects");
+    }
+    try (Run run = new Run(scenario, s, proxies)) {
+      for (int r = 0; r < plan.size(); r++) {
+        Step step = plan.get(r);
+        // A rolling restart goes through the members in order; the other rounds pick by role.
+        int victim = step.role() == null ? r % run.cluster.size() : run.member(step.role());
+        switch (step.fault()) {
+          case KILL -> run.kill(r, victim);
+          case CUT -> run.cut(r, victim);
+          case TERM -> run.terminate(r, victim);
+        }
       }
       return run.finish();
     }
@@ -242,18 +251,60 @@ public final class Torture {
       s.log().printf("torture %s: 3 members up, observer subscribed, load running%n", scenario);
     }
 
-    /** Round {@code r}'s victim: in turn the H2 server, the oldest and another member. */
-    int victim(int r) {
+    void kill(int r, int victim) throws IOException {
+      String who = describe(victim);
+      long t0 = System.nanoTime();
+      cluster.kill(victim);
+      String after = awaitRecovered(victim, t0);
+      restart(victim);
+      round(r, "kill -9 member " + victim + " (" + who + "): " + after + ", restarted and ready after " + secs(t0) + " s");
+    }
+
+    void cut(int r, int victim) throws IOException {
+      String who = describe(victim);
+      long okBefore = load.attempts(victim, HttpLoad.Kind.OK);
+      long errBefore = errorsAt(victim);
+      long t0 = System.nanoTime();
+      cluster.proxies().isolate(victim);
+      boolean exited = cluster.awaitExit(victim, Duration.ofSeconds(120));
+      String exit = exited ? "downed itself and exited after " + secs(t0) + " s" : "still running after 120 s";
+      if (!exited) {
+        violation(CLUSTER, "member " + victim + " cut off in round " + (r + 1) + " never downed itself");
+        cluster.kill(victim);
+      }
+      String after = awaitRecovered(victim, t0);
+      long ok = load.attempts(victim, HttpLoad.Kind.OK) - okBefore;
+      long err = errorsAt(victim) - errBefore;
+      cluster.proxies().heal();
+      restart(victim);
+      round(r, "cut off member " + victim + " (" + who + "): " + exit + "; " + after + "; its HTTP clients got " + ok
+          + " answers and " + err + " errors meanwhile; healed, restarted and ready after " + secs(t0) + " s");
+    }
+
+    void terminate(int r, int victim) throws IOException {
+      String who = describe(victim);
+      long t0 = System.nanoTime();
+      boolean clean = cluster.terminate(victim, Duration.ofSeconds(120));
+      if (!clean) violation(CLUSTER, "member " + victim + " did not stop within 120 s of SIGTERM");
+      String stopped = "stopped after " + secs(t0) + " s";
+      observer.awaitGone(victim, RECOVER);
+      restart(victim);
+      round(r, "SIGTERM member " + victim + " (" + who + "): " + stopped + ", restarted and ready after " + secs(t0)
+          + " s");
+    }
+
+    /** The member now in {@code role}: for the H2 server, the oldest if none serves H2 (PostgreSQL). */
+    int member(Role role) {
       int oldest = observer.oldest();
       int h2 = cluster.h2Server();
-      List<Integer> kinds = new ArrayList<>();
-      if (h2 >= 0) kinds.add(h2);
-      kinds.add(oldest);
-      int other = -1;
-      for (int i = cluster.size() - 1; i >= 0; i--) if (i != oldest && i != h2) other = i;
-      kinds.add(other);
-      int v = kinds.get(r % kinds.size());
-      return v >= 0 ? v : (oldest >= 0 ? oldest : 0);
+      return switch (role) {
+        case H2_SERVER -> h2 >= 0 ? h2 : Math.max(oldest, 0);
+        case OLDEST -> Math.max(oldest, 0);
+        case OTHER -> {
+          for (int i = cluster.size() - 1; i >= 0; i--) if (i != oldest && i != h2) yield i;
+          yield cluster.size() - 1;
+        }
+      };
     }
 
     /** What member {@code i} hosts now, for the round's line. */
