@@ -8,9 +8,9 @@ import akka.actor.testkit.typed.javadsl.TestProbe;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vmap.space.Unsigned;
+import io.vmap.torture.LocalCluster;
 import java.io.IOException;
 import java.net.ConnectException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -48,7 +48,7 @@ class MultiProcessClusterTest {
   private static ActorTestKit kit;
 
   @TempDir Path dir;
-  private final List<Process> processes = new ArrayList<>();
+  private LocalCluster cluster;
 
   @BeforeAll
   static void start() {
@@ -62,7 +62,7 @@ class MultiProcessClusterTest {
 
   @AfterEach
   void killAll() {
-    for (Process p : processes) p.destroyForcibly();
+    if (cluster != null) cluster.close();
   }
 
   @Test
@@ -83,40 +83,29 @@ class MultiProcessClusterTest {
   // ------------------------------------------------------------------ the scenario
 
   private void run(String journal) throws Exception {
-    int[] ports = {freePort(), freePort(), freePort()};
-    int[] http = {freePort(), freePort(), freePort()};
-    StringBuilder seeds = new StringBuilder();
-    for (int p : ports) seeds.append(seeds.length() == 0 ? "" : ", ").append("\"akka://vmap@127.0.0.1:").append(p).append('"');
-    Path conf = dir.resolve("cluster.conf");
-    Files.writeString(conf, journal
-        + "akka.cluster.seed-nodes = [" + seeds + "]\n"
-        + "akka.cluster.split-brain-resolver.stable-after = 3s\n"
-        + "vmap.space { start = \"0x100000000\", end = \"0x110000000\", page = 4096, zone = 1 MiB, nodes = 8 }\n"
-        + "vmap.purge.lazy-max-pages = 1024\n"
-        + "vmap.client.ask-timeout = 5s\n");
-    Path data = dir.resolve("data");
+    cluster = new LocalCluster(new LocalCluster.Options(3, dir, journal,
+        "akka.cluster.split-brain-resolver.stable-after = 3s\n"
+            + "vmap.space { start = \"0x100000000\", end = \"0x110000000\", page = 4096, zone = 1 MiB, nodes = 8 }\n"
+            + "vmap.purge.lazy-max-pages = 1024\n"
+            + "vmap.client.ask-timeout = 5s\n",
+        false, LocalCluster.Options.DEFAULT_JVM));
+    int[] http = {cluster.httpPort(0), cluster.httpPort(1), cluster.httpPort(2)};
 
     // The first member creates the journal's database; the others join it afterwards.
-    Process[] members = new Process[3];
-    members[0] = startMember(conf, ports[0], http[0], data, 0);
-    awaitReady(http[0], Duration.ofSeconds(120));
-    members[1] = startMember(conf, ports[1], http[1], data, 1);
-    members[2] = startMember(conf, ports[2], http[2], data, 2);
-    for (int h : http) awaitReady(h, Duration.ofSeconds(120));
+    cluster.startAll(Duration.ofSeconds(120));
 
     Load load = new Load(http);
     Thread loader = new Thread(load, "load");
     loader.start();
     awaitCount(load.acked, 150, Duration.ofSeconds(120));
 
-    members[1].destroyForcibly(); // SIGKILL: no leaving, no flushing
-    members[1].waitFor();
+    cluster.kill(1); // SIGKILL: no leaving, no flushing
     int before = load.okOps.get();
     // The survivors down it (split brain resolver), its shards move and recover from the journal.
     awaitCount(load.okOps, before + 150, Duration.ofSeconds(180));
 
-    members[1] = startMember(conf, ports[1], http[1], data, 11);
-    awaitReady(http[1], Duration.ofSeconds(120));
+    cluster.start(1);
+    awaitReady(1, Duration.ofSeconds(120));
     int after = load.okOps.get();
     awaitCount(load.okOps, after + 50, Duration.ofSeconds(120));
     load.stop.set(true);
@@ -207,29 +196,11 @@ class MultiProcessClusterTest {
 
   // ------------------------------------------------------------------ processes and HTTP
 
-  private Process startMember(Path conf, int port, int http, Path data, int n) throws IOException {
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    ProcessBuilder pb = new ProcessBuilder(java, "-Xmx384m", "-XX:+UseSerialGC", "-cp", cp,
-        "io.vmap.runner.VmapCommand", "node", "--config", conf.toString(), "--port", Integer.toString(port),
-        "--http-port", Integer.toString(http), "--data-dir", data.toString());
-    pb.redirectErrorStream(true);
-    pb.redirectOutput(dir.resolve("member-" + n + ".log").toFile());
-    pb.environment().put("VMAP_LOG_LEVEL", "INFO");
-    Process p = pb.start();
-    processes.add(p);
-    return p;
-  }
-
-  private void awaitReady(int http, Duration max) {
+  private void awaitReady(int member, Duration max) {
     try {
-      probe().awaitAssert(max, Duration.ofMillis(500), () -> {
-        HttpResponse<String> r = send(http, HttpRequest.newBuilder(uri(http, "/health/ready")).GET());
-        assertEquals(200, r.statusCode(), r.body());
-        return null;
-      });
-    } catch (AssertionError e) {
-      throw new AssertionError("member on HTTP " + http + " not ready; logs in " + dir + ":\n" + logTails(), e);
+      cluster.awaitReady(member, max);
+    } catch (IllegalStateException e) {
+      throw new AssertionError("member " + member + " not ready; logs in " + dir + ":\n" + logTails(), e);
     }
   }
 
@@ -257,17 +228,7 @@ class MultiProcessClusterTest {
   }
 
   private String logTails() {
-    StringBuilder sb = new StringBuilder();
-    try (var files = Files.list(dir)) {
-      for (Path f : files.filter(x -> x.getFileName().toString().endsWith(".log")).sorted().toList()) {
-        List<String> lines = Files.readAllLines(f);
-        sb.append("== ").append(f.getFileName()).append('\n');
-        for (String l : lines.subList(Math.max(0, lines.size() - 25), lines.size())) sb.append(l).append('\n');
-      }
-    } catch (IOException e) {
-      sb.append(e);
-    }
-    return sb.toString();
+    return cluster.logTails(25);
   }
 
   private static TestProbe<Object> probe() {
@@ -284,12 +245,6 @@ class MultiProcessClusterTest {
 
   private static URI uri(int http, String path) {
     return URI.create("http://127.0.0.1:" + http + path);
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
   }
 
   private static Path repo() {
