@@ -8,9 +8,9 @@ import akka.actor.testkit.typed.javadsl.TestProbe;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vmap.space.Unsigned;
+import io.vmap.torture.LocalCluster;
 import java.io.IOException;
 import java.net.ConnectException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -43,12 +43,19 @@ import org.junit.jupiter.api.io.TempDir;
 class MultiProcessClusterTest {
 
   private static final ObjectMapper JSON = new ObjectMapper();
+  /**
+   * How long a member may take to be ready, and the load to make progress: generous, as these are
+   * waits and not timing assertions (three JVMs starting on a shared 2-CPU machine under load 40
+   * took more than two minutes).
+   */
+  private static final Duration READY = Duration.ofMinutes(10);
+  private static final Duration PROGRESS = Duration.ofMinutes(5);
   private static final HttpClient HTTP =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
   private static ActorTestKit kit;
 
   @TempDir Path dir;
-  private final List<Process> processes = new ArrayList<>();
+  private LocalCluster cluster;
 
   @BeforeAll
   static void start() {
@@ -62,7 +69,7 @@ class MultiProcessClusterTest {
 
   @AfterEach
   void killAll() {
-    for (Process p : processes) p.destroyForcibly();
+    if (cluster != null) cluster.close();
   }
 
   @Test
@@ -105,44 +112,43 @@ class MultiProcessClusterTest {
   // ------------------------------------------------------------------ the scenario
 
   private void run(String journal) throws Exception {
-    int[] ports = {freePort(), freePort(), freePort()};
-    int[] http = {freePort(), freePort(), freePort()};
-    StringBuilder seeds = new StringBuilder();
-    for (int p : ports) seeds.append(seeds.length() == 0 ? "" : ", ").append("\"akka://vmap@127.0.0.1:").append(p).append('"');
-    Path conf = dir.resolve("cluster.conf");
-    Files.writeString(conf, journal
-        + "akka.cluster.seed-nodes = [" + seeds + "]\n"
-        + "akka.cluster.split-brain-resolver.stable-after = 3s\n"
-        + "vmap.space { start = \"0x100000000\", end = \"0x110000000\", page = 4096, zone = 1 MiB, nodes = 8 }\n"
-        + "vmap.purge.lazy-max-pages = 1024\n"
-        + "vmap.client.ask-timeout = 5s\n");
-    Path data = dir.resolve("data");
+    cluster = new LocalCluster(new LocalCluster.Options(3, dir, journal,
+        "akka.cluster.split-brain-resolver.stable-after = 3s\n"
+            + "vmap.space { start = \"0x100000000\", end = \"0x110000000\", page = 4096, zone = 1 MiB, nodes = 8 }\n"
+            + "vmap.purge.lazy-max-pages = 1024\n"
+            + "vmap.client.ask-timeout = 5s\n",
+        false, LocalCluster.Options.DEFAULT_JVM));
+    int[] http = {cluster.httpPort(0), cluster.httpPort(1), cluster.httpPort(2)};
 
     // The first member creates the journal's database; the others join it afterwards.
-    Process[] members = new Process[3];
-    members[0] = startMember(conf, ports[0], http[0], data, 0);
-    awaitReady(http[0], Duration.ofSeconds(120));
-    members[1] = startMember(conf, ports[1], http[1], data, 1);
-    members[2] = startMember(conf, ports[2], http[2], data, 2);
-    for (int h : http) awaitReady(h, Duration.ofSeconds(120));
+    cluster.startAll(READY);
 
     Load load = new Load(http);
     Thread loader = new Thread(load, "load");
     loader.start();
-    awaitCount(load.acked, 150, Duration.ofSeconds(120));
+    awaitCount(load.acked, 150, PROGRESS);
 
-    members[1].destroyForcibly(); // SIGKILL: no leaving, no flushing
-    members[1].waitFor();
+    cluster.kill(1); // SIGKILL: no leaving, no flushing
     int before = load.okOps.get();
     // The survivors down it (split brain resolver), its shards move and recover from the journal.
-    awaitCount(load.okOps, before + 150, Duration.ofSeconds(180));
+    awaitCount(load.okOps, before + 150, PROGRESS);
 
-    members[1] = startMember(conf, ports[1], http[1], data, 11);
-    awaitReady(http[1], Duration.ofSeconds(120));
+    cluster.start(1);
+    awaitReady(1, READY);
     int after = load.okOps.get();
-    awaitCount(load.okOps, after + 50, Duration.ofSeconds(120));
+    awaitCount(load.okOps, after + 50, PROGRESS);
     load.stop.set(true);
     loader.join();
+
+    // A free without a definite answer (a timeout under load) is sent again with its request id
+    // until it gets one: the first answer, 204 if it freed the area, never a 404 for an area that
+    // was acknowledged and not freed otherwise.
+    for (Map.Entry<Long, Integer> f : load.doubtfulFrees.entrySet()) {
+      long start = f.getKey();
+      int member = http[f.getValue()];
+      HttpResponse<String> res = answered(member, () -> load.free(member, start));
+      assertEquals(204, res.statusCode(), "retried free of acknowledged area " + Unsigned.hex(start) + ": " + res.body());
+    }
 
     // Every acknowledged allocation not acknowledged as freed is still there, via any member.
     Random r = new Random(1);
@@ -152,7 +158,7 @@ class MultiProcessClusterTest {
       assertEquals(Unsigned.hex(a.getValue()), area.get("end").asText(), "area at " + Unsigned.hex(a.getKey()));
     }
     // No two areas overlap, and the space adds up once reservations have settled.
-    probe().awaitAssert(Duration.ofSeconds(60), () -> {
+    probe().awaitAssert(PROGRESS, Duration.ofMillis(500), () -> {
       JsonNode info = getJson(http[2], "/v1/info?format=json");
       List<long[]> busy = new ArrayList<>();
       for (JsonNode a : info.get("busy")) busy.add(new long[] {Unsigned.parse(a.get("start").asText()), Unsigned.parse(a.get("end").asText())});
@@ -165,8 +171,9 @@ class MultiProcessClusterTest {
       return null;
     });
     assertTrue(load.live.size() > 0);
-    System.err.printf("multi-process: %d acked allocs, %d acked frees, %d live checked, %d unknown outcomes%n",
-        load.acked.get(), load.freed.get(), load.live.size(), load.unknown.get());
+    System.err.printf("multi-process: %d acked allocs, %d acked frees, %d live checked, %d unknown outcomes"
+        + " (%d frees retried to an answer)%n",
+        load.acked.get(), load.freed.get(), load.live.size(), load.unknown.get(), load.doubtfulFrees.size());
   }
 
   /** Allocations (some spanning zones), frees and finds, round robin over the members. */
@@ -179,6 +186,8 @@ class MultiProcessClusterTest {
     final AtomicInteger unknown = new AtomicInteger();
     /** Acknowledged and not acknowledged freed: start -> end. */
     final Map<Long, Long> live = new ConcurrentHashMap<>();
+    /** Frees sent without a definite answer: start -> the member index they were sent to. */
+    final Map<Long, Integer> doubtfulFrees = new ConcurrentHashMap<>();
     final Random random = new Random(42);
 
     Load(int[] http) {
@@ -189,17 +198,23 @@ class MultiProcessClusterTest {
     public void run() {
       int i = 0;
       while (!stop.get()) {
-        int member = http[i++ % http.length];
+        int index = i++ % http.length;
+        int member = http[index];
+        Long freeing = null;
         try {
           if (live.size() > 40 && random.nextInt(3) == 0) {
             Long start = new ArrayList<>(live.keySet()).get(random.nextInt(live.size()));
-            HttpResponse<String> res = send(member, HttpRequest.newBuilder(uri(member, "/v1/areas/" + Unsigned.hex(start)
-                + "?requestId=free-" + start)).DELETE());
+            freeing = start;
+            HttpResponse<String> res = send(member, free(member, start));
+            freeing = null;
             if (res.statusCode() == 204) {
               live.remove(start);
               freed.incrementAndGet();
               okOps.incrementAndGet();
             } else if (res.statusCode() >= 500) {
+              // It may have freed the area: not live any more until a retry says (after the load).
+              live.remove(start);
+              doubtfulFrees.put(start, index);
               unknown.incrementAndGet();
             }
           } else {
@@ -219,39 +234,30 @@ class MultiProcessClusterTest {
         } catch (ConnectException e) {
           // The killed member: nothing was sent.
         } catch (IOException e) {
+          if (freeing != null) {
+            live.remove(freeing);
+            doubtfulFrees.put(freeing, index);
+          }
           unknown.incrementAndGet();
         } catch (InterruptedException e) {
           return;
         }
       }
     }
+
+    /** The free of the area at {@code start}, with the request id every retry of it uses. */
+    HttpRequest.Builder free(int member, long start) {
+      return HttpRequest.newBuilder(uri(member, "/v1/areas/" + Unsigned.hex(start) + "?requestId=free-" + start)).DELETE();
+    }
   }
 
   // ------------------------------------------------------------------ processes and HTTP
 
-  private Process startMember(Path conf, int port, int http, Path data, int n) throws IOException {
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    ProcessBuilder pb = new ProcessBuilder(java, "-Xmx384m", "-XX:+UseSerialGC", "-cp", cp,
-        "io.vmap.runner.VmapCommand", "node", "--config", conf.toString(), "--port", Integer.toString(port),
-        "--http-port", Integer.toString(http), "--data-dir", data.toString());
-    pb.redirectErrorStream(true);
-    pb.redirectOutput(dir.resolve("member-" + n + ".log").toFile());
-    pb.environment().put("VMAP_LOG_LEVEL", "INFO");
-    Process p = pb.start();
-    processes.add(p);
-    return p;
-  }
-
-  private void awaitReady(int http, Duration max) {
+  private void awaitReady(int member, Duration max) {
     try {
-      probe().awaitAssert(max, Duration.ofMillis(500), () -> {
-        HttpResponse<String> r = send(http, HttpRequest.newBuilder(uri(http, "/health/ready")).GET());
-        assertEquals(200, r.statusCode(), r.body());
-        return null;
-      });
-    } catch (AssertionError e) {
-      throw new AssertionError("member on HTTP " + http + " not ready; logs in " + dir + ":\n" + logTails(), e);
+      cluster.awaitReady(member, max);
+    } catch (IllegalStateException e) {
+      throw new AssertionError("member " + member + " not ready; logs in " + dir + ":\n" + logTails(), e);
     }
   }
 
@@ -266,30 +272,36 @@ class MultiProcessClusterTest {
     }
   }
 
-  private JsonNode awaitArea(int http, long start) {
-    JsonNode[] out = new JsonNode[1];
-    probe().awaitAssert(Duration.ofSeconds(30), () -> {
-      HttpResponse<String> r = send(http, HttpRequest.newBuilder(uri(http, "/v1/areas/" + Unsigned.hex(start))).GET());
-      assertEquals(200, r.statusCode(), "acknowledged area " + Unsigned.hex(start) + " lost: " + r.body());
-      out[0] = JSON.readTree(r.body());
-      assertEquals(Unsigned.hex(start), out[0].get("start").asText());
+  private JsonNode awaitArea(int http, long start) throws IOException {
+    HttpResponse<String> r = answered(http, () -> HttpRequest.newBuilder(uri(http, "/v1/areas/" + Unsigned.hex(start))).GET());
+    assertEquals(200, r.statusCode(), "acknowledged area " + Unsigned.hex(start) + " lost: " + r.body());
+    JsonNode area = JSON.readTree(r.body());
+    assertEquals(Unsigned.hex(start), area.get("start").asText());
+    return area;
+  }
+
+  /**
+   * The first definite answer (below 500) to {@code request}, sent again while the member answers
+   * "not ready", "timed out" or not at all: a wait, not a timing assertion.
+   */
+  private HttpResponse<String> answered(int http, java.util.function.Supplier<HttpRequest.Builder> request) {
+    List<HttpResponse<String>> out = new ArrayList<>(1);
+    probe().awaitAssert(PROGRESS, Duration.ofMillis(500), () -> {
+      HttpResponse<String> r;
+      try {
+        r = send(http, request.get());
+      } catch (IOException e) {
+        throw new AssertionError("no answer from member on HTTP " + http + ": " + e, e);
+      }
+      assertTrue(r.statusCode() < 500, "member on HTTP " + http + " answered " + r.statusCode() + ": " + r.body());
+      out.add(r);
       return null;
     });
-    return out[0];
+    return out.get(0);
   }
 
   private String logTails() {
-    StringBuilder sb = new StringBuilder();
-    try (var files = Files.list(dir)) {
-      for (Path f : files.filter(x -> x.getFileName().toString().endsWith(".log")).sorted().toList()) {
-        List<String> lines = Files.readAllLines(f);
-        sb.append("== ").append(f.getFileName()).append('\n');
-        for (String l : lines.subList(Math.max(0, lines.size() - 25), lines.size())) sb.append(l).append('\n');
-      }
-    } catch (IOException e) {
-      sb.append(e);
-    }
-    return sb.toString();
+    return cluster.logTails(25);
   }
 
   private static TestProbe<Object> probe() {
@@ -306,12 +318,6 @@ class MultiProcessClusterTest {
 
   private static URI uri(int http, String path) {
     return URI.create("http://127.0.0.1:" + http + path);
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
   }
 
   private static Path repo() {

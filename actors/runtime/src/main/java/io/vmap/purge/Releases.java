@@ -24,6 +24,13 @@ import java.util.Map;
  * areas of the lists it handed over (its own areas: their start piece releases every part of them
  * on that node) and the pieces other nodes' areas left queued for it (parts of spanning areas). So
  * starting the phase and answering a batch cost O(batch), whatever the number of areas purged.
+ *
+ * <p>The start piece of a spanning area is sent only once every part other nodes hold of it is
+ * released. A start owner forgets an area when its own piece is released, and a successor
+ * coordinator re-drives only what start owners still list as spliced and unreleased: had a start
+ * owner released first and the coordinator died before another owner released its part, that part
+ * would stay held for good (found by {@code vmap torture kill}, README "Torture tests"). In this
+ * order an area stays listed until every other part of it is released.
  */
 final class Releases {
 
@@ -33,6 +40,18 @@ final class Releases {
   /** The one batch per node that has no answer yet, and the resend tick it was sent at. */
   private record Outstanding(long batch, PurgeProtocol.ReleasePieces message, long sentAt) {}
 
+  /** A spanning area's start piece, its start owner and how many of its other parts are unreleased. */
+  private static final class Waiting {
+    final int owner;
+    final Piece start;
+    int parts;
+
+    Waiting(int owner, Piece start) {
+      this.owner = owner;
+      this.start = start;
+    }
+  }
+
   private final long epoch;
   private final int batchSize;
   private final NodeDirectory nodes;
@@ -41,6 +60,11 @@ final class Releases {
   private final Map<Integer, Iterator<LazyArea>> own = new HashMap<>();
   /** Per node: pieces of spanning areas that start on another node, waiting for a batch. */
   private final Map<Integer, ArrayDeque<Piece>> foreign = new HashMap<>();
+  /**
+   * Per spanning area (by start) whose other parts are not all released yet: those parts' count
+   * left, and the start piece that waits for them.
+   */
+  private final Map<Long, Waiting> waitingForParts = new HashMap<>();
   private final Map<Integer, Outstanding> outstanding = new HashMap<>();
   private long nextBatch;
   private long ticks;
@@ -67,7 +91,7 @@ final class Releases {
 
   /** Whether every batch was sent and answered. */
   boolean done() {
-    return outstanding.isEmpty() && own.isEmpty() && foreign.isEmpty();
+    return outstanding.isEmpty() && own.isEmpty() && foreign.isEmpty() && waitingForParts.isEmpty();
   }
 
   /** The next batch id to use, for the epoch after this one. */
@@ -84,7 +108,23 @@ final class Releases {
     Outstanding o = outstanding.get(m.node());
     if (o == null || (m.batch() >= 0 && m.batch() != o.batch())) return false;
     outstanding.remove(m.node());
+    // Parts of spanning areas released: a start piece whose last other part this was may go now.
+    List<Integer> woken = null;
+    for (ReleasePiece p : o.message().pieces()) {
+      if (p.start() == p.areaStart()) continue;
+      Waiting w = waitingForParts.get(p.areaStart());
+      if (w == null || --w.parts > 0) continue;
+      waitingForParts.remove(p.areaStart());
+      foreign.computeIfAbsent(w.owner, k -> new ArrayDeque<>()).add(w.start);
+      if (w.owner != m.node()) {
+        if (woken == null) woken = new ArrayList<>();
+        woken.add(w.owner);
+      }
+    }
     sendNext(m.node());
+    if (woken != null) {
+      for (int k : woken) if (!outstanding.containsKey(k)) sendNext(k);
+    }
     return true;
   }
 
@@ -117,14 +157,22 @@ final class Releases {
         Area a = la.area();
         // The start piece gives back every part of the area on its start owner at once.
         p = new Piece(new ReleasePiece(a.start(), a.start(), pieceEnd(la)), a);
+        Waiting w = null;
         for (Part part : la.parts()) {
           if (part.node() == node) continue;
           foreign.computeIfAbsent(part.node(), k -> new ArrayDeque<>())
               .add(new Piece(new ReleasePiece(a.start(), part.start(), part.end()), a));
+          if (w == null) w = new Waiting(node, p);
+          w.parts++;
           if (!outstanding.containsKey(part.node())) {
             if (woken == null) woken = new ArrayList<>();
             woken.add(part.node());
           }
+        }
+        if (w != null) {
+          // Spanning: its start piece waits until the other parts are released.
+          waitingForParts.put(a.start(), w);
+          continue;
         }
       }
       if (p == null) break;

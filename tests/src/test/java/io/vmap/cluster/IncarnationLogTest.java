@@ -1,0 +1,66 @@
+package io.vmap.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vmap.chaos.Checker;
+import io.vmap.space.Geometry;
+import io.vmap.torture.IncarnationLog;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Incarnation files as the members' recorder writes them, read back and checked with the owner rule. */
+class IncarnationLogTest {
+
+  private static final Geometry G = new Geometry(0x100000000L, 0x100800000L, 4096, 64 * 1024, 8);
+
+  @TempDir Path dir;
+
+  @Test
+  void aNodeRunningInTwoProcessesAtOnceBreaksTheOwnerRule() throws IOException {
+    write(100, "start 1000 0", "stop 2000 0");
+    write(200, "start 1500 0", "stop 2500 0");
+    List<Checker.Violation> v = IncarnationLog.read(dir, Map.of()).check(G);
+    assertEquals(1, v.size(), v.toString());
+    assertEquals(Checker.OWNER, v.get(0).rule());
+    assertTrue(v.get(0).detail().contains("pid 200") && v.get(0).detail().contains("pid 100"), v.toString());
+  }
+
+  @Test
+  void oneAfterTheOtherIsFineEvenWhenTheyTouch() throws IOException {
+    write(100, "start 1000 0", "stop 2000 0", "start 1000 1", "stop 1800 1");
+    write(200, "start 2000 0", "start 1900 1");
+    IncarnationLog log = IncarnationLog.read(dir, Map.of());
+    assertEquals(4, log.count());
+    assertEquals(List.of(), log.check(G));
+  }
+
+  @Test
+  void aKilledProcessRanUntilItsDeath() throws IOException {
+    write(100, "start 1000 3"); // SIGKILL: no stop line
+    write(200, "start 4000 3", "stop 6000 3");
+    assertEquals(1, IncarnationLog.read(dir, Map.of(100L, 5000L)).check(G).size(), "died at 5000, after 4000");
+    assertEquals(List.of(), IncarnationLog.read(dir, Map.of(100L, 3000L)).check(G), "died at 3000");
+  }
+
+  @Test
+  void aNodeSeenInASinglePollSaysNothingAndATornLineIsSkipped() throws IOException {
+    // Seen once: its start (the answer) after its stop (when that poll was asked).
+    write(100, "start 1500 2", "stop 1490 2", "start 17");
+    write(200, "start 1000 2", "stop 3000 2");
+    IncarnationLog log = IncarnationLog.read(dir, Map.of());
+    assertEquals(2, log.count());
+    assertEquals(List.of(), log.check(G));
+  }
+
+  private void write(long pid, String... lines) throws IOException {
+    Files.write(dir.resolve(pid + ".incarnations"),
+        java.util.stream.Stream.concat(java.util.stream.Stream.of("# member test pid " + pid), java.util.Arrays.stream(lines))
+            .toList());
+  }
+}

@@ -1,0 +1,58 @@
+package io.vmap.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vmap.torture.HttpLoad;
+import io.vmap.torture.Torture;
+import java.util.List;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * CI's short versions of {@code vmap torture} (README "Torture tests"): three {@code vmap node}
+ * processes under a recorded HTTP load, an observer member hosting the flush subscriber, then every
+ * check (the history's rules, one owner per vmap node over the members' incarnations, every
+ * acknowledged live area with its exact bounds, the books and {@code vmap check --url}, no leak
+ * once everything is freed).
+ *
+ * <ul>
+ *   <li>On H2, the three scenarios in one cluster ({@link Torture#mixed}): kill -9 of the member
+ *       serving the H2 database, kill -9 of the oldest (purge coordinator and shard coordinator), a
+ *       cut of the oldest at its Artery proxy until the split brain resolver downs it, SIGTERM of
+ *       another; each restarted before the next round.
+ *   <li>On PostgreSQL, two rounds of kill -9 (skipped without a server, failed in CI).
+ * </ul>
+ *
+ * The long versions are {@code ./vmap torture kill|partition|rolling --rounds 10}.
+ */
+@Tag("integration")
+class TortureTest {
+
+  @Test
+  void killCutAndTerminateMembersUnderLoadOnH2() throws Exception {
+    Torture.Report r = Torture.mixed(TortureTests.settings(Torture.Journal.H2, 4, "mixed-h2"));
+    TortureTests.assertClean(r);
+    List<String> rounds = r.rounds();
+    assertTrue(rounds.get(0).startsWith("round  1: kill -9") && rounds.get(0).contains("serves the H2 database"),
+        "round 1 kills the H2 server: " + rounds);
+    assertTrue(rounds.get(1).startsWith("round  2: kill -9") && rounds.get(1).contains("oldest: purge coordinator"),
+        "round 2 kills the coordinators' host: " + rounds);
+    assertTrue(rounds.get(2).startsWith("round  3: cut off") && rounds.get(2).contains("downed itself and exited"),
+        "round 3's cut-off member downs itself: " + rounds);
+    assertTrue(rounds.get(3).startsWith("round  4: SIGTERM"), rounds.toString());
+    // Clients retrying with their request ids end every operation with a definite answer.
+    assertEquals(0, r.unknown(), "operations without a definite answer after their retries");
+    assertEquals(0, r.attempts().get(HttpLoad.Kind.INTERNAL), "internal errors (500)");
+  }
+
+  @Test
+  void killMembersUnderLoadOnPostgres() throws Exception {
+    TortureTests.requirePostgres();
+    Torture.Report r = Torture.killNine(TortureTests.settings(Torture.Journal.POSTGRES, 2, "kill-postgres"));
+    TortureTests.assertClean(r);
+    assertTrue(r.rounds().stream().anyMatch(l -> l.contains("oldest: purge coordinator")),
+        "no victim hosted the coordinators: " + r.rounds());
+    assertEquals(0, r.unknown(), "operations without a definite answer after their retries");
+  }
+}
