@@ -208,8 +208,14 @@ public final class Torture {
 
   /** The cluster, the observer, the history and the load of one scenario. */
   private static final class Run implements AutoCloseable {
-    private static final Duration START = Duration.ofSeconds(240);
-    private static final Duration RECOVER = Duration.ofSeconds(180);
+    // Waits, not timing assertions: generous, as a 2-CPU machine shared with other builds (load 40)
+    // can take minutes to start three JVMs. Only a member still not there after them is reported.
+    private static final Duration START = Duration.ofMinutes(10);
+    private static final Duration RECOVER = Duration.ofMinutes(5);
+    /** How long a cut-off member may take to down itself, or a SIGTERMed one to stop. */
+    private static final Duration STOP = Duration.ofMinutes(5);
+    /** How long the end may take: retries drained, purges idle, everything freed. */
+    private static final Duration SETTLE = Duration.ofMinutes(5);
     private static final long PROGRESS = 100;
 
     final String scenario;
@@ -266,8 +272,8 @@ public final class Torture {
       long errBefore = errorsAt(victim);
       long t0 = System.nanoTime();
       cluster.proxies().isolate(victim);
-      boolean exited = cluster.awaitExit(victim, Duration.ofSeconds(120));
-      String exit = exited ? "downed itself and exited after " + secs(t0) + " s" : "still running after 120 s";
+      boolean exited = cluster.awaitExit(victim, STOP);
+      String exit = exited ? "downed itself and exited after " + secs(t0) + " s" : "still running after " + STOP.toSeconds() + " s";
       if (!exited) {
         violation(CLUSTER, "member " + victim + " cut off in round " + (r + 1) + " never downed itself");
         cluster.kill(victim);
@@ -284,8 +290,8 @@ public final class Torture {
     void terminate(int r, int victim) throws IOException {
       String who = describe(victim);
       long t0 = System.nanoTime();
-      boolean clean = cluster.terminate(victim, Duration.ofSeconds(120));
-      if (!clean) violation(CLUSTER, "member " + victim + " did not stop within 120 s of SIGTERM");
+      boolean clean = cluster.terminate(victim, STOP);
+      if (!clean) violation(CLUSTER, "member " + victim + " did not stop within " + STOP.toSeconds() + " s of SIGTERM");
       String stopped = "stopped after " + secs(t0) + " s";
       observer.awaitGone(victim, RECOVER);
       restart(victim);
@@ -423,7 +429,7 @@ public final class Torture {
     /** Stops the load and runs every check. */
     Report finish() throws Exception {
       load.stop();
-      int unknown = load.drain(Duration.ofSeconds(120));
+      int unknown = load.drain(SETTLE);
       // A member may have been downed by its peers on its own (a long pause): bring it back.
       for (int i = 0; i < cluster.size(); i++) {
         if (!cluster.alive(i)) {
@@ -453,14 +459,16 @@ public final class Torture {
       }
 
       // The books, once quiet: no overlap, every node's share adds up; and vmap check --url agrees.
-      VmapInfo quiet = settle(false, Duration.ofSeconds(60));
-      if (!Checker.quiet(quiet)) violation(CHECK, "never quiet (purge idle, nothing reserved) within 60 s");
+      VmapInfo quiet = settle(false, SETTLE);
+      if (!Checker.quiet(quiet)) {
+        violation(CHECK, "never quiet (purge idle, nothing reserved) within " + SETTLE.toSeconds() + " s");
+      }
       violations.addAll(Checker.fsck(quiet));
       String check = vmapCheck(anyLive());
 
       // Free everything, purge: nothing may be left.
-      int stillUnknown = load.freeAll(Duration.ofSeconds(60));
-      VmapInfo end = settle(true, Duration.ofSeconds(60));
+      int stillUnknown = load.freeAll(SETTLE);
+      VmapInfo end = settle(true, SETTLE);
       violations.addAll(Checker.leaks(history, end));
 
       violations.addAll(Checker.check(history));
