@@ -28,7 +28,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -37,7 +36,9 @@ import org.junit.jupiter.api.io.TempDir;
  * Three real {@code vmap node} JVMs on loopback, driven through the HTTP API of different members;
  * one is killed with SIGKILL under load and restarted. Afterwards every acknowledged allocation is
  * still there, no two areas overlap, and free + busy + lazy (+ reserved) bytes equal the space.
- * Once with the embedded H2 journal, once with PostgreSQL, once with H2 and TLS between the members.
+ * With H2 and TLS between the members. (The same kill -9 without TLS, on H2 and on PostgreSQL, is
+ * part of {@link TortureTest}, with every check of {@code vmap torture}: this test ran it too
+ * before, for minutes of the integration suite's budget.)
  */
 @org.junit.jupiter.api.Tag("integration")
 class MultiProcessClusterTest {
@@ -70,21 +71,6 @@ class MultiProcessClusterTest {
   @AfterEach
   void killAll() {
     if (cluster != null) cluster.close();
-  }
-
-  @Test
-  void survivesKillDashNineWithTheEmbeddedJournal() throws Exception {
-    run("include file(\"" + repo().resolve("cluster-config/three-local.conf") + "\")\n");
-  }
-
-  @Test
-  void survivesKillDashNineWithPostgres() throws Exception {
-    boolean required = "true".equals(System.getenv("CI")) || System.getenv("VMAP_PG_HOST") != null;
-    Assumptions.assumeTrue(required, "PostgreSQL not configured (run scripts/postgres.sh start and export its env)");
-    String prefix = "mp-" + System.nanoTime() + "-";
-    run("include file(\"" + repo().resolve("cluster-config/cluster-common.conf") + "\")\n"
-        + "include file(\"" + repo().resolve("cluster-config/journal-postgres.conf") + "\")\n"
-        + "vmap.persistence-id-prefix = \"" + prefix + "\"\n");
   }
 
   /**
