@@ -37,11 +37,26 @@ function hex(b) { return '0x' + b.toString(16).padStart(16, '0'); }
 
 function ms(v) { return v == null ? '–' : (v < 10 ? v.toFixed(2) : v.toFixed(1)) + ' ms'; }
 
-/** The colour of a cell: the states' colours mixed by their share of its bytes. */
+/**
+ * The colour of a cell: the states' colours mixed by their share of its bytes, the used part
+ * (busy, lazy, reserved) shown with the square root of its share and at least 30%, so that a few
+ * areas in a cell of thousands of zones still show. An all-busy cell is exactly the busy colour.
+ */
 function blend(shares) {
+  const used = shares.busy + shares.lazy + shares.reserved;
+  const shown = used === 0 ? 0 : Math.max(0.3, Math.sqrt(used));
   const rgb = [0, 0, 0];
-  for (const s of STATES) for (let i = 0; i < 3; i++) rgb[i] += shares[s] * COLORS[s][i];
+  for (const s of STATES) {
+    const w = s === 'free' ? 1 - shown : (used === 0 ? 0 : shown * shares[s] / used);
+    for (let i = 0; i < 3; i++) rgb[i] += w * COLORS[s][i];
+  }
   return 'rgb(' + rgb.map(Math.round).join(',') + ')';
+}
+
+/** A share in percent, with the decimals a small one needs. */
+function pct(x) {
+  const p = 100 * x;
+  return (p === 0 || p >= 10 ? p.toFixed(1) : p >= 0.1 ? p.toFixed(2) : p.toPrecision(2)) + '%';
 }
 
 function nodeHue(k, nodes) { return 'hsl(' + Math.round(360 * k / Math.max(1, nodes)) + ',55%,50%)'; }
@@ -101,7 +116,7 @@ function drawSpace(s) {
     const total = c.busy[i] + c.lazy[i] + c.reserved[i] + c.free[i] || 1;
     const shares = {};
     for (const st of STATES) shares[st] = c[st][i] / total;
-    const dominant = STATES.reduce((a, b) => (shares[b] > shares[a] ? b : a));
+    const dominant = STATES.reduce((a, b) => (shares[b] > shares[a] ? b : a)); // most bytes
     const rect = el('rect', {
       class: 'cell', x, y, width: w, height: h, fill: blend(shares),
       'data-index': i, 'data-start': c.start[i], 'data-state': dominant,
@@ -114,7 +129,7 @@ function drawSpace(s) {
       `zones ${zoneFirst}..${Math.min(zoneFirst + s.zonesPerCell, s.firstZone + s.zones) - 1}`;
     const tip = `${zoneText}  ${c.start[i]} – ${end}\n` +
       `node ${c.node[i] == null ? 'several' : c.node[i]}   ${fmtBytes(c.bytes[i])}\n` +
-      STATES.map(st => `${st.padEnd(9)}${fmtBytes(c[st][i]).padStart(11)}  ${(100 * shares[st]).toFixed(1)}%`).join('\n');
+      STATES.map(st => `${st.padEnd(9)}${fmtBytes(c[st][i]).padStart(11)}  ${pct(shares[st])}`).join('\n');
     rect.addEventListener('mousemove', e => showTip(e, tip));
     rect.addEventListener('mouseleave', hideTip);
     rect.addEventListener('mousedown', e => { dragFrom = i; e.preventDefault(); });
@@ -233,7 +248,7 @@ function drawNodes(n) {
     const ratio = Number(x.freeBytes) > 0 ? Number(x.largestFreeBlock) / Number(x.freeBytes) : 0;
     const fr = document.createElement('tr');
     fr.innerHTML = `<td>${x.node}</td><td>${fmtBytes(x.freeBytes)}</td><td>${fmtBytes(x.largestFreeBlock)}</td>` +
-      `<td><span class="ratio"><i style="width:${(100 * ratio).toFixed(1)}%"></i></span>${(100 * ratio).toFixed(2)}%</td>` +
+      `<td><span class="ratio"><i style="width:${(100 * ratio).toFixed(1)}%"></i></span>${pct(ratio)}</td>` +
       `<td>${x.freeBlocks}</td>`;
     ftbody.appendChild(fr);
   }
