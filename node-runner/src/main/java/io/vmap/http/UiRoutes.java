@@ -53,7 +53,7 @@ final class UiRoutes extends AllDirectives {
   /** Asset names under /ui/: one segment, no dot-dot. */
   private static final Pattern ASSET = Pattern.compile("[A-Za-z0-9_-][A-Za-z0-9_.-]{0,100}");
 
-  /** Inspections younger than this are shared between viewers (the page and vmap top poll every second or two). */
+  /** Inspections finished less than this ago are shared between viewers (the page and vmap top poll every second or two). */
   static final Duration SNAPSHOT_TTL = Duration.ofMillis(500);
 
   private final VmapClient client;
@@ -62,7 +62,8 @@ final class UiRoutes extends AllDirectives {
   private final PurgeView purge = new PurgeView();
 
   private CompletableFuture<SpaceModel> snapshot;
-  private long snapshotAt;
+  /** When {@link #snapshot} completed (System.nanoTime()). */
+  private volatile long snapshotDoneAt;
 
   UiRoutes(VmapClient client, HealthProbe probe) {
     this.client = client;
@@ -138,11 +139,14 @@ final class UiRoutes extends AllDirectives {
     return client.purgeStatus().thenApply(st -> VmapRoutes.json(StatusCodes.OK, purge.view(st, Instant.now(), stuck)));
   }
 
-  /** Every node's books, shared for {@link #SNAPSHOT_TTL} between concurrent viewers. */
+  /**
+   * Every node's books: an inspection still under way is joined, a finished one is shared for
+   * {@link #SNAPSHOT_TTL}, so viewers polling together never pile inspections onto the nodes.
+   */
   private synchronized CompletionStage<SpaceModel> model(Scheduler scheduler) {
     long now = System.nanoTime();
-    if (snapshot != null && now - snapshotAt < SNAPSHOT_TTL.toNanos()
-        && !snapshot.isCompletedExceptionally()) {
+    if (snapshot != null && !snapshot.isDone()) return snapshot;
+    if (snapshot != null && !snapshot.isCompletedExceptionally() && now - snapshotDoneAt < SNAPSHOT_TTL.toNanos()) {
       return snapshot;
     }
     Geometry g = client.geometry();
@@ -154,7 +158,7 @@ final class UiRoutes extends AllDirectives {
     }
     snapshot = CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new))
         .thenApply(v -> new SpaceModel(g, asks.stream().map(CompletableFuture::join).toList(), Instant.now()));
-    snapshotAt = now;
+    snapshot.whenComplete((m, e) -> snapshotDoneAt = System.nanoTime());
     return snapshot;
   }
 
