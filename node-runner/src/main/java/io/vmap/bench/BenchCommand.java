@@ -133,6 +133,16 @@ public final class BenchCommand extends CliCommand {
           + "measured from when each allocation was due). Default ${DEFAULT-VALUE}.")
   int purgeRate;
 
+  @Option(names = "--live-areas", paramLabel = "N",
+      description = "Instead of the cases: fill the embedded allocator with N one-page areas over every node, then "
+          + "print its memory (start cost, bytes per live area) and the rate of --nr-threads threads finding "
+          + "random live addresses for --find-seconds.")
+  Long liveAreas;
+
+  @Option(names = "--find-seconds", paramLabel = "S", defaultValue = "5",
+      description = "How long --live-areas looks areas up (0: memory only). Default ${DEFAULT-VALUE}.")
+  double findSeconds;
+
   /** Parses 1/0/true/false/yes/no. */
   static final class FlagConverter implements ITypeConverter<Boolean> {
     @Override
@@ -218,6 +228,14 @@ public final class BenchCommand extends CliCommand {
         if (!c.implemented() && (mask & (1L << c.id)) != 0) skipped.add(c.name);
       }
       if (!skipped.isEmpty()) err.println(spec.qualifiedName() + ": skipped (kernel subsystems with no counterpart here): " + String.join(", ", skipped));
+    }
+    if (liveAreas != null) {
+      if (liveAreas < 1 || liveAreas > Integer.MAX_VALUE) throw new UsageException("--live-areas " + liveAreas + " is not in 1.." + Integer.MAX_VALUE);
+      if (findSeconds < 0) throw new UsageException("--find-seconds " + findSeconds + " < 0");
+      LiveAreasBench.Result r = LiveAreasBench.run(cfg.vmapSettings(), liveAreas, cfg.nrThreads(), findSeconds, cfg.seed(), err);
+      if (json) out.println(Api.writePretty(r));
+      else LiveAreasBench.print(out, cfg.vmapSettings(), r);
+      return Cli.OK;
     }
     boolean runCases = (mask & VmallocTests.implementedMask()) != 0;
     if (!runCases && !purge) throw new UsageException("the mask selects no case that runs here");

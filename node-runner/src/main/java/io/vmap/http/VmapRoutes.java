@@ -44,8 +44,11 @@ final class VmapRoutes extends AllDirectives {
 
   /** Bodies of POST /v1/areas are a few hundred bytes; anything this large is a mistake. */
   static final long MAX_BODY = 64 * 1024;
+  /** A batch of the most operations allowed, each with every field, fits in this. */
+  static final long MAX_BATCH_BODY = 8L << 20;
 
   private final VmapClient client;
+  private final Batches batches;
   private final HealthProbe probe;
   private final Metrics metrics;
   /** Null: leave akka.http.server.request-timeout as configured. */
@@ -56,6 +59,7 @@ final class VmapRoutes extends AllDirectives {
 
   VmapRoutes(VmapClient client, HealthProbe probe, Metrics metrics, Duration requestTimeout, Duration scrapeTimeout) {
     this.client = client;
+    this.batches = new Batches(client);
     this.probe = probe;
     this.metrics = metrics;
     this.requestTimeout = requestTimeout;
@@ -89,13 +93,19 @@ final class VmapRoutes extends AllDirectives {
         path("metrics", () -> get(() -> extractRequest(r -> completeWithFuture(scrape())))));
   }
 
+  private static final java.util.regex.Pattern NOT_BATCH = java.util.regex.Pattern.compile("(?!batch$)[^/]+");
+
   private Route v1() {
     return concat(
+        path(PathMatchers.segment("areas").slash("batch"), () -> post(() ->
+            withSizeLimit(MAX_BATCH_BODY, () ->
+                entity(Unmarshaller.entityToString(), body -> op("batch", () -> batch(body)))))),
         path("areas", () -> post(() ->
             withSizeLimit(MAX_BODY, () ->
                 optionalHeaderValueByName("Idempotency-Key", key ->
                     entity(Unmarshaller.entityToString(), body -> op("alloc", () -> alloc(body, key))))))),
-        path(PathMatchers.segment("areas").slash(PathMatchers.segment()), addr -> concat(
+        // Any segment but "batch" is an address: GET or DELETE /v1/areas/batch is 405, not a bad address.
+        path(PathMatchers.segment("areas").slash(PathMatchers.segment(NOT_BATCH)), addr -> concat(
             get(() -> op("find", () -> find(addr))),
             delete(() ->
                 parameterOptional("requestId", qid ->
@@ -113,6 +123,10 @@ final class VmapRoutes extends AllDirectives {
     return client.alloc(o).thenApply(a ->
         json(StatusCodes.CREATED, AreaJson.of(a.area(), a.node()))
             .addHeader(Location.create("/v1/areas/" + Unsigned.hex(a.start()))));
+  }
+
+  private CompletionStage<HttpResponse> batch(String body) {
+    return batches.run(body).thenApply(r -> json(StatusCodes.OK, r));
   }
 
   private CompletionStage<HttpResponse> find(String segment) {

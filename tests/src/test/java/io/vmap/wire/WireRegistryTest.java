@@ -68,6 +68,7 @@ final class WireRegistryTest {
     m.put(228, "io.vmap.state.NodeEvent$SpanResolved");
     m.put(229, "io.vmap.state.NodeEvent$Placed");
     m.put(230, "io.vmap.state.NodeEvent$Refused");
+    m.put(231, "io.vmap.state.NodeEvent$Batch");
     m.put(250, "io.vmap.protocol.ClientProtocol$Batch");
     m.put(251, "io.vmap.protocol.ClientProtocol$AllocRequest");
     m.put(252, "io.vmap.protocol.ClientProtocol$FreeRequest");

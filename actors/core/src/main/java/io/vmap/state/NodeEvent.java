@@ -14,6 +14,17 @@ public sealed interface NodeEvent {
   void replayOn(NodeState state);
 
   /**
+   * The events of one journal write (group commit), stored as one journal event: a write of many
+   * events costs one row and one serialization, not one per event.
+   */
+  record Batch(List<NodeEvent> events) implements NodeEvent {
+    @Override
+    public void replayOn(NodeState state) {
+      for (NodeEvent e : events) e.replayOn(state);
+    }
+  }
+
+  /**
    * The lowest fit was carved out of the shard and entered the busy tree.
    *
    * @param key the client request (home fit) or the neighbour attempt it answers

@@ -19,7 +19,8 @@ import java.util.List;
 
 /**
  * The durable half of a vmap node: stores the node's {@link NodeEvent}s in batches (group commit:
- * one {@code persist} of many events) and recovers them.
+ * the events of one write are one journal event, a {@link NodeEvent.Batch}: one row, one
+ * serialization) and recovers them.
  *
  * <p>The node itself cannot be the event-sourced actor: an {@link EventSourcedBehavior} stashes
  * commands while it persists, so every request would wait for its own journal round trip. Instead
@@ -94,7 +95,8 @@ public final class NodeJournal
         .forAnyState()
         .onCommand(
             Persist.class,
-            (state, p) -> Effect().persist(p.events()).thenRun(s -> p.replyTo().tell(new Persisted(p.batchId()))))
+            (state, p) -> Effect().persist(p.events().size() == 1 ? p.events().get(0) : new NodeEvent.Batch(p.events()))
+                .thenRun(s -> p.replyTo().tell(new Persisted(p.batchId()))))
         .build();
   }
 

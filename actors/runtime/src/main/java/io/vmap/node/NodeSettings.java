@@ -19,7 +19,7 @@ import java.time.Duration;
  *     fit lose one after another)
  * @param askTimeout how long a node waits for another node or the purge coordinator
  * @param stashCapacity requests a node holds while it waits to be attached or recovered
- * @param snapshotEvery a durable node snapshots after this many events
+ * @param snapshotEvery a durable node snapshots after this many journal writes
  * @param maxBatchEvents most events in one journal write (group commit); 1 = one write per event
  */
 public record NodeSettings(
@@ -37,7 +37,7 @@ public record NodeSettings(
 
   public static NodeSettings defaults() {
     return new NodeSettings(256, 1024, 16384, 16384, Duration.ofSeconds(5), 64, 64, Duration.ofSeconds(30), 100_000,
-        10_000, 1000);
+        1000, 1000);
   }
 
   /** What the node's state remembers for retries. */

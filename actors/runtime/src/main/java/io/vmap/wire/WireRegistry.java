@@ -314,6 +314,7 @@ public final class WireRegistry {
     b.add(228, io.vmap.state.NodeEvent.SpanResolved.class);
     b.add(229, io.vmap.state.NodeEvent.Placed.class);
     b.add(230, io.vmap.state.NodeEvent.Refused.class);
+    b.add(231, io.vmap.state.NodeEvent.Batch.class);
     // 240-249: reserved (NodeJournal's messages are local to a node and never serialized).
     // ClientProtocol: 250-269.
     b.add(250, io.vmap.protocol.ClientProtocol.Batch.class);
