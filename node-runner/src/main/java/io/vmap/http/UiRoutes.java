@@ -42,7 +42,8 @@ import java.util.regex.Pattern;
  * the jar's {@code ui/}), the JSON views it draws ({@code GET /v1/space}, {@code /v1/space/areas},
  * {@code /v1/nodes}, {@code /v1/purge/status}) and the API's description ({@code GET
  * /v1/openapi.json}). {@link #observe} counts the allocator requests per vmap node for
- * {@code /v1/nodes}. Mounted by {@link VmapRoutes} inside its error handling, so failures here get
+ * {@code /v1/nodes} and for {@code /metrics} ({@link Metrics#nodeRequest}). Mounted by {@link
+ * VmapRoutes} inside its error handling, so failures here get
  * the API's JSON error shape.
  */
 final class UiRoutes extends AllDirectives {
@@ -58,6 +59,7 @@ final class UiRoutes extends AllDirectives {
 
   private final VmapClient client;
   private final HealthProbe probe;
+  private final Metrics metrics;
   private final Traffic traffic = new Traffic();
   private final PurgeView purge = new PurgeView();
 
@@ -65,9 +67,10 @@ final class UiRoutes extends AllDirectives {
   /** When {@link #snapshot} completed (System.nanoTime()). */
   private volatile long snapshotDoneAt;
 
-  UiRoutes(VmapClient client, HealthProbe probe) {
+  UiRoutes(VmapClient client, HealthProbe probe, Metrics metrics) {
     this.client = client;
     this.probe = probe;
+    this.metrics = metrics;
   }
 
   Route route() {
@@ -212,16 +215,17 @@ final class UiRoutes extends AllDirectives {
       return;
     }
     boolean error = resp.status().intValue() >= 400;
-    String node = "node:unattributed";
+    String node = "unattributed";
     if (segment != null) {
       try {
-        node = "node:" + client.geometry().nodeOf(io.vmap.space.Unsigned.parse(segment));
+        node = Integer.toString(client.geometry().nodeOf(io.vmap.space.Unsigned.parse(segment)));
       } catch (NumberFormatException e) {
         // a malformed address: counted, but for no node
       }
     }
     traffic.record("op:" + op, nanos, error);
-    traffic.record(node, nanos, error);
+    traffic.record("node:" + node, nanos, error);
+    metrics.nodeRequest(node, op, nanos, error);
   }
 
   private static String lastSegment(String path) {

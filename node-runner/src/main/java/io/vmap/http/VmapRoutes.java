@@ -66,7 +66,7 @@ final class VmapRoutes extends AllDirectives {
     this.metrics = metrics;
     this.requestTimeout = requestTimeout;
     this.scrapeTimeout = scrapeTimeout;
-    this.ui = new UiRoutes(client, probe);
+    this.ui = new UiRoutes(client, probe, metrics);
   }
 
   Route route() {
