@@ -349,27 +349,69 @@ function drawEpochs(p) {
     `${Math.round((t1 - t0) / 1000)} s`;
 }
 
-// ------------------------------------------------------------------ tenants (placeholder)
+// ------------------------------------------------------------------ tenants
+
+/** A tenant at this share of a limit or more stands out. */
+const NEAR_QUOTA = 0.9;
+/** While /v1/tenants answers 404, ask again only every this many polls. */
+const TENANTS_RETRY_POLLS = 15;
+let tenantsWait = 0;
+
+/** used / limit, or null without a limit. */
+function quotaShare(used, limit) { return limit == null ? null : Number(used) / Math.max(1, Number(limit)); }
 
 /**
- * Tenants' usage against quota. No route serves it yet; when GET /v1/tenants exists, this draws
- * its rows ({tenant, areas, bytes, quotaAreas, quotaBytes} as the tenants work defines them).
+ * Tenants' usage against quota from GET /v1/tenants: {tenants: [{tenant, areas, bytes, liveAreas,
+ * liveBytes, lazyAreas, lazyBytes, maxAreas, maxBytes}]} (the rows of /v1/info's "tenants"; a null
+ * max is no limit). The section stays hidden while the member answers 404 (no tenants there).
  */
 async function drawTenants() {
-  const body = document.getElementById('tenants-body');
+  const section = document.getElementById('tenants');
+  let t;
   try {
-    const t = await getJson('/v1/tenants');
-    const rows = (t.tenants || []).map(x =>
-      `<tr><td>${x.tenant}</td><td>${x.areas}${x.quotaAreas != null ? ' / ' + x.quotaAreas : ''}</td>` +
-      `<td>${fmtBytes(x.bytes)}${x.quotaBytes != null ? ' / ' + fmtBytes(x.quotaBytes) : ''}</td></tr>`).join('');
-    body.className = '';
-    body.innerHTML = `<table><thead><tr><th>tenant</th><th>areas / quota</th><th>bytes / quota</th></tr></thead><tbody>${rows}</tbody></table>`;
+    t = await getJson('/v1/tenants');
   } catch (e) {
-    body.className = 'muted';
-    body.textContent = e.status === 404
-      ? 'Tenant accounting is not served by this member yet (no /v1/tenants route).'
-      : 'Tenants: ' + e.message;
+    if (e.status === 404) {
+      section.hidden = true;
+      tenantsWait = TENANTS_RETRY_POLLS;
+      return;
+    }
+    section.hidden = false;
+    document.querySelector('#tenants-table tbody').replaceChildren();
+    document.getElementById('tenants-note').textContent = 'Tenants: ' + e.message;
+    return;
   }
+  const rows = Array.isArray(t) ? t : (t.tenants || []);
+  const tbody = document.querySelector('#tenants-table tbody');
+  tbody.replaceChildren();
+  let near = 0;
+  for (const x of rows) {
+    const shares = [quotaShare(x.areas, x.maxAreas), quotaShare(x.bytes, x.maxBytes)].filter(v => v != null);
+    const worst = shares.length ? Math.max(...shares) : null;
+    const tr = document.createElement('tr');
+    tr.className = 'tenant' + (worst != null && worst >= NEAR_QUOTA ? ' near' : '');
+    if (worst != null && worst >= NEAR_QUOTA) near++;
+    tr.dataset.tenant = x.tenant;
+    tr.innerHTML = '<td class="mono"></td><td></td><td></td><td></td><td></td><td class="wide"></td>';
+    tr.children[0].textContent = x.tenant;
+    tr.children[1].textContent = `${x.liveAreas} · ${fmtBytes(x.liveBytes)}`;
+    tr.children[2].textContent = `${x.lazyAreas} · ${fmtBytes(x.lazyBytes)}`;
+    tr.children[3].textContent = x.areas + ' / ' + (x.maxAreas == null ? 'no limit' : x.maxAreas);
+    tr.children[4].textContent = fmtBytes(x.bytes) + ' / ' + (x.maxBytes == null ? 'no limit' : fmtBytes(x.maxBytes));
+    tr.children[5].innerHTML = worst == null ? '<span class="muted">no quota</span>' :
+      `<span class="ratio"><i class="${worst >= NEAR_QUOTA ? 'near' : ''}" style="width:${Math.min(100, 100 * worst).toFixed(1)}%"></i></span>${pct(worst)}`;
+    tbody.appendChild(tr);
+  }
+  if (!rows.length) {
+    const tr = document.createElement('tr');
+    tr.innerHTML = '<td colspan="6" class="muted">no tenant holds areas</td>';
+    tbody.appendChild(tr);
+  }
+  document.getElementById('tenants-note').textContent = near
+    ? `${near} tenant${near > 1 ? 's are' : ' is'} at ${Math.round(100 * NEAR_QUOTA)}% of a quota or more: the next allocations ` +
+      'may fail with EDQUOT (lazily freed areas count until a purge releases them).'
+    : '';
+  section.hidden = false;
 }
 
 // ------------------------------------------------------------------ the loop
@@ -400,7 +442,8 @@ async function refresh() {
 
 async function loop() {
   await refresh();
-  drawTenants();
+  if (tenantsWait > 0) tenantsWait--;
+  else await drawTenants().catch(e => { document.getElementById('tenants-note').textContent = 'Tenants: ' + e.message; });
   setTimeout(loop, INTERVAL);
 }
 loop();
