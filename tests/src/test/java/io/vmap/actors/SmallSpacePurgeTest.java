@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 /**
  * A space smaller than the kernel's purge threshold, on the default ("auto") threshold: it is half
  * the space's pages, so frees of more than half the space start a purge on their own, and the space
- * is whole again without any allocation having to fail first (README, decision 11).
+ * is whole again without any allocation having to fail first (README, "Decisions").
  */
 class SmallSpacePurgeTest {
 

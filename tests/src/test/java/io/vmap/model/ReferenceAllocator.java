@@ -96,7 +96,7 @@ public final class ReferenceAllocator {
 
   /**
    * fls(n) * (32 MiB / page), the kernel's lazy_max_pages() with nodes for CPUs, but at most half the
-   * space's pages (README, decision 11).
+   * space's pages (README, "Decisions").
    */
   public static long defaultLazyMax(int nodes, long page, long spaceBytes) {
     int fls = 32 - Integer.numberOfLeadingZeros(nodes);
