@@ -88,7 +88,7 @@ public final class BenchCommand extends CliCommand {
   int window;
 
   @Option(names = "--lazy-max-pages", paramLabel = "N|auto", defaultValue = "auto",
-      description = "Purge threshold in pages for every target; auto = fls(nodes) * 32 MiB / page.")
+      description = "Purge threshold in pages for every target; auto = fls(nodes) * 32 MiB / page, at most half the space's pages.")
   String lazyMaxPages;
 
   @Option(names = "--release-batch", paramLabel = "N", defaultValue = "256",
