@@ -6,6 +6,7 @@ import io.vmap.http.api.Api;
 import io.vmap.http.api.AreaJson;
 import io.vmap.http.api.BatchRequest;
 import io.vmap.http.api.BatchResponse;
+import io.vmap.protocol.Limits;
 import io.vmap.space.Unsigned;
 import io.vmap.state.ErrorCode;
 import java.util.ArrayList;
@@ -22,20 +23,30 @@ import java.util.concurrent.CompletionException;
 final class Batches {
 
   private final VmapClient client;
+  private final int maxOps;
+  private final InFlight inFlight;
 
-  Batches(VmapClient client) {
+  Batches(VmapClient client, int maxOps, InFlight inFlight) {
     this.client = client;
+    this.maxOps = maxOps;
+    this.inFlight = inFlight;
   }
 
   CompletableFuture<BatchResponse> run(String body) {
     BatchRequest req = Api.read(body, BatchRequest.class);
     if (req.ops() == null) throw new Api.BadJson("ops: missing (a list of operations)");
-    if (req.ops().size() > BatchRequest.MAX_OPS) {
-      throw new Api.BadJson("ops: " + req.ops().size() + " operations, more than the limit of " + BatchRequest.MAX_OPS);
+    int n = req.ops().size();
+    if (n > maxOps) throw new Api.BadJson(Limits.over("ops", n, "operations", "http.batch-ops", maxOps));
+    inFlight.acquire(n);
+    List<CompletableFuture<BatchResponse.Result>> results = new ArrayList<>(n);
+    try {
+      for (int i = 0; i < n; i++) results.add(submit(i, req.ops().get(i)));
+    } catch (RuntimeException e) {
+      inFlight.release(n);
+      throw e;
     }
-    List<CompletableFuture<BatchResponse.Result>> results = new ArrayList<>(req.ops().size());
-    for (int i = 0; i < req.ops().size(); i++) results.add(submit(i, req.ops().get(i)));
-    return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)).thenApply(v -> {
+    return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)).whenComplete((v, t) -> inFlight.release(n))
+        .thenApply(v -> {
       List<BatchResponse.Result> out = new ArrayList<>(results.size());
       for (CompletableFuture<BatchResponse.Result> r : results) out.add(r.join());
       return new BatchResponse(out);

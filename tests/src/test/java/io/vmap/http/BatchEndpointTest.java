@@ -150,7 +150,7 @@ class BatchEndpointTest {
     for (int i = 0; i <= BatchRequest.MAX_OPS; i++) tooMany.add(BatchRequest.Op.find(BASE));
     HttpResponse<String> big = post(Api.write(new BatchRequest(tooMany)));
     assertEquals(400, big.statusCode());
-    assertTrue(big.body().contains("limit of " + BatchRequest.MAX_OPS), big.body());
+    assertTrue(big.body().contains("more than vmap.limits.http.batch-ops = " + BatchRequest.MAX_OPS), big.body());
   }
 
   @Test
