@@ -52,6 +52,8 @@ final class VmapRoutes extends AllDirectives {
   /** vmap.limits.http: body sizes, batch operations, operations in flight. */
   private final HttpLimits limits;
   private final InFlight inFlight;
+  /** The operator page and its JSON views (/ui, /v1/space, /v1/nodes, ...). */
+  private final UiRoutes ui;
 
   VmapRoutes(VmapClient client, HealthProbe probe, Metrics metrics, Duration requestTimeout, Duration scrapeTimeout,
       HttpLimits limits) {
@@ -63,6 +65,7 @@ final class VmapRoutes extends AllDirectives {
     this.metrics = metrics;
     this.requestTimeout = requestTimeout;
     this.scrapeTimeout = scrapeTimeout;
+    this.ui = new UiRoutes(client, probe);
   }
 
   Route route() {
@@ -83,12 +86,15 @@ final class VmapRoutes extends AllDirectives {
 
   private Route endpoints() {
     return concat(
-        pathPrefix("v1", this::v1),
+        ui.route(),
+        pathPrefix("v1", () -> ui.observe(this::v1)),
         pathPrefix("health", () -> concat(
             path("alive", () -> get(() -> extractRequest(r -> complete(alive())))),
             path("ready", () -> get(() -> extractRequest(r -> complete(readiness())))))),
         path("metrics", () -> get(() -> extractRequest(r -> completeWithFuture(scrape())))));
   }
+
+  private static final java.util.regex.Pattern NOT_BATCH = java.util.regex.Pattern.compile("(?!batch$)[^/]+");
 
   private Route v1() {
     return concat(
@@ -99,7 +105,8 @@ final class VmapRoutes extends AllDirectives {
             withSizeLimit(limits.bodyBytes(), () ->
                 optionalHeaderValueByName("Idempotency-Key", key ->
                     entity(Unmarshaller.entityToString(), body -> op("alloc", () -> alloc(body, key))))))),
-        path(PathMatchers.segment("areas").slash(PathMatchers.segment()), addr -> concat(
+        // Any segment but "batch" is an address: GET or DELETE /v1/areas/batch is 405, not a bad address.
+        path(PathMatchers.segment("areas").slash(PathMatchers.segment(NOT_BATCH)), addr -> concat(
             get(() -> op("find", () -> find(addr))),
             delete(() ->
                 parameterOptional("requestId", qid ->
