@@ -38,8 +38,8 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * Seeded random requests against a real server over an embedded allocator: random JSON values in
- * every field of allocs and batch operations, random and malformed addresses, random paths and
- * methods, truncated and oversized bodies, wrong content types, request ids in the body, the query
+ * every field of allocs and batch operations, random and malformed addresses, random values in the
+ * views' parameters (/v1/space, /v1/nodes, /v1/purge/status, /ui), random paths and methods, truncated and oversized bodies, wrong content types, request ids in the body, the query
  * and the header. Every answer must come within a bound (no hang), never be a 5xx other than 503,
  * 504 or 507 with their codes, and every error must be the JSON error shape with the code its
  * status says. Afterwards the member is ready, its accounting is whole (free + busy + lazy +
@@ -258,6 +258,7 @@ final class HttpFuzzTest {
     }
     if (kind < 78) return new Case(method("POST"), "/v1/purge" + query(), maybeBody(), contentType(), headers);
     if (kind < 83) return new Case(method("GET"), pick("/health/alive", "/health/ready", "/metrics"), null, null, headers);
+    if (kind < 90) return new Case(method("GET"), viewPath(), maybeBody(), contentType(), headers);
     // Anywhere else, any method.
     return new Case(pick("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"), junkPath(), maybeBody(), contentType(), headers);
   }
@@ -389,9 +390,30 @@ final class HttpFuzzTest {
     return v.chars().allMatch(ch -> ch >= 0x20 && ch < 0x7f) ? v : "r-header-" + nextId++;
   }
 
+  /** The operator page's views and files, with random values in each of their parameters. */
+  private String viewPath() {
+    String path = pick("/v1/space", "/v1/space/areas", "/v1/nodes", "/v1/purge/status", "/v1/openapi.json", "/ui",
+        "/ui/", "/ui/" + enc(pick("app.js", "index.html", "style.css", "..", "%2e%2e", "../../etc/passwd", junkText())));
+    List<String> params = new ArrayList<>();
+    for (String p : new String[] {"from", "to", "cells", "limit", "stuckAfter"}) {
+      if (rnd.nextInt(3) == 0) params.add(p + "=" + enc(paramValue()));
+    }
+    return path + (params.isEmpty() ? "" : "?" + String.join("&", params)) + (rnd.nextInt(8) == 0 ? query() : "");
+  }
+
+  /** A query parameter's value: an address, a count, or junk. */
+  private String paramValue() {
+    return switch (rnd.nextInt(4)) {
+      case 0 -> addressText();
+      case 1 -> hex(BASE + rnd.nextLong(0, 17) * ZONE);
+      case 2 -> pick("0", "1", "-1", "5", "2048", "5001", "2147483648", "99999999999999999999", "1e3", "0x10", "", "1.5");
+      default -> junkText();
+    };
+  }
+
   private String junkPath() {
-    String[] parts = {"v1", "v2", "areas", "batch", "info", "purge", "health", "metrics", "..", "%2e%2e", "x",
-        "0x100000", "%00", "\u00e9", "a".repeat(300), ""};
+    String[] parts = {"v1", "v2", "areas", "batch", "info", "purge", "status", "space", "nodes", "ui",
+        "openapi.json", "health", "metrics", "..", "%2e%2e", "x", "0x100000", "%00", "\u00e9", "a".repeat(300), ""};
     StringBuilder p = new StringBuilder();
     int n = rnd.nextInt(1, 5);
     for (int i = 0; i < n; i++) p.append('/').append(enc(parts[rnd.nextInt(parts.length)]));
