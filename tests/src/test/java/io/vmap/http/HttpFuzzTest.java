@@ -55,6 +55,10 @@ final class HttpFuzzTest {
   private static final long SEED = Long.getLong("vmap.fuzz.seed", 0x5eed);
   /** A request taking longer than this is a hang (the server's own timeout is ask-timeout + 5 s). */
   private static final Duration PER_REQUEST = Duration.ofSeconds(60);
+  /** Bodies longer than this (vmap.limits.http.body-bytes) may get the connection closed early. */
+  private static final int OVERSIZED = 64 * 1024;
+  /** The status of an answer the client lost to an early close (see {@link #send}). */
+  private static final int CLOSED = -1;
 
   static final long BASE = 0x100000L;
   static final long ZONE = 0x10000L;
@@ -106,12 +110,12 @@ final class HttpFuzzTest {
       Answer a = send(c, i);
       check(c, a, i);
       track(c, a);
-      if (c.toString().contains("r-id-") && !c.path().startsWith("/v1/areas/batch") && rnd.nextInt(4) == 0) {
+      if (carriesRequestId(c) && rnd.nextInt(4) == 0 && a.status != CLOSED) {
         // The same request again (a client retrying): the first answer, not a second effect.
         Answer again = send(c, i);
         check(c, again, i);
         retries++;
-        if (a.status != 503 && a.status != 504 && again.status != 503 && again.status != 504) {
+        if (java.util.stream.IntStream.of(a.status, again.status).noneMatch(st -> st == 503 || st == 504 || st == CLOSED)) {
           assertEquals(a.status, again.status, () -> "retry of " + c + ": " + a.body + " then " + again.body);
           if (a.status == 201) assertEquals(a.json().get("start"), again.json().get("start"), c::toString);
         }
@@ -175,11 +179,18 @@ final class HttpFuzzTest {
       return new Answer(r.statusCode(), r.body(), r.headers().firstValue("Content-Type").orElse(""));
     } catch (HttpTimeoutException e) {
       throw new AssertionError("case " + i + ": no answer within " + PER_REQUEST + " (a hang): " + c, e);
+    } catch (java.io.IOException e) {
+      // Akka HTTP answers a request whose body it does not read (a DELETE's, or one over the size
+      // limit) at once and closes the connection; the JDK client, still sending the rest, may
+      // lose the answer (a broken pipe). Only for bodies larger than a socket takes in one go.
+      if (c.body() != null && c.body().length() > OVERSIZED) return new Answer(CLOSED, e.toString(), "");
+      throw new AssertionError("case " + i + ": " + e + ": " + c, e);
     }
   }
 
   private void check(Case c, Answer a, int i) {
-    statuses.merge(a.status / 100 + "xx " + a.status, 1, Integer::sum);
+    statuses.merge(a.status == CLOSED ? "closed early" : a.status / 100 + "xx " + a.status, 1, Integer::sum);
+    if (a.status == CLOSED) return;
     String what = "case " + i + " (seed " + Long.toHexString(SEED) + "): " + c + " -> " + a.status + " " + a.body;
     if (a.status >= 500 && a.status != 503 && a.status != 504 && a.status != 507) fail("a 5xx: " + what);
     if (a.status < 400 || c.method().equals("HEAD")) return;
@@ -197,8 +208,42 @@ final class HttpFuzzTest {
     assertEquals(expected, code, what);
   }
 
+  /**
+   * Whether the route reads a fresh request id from where {@code c} puts one, so that sending it
+   * again is a retry: the body of an alloc, the query or header of a free. (Not a request id in a
+   * body a DELETE ignores: sent again, that is a second free, rightly 404.)
+   */
+  private static boolean carriesRequestId(Case c) {
+    boolean header = c.headers().contains("Idempotency-Key")
+        && c.headers().get(c.headers().indexOf("Idempotency-Key") + 1).startsWith("r-id-");
+    if (c.method().equals("POST") && (c.path().equals("/v1/areas") || c.path().startsWith("/v1/areas?"))) {
+      return header || (c.body() != null && c.body().contains("\"requestId\":\"r-id-"));
+    }
+    if (c.method().equals("DELETE") && c.path().startsWith("/v1/areas/")) {
+      return header || c.path().contains("?requestId=r-id-");
+    }
+    return false;
+  }
+
   /** Records what the fuzzer was told it allocated and freed. */
-  private void track(Case c, Answer a) {
+  private void track(Case c, Answer a) throws Exception {
+    if (a.status == CLOSED) {
+      // An alloc or a batch with such a body is refused (413) unread; a DELETE may have freed.
+      if (c.method().equals("DELETE") && c.path().startsWith("/v1/areas/")) {
+        String addr = URI.create(c.path()).getPath().substring("/v1/areas/".length());
+        long start;
+        try {
+          start = Api.pathAddress(addr);
+        } catch (RuntimeException notAnAddress) {
+          return;
+        }
+        if (live.contains(start)) {
+          Answer found = send(new Case("GET", "/v1/areas/" + hex(start), null, null, List.of()), -1);
+          if (found.status == 404) freed(hex(start));
+        }
+      }
+      return;
+    }
     if (c.method().equals("POST") && c.path().startsWith("/v1/areas") && a.status == 201) {
       allocated(a.json().get("start").asText());
     }
