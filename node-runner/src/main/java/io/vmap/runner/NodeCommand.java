@@ -18,6 +18,7 @@ import io.vmap.http.Readiness;
 import io.vmap.http.VmapHttpServer;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
@@ -38,7 +39,9 @@ import picocli.CommandLine.Option;
       "cluster gracefully).",
       "A durable member hosts vmap nodes only if its journal is the cluster's (the same",
       "--data-dir on one machine, the same database across machines); otherwise it says",
-      "why, leaves the cluster and exits with status 78."
+      "why, leaves the cluster and exits with status 78.",
+      "With Artery over TLS it first opens the key store and trust store (exit 2 naming the",
+      "file if one cannot be opened) and warns of certificates expiring within 30 days."
     })
 final class NodeCommand extends CliCommand {
 
@@ -75,6 +78,12 @@ final class NodeCommand extends CliCommand {
       throw new UsageException(config + " does not set akka.actor.provider = cluster (use ./vmap demo for one JVM)");
     }
     VmapSettings settings = rc.settings();
+    // Akka opens the TLS stores only at the first connection: a member that could not make one
+    // must not start at all (a first seed would form a cluster of one).
+    for (String warning : TlsStartupCheck.check(c, System.getenv(), Instant.now())) {
+      err().println("vmap node: warning: " + warning);
+    }
+    err().flush();
 
     // A start that fails ends the JVM through coordinated shutdown (exit-jvm): with status 1, not 0.
     Config withExit = ConfigFactory.parseString(

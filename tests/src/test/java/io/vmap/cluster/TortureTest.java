@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
  *       serving the H2 database, kill -9 of the oldest (purge coordinator and shard coordinator), a
  *       cut of the oldest at its Artery proxy until the split brain resolver downs it, SIGTERM of
  *       another; each restarted before the next round.
- *   <li>On PostgreSQL, two rounds of kill -9 (skipped without a server, failed in CI).
+ *   <li>On PostgreSQL, two rounds of kill -9 (the build starts the server; without one the test fails).
  * </ul>
  *
  * The long versions are {@code ./vmap torture kill|partition|rolling --rounds 10}.
