@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.function.IntSupplier;
 
 /**
  * {@code POST /v1/areas/batch}: every operation of the body is submitted to the client at once, in
@@ -22,9 +23,12 @@ import java.util.concurrent.CompletionException;
 final class Batches {
 
   private final VmapClient client;
+  private final IntSupplier anyHome;
 
-  Batches(VmapClient client) {
+  /** {@code anyHome}: the next home node for a batch whose allocations name none (drawn once per batch). */
+  Batches(VmapClient client, IntSupplier anyHome) {
     this.client = client;
+    this.anyHome = anyHome;
   }
 
   CompletableFuture<BatchResponse> run(String body) {
@@ -34,7 +38,10 @@ final class Batches {
       throw new Api.BadJson("ops: " + req.ops().size() + " operations, more than the limit of " + BatchRequest.MAX_OPS);
     }
     List<CompletableFuture<BatchResponse.Result>> results = new ArrayList<>(req.ops().size());
-    for (int i = 0; i < req.ops().size(); i++) results.add(submit(i, req.ops().get(i)));
+    // One home for the batch's allocations that name none, as one caller's requests share a home.
+    int[] home = {-1};
+    IntSupplier batchHome = () -> home[0] >= 0 ? home[0] : (home[0] = anyHome.getAsInt());
+    for (int i = 0; i < req.ops().size(); i++) results.add(submit(i, req.ops().get(i), batchHome));
     return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)).thenApply(v -> {
       List<BatchResponse.Result> out = new ArrayList<>(results.size());
       for (CompletableFuture<BatchResponse.Result> r : results) out.add(r.join());
@@ -42,12 +49,12 @@ final class Batches {
     });
   }
 
-  private CompletableFuture<BatchResponse.Result> submit(int i, BatchRequest.Op op) {
+  private CompletableFuture<BatchResponse.Result> submit(int i, BatchRequest.Op op, IntSupplier batchHome) {
     try {
       if (op == null) throw new Api.BadJson("null is not an operation");
       String kind = op.op() == null ? "" : op.op();
       return switch (kind) {
-        case "alloc" -> client.alloc(op.toOptions(client.geometry())).toCompletableFuture()
+        case "alloc" -> client.alloc(op.toOptions(client.geometry(), batchHome)).toCompletableFuture()
             .handle((a, t) -> t == null ? BatchResponse.Result.ok(201, AreaJson.of(a.area(), a.node())) : failed(i, t));
         case "free" -> {
           long addr = op.address();

@@ -56,15 +56,17 @@ final class VmapRoutes extends AllDirectives {
   private final Duration scrapeTimeout;
   /** The operator page and its JSON views (/ui, /v1/space, /v1/nodes, ...). */
   private final UiRoutes ui;
+  /** Allocations that name no node and carry no id get their home round robin, one per HTTP request. */
+  private final java.util.concurrent.atomic.AtomicInteger nextHome = new java.util.concurrent.atomic.AtomicInteger();
 
   VmapRoutes(VmapClient client, HealthProbe probe, Metrics metrics, Duration requestTimeout, Duration scrapeTimeout) {
     this.client = client;
-    this.batches = new Batches(client);
+    this.batches = new Batches(client, this::anyHome);
     this.probe = probe;
     this.metrics = metrics;
     this.requestTimeout = requestTimeout;
     this.scrapeTimeout = scrapeTimeout;
-    this.ui = new UiRoutes(client, probe);
+    this.ui = new UiRoutes(client, probe, metrics);
   }
 
   Route route() {
@@ -119,10 +121,15 @@ final class VmapRoutes extends AllDirectives {
   // ------------------------------------------------------------------ operations
 
   private CompletionStage<HttpResponse> alloc(String body, Optional<String> key) {
-    AllocOptions o = Api.read(body, AllocRequest.class).toOptions(client.geometry(), key);
+    AllocOptions o = Api.read(body, AllocRequest.class).toOptions(client.geometry(), key, this::anyHome);
     return client.alloc(o).thenApply(a ->
         json(StatusCodes.CREATED, AreaJson.of(a.area(), a.node()))
             .addHeader(Location.create("/v1/areas/" + Unsigned.hex(a.start()))));
+  }
+
+  /** The next home node, round robin over the space's nodes. */
+  private int anyHome() {
+    return Math.floorMod(nextHome.getAndIncrement(), client.geometry().nodes());
   }
 
   private CompletionStage<HttpResponse> batch(String body) {

@@ -91,13 +91,16 @@ public final class ReferenceAllocator {
     this.page = page;
     this.zone = zone;
     this.nodes = nodes;
-    this.lazyMax = lazyMaxPages != null ? lazyMaxPages : defaultLazyMax(nodes, page);
+    this.lazyMax = lazyMaxPages != null ? lazyMaxPages : defaultLazyMax(nodes, page, vend - vstart);
   }
 
-  /** fls(n) * (32 MiB / page), the kernel's lazy_max_pages() with nodes for CPUs. */
-  public static long defaultLazyMax(int nodes, long page) {
+  /**
+   * fls(n) * (32 MiB / page), the kernel's lazy_max_pages() with nodes for CPUs, but at most half the
+   * space's pages (README, "Decisions").
+   */
+  public static long defaultLazyMax(int nodes, long page, long spaceBytes) {
     int fls = 32 - Integer.numberOfLeadingZeros(nodes);
-    return fls * ((32L << 20) / page);
+    return Math.min(fls * ((32L << 20) / page), Long.divideUnsigned(spaceBytes, page) / 2);
   }
 
   public ReferenceAllocator withSearch(Search s) {

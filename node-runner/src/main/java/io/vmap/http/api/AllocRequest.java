@@ -8,6 +8,7 @@ import io.vmap.space.Geometry;
 import io.vmap.state.Policy;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.function.IntSupplier;
 
 /**
  * The body of {@code POST /v1/areas}; only {@code size} is required, and an explicit null is an
@@ -33,11 +34,12 @@ public record AllocRequest(
 
   /**
    * The client's options for this request. {@code headerKey} is the {@code Idempotency-Key} header,
-   * the request id when the body has none.
+   * the request id when the body has none. {@code anyHome} gives the home node of a request that
+   * names no node and has no id.
    *
    * @throws Api.BadJson naming the bad field
    */
-  public AllocOptions toOptions(Geometry g, Optional<String> headerKey) {
+  public AllocOptions toOptions(Geometry g, Optional<String> headerKey, IntSupplier anyHome) {
     if (size == null) throw new Api.BadJson("size: missing (bytes, a number or a decimal/0x string)");
     AllocOptions o = AllocOptions.size(size);
     if (align != null) o.align(align);
@@ -56,6 +58,9 @@ public record AllocRequest(
     // With an id and no node, VmapClient pins the home to the id, so retries reach the node that
     // remembers the first answer.
     if (id != null) o.requestId(id);
+    // Neither: not VmapClient's per-thread home, since the server's pool threads are nobody's CPU (a
+    // few hot threads would leave some nodes without allocations).
+    else if (node == null) o.home(anyHome.getAsInt());
     return o;
   }
 
