@@ -25,8 +25,6 @@ public record AllocRequest(
     @JsonDeserialize(using = Wire.TextIn.class) String requestId,
     @JsonDeserialize(using = Wire.NodeIn.class) Long node) {
 
-  static final int MAX_TAG = 256;
-
   /** {@code size} bytes aligned to {@code align} (0: the default), on home {@code node} (negative: any). */
   public static AllocRequest of(long size, long align, int node) {
     return new AllocRequest(size, align == 0 ? null : align, null, null, null, null, null, node < 0 ? null : (long) node);
@@ -45,7 +43,7 @@ public record AllocRequest(
     if (align != null) o.align(align);
     if (vstart != null || vend != null) o.range(vstart == null ? g.vstart() : vstart, vend == null ? g.vend() : vend);
     if (tag != null) {
-      if (tag.length() > MAX_TAG) throw new Api.BadJson("tag: longer than " + MAX_TAG + " characters");
+      // Its length is the client's to check (vmap.limits.tag-length), the same at every door.
       if (hasControl(tag)) throw new Api.BadJson("tag: must not contain control characters (it is one vmallocinfo line)");
       o.tag(tag);
     }
