@@ -9,6 +9,21 @@ import java.util.Arrays;
  * <em>exact</em> lowest aligned fit is found in O(log n) in the worst case. Blocks never overlap
  * and never touch (adjacent blocks are always merged).
  *
+ * <h2>Entries: blocks and runs</h2>
+ *
+ * <p>Each tree entry is either a plain block {@code [start, end)} or a <em>run</em>: {@code count}
+ * blocks ("members") of {@code width} bytes, one every {@code stride} bytes, the first at
+ * {@code start}; the free zones a node owns and has never touched, in one entry
+ * ({@link Geometry#forEachOwnedRun}). A node's initial shard is therefore one to three entries,
+ * whatever the number of zones, and an allocation expands only the zone it lands in: the run is
+ * cut around that member ({@link #allocExact}, {@link #allocLowest}), and a zone that becomes
+ * wholly free again joins the run next to it ({@link #release}). A run's width is a power of two,
+ * its start and stride are multiples of its width, and {@code stride > width}; runs of one shard
+ * use at most 255 distinct (width, stride) shapes. Everything else sees members as ordinary
+ * blocks: {@link #forEach}, {@link #blockContaining}, {@link #blockCount} and the searches give
+ * exactly what a shard holding every member as its own block would give. {@link #forEachRun} and
+ * {@link #ofRuns} read and rebuild the compact form, for snapshots.
+ *
  * <h2>Alignment classes</h2>
  *
  * <p>The shard measures sizes in <em>granules</em> of {@code 2^g} bytes: the page it was built for
@@ -17,7 +32,8 @@ import java.util.Arrays;
  * recomputed, O(n), at most 64 times in a shard's life). Class {@code c}, 1 to {@link #CLASSES}
  * = 14, is the alignment {@code 2^(g + c)}: 8 KiB to 64 MiB with 4 KiB pages, every align up to the
  * default zone and one above. A block's <em>usable length</em> in class {@code c} is {@code end -
- * alignUp(start, 2^(g+c))} (negative when no aligned address is inside it). Each node
+ * alignUp(start, 2^(g+c))} (negative when no aligned address is inside it); a run's is its width
+ * if some member starts at a multiple of {@code 2^(g+c)} (or the width is one), else 0. Each node
  * stores, per class, its <em>deficit</em> {@code d(c) = subtree_max_size - the largest usable
  * length in its subtree}, in granules. The largest block of a subtree wastes at most {@code 2^c -
  * 1} granules to alignment, so {@code 0 <= d(c) < 2^c <= 2^14}, whatever the sizes: small
@@ -40,7 +56,7 @@ import java.util.Arrays;
  * bound is the last block, so that search costs what the previous near-miss walk did, 1.45 ms at
  * 15,000 blocks and 73 ms at 1,000,000, and no bound on the work keeps it exact. The classes make
  * that search a few hundred nanoseconds, as for the {@code fragmented} layout (see {@code
- * FreeShardBench}). The price: 32 more bytes per block (65 instead of 33), and every update
+ * FreeShardBench}). The price: 33 more bytes per entry (66 instead of 33), and every update
  * recomputes the deficits on its path to the root, so an alloc+free pair costs about three times
  * what it did when each level changes (the bench's layouts: 0.8 to 1.5 us instead of 0.2 to 0.4);
  * like the kernel's {@code augment_tree_propagate_from}, {@code refresh} stops at the first node
@@ -49,17 +65,20 @@ import java.util.Arrays;
  * <p>Invariants, all checked by {@link #checkInvariants()}:
  *
  * <ul>
- *   <li>every block {@code [start, end)} has {@code start < end}, unsigned;
- *   <li>in-order, each block ends strictly below the next one's start: no overlap, and no two
- *       blocks touch (a touching pair would be one block the allocator cannot see as a whole);
- *   <li>{@code maxSize[n]} is the largest {@code end - start} in {@code n}'s subtree (unsigned),
+ *   <li>every block {@code [start, end)} has {@code start < end}, unsigned; a run has at least two
+ *       members and a valid shape, and its entry's {@code end} is its last member's end;
+ *   <li>in-order, each entry ends strictly below the next one's start: no overlap, and no two
+ *       blocks or members of different entries touch (a touching pair would be one block the
+ *       allocator cannot see as a whole);
+ *   <li>{@code maxSize[n]} is the largest block or member width in {@code n}'s subtree (unsigned),
  *       {@code subtree_max_size};
  *   <li>the class deficits of {@code n} are those of its subtree, as above; the null slot's are all
  *       ones, so a missing child never looks like a fit;
- *   <li>every block bound is a multiple of the granule {@code 2^g};
+ *   <li>every block bound, run start, width and stride is a multiple of the granule {@code 2^g};
  *   <li>{@code height[n]} is the AVL height and the two subtrees' heights differ by at most one,
  *       so the height is below {@code 1.45 log2(n + 2)}: at most 45 for any int-sized count;
- *   <li>{@link #blockCount()} and {@link #freeBytes()} are cached and equal the sums over the tree.
+ *   <li>the cached entry count, block count (members counted one by one) and free bytes equal the
+ *       sums over the tree.
  * </ul>
  *
  * <p>Not thread safe: a shard belongs to one vmap node actor, whose mailbox is the lock.
@@ -86,6 +105,9 @@ public final class FreeShard {
 
   /** Above any AVL height an int-sized pool can reach (45), for the fixed path stack. */
   private static final int MAX_HEIGHT = 64;
+
+  /** Distinct (width, stride) run shapes per shard: a shape index is one unsigned byte. */
+  private static final int MAX_SHAPES = 255;
 
   private static final int DEFAULT_GRANULE = 12;
 
@@ -118,7 +140,9 @@ public final class FreeShard {
   /** The largest deficit in bytes, {@code (2^live - 1) << g}. */
   private long capMax;
 
-  // The node pool. Slot i is the block [start[i], end[i]); a free slot is chained through left[].
+  // The node pool. Slot i is the entry starting at start[i] and ending at end[i] (a run's end is
+  // its last member's end); shape[i] is 0 for a block, else the run's shape. A free slot is
+  // chained through left[].
   private long[] start;
   private long[] end;
   private long[] maxSize;
@@ -127,13 +151,25 @@ public final class FreeShard {
   private int[] left;
   private int[] right;
   private byte[] height;
+  private byte[] shape;
+
+  // Run shapes, index 1..shapes.
+  private long[] shapeWidth = new long[4];
+  private long[] shapeStride = new long[4];
+  private int[] shapeStrideTz = new int[4];
+  /** Inverse of the stride's odd part modulo 2^64, to solve for aligned members. */
+  private long[] shapeInverse = new long[4];
+  private int shapes;
 
   private int root = NIL;
   /** Head of the chain of freed slots. */
   private int freeSlots = NIL;
   /** Slots handed out so far, including NIL: slots {@code [used, capacity)} were never used. */
   private int used = 1;
-  private int count;
+  /** Entries in the tree: blocks and runs. */
+  private int entries;
+  /** Free blocks, each run member counted. */
+  private long blocks;
   private long bytes;
   /** The address picked by the last {@link #search}; valid only when it returned a slot. */
   private long found;
@@ -153,30 +189,31 @@ public final class FreeShard {
     left = new int[capacity];
     right = new int[capacity];
     height = new byte[capacity];
+    shape = new byte[capacity];
     System.arraycopy(LANE_CAP, 0, aug, 0, WORDS);
     setGranule(granule);
   }
 
   /**
-   * The initial shard of {@code node}: every range {@link Geometry#forEachOwnedRange} gives it, as
-   * free blocks. Built bottom-up in O(n) into a perfectly balanced tree (a median-split tree is a
-   * valid AVL tree), not by n releases.
+   * The initial shard of {@code node}: every range {@link Geometry#forEachOwnedRun} gives it, as
+   * one to three entries (the zones a node owns are one run). O(1) in the number of zones.
    */
   public static FreeShard of(Geometry g, int node) {
     if (node < 0 || node >= g.nodes()) {
       throw new IllegalArgumentException(
           "node " + node + " is not in 0.." + (g.nodes() - 1) + " for " + g);
     }
-    RangeBuffer ranges = new RangeBuffer(64);
-    g.forEachOwnedRange(node, ranges::add);
-    return ranges.build(Long.numberOfTrailingZeros(g.page()));
+    RunBuffer runs = new RunBuffer();
+    g.forEachOwnedRun(node, runs::add);
+    return runs.build(Long.numberOfTrailingZeros(g.page()));
   }
 
   /**
    * A shard holding the first {@code n} blocks {@code [starts[i], ends[i])}, which must be in
    * ascending address order and disjoint; blocks that touch are merged. O(n). For building a
    * shard from a snapshot or a bulk list (a sequence of {@link #release} calls would cost
-   * O(n log n)). Sized for 4 KiB pages, like {@code new FreeShard()}.
+   * O(n log n)). Blocks stay blocks: strided blocks are not folded into runs. Sized for 4 KiB
+   * pages, like {@code new FreeShard()}.
    *
    * @throws IllegalArgumentException naming the first empty, unordered or overlapping block
    */
@@ -194,7 +231,7 @@ public final class FreeShard {
       throw new IllegalArgumentException(
           "block count " + n + " does not fit arrays of " + starts.length + " and " + ends.length);
     }
-    RangeBuffer b = new RangeBuffer(n);
+    RunBuffer b = new RunBuffer(n);
     long prevEnd = 0;
     for (int i = 0; i < n; i++) {
       long s = starts[i];
@@ -206,10 +243,100 @@ public final class FreeShard {
         throw new IllegalArgumentException("block " + i + " " + range(s, e)
             + " is not above the block before it, ending at " + Unsigned.hex(prevEnd));
       }
-      b.add(s, e);
+      b.add(s, e - s, 0, 1);
       prevEnd = e;
     }
     return b.build(granule);
+  }
+
+  /**
+   * A shard holding the first {@code n} entries: entry {@code i} is {@code counts[i]} blocks of
+   * {@code widths[i]} bytes starting at {@code starts[i] + j * strides[i]}, {@code j <
+   * counts[i]}; a count of 1 is a plain block (its stride is ignored), as {@link #forEachRun} gives
+   * them. Entries must be in ascending address order, each starting at or above the end of the one
+   * before; entries that touch are merged (the touching members become one block). O(n). Sized
+   * for 4 KiB pages; see {@link #ofRuns(Geometry, long[], long[], long[], long[], int)}.
+   *
+   * @throws IllegalArgumentException naming the entry and the value: a count below 1, an empty
+   *     block, a block or run passing 2^64 - 1, a run whose width is not a power of two or does not
+   *     divide its start and stride, a stride not above the width, disorder or overlap, more than
+   *     255 run shapes
+   */
+  public static FreeShard ofRuns(
+      long[] starts, long[] widths, long[] strides, long[] counts, int n) {
+    return ofRuns(starts, widths, strides, counts, n, DEFAULT_GRANULE);
+  }
+
+  /** {@link #ofRuns(long[], long[], long[], long[], int)} sized for {@code g}, as {@link #of}. */
+  public static FreeShard ofRuns(
+      Geometry g, long[] starts, long[] widths, long[] strides, long[] counts, int n) {
+    return ofRuns(starts, widths, strides, counts, n, Long.numberOfTrailingZeros(g.page()));
+  }
+
+  private static FreeShard ofRuns(long[] starts, long[] widths, long[] strides, long[] counts,
+      int n, int granule) {
+    if (n < 0 || n > starts.length || n > widths.length || n > strides.length
+        || n > counts.length) {
+      throw new IllegalArgumentException("entry count " + n + " does not fit arrays of "
+          + starts.length + ", " + widths.length + ", " + strides.length + " and " + counts.length);
+    }
+    RunBuffer b = new RunBuffer(n);
+    long prevEnd = 0;
+    for (int i = 0; i < n; i++) {
+      long s = starts[i];
+      long w = widths[i];
+      long p = strides[i];
+      long k = counts[i];
+      String what = "entry " + i + " at " + Unsigned.hex(s);
+      if (k < 1) throw new IllegalArgumentException(what + ": count " + k + " is below 1");
+      if (w == 0) throw new IllegalArgumentException(what + ": width is 0");
+      long spanEnd;
+      if (k == 1) {
+        spanEnd = s + w;
+        if (!Unsigned.lt(s, spanEnd)) {
+          throw new IllegalArgumentException(what + ": width " + Unsigned.hex(w)
+              + " passes 2^64 - 1");
+        }
+      } else {
+        if (Long.bitCount(w) != 1) {
+          throw new IllegalArgumentException(
+              what + ": run width " + Unsigned.hex(w) + " is not a power of two");
+        }
+        if ((s & (w - 1)) != 0) {
+          throw new IllegalArgumentException(
+              what + ": run start is not a multiple of its width " + Unsigned.hex(w));
+        }
+        if ((p & (w - 1)) != 0 || !Unsigned.lt(w, p)) {
+          throw new IllegalArgumentException(what + ": run stride " + Unsigned.hex(p)
+              + " is not a multiple of its width " + Unsigned.hex(w) + " above it");
+        }
+        spanEnd = runEnd(s, w, p, k);
+        if (spanEnd == 0) {
+          throw new IllegalArgumentException(what + ": " + k + " members of stride "
+              + Unsigned.hex(p) + " pass 2^64 - 1");
+        }
+      }
+      if (i > 0 && Unsigned.lt(s, prevEnd)) {
+        throw new IllegalArgumentException(what + " is not above the entry before it, ending at "
+            + Unsigned.hex(prevEnd));
+      }
+      b.add(s, w, p, k);
+      prevEnd = spanEnd;
+    }
+    return b.build(granule);
+  }
+
+  /**
+   * End of the last member of a run, or 0 if it would pass 2^64 - 1 (0 is never a run's end).
+   * Requires {@code k >= 2}, {@code 0 < w < p}.
+   */
+  private static long runEnd(long s, long w, long p, long k) {
+    long n = k - 1;
+    if (Unsigned.lt(Long.divideUnsigned(-1L, p), n)) return 0;
+    long last = s + n * p;
+    if (Unsigned.lt(last, s)) return 0;
+    long e = last + w;
+    return Unsigned.lt(last, e) ? e : 0;
   }
 
   /** Links the filled slots {@code lo..hi} (in address order) into a balanced subtree. */
@@ -227,7 +354,10 @@ public final class FreeShard {
 
   /**
    * {@code merge_or_add_vmap_area}: adds {@code [start, end)} as free, merging with an adjacent
-   * block on either side. O(log n).
+   * block on either side. A run member it touches leaves its run first (the run is cut around it);
+   * a block that comes out exactly one member wide, at the next member position of a neighbouring
+   * run of that width, joins the run (so a zone freed whole returns to the compact form). Space in
+   * the gap between two members of a run may be released too: the run is cut there. O(log n).
    *
    * @throws IllegalArgumentException if {@code start >= end} (unsigned)
    * @throws IllegalStateException naming both ranges if it overlaps a free block already there (a
@@ -236,30 +366,55 @@ public final class FreeShard {
   public void release(long start, long end) {
     requireRange(start, end);
     int p = floor(start);
-    if (p != NIL && Unsigned.lt(start, this.end[p])) throw overlap(start, end, p);
+    long gapAfter = -1;
+    if (p != NIL && Unsigned.lt(start, this.end[p])) {
+      if (shape[p] == 0) throw overlap(start, end, this.start[p], this.end[p]);
+      // Inside the run's span: in a member (an overlap) or in the gap after member j.
+      long w = width(p);
+      long st = stride(p);
+      long j = Long.divideUnsigned(start - this.start[p], st);
+      long ms = this.start[p] + j * st;
+      if (Unsigned.lt(start, ms + w)) throw overlap(start, end, ms, ms + w);
+      long next = ms + st; // member j + 1 exists: start is below the last member's end
+      if (Unsigned.lt(next, end)) throw overlap(start, end, next, next + w);
+      gapAfter = j;
+    }
     int q = higher(start);
-    if (q != NIL && Unsigned.lt(this.start[q], end)) throw overlap(start, end, q);
+    if (q != NIL && Unsigned.lt(this.start[q], end)) {
+      throw overlap(start, end, this.start[q], this.start[q] + selfSize(q));
+    }
+    // Nothing overlaps: from here on the shard changes.
     useGranule(start);
     useGranule(end);
+    if (gapAfter >= 0) q = splitAfter(p, gapAfter);
     boolean mergeLeft = p != NIL && this.end[p] == start;
     boolean mergeRight = q != NIL && this.start[q] == end;
+    if (mergeLeft && shape[p] != 0) p = isolate(p, count(p) - 1);
+    if (mergeRight && shape[q] != 0) q = isolate(q, 0);
+    int z;
     if (mergeLeft && mergeRight) {
       // Fills the hole between p and q: p absorbs q.
       long qEnd = this.end[q];
       root = delete(root, this.start[q]);
       this.end[p] = qEnd;
       refresh(this.start[p]);
+      blocks--;
+      z = p;
     } else if (mergeLeft) {
       this.end[p] = end;
       refresh(this.start[p]);
+      z = p;
     } else if (mergeRight) {
       // Lowering q's key keeps the order: p ends strictly below start.
       this.start[q] = start;
       refresh(start);
+      z = q;
     } else {
-      insertBlock(start, end);
+      z = insertEntry(start, end, 0);
+      blocks++;
     }
     bytes += end - start;
+    if (shapes > 0) rejoin(z);
   }
 
   /**
@@ -269,14 +424,17 @@ public final class FreeShard {
    * when {@code align > PAGE_SIZE} and so can miss a lower fit.
    *
    * <p>Cost: O(log n) in the worst case whenever {@code align <= }{@link #exactAlignLimit()}
-   * (64 MiB with 4 KiB pages): one lookup for the block straddling {@code lo} (used clipped to
-   * {@code [lo, hi)}), then one {@code find_vmap_lowest_match} descent steered by the deficits of
-   * {@code align}'s class (by {@code subtree_max_size} alone when {@code align} is at most the
-   * granule), which lands on the lowest block above {@code lo} holding an aligned fit. Above that
-   * limit, the descent uses the highest class (a necessary condition) and each block it finds
-   * without a fit for {@code align} ("near miss") costs one more O(log n) round, resumed from the
-   * next multiple of {@code align} past that block: O((k + 1) log n), where k is at most both the
-   * number of such near misses and the number of multiples of {@code align} in {@code [lo, hi)}.
+   * (every align up to a zone and one above, for a shard built by {@link #of}): one lookup for the
+   * entry straddling {@code lo} (used clipped to {@code [lo, hi)}; in a run, its members above
+   * {@code lo} are found by arithmetic), then one {@code find_vmap_lowest_match} descent steered by
+   * the deficits of {@code align}'s class (by {@code subtree_max_size} alone when {@code align}
+   * is at most the granule), which lands on the lowest entry above {@code lo} holding an aligned
+   * fit. Above that limit, the descent uses the highest class (a necessary condition) and each
+   * entry it finds without a fit for {@code align} ("near miss") costs one more O(log n) round,
+   * resumed from the next multiple of {@code align} past that entry: O((k + 1) log n), where k is
+   * at most both the number of such near misses and the number of multiples of {@code align} in
+   * {@code [lo, hi)}. In a run, the first member whose start is a multiple of {@code align} is
+   * found by arithmetic (a modular inverse), never by a walk.
    *
    * @param size bytes, nonzero (unsigned)
    * @param align a power of two (any, including 2^63)
@@ -293,7 +451,8 @@ public final class FreeShard {
   /**
    * {@link #findLowest} then carves {@code [A, A + size)} out of its block, {@code va_clip}: the
    * block is removed (full fit), shrunk from the left or the right (edge fit), or split in two
-   * (middle fit). Same cost as {@link #findLowest} plus O(log n).
+   * (middle fit); a run member is first cut out of its run. Same cost as {@link #findLowest} plus
+   * O(log n).
    *
    * @return {@code A}, or {@link #NO_FIT} with nothing changed
    */
@@ -302,6 +461,7 @@ public final class FreeShard {
     int b = search(size, align, lo, hi);
     if (b == NIL) return NO_FIT;
     long a = found;
+    if (shape[b] != 0) b = isolate(b, Long.divideUnsigned(a - start[b], stride(b)));
     clip(b, a, a + size);
     return a;
   }
@@ -315,7 +475,15 @@ public final class FreeShard {
   public boolean allocExact(long start, long end) {
     requireRange(start, end);
     int b = floor(start);
-    if (b == NIL || Unsigned.lt(this.end[b], end)) return false;
+    if (b == NIL || !Unsigned.lt(start, this.end[b])) return false;
+    if (shape[b] == 0) {
+      if (Unsigned.lt(this.end[b], end)) return false;
+    } else {
+      long j = Long.divideUnsigned(start - this.start[b], stride(b));
+      long me = this.start[b] + j * stride(b) + width(b);
+      if (!Unsigned.lt(start, me) || Unsigned.lt(me, end)) return false;
+      b = isolate(b, j);
+    }
     clip(b, start, end);
     return true;
   }
@@ -328,13 +496,21 @@ public final class FreeShard {
   public boolean isFree(long start, long end) {
     requireRange(start, end);
     int b = floor(start);
-    return b != NIL && Unsigned.le(end, this.end[b]);
+    if (b == NIL || !Unsigned.lt(start, this.end[b])) return false;
+    if (shape[b] == 0) return Unsigned.le(end, this.end[b]);
+    long ms = this.start[b] + Long.divideUnsigned(start - this.start[b], stride(b)) * stride(b);
+    long me = ms + width(b);
+    return Unsigned.lt(start, me) && Unsigned.le(end, me);
   }
 
   /** The free block containing {@code addr} as {@code {start, end}}, or null. O(log n). */
   public long[] blockContaining(long addr) {
     int b = floor(addr);
-    return b != NIL && Unsigned.lt(addr, end[b]) ? new long[] {start[b], end[b]} : null;
+    if (b == NIL || !Unsigned.lt(addr, end[b])) return null;
+    if (shape[b] == 0) return new long[] {start[b], end[b]};
+    long ms = start[b] + Long.divideUnsigned(addr - start[b], stride(b)) * stride(b);
+    long me = ms + width(b);
+    return Unsigned.lt(addr, me) ? new long[] {ms, me} : null;
   }
 
   /** Free bytes in total (unsigned). */
@@ -342,8 +518,23 @@ public final class FreeShard {
     return bytes;
   }
 
+  /**
+   * Free blocks, each member of a run counted as one block: what {@link #forEach} visits, not
+   * what the shard stores ({@link #entryCount()}). Saturates at {@link Integer#MAX_VALUE}; see
+   * {@link #blockCountLong()}.
+   */
   public int blockCount() {
-    return count;
+    return (int) Math.min(blocks, Integer.MAX_VALUE);
+  }
+
+  /** {@link #blockCount()} without the int cap. */
+  public long blockCountLong() {
+    return blocks;
+  }
+
+  /** Tree entries: plain blocks plus runs. What the memory and the tree's height depend on. */
+  public int entryCount() {
+    return entries;
   }
 
   /** Size of the largest free block (the root's {@code subtree_max_size}, unsigned), 0 if empty. */
@@ -365,8 +556,9 @@ public final class FreeShard {
    */
   public long footprintBytes() {
     long cap = start.length;
-    long perSlot = 3 * 8 + 8L * WORDS + 2 * 4 + 1;
-    return cap * perSlot + 7 * 16 + MAX_HEIGHT * 4 + 64;
+    long perSlot = 3 * 8 + 8L * WORDS + 2 * 4 + 2;
+    long shapeBytes = shapeWidth.length * (8 + 8 + 4 + 8L);
+    return cap * perSlot + 12 * 16 + shapeBytes + MAX_HEIGHT * 4 + 64;
   }
 
   /** Receives one free block {@code [start, end)}. */
@@ -375,7 +567,19 @@ public final class FreeShard {
     void visit(long start, long end);
   }
 
-  /** Every free block in address order. O(n). The visitor must not change this shard. */
+  /**
+   * Receives one entry: {@code count} blocks of {@code width} bytes, the {@code j}-th at {@code
+   * start + j * stride}; a plain block has count 1 and stride 0.
+   */
+  @FunctionalInterface
+  public interface RunVisitor {
+    void visit(long start, long width, long stride, long count);
+  }
+
+  /**
+   * Every free block in address order, run members one by one. O(n + members): with runs of
+   * untouched zones, use {@link #forEachRun}. The visitor must not change this shard.
+   */
   public void forEach(BlockVisitor v) {
     // Every block has end > 0 and start < 2^64 - 1, so this bound excludes none.
     forEachIn(0, -1L, v);
@@ -383,12 +587,35 @@ public final class FreeShard {
 
   /**
    * Every free block intersecting {@code [lo, hi)}, in address order, with its own (unclipped)
-   * bounds. O(log n + k). The visitor must not change this shard.
+   * bounds, run members one by one. O(log n + k). The visitor must not change this shard.
    */
   public void forEachIn(long lo, long hi, BlockVisitor v) {
+    walk(lo, hi, v, null);
+  }
+
+  /**
+   * Every entry in address order as stored: blocks with count 1, runs as one call each. O(n) in
+   * entries, not in blocks; with {@link #ofRuns} this round-trips a shard (a snapshot). The
+   * visitor must not change this shard.
+   */
+  public void forEachRun(RunVisitor v) {
+    walk(0, -1L, null, v);
+  }
+
+  /**
+   * Every entry with a block intersecting {@code [lo, hi)}, in address order; a run is cut to its
+   * members that intersect (each with its own unclipped bounds). O(log n + k) in entries. The
+   * visitor must not change this shard.
+   */
+  public void forEachRunIn(long lo, long hi, RunVisitor v) {
+    walk(lo, hi, null, v);
+  }
+
+  /** In-order walk of the entries with a block intersecting [lo, hi), to one of two visitors. */
+  private void walk(long lo, long hi, BlockVisitor bv, RunVisitor rv) {
     if (root == NIL || !Unsigned.lt(lo, hi)) return;
-    // In-order walk from the first block ending above lo. Ends are ordered like starts because
-    // blocks are disjoint, so the BST can be descended by end as well.
+    // In-order walk from the first entry ending above lo. Ends are ordered like starts because
+    // entries are disjoint, so the BST can be descended by end as well.
     int[] stack = new int[height[root]];
     int sp = 0;
     for (int n = root; n != NIL; ) {
@@ -401,19 +628,37 @@ public final class FreeShard {
     }
     while (sp > 0) {
       int n = stack[--sp];
-      if (!Unsigned.lt(start[n], hi)) return;
-      v.visit(start[n], end[n]);
+      long s = start[n];
+      if (!Unsigned.lt(s, hi)) return;
+      if (shape[n] == 0) {
+        if (bv != null) bv.visit(s, end[n]);
+        else rv.visit(s, end[n] - s, 0, 1);
+      } else {
+        long w = width(n);
+        long st = stride(n);
+        long k = count(n);
+        // Members ending above lo, starting below hi.
+        long j0 = Unsigned.lt(lo, s + w) ? 0 : Long.divideUnsigned(lo - s - w, st) + 1;
+        long j1 = Math.min(k, Long.divideUnsigned(hi - 1 - s, st) + 1);
+        if (bv != null) {
+          for (long j = j0; j < j1; j++) bv.visit(s + j * st, s + j * st + w);
+        } else if (j0 < j1) {
+          rv.visit(s + j0 * st, w, j1 - j0 == 1 ? 0 : st, j1 - j0);
+        }
+        if (j1 < k) return;
+      }
       for (int c = right[n]; c != NIL; c = left[c]) stack[sp++] = c;
     }
   }
 
   /**
    * Throws {@link IllegalStateException} describing the first broken invariant: ordering, no
-   * overlap, no touching neighbours, granule, {@code subtree_max_size}, class
+   * overlap, no touching neighbours, run shapes, granule, {@code subtree_max_size}, class
    * deficits, AVL balance and heights, cached counts, the slot pool. For tests; O(n).
    */
   public void checkInvariants() {
-    if (height[NIL] != 0 || maxSize[NIL] != 0 || left[NIL] != NIL || right[NIL] != NIL) {
+    if (height[NIL] != 0 || maxSize[NIL] != 0 || left[NIL] != NIL || right[NIL] != NIL
+        || shape[NIL] != 0) {
       throw new IllegalStateException("the NIL slot was written to");
     }
     for (int w = 0; w < WORDS; w++) {
@@ -427,9 +672,13 @@ public final class FreeShard {
     }
     Checker c = new Checker();
     c.check(root, 0);
-    if (c.visited != count) {
+    if (c.visited != entries) {
       throw new IllegalStateException(
-          "tree holds " + c.visited + " blocks but the cached count is " + count);
+          "tree holds " + c.visited + " entries but the cached count is " + entries);
+    }
+    if (c.blocks != blocks) {
+      throw new IllegalStateException(
+          "tree holds " + c.blocks + " blocks but the cached count is " + blocks);
     }
     if (c.bytes != bytes) {
       throw new IllegalStateException("tree holds " + Long.toUnsignedString(c.bytes)
@@ -439,15 +688,16 @@ public final class FreeShard {
     for (int s = freeSlots; s != NIL; s = left[s]) {
       if (++chained > used) throw new IllegalStateException("the free slot chain has a cycle");
     }
-    if (chained + count + 1 != used) {
-      throw new IllegalStateException("slots leak: " + used + " used, " + count + " in the tree, "
-          + chained + " chained as free");
+    if (chained + entries + 1 != used) {
+      throw new IllegalStateException("slots leak: " + used + " used, " + entries
+          + " in the tree, " + chained + " chained as free");
     }
   }
 
   @Override
   public String toString() {
-    return "FreeShard[" + count + " blocks, " + Long.toUnsignedString(bytes) + " bytes free, largest "
+    return "FreeShard[" + blocks + " blocks in " + entries + " entries, "
+        + Long.toUnsignedString(bytes) + " bytes free, largest "
         + Long.toUnsignedString(largestBlock()) + "]";
   }
 
@@ -478,28 +728,61 @@ public final class FreeShard {
     // A fit anywhere, even clipped at lo, is a fit of its unclipped block.
     if (fc > 0 && !subtreeFits(root, fc, size)) return NIL;
     for (long key = lo; ; ) {
-      // The block straddling key is the only one usable clipped; all others start above key.
+      // The entry straddling key is the only one usable clipped; all others start above key.
       int b = floor(key);
       if (b != NIL && Unsigned.lt(key, end[b])) {
-        long a = Unsigned.alignUp(key, align);
-        // Any later block has an aligned start >= a: if this end is out of bounds, theirs is too.
-        if (!endsBelow(a, size, hi)) return NIL;
-        if (Unsigned.le(a + size, end[b])) {
-          found = a;
-          return b;
+        if (shape[b] == 0) {
+          long a = Unsigned.alignUp(key, align);
+          // Any later block has an aligned start >= a: if this end is out of bounds, theirs is too.
+          if (!endsBelow(a, size, hi)) return NIL;
+          if (Unsigned.le(a + size, end[b])) {
+            found = a;
+            return b;
+          }
+        } else {
+          long s = start[b];
+          long st = stride(b);
+          long j = Long.divideUnsigned(key - s, st);
+          long me = s + j * st + width(b);
+          if (Unsigned.lt(key, me)) { // key is inside member j
+            long a = Unsigned.alignUp(key, align);
+            if (!endsBelow(a, size, hi)) return NIL;
+            if (Unsigned.le(a + size, me)) {
+              found = a;
+              return b;
+            }
+          }
+          long m = memberFit(b, j + 1, size, align);
+          if (m >= 0) {
+            long a = s + m * st;
+            if (!endsBelow(a, size, hi)) return NIL;
+            found = a;
+            return b;
+          }
         }
       }
       int x = firstFitAbove(key, size, fc);
       if (x == NIL) return NIL;
-      long a = Unsigned.alignUp(start[x], align);
-      if (!endsBelow(a, size, hi)) return NIL;
-      if (Unsigned.le(a + size, end[x])) {
-        found = a;
-        return x;
+      long a;
+      if (shape[x] == 0) {
+        a = Unsigned.alignUp(start[x], align);
+        if (!endsBelow(a, size, hi)) return NIL;
+        if (Unsigned.le(a + size, end[x])) {
+          found = a;
+          return x;
+        }
+      } else {
+        long m = memberFit(x, 0, size, align);
+        if (m >= 0) {
+          a = start[x] + m * stride(x);
+          if (!endsBelow(a, size, hi)) return NIL;
+          found = a;
+          return x;
+        }
       }
       if (exact) {
         throw new IllegalStateException("class " + c + " deficits promised a fit of "
-            + Unsigned.hex(size) + " aligned to " + Unsigned.hex(align) + " in the block at "
+            + Unsigned.hex(size) + " aligned to " + Unsigned.hex(align) + " in the entry at "
             + Unsigned.hex(start[x]) + ", which has none");
       }
       // A near miss above the classes: no fit before the next multiple of align past x.
@@ -521,7 +804,7 @@ public final class FreeShard {
   }
 
   /**
-   * {@code find_vmap_lowest_match}'s descent, per class: the lowest block starting above
+   * {@code find_vmap_lowest_match}'s descent, per class: the lowest entry starting above
    * {@code key} holding a fit of {@code size} aligned to {@code 2^(g + c)} ({@code c <= 0}: any
    * block of {@code size} bytes), or NIL. O(log n): one walk down the search path of {@code key},
    * remembering the deepest node where the path turned left and that node or its right subtree
@@ -566,15 +849,56 @@ public final class FreeShard {
     return (aug[n * WORDS + ((c - 1) >> 2)] >>> laneShift(c)) & 0xffff;
   }
 
-  /** Whether the block {@code n} itself holds a fit of {@code size} in class {@code c}. */
+  /** Whether the entry {@code n} itself holds a fit of {@code size} in class {@code c}. */
   private boolean selfFits(int n, int c, long size) {
+    int sh = shape[n] & 0xff;
+    if (sh != 0) {
+      long w = shapeWidth[sh];
+      if (Unsigned.lt(w, size)) return false;
+      if (c <= 0) return true;
+      int k = granule + c;
+      return Long.numberOfTrailingZeros(w) >= k || alignedMember(n, sh, 0, count(n), k) >= 0;
+    }
     long s = start[n];
     if (c <= 0) return !Unsigned.lt(end[n] - s, size);
     long a = Unsigned.alignUp(s, 1L << (granule + c));
     return a != Unsigned.OVERFLOW && Unsigned.lt(a, a + size) && Unsigned.le(a + size, end[n]);
   }
 
-  /** The block with the greatest start {@code <= key}, or NIL. */
+  /**
+   * The lowest member index {@code >= jmin} of run {@code n} holding a fit of {@code size} aligned
+   * to {@code align} (at its start: members start at multiples of their width), or -1.
+   */
+  private long memberFit(int n, long jmin, long size, long align) {
+    int sh = shape[n] & 0xff;
+    long w = shapeWidth[sh];
+    if (Unsigned.lt(w, size)) return -1;
+    long k = count(n);
+    if (!Unsigned.lt(jmin, k)) return -1;
+    if (Unsigned.le(align, w)) return jmin;
+    return alignedMember(n, sh, jmin, k, Long.numberOfTrailingZeros(align));
+  }
+
+  /**
+   * The lowest member index {@code j} in {@code [jmin, k)} of run {@code n} (shape {@code sh})
+   * whose start {@code s + j * stride} is a multiple of {@code 2^bits}, or -1. By arithmetic: with
+   * {@code stride = 2^t * q}, {@code q} odd, no member qualifies unless {@code 2^t} divides
+   * {@code s} (when {@code bits > t}), and then exactly the {@code j} with
+   * {@code j = -(s >> t) * q^-1 (mod 2^(bits - t))}.
+   */
+  private long alignedMember(int n, int sh, long jmin, long k, int bits) {
+    if (!Unsigned.lt(jmin, k)) return -1;
+    long s = start[n];
+    int t = shapeStrideTz[sh];
+    if (bits <= t) return (s & ((1L << bits) - 1)) == 0 ? jmin : -1;
+    if ((s & ((1L << t) - 1)) != 0) return -1;
+    long mask = (1L << (bits - t)) - 1; // bits <= 63
+    long r = (-(s >>> t) * shapeInverse[sh]) & mask;
+    long j = jmin + ((r - jmin) & mask);
+    return Unsigned.lt(j, k) ? j : -1;
+  }
+
+  /** The entry with the greatest start {@code <= key}, or NIL. */
   private int floor(long key) {
     int best = NIL;
     for (int n = root; n != NIL; ) {
@@ -588,7 +912,7 @@ public final class FreeShard {
     return best;
   }
 
-  /** The block with the least start {@code > key}, or NIL. */
+  /** The entry with the least start {@code > key}, or NIL. */
   private int higher(long key) {
     int best = NIL;
     for (int n = root; n != NIL; ) {
@@ -600,6 +924,143 @@ public final class FreeShard {
       }
     }
     return best;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Runs
+
+  private long width(int n) {
+    return shapeWidth[shape[n] & 0xff];
+  }
+
+  private long stride(int n) {
+    return shapeStride[shape[n] & 0xff];
+  }
+
+  /** Members of entry {@code n}: 1 for a block. */
+  private long count(int n) {
+    int sh = shape[n] & 0xff;
+    if (sh == 0) return 1;
+    return Long.divideUnsigned(end[n] - start[n] - shapeWidth[sh], shapeStride[sh]) + 1;
+  }
+
+  /** A block's size, or a run's width: what {@code subtree_max_size} counts. */
+  private long selfSize(int n) {
+    int sh = shape[n] & 0xff;
+    return sh == 0 ? end[n] - start[n] : shapeWidth[sh];
+  }
+
+  /** The index of shape (w, p), added if new. */
+  private int shapeIndex(long w, long p) {
+    for (int i = 1; i <= shapes; i++) {
+      if (shapeWidth[i] == w && shapeStride[i] == p) return i;
+    }
+    if (shapes == MAX_SHAPES) {
+      throw new IllegalArgumentException("more than " + MAX_SHAPES + " run shapes; width "
+          + Unsigned.hex(w) + " stride " + Unsigned.hex(p) + " is one too many");
+    }
+    int i = ++shapes;
+    if (i == shapeWidth.length) {
+      int next = Math.min(MAX_SHAPES + 1, i * 2);
+      shapeWidth = Arrays.copyOf(shapeWidth, next);
+      shapeStride = Arrays.copyOf(shapeStride, next);
+      shapeStrideTz = Arrays.copyOf(shapeStrideTz, next);
+      shapeInverse = Arrays.copyOf(shapeInverse, next);
+    }
+    shapeWidth[i] = w;
+    shapeStride[i] = p;
+    int t = Long.numberOfTrailingZeros(p);
+    shapeStrideTz[i] = t;
+    long q = p >>> t;
+    long inv = q; // Newton's iteration: correct to 3, 6, 12, 24, 48, 96 bits
+    for (int r = 0; r < 5; r++) inv *= 2 - q * inv;
+    shapeInverse[i] = inv;
+    return i;
+  }
+
+  /** Entry {@code n} keeps its first {@code k} members (a block if {@code k == 1}). */
+  private void keepMembers(int n, long k) {
+    int sh = shape[n] & 0xff;
+    long w = shapeWidth[sh];
+    if (k == 1) {
+      end[n] = start[n] + w;
+      shape[n] = 0;
+    } else {
+      end[n] = start[n] + (k - 1) * shapeStride[sh] + w;
+    }
+  }
+
+  /** Inserts {@code k} members of shape {@code sh} from {@code s}: a run, or a block if one. */
+  private int insertMembers(long s, int sh, long k) {
+    long w = shapeWidth[sh];
+    if (k == 1) return insertEntry(s, s + w, 0);
+    return insertEntry(s, s + (k - 1) * shapeStride[sh] + w, sh);
+  }
+
+  /**
+   * Cuts member {@code j} of run {@code n} out as a block of its own and returns its slot; the
+   * members before and after it stay runs (or blocks, if one is left). No free space changes.
+   * O(log n).
+   */
+  private int isolate(int n, long j) {
+    int sh = shape[n] & 0xff;
+    long s = start[n];
+    long st = shapeStride[sh];
+    long k = count(n);
+    long ms = s + j * st;
+    if (j == 0) {
+      end[n] = s + shapeWidth[sh];
+      shape[n] = 0;
+      refresh(s);
+      insertMembers(s + st, sh, k - 1);
+      return n;
+    }
+    keepMembers(n, j);
+    refresh(s);
+    int y = insertEntry(ms, ms + shapeWidth[sh], 0);
+    if (j < k - 1) insertMembers(ms + st, sh, k - 1 - j);
+    return y;
+  }
+
+  /** Run {@code n} keeps members {@code 0..j}; the rest become a new entry, returned. */
+  private int splitAfter(int n, long j) {
+    int sh = shape[n] & 0xff;
+    long s = start[n];
+    long k = count(n);
+    keepMembers(n, j + 1);
+    refresh(s);
+    return insertMembers(s + (j + 1) * shapeStride[sh], sh, k - 1 - j);
+  }
+
+  /**
+   * Block {@code z}, just released or merged, joins a neighbouring run if it is exactly that run's
+   * next member (after the run before it, or before the run after it; both, if it is the one
+   * member missing between two runs of one shape).
+   */
+  private void rejoin(int z) {
+    long zs = start[z];
+    long ze = end[z];
+    long w = ze - zs;
+    if (Long.bitCount(w) != 1) return;
+    int p = zs == 0 ? NIL : floor(zs - 1);
+    int q = higher(zs);
+    boolean intoP = p != NIL && shape[p] != 0 && width(p) == w && end[p] - w + stride(p) == zs;
+    boolean intoQ = q != NIL && shape[q] != 0 && width(q) == w && start[q] - stride(q) == zs;
+    if (intoP && intoQ && shape[p] == shape[q]) {
+      long qEnd = end[q];
+      root = delete(root, zs);
+      root = delete(root, start[q]);
+      end[p] = qEnd;
+      refresh(start[p]);
+    } else if (intoP) {
+      root = delete(root, zs);
+      end[p] = ze;
+      refresh(start[p]);
+    } else if (intoQ) {
+      root = delete(root, zs);
+      start[q] = zs; // q's predecessor ends below zs: the order holds
+      refresh(zs);
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -616,6 +1077,7 @@ public final class FreeShard {
     long be = end[b];
     if (bs == s && be == e) { // full fit
       root = delete(root, bs);
+      blocks--;
     } else if (bs == s) { // left edge
       start[b] = e;
       refresh(e);
@@ -625,26 +1087,29 @@ public final class FreeShard {
     } else { // middle: b keeps the left part, a new block takes the right part
       end[b] = s;
       refresh(bs);
-      insertBlock(e, be);
+      insertEntry(e, be, 0);
+      blocks++;
     }
     bytes -= e - s;
   }
 
-  private void insertBlock(long s, long e) {
+  private int insertEntry(long s, long e, int sh) {
     int x = newSlot();
     start[x] = s;
     end[x] = e;
+    shape[x] = (byte) sh;
     left[x] = NIL;
     right[x] = NIL;
     height[x] = 1;
     pullAug(x);
     root = insert(root, x);
-    count++;
+    entries++;
+    return x;
   }
 
   /**
-   * Recomputes the augmentation from the block starting at {@code key} up to the root, after that
-   * block changed in place, stopping at the first node whose values did not change (the kernel's
+   * Recomputes the augmentation from the entry starting at {@code key} up to the root, after that
+   * entry changed in place, stopping at the first node whose values did not change (the kernel's
    * {@code augment_tree_propagate_from}).
    */
   private void refresh(long key) {
@@ -670,7 +1135,7 @@ public final class FreeShard {
     return rebalance(n);
   }
 
-  /** Unlinks and frees the block starting at {@code key}, which exists. Slots of others stay. */
+  /** Unlinks and frees the entry starting at {@code key}, which exists. Slots of others stay. */
   private int delete(int n, long key) {
     int c = Long.compareUnsigned(key, start[n]);
     if (c < 0) {
@@ -681,10 +1146,10 @@ public final class FreeShard {
       int l = left[n];
       int r = right[n];
       freeSlot(n);
-      count--;
+      entries--;
       if (l == NIL) return r;
       if (r == NIL) return l;
-      // Relink the successor into n's place rather than copying its fields, so no block moves
+      // Relink the successor into n's place rather than copying its fields, so no entry moves
       // to another slot.
       int m = r;
       while (left[m] != NIL) m = left[m];
@@ -742,7 +1207,7 @@ public final class FreeShard {
   }
 
   /**
-   * Recomputes {@code subtree_max_size} and the class deficits of {@code n} from its own block and
+   * Recomputes {@code subtree_max_size} and the class deficits of {@code n} from its own entry and
    * its children's values; returns whether any changed. With {@code M} the new maximum, class
    * {@code c}'s deficit is the least of {@code M - own size + own waste} and, per child,
    * {@code M - child's max + child's deficit} (in granules). Each difference is capped at the
@@ -754,7 +1219,8 @@ public final class FreeShard {
   private boolean pullAug(int n) {
     int l = left[n];
     int r = right[n];
-    long self = end[n] - start[n];
+    int sh = shape[n] & 0xff;
+    long self = sh == 0 ? end[n] - start[n] : shapeWidth[sh];
     long ml = maxSize[l];
     long mr = maxSize[r];
     long m = self;
@@ -771,12 +1237,34 @@ public final class FreeShard {
     int bl = l * WORDS;
     int br = r * WORDS;
     long[] a = aug;
-    // A block's waste in class c is (-start mod 2^(g+c)) / 2^g: the low c bits of u.
-    long u = (((-start[n]) >>> g) & 0x3fff) * LANES;
-    long w0 = laneMin(ds + (u & CAP0), laneMin(dl + a[bl], dr + a[br])) & CAP0;
-    long w1 = laneMin(ds + (u & CAP1), laneMin(dl + a[bl + 1], dr + a[br + 1])) & CAP1;
-    long w2 = laneMin(ds + (u & CAP2), laneMin(dl + a[bl + 2], dr + a[br + 2])) & CAP2;
-    long w3 = laneMin(ds + (u & CAP3), laneMin(dl + a[bl + 3], dr + a[br + 3])) & CAP3;
+    long w0;
+    long w1;
+    long w2;
+    long w3;
+    if (sh == 0) {
+      // A block's waste in class c is (-start mod 2^(g+c)) / 2^g: the low c bits of u.
+      long u = (((-start[n]) >>> g) & 0x3fff) * LANES;
+      w0 = laneMin(ds + (u & CAP0), laneMin(dl + a[bl], dr + a[br])) & CAP0;
+      w1 = laneMin(ds + (u & CAP1), laneMin(dl + a[bl + 1], dr + a[br + 1])) & CAP1;
+      w2 = laneMin(ds + (u & CAP2), laneMin(dl + a[bl + 2], dr + a[br + 2])) & CAP2;
+      w3 = laneMin(ds + (u & CAP3), laneMin(dl + a[bl + 3], dr + a[br + 3])) & CAP3;
+    } else {
+      // A run wastes nothing in class c if some member starts aligned, else its whole width.
+      long k = count(n);
+      int wtz = Long.numberOfTrailingZeros(self);
+      long wg = self >>> g;
+      long[] waste = new long[WORDS];
+      for (int c = 1; c <= live; c++) {
+        int bits = g + c;
+        if (bits > wtz && alignedMember(n, sh, 0, k, bits) < 0) {
+          waste[(c - 1) >> 2] |= wg << laneShift(c);
+        }
+      }
+      w0 = laneMin(ds + waste[0], laneMin(dl + a[bl], dr + a[br])) & CAP0;
+      w1 = laneMin(ds + waste[1], laneMin(dl + a[bl + 1], dr + a[br + 1])) & CAP1;
+      w2 = laneMin(ds + waste[2], laneMin(dl + a[bl + 2], dr + a[br + 2])) & CAP2;
+      w3 = laneMin(ds + waste[3], laneMin(dl + a[bl + 3], dr + a[br + 3])) & CAP3;
+    }
     if (a[bn] != w0 || a[bn + 1] != w1 || a[bn + 2] != w2 || a[bn + 3] != w3) {
       a[bn] = w0;
       a[bn + 1] = w1;
@@ -831,6 +1319,7 @@ public final class FreeShard {
   private void freeSlot(int s) {
     left[s] = freeSlots;
     right[s] = NIL;
+    shape[s] = 0;
     freeSlots = s;
   }
 
@@ -846,6 +1335,7 @@ public final class FreeShard {
     left = Arrays.copyOf(left, next);
     right = Arrays.copyOf(right, next);
     height = Arrays.copyOf(height, next);
+    shape = Arrays.copyOf(shape, next);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -864,9 +1354,9 @@ public final class FreeShard {
     }
   }
 
-  private IllegalStateException overlap(long s, long e, int b) {
+  private static IllegalStateException overlap(long s, long e, long bs, long be) {
     return new IllegalStateException("release of " + range(s, e) + " overlaps free block "
-        + range(start[b], end[b]) + " (double release?)");
+        + range(bs, be) + " (double release?)");
   }
 
   private static String range(long s, long e) {
@@ -876,6 +1366,7 @@ public final class FreeShard {
   /** An in-order walk verifying every invariant of the tree below a node. */
   private final class Checker {
     int visited;
+    long blocks;
     long bytes;
     boolean hasPrev;
     long prevEnd;
@@ -891,72 +1382,126 @@ public final class FreeShard {
       int hl = check(left[n], depth + 1);
       long s = start[n];
       long e = end[n];
-      if (!Unsigned.lt(s, e)) throw new IllegalStateException("empty block " + range(s, e));
+      if (!Unsigned.lt(s, e)) throw new IllegalStateException("empty entry " + range(s, e));
       long gmask = (1L << granule) - 1;
-      if ((s & gmask) != 0 || (e & gmask) != 0) {
+      int sh = shape[n] & 0xff;
+      long k = 1;
+      long self = e - s;
+      if (sh != 0) {
+        if (sh > shapes) throw new IllegalStateException("entry " + range(s, e) + " has no shape");
+        long w = shapeWidth[sh];
+        long p = shapeStride[sh];
+        if (Long.bitCount(w) != 1 || (p & (w - 1)) != 0 || !Unsigned.lt(w, p)
+            || (s & (w - 1)) != 0 || (w & gmask) != 0) {
+          throw new IllegalStateException("run " + range(s, e) + " has a bad shape: width "
+              + Unsigned.hex(w) + ", stride " + Unsigned.hex(p) + ", granule 2^" + granule);
+        }
+        if (Long.remainderUnsigned(e - s - w, p) != 0) {
+          throw new IllegalStateException("run " + range(s, e) + " does not end at a member end");
+        }
+        k = count(n);
+        if (k < 2) throw new IllegalStateException("run " + range(s, e) + " has one member");
+        self = w;
+      } else if ((s & gmask) != 0 || (e & gmask) != 0) {
         throw new IllegalStateException(
             "block " + range(s, e) + " is not a multiple of the granule 2^" + granule);
       }
       if (hasPrev && !Unsigned.lt(prevEnd, s)) {
-        throw new IllegalStateException("block " + range(s, e)
+        throw new IllegalStateException("entry " + range(s, e)
             + (prevEnd == s ? " touches" : " overlaps or is out of order with")
-            + " the block before it, ending at " + Unsigned.hex(prevEnd));
+            + " the entry before it, ending at " + Unsigned.hex(prevEnd));
       }
       hasPrev = true;
       prevEnd = e;
       visited++;
-      bytes += e - s;
+      blocks += k;
+      bytes += k * self;
       int hr = check(right[n], depth + 1);
       if (Math.abs(hl - hr) > 1) {
-        throw new IllegalStateException("block " + range(s, e) + " is out of balance: left height "
+        throw new IllegalStateException("entry " + range(s, e) + " is out of balance: left height "
             + hl + ", right height " + hr);
       }
       int h = 1 + Math.max(hl, hr);
       if (height[n] != h) {
         throw new IllegalStateException(
-            "block " + range(s, e) + " caches height " + height[n] + ", real " + h);
+            "entry " + range(s, e) + " caches height " + height[n] + ", real " + h);
       }
-      long m = e - s;
+      long m = self;
       if (Unsigned.lt(m, maxSize[left[n]])) m = maxSize[left[n]];
       if (Unsigned.lt(m, maxSize[right[n]])) m = maxSize[right[n]];
       if (maxSize[n] != m) {
-        throw new IllegalStateException("block " + range(s, e) + " caches subtree_max_size "
+        throw new IllegalStateException("entry " + range(s, e) + " caches subtree_max_size "
             + Long.toUnsignedString(maxSize[n]) + ", real " + Long.toUnsignedString(m));
       }
       System.arraycopy(aug, n * WORDS, expect, 0, WORDS);
       if (pullAug(n)) {
         long[] real = Arrays.copyOfRange(aug, n * WORDS, n * WORDS + WORDS);
         System.arraycopy(expect, 0, aug, n * WORDS, WORDS);
-        throw new IllegalStateException("block " + range(s, e) + " caches class deficits "
+        throw new IllegalStateException("entry " + range(s, e) + " caches class deficits "
             + Arrays.toString(expect) + ", real " + Arrays.toString(real));
       }
       return h;
     }
   }
 
-  /** Blocks in address order, touching ones merged as they come; builds a shard. */
-  private static final class RangeBuffer {
+  /** Entries in address order, touching ones merged as they come; builds a shard. */
+  private static final class RunBuffer {
     long[] starts;
-    long[] ends;
+    long[] widths;
+    long[] strides;
+    long[] counts;
     int n;
 
-    RangeBuffer(int capacity) {
-      starts = new long[Math.max(4, capacity)];
-      ends = new long[Math.max(4, capacity)];
+    RunBuffer() {
+      this(4);
     }
 
-    /** Appends a nonempty block starting at or above the end of the last one. */
-    void add(long s, long e) {
-      if (n > 0 && ends[n - 1] == s) { // touching: one block, never two
-        ends[n - 1] = e;
+    RunBuffer(int capacity) {
+      int c = Math.max(4, capacity);
+      starts = new long[c];
+      widths = new long[c];
+      strides = new long[c];
+      counts = new long[c];
+    }
+
+    private long spanEnd(int i) {
+      return starts[i] + (counts[i] - 1) * strides[i] + widths[i];
+    }
+
+    /** Appends a valid entry that starts at or above the end of the last one. */
+    void add(long s, long w, long p, long k) {
+      if (k == 1) p = 0;
+      if (n == 0 || spanEnd(n - 1) != s) {
+        push(s, w, p, k);
         return;
       }
+      // Touching: the last member before s and the first member from s become one block.
+      int last = n - 1;
+      long mergedStart;
+      if (counts[last] > 1) {
+        counts[last]--;
+        mergedStart = starts[last] + counts[last] * strides[last];
+        if (counts[last] == 1) strides[last] = 0;
+      } else {
+        mergedStart = starts[last];
+        n--;
+      }
+      push(mergedStart, s + w - mergedStart, 0, 1);
+      if (k > 1) push(s + p, w, k == 2 ? 0 : p, k - 1);
+    }
+
+    private void push(long s, long w, long p, long k) {
       if (n == starts.length) {
-        starts = Arrays.copyOf(starts, n * 2);
-        ends = Arrays.copyOf(ends, n * 2);
+        int c = n * 2;
+        starts = Arrays.copyOf(starts, c);
+        widths = Arrays.copyOf(widths, c);
+        strides = Arrays.copyOf(strides, c);
+        counts = Arrays.copyOf(counts, c);
       }
       starts[n] = s;
-      ends[n] = e;
+      widths[n] = w;
+      strides[n] = p;
+      counts[n] = k;
       n++;
     }
 
@@ -964,16 +1509,19 @@ public final class FreeShard {
       int g = granule;
       for (int i = 0; i < n; i++) {
         g = Math.min(g, Math.min(Long.numberOfTrailingZeros(starts[i]),
-            Long.numberOfTrailingZeros(ends[i])));
+            Long.numberOfTrailingZeros(widths[i])));
       }
       FreeShard f = new FreeShard(Math.max(INITIAL_CAPACITY, n + 1), g);
       for (int i = 0; i < n; i++) {
-        f.start[i + 1] = starts[i];
-        f.end[i + 1] = ends[i];
-        f.bytes += ends[i] - starts[i];
+        int slot = i + 1;
+        f.start[slot] = starts[i];
+        f.end[slot] = spanEnd(i);
+        if (counts[i] > 1) f.shape[slot] = (byte) f.shapeIndex(widths[i], strides[i]);
+        f.blocks += counts[i];
+        f.bytes += counts[i] * widths[i];
       }
       f.used = n + 1;
-      f.count = n;
+      f.entries = n;
       f.root = f.build(1, n);
       return f;
     }
