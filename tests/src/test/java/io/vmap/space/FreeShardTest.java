@@ -566,7 +566,9 @@ class FreeShardTest {
   /** Spaces with 32 MiB zones and 16 nodes; each starts and ends at a zone of node 0. */
   static Stream<Arguments> runSpaces() {
     return Stream.of(
-        Arguments.of("32 TiB", Geometry.DEFAULT_VSTART, Geometry.DEFAULT_VEND));
+        Arguments.of("32 TiB", Geometry.DEFAULT_VSTART, Geometry.DEFAULT_VEND),
+        // x86-64's vmalloc range with 5-level paging.
+        Arguments.of("12.5 PiB", 0xffa0000000000000L, 0xffd2000000000000L));
   }
 
   @ParameterizedTest(name = "{0}")
