@@ -390,6 +390,20 @@ class FreeShardPropertyTest {
       copy.checkInvariants();
       assertEquals(blocks(), blocksOf(copy), "ofRuns(forEachRun)");
       assertEquals(shard.entryCount(), copy.entryCount(), "entries of the copy");
+      // The blocks one by one, folded back into runs where whole zones are a stride apart.
+      int b = shard.blockCount();
+      long[] bs = new long[b];
+      long[] be = new long[b];
+      int[] at = {0};
+      shard.forEach((s, e) -> {
+        bs[at[0]] = s;
+        be[at[0]++] = e;
+      });
+      FreeShard folded = FreeShard.ofBlocks(geometry, bs, be, b);
+      folded.checkInvariants();
+      assertEquals(blocks(), blocksOf(folded), "ofBlocks(geometry, forEach)");
+      assertTrue(folded.entryCount() <= shard.entryCount(),
+          () -> "folded " + folded.entryCount() + " entries, live " + shard.entryCount());
       long lo = bound();
       long hi = bound();
       List<Long> want = new ArrayList<>();

@@ -677,6 +677,70 @@ class FreeShardTest {
     assertEquals(1, f.entryCount());
   }
 
+  /** Every zone of a node touched once, then all freed in random order: one run again. */
+  @Test
+  void wholeZonesFreedInAnyOrderComeBackAsOneRun() {
+    Geometry g = new Geometry(0x100000L, 0x100000L + 4096 * 0x4000L, PAGE, 0x4000L, 4);
+    FreeShard f = FreeShard.of(g, 2);
+    String before = dump(f);
+    assertEquals(1, f.entryCount());
+    SplittableRandom rnd = new SplittableRandom(9);
+    List<long[]> areas = new ArrayList<>();
+    g.forEachOwnedRange(2, (s, e) -> {
+      long a = s + PAGE * rnd.nextInt(4);
+      areas.add(new long[] {a, a + PAGE});
+    });
+    java.util.Collections.shuffle(areas, new java.util.Random(9));
+    for (long[] a : areas) assertTrue(f.allocExact(a[0], a[1]));
+    f.checkInvariants();
+    assertTrue(f.entryCount() >= 1024, () -> "entries " + f.entryCount());
+    java.util.Collections.shuffle(areas, new java.util.Random(10));
+    for (long[] a : areas) f.release(a[0], a[1]);
+    f.checkInvariants();
+    assertEquals(before, dump(f));
+    assertEquals(1, f.entryCount());
+  }
+
+  /**
+   * A node's blocks listed one by one (NodeState's snapshot today) come back as runs through
+   * ofBlocks(Geometry, ...); without the geometry, as blocks.
+   */
+  @Test
+  void ofBlocksForANodeFoldsWholeZonesIntoRuns() {
+    Geometry g = new Geometry(Geometry.DEFAULT_VSTART + 0x3000, Geometry.DEFAULT_VEND - 0x5000,
+        PAGE, ZONE, 16);
+    for (int node : new int[] {0, 7, 15}) {
+      FreeShard live = FreeShard.of(g, node);
+      assertEquals(node == 0 || node == 15 ? 2 : 1, live.entryCount()); // the cut edge zones
+      long base = g.vstart() - 0x3000 + node * ZONE;
+      for (long z : new long[] {5, 6, 100, 4000, 4001, 4002}) {
+        long a = live.allocLowest(PAGE, PAGE, base + z * 16 * ZONE + 7 * PAGE, -1L);
+        assertEquals(base + z * 16 * ZONE + 7 * PAGE, a);
+      }
+      int n = live.blockCount();
+      long[] s = new long[n];
+      long[] e = new long[n];
+      int[] i = {0};
+      live.forEach((bs, be) -> {
+        s[i[0]] = bs;
+        e[i[0]++] = be;
+      });
+      FreeShard back = FreeShard.ofBlocks(g, s, e, n);
+      back.checkInvariants();
+      assertEquals(live.entryCount(), back.entryCount());
+      assertEquals(runs(live), runs(back));
+      assertEquals(n, back.blockCount());
+      assertEquals(n, FreeShard.ofBlocks(s, e, n).entryCount());
+    }
+  }
+
+  private static List<String> runs(FreeShard f) {
+    List<String> out = new ArrayList<>();
+    f.forEachRun((s, w, p, k) -> out.add(Long.toHexString(s) + "/" + Long.toHexString(w) + "/"
+        + Long.toHexString(p) + "/" + k));
+    return out;
+  }
+
   @Test
   void releasesInARunsGapAndTouchingItsMembers() {
     // Members [0x10000, 0x11000), [0x14000, 0x15000), ... 6 of them, stride 0x4000.

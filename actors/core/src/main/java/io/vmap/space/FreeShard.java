@@ -17,7 +17,8 @@ import java.util.Arrays;
  * ({@link Geometry#forEachOwnedRun}). A node's initial shard is therefore one to three entries,
  * whatever the number of zones, and an allocation expands only the zone it lands in: the run is
  * cut around that member ({@link #allocExact}, {@link #allocLowest}), and a zone that becomes
- * wholly free again joins the run next to it ({@link #release}). A run's width is a power of two,
+ * wholly free again joins the run, or the whole free zones, next to it ({@link #release}), so a
+ * node's memory follows its live areas, not its history. A run's width is a power of two,
  * its start and stride are multiples of its width, and {@code stride > width}; runs of one shard
  * use at most 255 distinct (width, stride) shapes. Everything else sees members as ordinary
  * blocks: {@link #forEach}, {@link #blockContaining}, {@link #blockCount} and the searches give
@@ -218,20 +219,31 @@ public final class FreeShard {
    * @throws IllegalArgumentException naming the first empty, unordered or overlapping block
    */
   public static FreeShard ofBlocks(long[] starts, long[] ends, int n) {
-    return ofBlocks(starts, ends, n, DEFAULT_GRANULE);
+    return ofBlocks(starts, ends, n, DEFAULT_GRANULE, 0, 0);
   }
 
-  /** {@link #ofBlocks(long[], long[], int)} sized for {@code g}'s page, as {@link #of}. */
+  /**
+   * {@link #ofBlocks(long[], long[], int)} for a node of {@code g}: sized for its page, as {@link
+   * #of}, and with every sequence of whole zones one stride of {@code nodes * zone} apart folded
+   * into a run, as {@link #of} would hold them. A node's shard restored from a list of blocks
+   * (an old snapshot) is as compact as one that never left memory.
+   */
   public static FreeShard ofBlocks(Geometry g, long[] starts, long[] ends, int n) {
-    return ofBlocks(starts, ends, n, Long.numberOfTrailingZeros(g.page()));
+    long stride = g.nodes() * g.zone();
+    boolean fold = g.nodes() > 1 && Long.divideUnsigned(stride, g.nodes()) == g.zone();
+    return ofBlocks(starts, ends, n, Long.numberOfTrailingZeros(g.page()), fold ? g.zone() : 0,
+        fold ? stride : 0);
   }
 
-  private static FreeShard ofBlocks(long[] starts, long[] ends, int n, int granule) {
+  private static FreeShard ofBlocks(long[] starts, long[] ends, int n, int granule,
+      long foldWidth, long foldStride) {
     if (n < 0 || n > starts.length || n > ends.length) {
       throw new IllegalArgumentException(
           "block count " + n + " does not fit arrays of " + starts.length + " and " + ends.length);
     }
     RunBuffer b = new RunBuffer(n);
+    b.foldWidth = foldWidth;
+    b.foldStride = foldStride;
     long prevEnd = 0;
     for (int i = 0; i < n; i++) {
       long s = starts[i];
@@ -355,8 +367,8 @@ public final class FreeShard {
   /**
    * {@code merge_or_add_vmap_area}: adds {@code [start, end)} as free, merging with an adjacent
    * block on either side. A run member it touches leaves its run first (the run is cut around it);
-   * a block that comes out exactly one member wide, at the next member position of a neighbouring
-   * run of that width, joins the run (so a zone freed whole returns to the compact form). Space in
+   * a block that comes out exactly one member wide, one stride of a run shape past its neighbour
+   * (a run, or a block as wide), joins it: a zone freed whole returns to the compact form. Space in
    * the gap between two members of a run may be released too: the run is cut there. O(log n).
    *
    * @throws IllegalArgumentException if {@code start >= end} (unsigned)
@@ -1033,34 +1045,61 @@ public final class FreeShard {
   }
 
   /**
-   * Block {@code z}, just released or merged, joins a neighbouring run if it is exactly that run's
-   * next member (after the run before it, or before the run after it; both, if it is the one
-   * member missing between two runs of one shape).
+   * Block {@code z}, just released or merged, joins its neighbours if it is exactly one member of
+   * a run shape past the entry before it, or before the entry after it: that entry being a run of
+   * the shape, or a block as wide at a start that a run could have (so zones freed whole in any
+   * order come together again). When it fits both, the three become one run. Only shapes the shard
+   * already has are used; a shard built without runs never gets one. O(log n).
    */
   private void rejoin(int z) {
     long zs = start[z];
     long ze = end[z];
     long w = ze - zs;
-    if (Long.bitCount(w) != 1) return;
+    if (Long.bitCount(w) != 1 || (zs & (w - 1)) != 0) return;
     int p = zs == 0 ? NIL : floor(zs - 1);
     int q = higher(zs);
-    boolean intoP = p != NIL && shape[p] != 0 && width(p) == w && end[p] - w + stride(p) == zs;
-    boolean intoQ = q != NIL && shape[q] != 0 && width(q) == w && start[q] - stride(q) == zs;
-    if (intoP && intoQ && shape[p] == shape[q]) {
+    int intoP = joinShape(p, w, zs, true);
+    int intoQ = joinShape(q, w, zs, false);
+    if (intoP != 0 && intoQ != 0 && intoP == intoQ) {
       long qEnd = end[q];
       root = delete(root, zs);
       root = delete(root, start[q]);
       end[p] = qEnd;
+      shape[p] = (byte) intoP;
       refresh(start[p]);
-    } else if (intoP) {
+    } else if (intoP != 0) {
       root = delete(root, zs);
       end[p] = ze;
+      shape[p] = (byte) intoP;
       refresh(start[p]);
-    } else if (intoQ) {
+    } else if (intoQ != 0) {
       root = delete(root, zs);
       start[q] = zs; // q's predecessor ends below zs: the order holds
+      shape[q] = (byte) intoQ;
       refresh(zs);
     }
+  }
+
+  /**
+   * The shape with which a block of width {@code w} at {@code zs} extends entry {@code n} (which
+   * lies before it if {@code before}, else after it), or 0.
+   */
+  private int joinShape(int n, long w, long zs, boolean before) {
+    if (n == NIL) return 0;
+    int sh = shape[n] & 0xff;
+    if (sh != 0) {
+      if (shapeWidth[sh] != w) return 0;
+      long st = shapeStride[sh];
+      return (before ? end[n] - w + st == zs : start[n] - st == zs) ? sh : 0;
+    }
+    long s = start[n];
+    if (end[n] - s != w || (s & (w - 1)) != 0) return 0;
+    for (int i = 1; i <= shapes; i++) {
+      if (shapeWidth[i] != w) continue;
+      long st = shapeStride[i];
+      if (before ? s + st == zs : s - st == zs) return i;
+    }
+    return 0;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1451,6 +1490,9 @@ public final class FreeShard {
     long[] strides;
     long[] counts;
     int n;
+    /** Nonzero: a block of this width at its start plus foldStride of the last one extends it. */
+    long foldWidth;
+    long foldStride;
 
     RunBuffer() {
       this(4);
@@ -1472,7 +1514,7 @@ public final class FreeShard {
     void add(long s, long w, long p, long k) {
       if (k == 1) p = 0;
       if (n == 0 || spanEnd(n - 1) != s) {
-        push(s, w, p, k);
+        if (!fold(s, w, k)) push(s, w, p, k);
         return;
       }
       // Touching: the last member before s and the first member from s become one block.
@@ -1488,6 +1530,20 @@ public final class FreeShard {
       }
       push(mergedStart, s + w - mergedStart, 0, 1);
       if (k > 1) push(s + p, w, k == 2 ? 0 : p, k - 1);
+    }
+
+    /** Folds a block into the last entry if it is that entry's next member; whether it did. */
+    private boolean fold(long s, long w, long k) {
+      if (foldWidth == 0 || k != 1 || w != foldWidth || (s & (w - 1)) != 0 || n == 0) {
+        return false;
+      }
+      int last = n - 1;
+      if (widths[last] != w || (starts[last] & (w - 1)) != 0) return false;
+      if (counts[last] > 1 && strides[last] != foldStride) return false;
+      if (spanEnd(last) - w + foldStride != s) return false;
+      strides[last] = foldStride;
+      counts[last]++;
+      return true;
     }
 
     private void push(long s, long w, long p, long k) {
