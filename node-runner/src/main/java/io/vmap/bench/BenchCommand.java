@@ -1,27 +1,25 @@
 package io.vmap.bench;
 
+import io.vmap.cli.Cli;
+import io.vmap.cli.CliCommand;
+import io.vmap.cli.UsageException;
+import io.vmap.http.api.Api;
 import io.vmap.space.Unsigned;
-import java.io.OutputStreamWriter;
-import java.io.PrintStream;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code vmap bench}: the kernel's lib/test_vmalloc.c against the actor allocator and two
- * single-lock baselines, plus the purge-latency benchmark. Results go to the command line's out
- * (stdout); progress and diagnostics to its err (stderr). Exit status: 0, 1 when a case failed
- * unexpectedly (every case but align_shift_alloc_test, which is supposed to fail) or hit an error,
- * 2 for bad options or a target that cannot be opened.
+ * single-lock baselines, plus the purge-latency benchmark. Results go to stdout; progress and
+ * diagnostics to stderr. Exit status: 0, 1 when a case failed unexpectedly (every case but
+ * align_shift_alloc_test, which is supposed to fail) or hit an error, 2 for bad options or a
+ * target that cannot be opened.
  */
 @Command(
     name = "bench",
@@ -33,17 +31,7 @@ import picocli.CommandLine.Spec;
       "--purge-latency measures allocation latency during a big purge.",
       "See BENCHMARKS.md."
     })
-public final class BenchCommand implements Callable<Integer> {
-
-  static final String PREFIX = "vmap bench";
-  static final int OK = 0;
-  static final int FAILED = 1;
-  static final int USAGE = 2;
-
-  @Spec CommandSpec spec;
-
-  @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-  boolean help;
+public final class BenchCommand extends CliCommand {
 
   @Option(names = "--target", paramLabel = "T", defaultValue = "embedded",
       description = "embedded (default: the actor allocator, volatile), embedded-durable (event sourced "
@@ -145,6 +133,16 @@ public final class BenchCommand implements Callable<Integer> {
           + "measured from when each allocation was due). Default ${DEFAULT-VALUE}.")
   int purgeRate;
 
+  @Option(names = "--live-areas", paramLabel = "N",
+      description = "Instead of the cases: fill the embedded allocator with N one-page areas over every node, then "
+          + "print its memory (start cost, bytes per live area) and the rate of --nr-threads threads finding "
+          + "random live addresses for --find-seconds.")
+  Long liveAreas;
+
+  @Option(names = "--find-seconds", paramLabel = "S", defaultValue = "5",
+      description = "How long --live-areas looks areas up (0: memory only). Default ${DEFAULT-VALUE}.")
+  double findSeconds;
+
   /** Parses 1/0/true/false/yes/no. */
   static final class FlagConverter implements ITypeConverter<Boolean> {
     @Override
@@ -169,66 +167,44 @@ public final class BenchCommand implements Callable<Integer> {
     }
   }
 
-  @Override
-  public Integer call() {
-    PrintWriter out = spec.commandLine().getOut();
-    PrintWriter err = spec.commandLine().getErr();
-    try {
-      return run(out, err);
-    } catch (Usage | Targets.Unavailable e) {
-      err.println(PREFIX + ": " + e.getMessage());
-      err.flush();
-      return USAGE;
-    } finally {
-      out.flush();
-      err.flush();
-    }
-  }
-
-  /** Bad input; the message is the reason. */
-  static final class Usage extends RuntimeException {
-    private static final long serialVersionUID = 1L;
-
-    Usage(String reason) {
-      super(reason, null, false, false);
-    }
-  }
-
   private BenchConfig config(long mask) {
-    if (nodes < 1 || nodes > io.vmap.space.Geometry.MAX_NODES) throw new Usage("--nodes " + nodes + " is not in 1.." + io.vmap.space.Geometry.MAX_NODES);
-    if (window < 1) throw new Usage("--window " + window + " < 1");
-    if (releaseBatch < 1) throw new Usage("--release-batch " + releaseBatch + " < 1");
-    if (nrPages < 0) throw new Usage("--nr-pages " + nrPages + " < 0");
-    if (findsPerAlloc < 1) throw new Usage("--finds-per-alloc " + findsPerAlloc + " < 1");
+    if (nodes < 1 || nodes > io.vmap.space.Geometry.MAX_NODES) throw new UsageException("--nodes " + nodes + " is not in 1.." + io.vmap.space.Geometry.MAX_NODES);
+    if (window < 1) throw new UsageException("--window " + window + " < 1");
+    if (releaseBatch < 1) throw new UsageException("--release-batch " + releaseBatch + " < 1");
+    if (nrPages < 0) throw new UsageException("--nr-pages " + nrPages + " < 0");
+    if (findsPerAlloc < 1) throw new UsageException("--finds-per-alloc " + findsPerAlloc + " < 1");
     Long lazy = null;
     if (!lazyMaxPages.equals("auto")) {
       try {
         lazy = Long.parseLong(lazyMaxPages);
       } catch (NumberFormatException e) {
-        throw new Usage("--lazy-max-pages '" + lazyMaxPages + "' is not a number or auto");
+        throw new UsageException("--lazy-max-pages '" + lazyMaxPages + "' is not a number or auto");
       }
-      if (lazy < 0) throw new Usage("--lazy-max-pages " + lazy + " < 0");
+      if (lazy < 0) throw new UsageException("--lazy-max-pages " + lazy + " < 0");
     }
     EmbeddedTarget.RequestIds ids = switch (requestIds) {
       case "uuid" -> EmbeddedTarget.RequestIds.UUID;
       case "counter" -> EmbeddedTarget.RequestIds.COUNTER;
-      default -> throw new Usage("--request-ids '" + requestIds + "' is not uuid or counter");
+      default -> throw new UsageException("--request-ids '" + requestIds + "' is not uuid or counter");
     };
     boolean sequential;
     try {
       sequential = sequentialTestOrder != null && new FlagConverter().convert(sequentialTestOrder);
     } catch (CommandLine.TypeConversionException e) {
-      throw new Usage("--sequential-test-order: " + e.getMessage());
+      throw new UsageException("--sequential-test-order: " + e.getMessage());
     }
     return new BenchConfig(nrThreads, testLoopCount, testRepeatCount, mask, sequential, nrPages, nodes,
         lazy, releaseBatch, window, seed, ids, findsPerAlloc, warmupLoops, !noProgress).normalized();
   }
 
-  private int run(PrintWriter out, PrintWriter err) {
+  @Override
+  protected int run() {
+    PrintWriter out = out();
+    PrintWriter err = err();
     long mask = runTestMask != null ? runTestMask : VmallocTests.implementedMask();
     boolean purge = purgeLatency;
     if (testNames != null && !testNames.isEmpty()) {
-      if (runTestMask != null) throw new Usage("--test and --run-test-mask are alternatives; give one");
+      if (runTestMask != null) throw new UsageException("--test and --run-test-mask are alternatives; give one");
       mask = 0;
       for (String n : testNames) {
         if (n.equals("purge_latency_test")) {
@@ -236,13 +212,13 @@ public final class BenchCommand implements Callable<Integer> {
           continue;
         }
         VmallocTests.Case c = VmallocTests.byName(n);
-        if (c == null) throw new Usage("unknown test '" + n + "'");
-        if (!c.implemented()) throw new Usage(n + " exercises a kernel subsystem with no counterpart here");
+        if (c == null) throw new UsageException("unknown test '" + n + "'");
+        if (!c.implemented()) throw new UsageException(n + " exercises a kernel subsystem with no counterpart here");
         mask |= 1L << c.id;
       }
     }
     if (compare && !target.equals("embedded")) {
-      throw new Usage("--compare runs embedded, global-lock and first-fit; drop --target");
+      throw new UsageException("--compare runs embedded, global-lock and first-fit; drop --target");
     }
     if (!compare) Targets.check(target);
     BenchConfig cfg = config(mask);
@@ -251,11 +227,19 @@ public final class BenchCommand implements Callable<Integer> {
       for (VmallocTests.Case c : VmallocTests.ALL) {
         if (!c.implemented() && (mask & (1L << c.id)) != 0) skipped.add(c.name);
       }
-      if (!skipped.isEmpty()) err.println(PREFIX + ": skipped (kernel subsystems with no counterpart here): " + String.join(", ", skipped));
+      if (!skipped.isEmpty()) err.println(spec.qualifiedName() + ": skipped (kernel subsystems with no counterpart here): " + String.join(", ", skipped));
+    }
+    if (liveAreas != null) {
+      if (liveAreas < 1 || liveAreas > Integer.MAX_VALUE) throw new UsageException("--live-areas " + liveAreas + " is not in 1.." + Integer.MAX_VALUE);
+      if (findSeconds < 0) throw new UsageException("--find-seconds " + findSeconds + " < 0");
+      LiveAreasBench.Result r = LiveAreasBench.run(cfg.vmapSettings(), liveAreas, cfg.nrThreads(), findSeconds, cfg.seed(), err);
+      if (json) out.println(Api.writePretty(r));
+      else LiveAreasBench.print(out, cfg.vmapSettings(), r);
+      return Cli.OK;
     }
     boolean runCases = (mask & VmallocTests.implementedMask()) != 0;
-    if (!runCases && !purge) throw new Usage("the mask selects no case that runs here");
-    int rc = OK;
+    if (!runCases && !purge) throw new UsageException("the mask selects no case that runs here");
+    int rc = Cli.OK;
     try (BenchRunner.Progress progress = new BenchRunner.Progress(err, cfg.progress(), 5000)) {
       if (runCases && (!purge || testNames != null)) rc = runCases(cfg, out, progress);
       if (purge) runPurge(cfg, out, progress);
@@ -279,56 +263,27 @@ public final class BenchCommand implements Callable<Integer> {
         }
       }
     }
-    if (json) out.println(Json.write(Report.json(cfg, runs, compare)));
+    if (json) out.println(Api.writePretty(Report.json(cfg, runs, compare)));
     else if (compare) Report.compareTable(out, runs);
     for (Report.Run run : runs) {
-      for (TestResult r : run.results()) if (r.failedUnexpectedly() || !r.errors().isEmpty()) return FAILED;
+      for (TestResult r : run.results()) if (r.failedUnexpectedly() || !r.errors().isEmpty()) return Cli.FAILED;
     }
-    return OK;
+    return Cli.OK;
   }
 
   private void runPurge(BenchConfig cfg, PrintWriter out, BenchRunner.Progress progress) {
     if (purgeAreas < 1 || purgeThreads < 1 || purgeRate < 1 || purgeRounds < 1) {
-      throw new Usage("--purge-areas, --purge-threads, --purge-rate and --purge-rounds must be at least 1");
+      throw new UsageException("--purge-areas, --purge-threads, --purge-rate and --purge-rounds must be at least 1");
     }
     PurgeLatencyBench.Params p = new PurgeLatencyBench.Params(purgeAreas, purgeThreads, purgeRate, cfg.nodes(),
         purgeRounds, List.of(cfg.releaseBatch(), Integer.MAX_VALUE), true, cfg.requestIds(), 1000, 300);
     List<PurgeLatencyBench.Row> rows = PurgeLatencyBench.run(p, progress);
-    if (json) out.println(Json.write(PurgeLatencyBench.json(p, rows)));
+    if (json) out.println(Api.writePretty(PurgeLatencyBench.json(p, rows)));
     else PurgeLatencyBench.print(out, p, rows);
   }
 
-  // ------------------------------------------------------------------------------------- main
-
-  /** The command line with results to {@code out}, diagnostics to {@code err}, one-line usage errors. */
-  public static CommandLine commandLine(PrintStream out, PrintStream err) {
-    CommandLine cl = new CommandLine(new BenchCommand());
-    cl.setOut(new PrintWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), true));
-    cl.setErr(new PrintWriter(new OutputStreamWriter(err, StandardCharsets.UTF_8), true));
-    cl.setParameterExceptionHandler((ex, args) -> {
-      ex.getCommandLine().getErr().println(PREFIX + ": " + ex.getMessage() + " (see '" + PREFIX + " --help')");
-      ex.getCommandLine().getErr().flush();
-      return USAGE;
-    });
-    cl.setExecutionExceptionHandler((ex, failed, parsed) -> {
-      failed.getErr().println(PREFIX + ": internal error: " + ex);
-      ex.printStackTrace(failed.getErr());
-      failed.getErr().flush();
-      return FAILED;
-    });
-    return cl;
-  }
-
-  /**
-   * Standalone entry (before it is wired under {@code vmap}). System.out is pointed at stderr so
-   * nothing a library prints can mix into the results.
-   */
+  /** {@code java -cp ... io.vmap.bench.BenchCommand ARGS} runs {@code vmap bench ARGS} alone. */
   public static void main(String[] args) {
-    PrintStream stdout = System.out;
-    System.setOut(System.err);
-    int rc = commandLine(stdout, System.err).execute(args);
-    stdout.flush();
-    System.err.flush();
-    System.exit(rc);
+    io.vmap.cli.Cli.main(new BenchCommand(), args);
   }
 }

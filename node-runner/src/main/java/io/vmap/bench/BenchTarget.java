@@ -1,6 +1,6 @@
 package io.vmap.bench;
 
-import io.vmap.protocol.ErrorCode;
+import io.vmap.state.ErrorCode;
 import java.util.concurrent.CompletionStage;
 
 /**

@@ -1,11 +1,13 @@
 package io.vmap.bench;
 
+import io.vmap.cli.UsageException;
+
 import io.vmap.client.AllocOptions;
 import io.vmap.client.Vmap;
 import io.vmap.client.VmapClient;
 import io.vmap.client.VmapException;
 import io.vmap.client.VmapSettings;
-import io.vmap.protocol.ErrorCode;
+import io.vmap.state.ErrorCode;
 import io.vmap.space.Geometry;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -59,7 +61,7 @@ final class EmbeddedTarget implements BenchTarget {
       journal = java.nio.file.Path.of("..").resolve("cluster-config/journal-h2.conf");
     }
     if (!java.nio.file.Files.isRegularFile(journal)) {
-      throw new Targets.Unavailable("target 'embedded-durable' needs " + journal + " (run from the repository or through ./vmap)");
+      throw new UsageException("target 'embedded-durable' needs " + journal + " (run from the repository or through ./vmap)");
     }
     com.typesafe.config.Config c = com.typesafe.config.ConfigFactory.load(
         com.typesafe.config.ConfigFactory.parseString("vmap.data-dir = \"" + dir.toAbsolutePath() + "\"")

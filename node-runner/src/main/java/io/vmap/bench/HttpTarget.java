@@ -1,11 +1,14 @@
 package io.vmap.bench;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import io.vmap.protocol.ErrorCode;
+import io.vmap.cli.UsageException;
+
+import io.vmap.http.api.AllocRequest;
+import io.vmap.http.api.Api;
+import io.vmap.http.api.AreaJson;
+import io.vmap.http.api.InfoJson;
+import io.vmap.state.ErrorCode;
 import io.vmap.space.Unsigned;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -21,8 +24,6 @@ import java.util.concurrent.CompletionStage;
  */
 final class HttpTarget implements BenchTarget {
 
-  private static final ObjectMapper JSON = new ObjectMapper();
-
   private final String base;
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final long page;
@@ -31,15 +32,16 @@ final class HttpTarget implements BenchTarget {
   HttpTarget(String base) {
     this.base = base;
     try {
-      JsonNode info = JSON.readTree(send(HttpRequest.newBuilder(uri("/v1/info?format=json")).GET()).body());
-      JsonNode g = info.get("geometry");
-      this.page = g.get("page").asLong();
-      this.nodes = g.get("nodes").asInt();
+      InfoJson.GeometryJson g = Api.read(send(HttpRequest.newBuilder(uri("/v1/info?format=json")).GET()).body(),
+          InfoJson.class).geometry();
+      if (g == null || g.page() == null || g.nodes() == null) throw new Api.BadJson("no geometry");
+      this.page = g.page();
+      this.nodes = g.nodes();
     } catch (IOException | RuntimeException e) {
-      throw new Targets.Unavailable("target '" + base + "' does not answer GET /v1/info: " + e.getMessage());
+      throw new UsageException("target '" + base + "' does not answer GET /v1/info: " + e.getMessage());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new Targets.Unavailable("interrupted");
+      throw new UsageException("interrupted");
     }
   }
 
@@ -60,12 +62,11 @@ final class HttpTarget implements BenchTarget {
 
   @Override
   public CompletionStage<Long> allocAsync(long size, long align, int hint) {
-    String body = "{\"size\":" + Long.toUnsignedString(size) + ",\"align\":" + Long.toUnsignedString(align)
-        + (hint >= 0 ? ",\"node\":" + (hint % nodes) : "") + "}";
+    String body = Api.write(AllocRequest.of(size, align, hint < 0 ? -1 : hint % nodes));
     return async(HttpRequest.newBuilder(uri("/v1/areas")).header("Content-Type", "application/json")
             .POST(HttpRequest.BodyPublishers.ofString(body)))
         .thenApply(r -> switch (r.statusCode()) {
-          case 201 -> Unsigned.parse(field(r.body(), "start"));
+          case 201 -> start(r.body());
           case 507, 503 -> NONE;
           default -> throw new CompletionException(new IllegalStateException("alloc: HTTP " + r.statusCode() + " " + r.body()));
         });
@@ -85,13 +86,13 @@ final class HttpTarget implements BenchTarget {
   @Override
   public CompletionStage<Long> findAsync(long addr) {
     return async(HttpRequest.newBuilder(uri("/v1/areas/" + Unsigned.hex(addr))).GET())
-        .thenApply(r -> r.statusCode() == 200 ? Unsigned.parse(field(r.body(), "start")) : NONE);
+        .thenApply(r -> r.statusCode() == 200 ? start(r.body()) : NONE);
   }
 
   @Override
   public CompletionStage<Integer> purgeAsync() {
     return async(HttpRequest.newBuilder(uri("/v1/purge")).POST(HttpRequest.BodyPublishers.noBody()))
-        .thenApply(r -> Integer.parseInt(field(r.body(), "released")));
+        .thenApply(r -> Api.read(r.body(), Api.Purged.class).released());
   }
 
   @Override
@@ -114,11 +115,7 @@ final class HttpTarget implements BenchTarget {
     return URI.create(base + path);
   }
 
-  private static String field(String body, String name) {
-    try {
-      return JSON.readTree(body).get(name).asText();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+  private static long start(String body) {
+    return Api.read(body, AreaJson.class).toArea().start();
   }
 }

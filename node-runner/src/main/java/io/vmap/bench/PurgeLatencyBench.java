@@ -5,11 +5,9 @@ import io.vmap.space.Geometry;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -312,31 +310,11 @@ final class PurgeLatencyBench {
     return h.getTotalCount() == 0 ? 0 : h.getMaxValue() / 1000.0;
   }
 
-  static Map<String, Object> json(Params p, List<Row> rows) {
-    Map<String, Object> root = new LinkedHashMap<>();
-    root.put("machine", Report.machine());
-    Map<String, Object> cfg = new LinkedHashMap<>();
-    cfg.put("areas", p.areas());
-    cfg.put("threads", p.threads());
-    cfg.put("rate_per_thread", p.ratePerThread());
-    cfg.put("nodes", p.nodes());
-    cfg.put("rounds", p.rounds());
-    root.put("config", cfg);
-    List<Object> rs = new ArrayList<>();
-    for (Row r : rows) {
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("target", r.target());
-      m.put("release_batch", r.batch());
-      m.put("purge_usec", r.purgeUsec());
-      m.put("purge_usec_median", r.medianPurgeUsec());
-      m.put("gc_millis_during_purge", r.gcMillisDuring());
-      m.put("released", r.released());
-      m.put("during", Report.latency(r.during()));
-      m.put("before", Report.latency(r.before()));
-      m.put("errors", r.errors());
-      rs.add(m);
-    }
-    root.put("purge_latency", rs);
-    return root;
+  static BenchJson.PurgeLatency json(Params p, List<Row> rows) {
+    return new BenchJson.PurgeLatency(Report.machine(),
+        new BenchJson.PurgeConfig(p.areas(), p.threads(), p.ratePerThread(), p.nodes(), p.rounds()),
+        rows.stream().map(r -> new BenchJson.PurgeRow(r.target(), r.batch(), r.purgeUsec(), r.medianPurgeUsec(),
+            r.gcMillisDuring(), r.released(), Report.latency(r.during()), Report.latency(r.before()), r.errors()))
+            .toList());
   }
 }

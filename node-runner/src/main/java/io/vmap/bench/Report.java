@@ -2,10 +2,8 @@ package io.vmap.bench;
 
 import java.io.PrintWriter;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import org.HdrHistogram.Histogram;
 
 /** Text and JSON forms of bench results. */
@@ -75,33 +73,16 @@ final class Report {
 
   // ------------------------------------------------------------------------------------ JSON
 
-  static Map<String, Object> config(BenchConfig c) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("nr_threads", c.nrThreads());
-    m.put("test_loop_count", c.testLoopCount());
-    m.put("test_repeat_count", c.testRepeatCount());
-    m.put("run_test_mask", c.runTestMask());
-    m.put("sequential_test_order", c.sequentialTestOrder());
-    m.put("nr_pages", c.nrPages());
-    m.put("nodes", c.nodes());
-    m.put("lazy_max_pages", c.thresholdPages());
-    m.put("release_batch", c.releaseBatch());
-    m.put("window", c.window());
-    m.put("seed", c.seed());
-    m.put("request_ids", c.requestIds().name().toLowerCase(Locale.ROOT));
-    m.put("finds_per_alloc", c.findsPerAlloc());
-    m.put("warmup_loops", c.warmupLoops());
-    return m;
+  static BenchJson.Config config(BenchConfig c) {
+    return new BenchJson.Config(c.nrThreads(), c.testLoopCount(), c.testRepeatCount(), c.runTestMask(),
+        c.sequentialTestOrder(), c.nrPages(), c.nodes(), c.thresholdPages(), c.releaseBatch(), c.window(), c.seed(),
+        c.requestIds().name().toLowerCase(Locale.ROOT), c.findsPerAlloc(), c.warmupLoops());
   }
 
-  static Map<String, Object> machine() {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("nproc", Runtime.getRuntime().availableProcessors());
-    m.put("max_heap_bytes", Runtime.getRuntime().maxMemory());
-    m.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
-    m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
-    m.put("loadavg", loadAverage());
-    return m;
+  static BenchJson.Machine machine() {
+    return new BenchJson.Machine(Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory(),
+        System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"),
+        System.getProperty("os.name") + " " + System.getProperty("os.arch"), loadAverage());
   }
 
   /** /proc/loadavg's first three fields (the machine's load when the run ended), or "?". */
@@ -114,67 +95,25 @@ final class Report {
     }
   }
 
-  static Map<String, Object> latency(Histogram h) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("count", h.getTotalCount());
-    m.put("p50_usec", TestResult.usec(h, 50));
-    m.put("p99_usec", TestResult.usec(h, 99));
-    m.put("p999_usec", TestResult.usec(h, 99.9));
-    m.put("max_usec", h.getTotalCount() == 0 ? 0.0 : h.getMaxValue() / 1000.0);
-    return m;
+  static BenchJson.Latency latency(Histogram h) {
+    return new BenchJson.Latency(h.getTotalCount(), TestResult.usec(h, 50), TestResult.usec(h, 99),
+        TestResult.usec(h, 99.9), h.getTotalCount() == 0 ? 0.0 : h.getMaxValue() / 1000.0);
   }
 
-  static Map<String, Object> result(TestResult r) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("test", r.name());
-    m.put("id", r.id());
-    m.put("passed", r.passed());
-    m.put("failed", r.failed());
-    m.put("repeat", r.repeat());
-    m.put("loops", r.loops());
-    m.put("avg_usec", r.avgUsec());
-    m.put("ops", r.ops());
-    m.put("ops_per_sec", Math.round(r.opsPerSec()));
-    m.put("latency", latency(r.all()));
-    Map<String, Object> by = new LinkedHashMap<>();
-    by.put("alloc", latency(r.alloc()));
-    by.put("free", latency(r.free()));
-    by.put("find", latency(r.find()));
-    m.put("by_op", by);
-    m.put("errors", r.errors());
-    return m;
+  static BenchJson.Result result(TestResult r) {
+    return new BenchJson.Result(r.name(), r.id(), r.passed(), r.failed(), r.repeat(), r.loops(), r.avgUsec(), r.ops(),
+        Math.round(r.opsPerSec()), latency(r.all()),
+        new BenchJson.ByOp(latency(r.alloc()), latency(r.free()), latency(r.find())), r.errors());
   }
 
-  static Map<String, Object> json(BenchConfig c, List<Run> runs, boolean compare) {
-    Map<String, Object> root = new LinkedHashMap<>();
-    root.put("machine", machine());
-    root.put("config", config(c));
-    List<Object> rs = new ArrayList<>();
-    for (Run run : runs) {
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("target", run.target());
-      m.put("describe", run.describe());
-      List<Object> results = new ArrayList<>();
-      for (TestResult r : run.results()) results.add(result(r));
-      m.put("results", results);
-      rs.add(m);
-    }
-    root.put("runs", rs);
-    if (compare) {
-      List<Object> rows = new ArrayList<>();
-      for (Row row : compareRows(runs)) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("test", row.result.name());
-        m.put("target", row.result.target());
-        m.put("ops_per_sec", Math.round(row.result.opsPerSec()));
-        m.put("p50_usec", row.result.usec(50));
-        m.put("p99_usec", row.result.usec(99));
-        m.put("max_usec", row.result.maxUsec());
-        m.put("embedded_ratio", row.ratio);
-        rows.add(m);
-      }
-      root.put("compare", rows);
-    }
-    return root;
+  static BenchJson.Cases json(BenchConfig c, List<Run> runs, boolean compare) {
+    List<BenchJson.Run> rs = runs.stream()
+        .map(run -> new BenchJson.Run(run.target(), run.describe(), run.results().stream().map(Report::result).toList()))
+        .toList();
+    List<BenchJson.CompareRow> rows = !compare ? null : compareRows(runs).stream()
+        .map(row -> new BenchJson.CompareRow(row.result.name(), row.result.target(), Math.round(row.result.opsPerSec()),
+            row.result.usec(50), row.result.usec(99), row.result.maxUsec(), row.ratio))
+        .toList();
+    return new BenchJson.Cases(machine(), config(c), rs, rows);
   }
 }

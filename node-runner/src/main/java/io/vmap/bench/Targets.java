@@ -1,5 +1,7 @@
 package io.vmap.bench;
 
+import io.vmap.cli.UsageException;
+
 import io.vmap.space.Geometry;
 import java.util.List;
 import java.util.regex.Pattern;
@@ -14,22 +16,13 @@ public final class Targets {
 
   private static final Pattern HTTP = Pattern.compile("http://[^/:\\s]+:\\d{1,5}/?");
 
-  /** A target that cannot be opened: the message is the one-line reason (exit status 2). */
-  public static final class Unavailable extends RuntimeException {
-    private static final long serialVersionUID = 1L;
-
-    Unavailable(String reason) {
-      super(reason, null, false, false);
-    }
-  }
-
-  /** Throws {@link Unavailable} unless {@code name} can be opened now. */
+  /** Throws {@link UsageException} (a target that cannot be opened) unless {@code name} can be opened now. */
   public static void check(String name) {
     switch (name) {
       case "embedded", "embedded-durable", "global-lock", "first-fit" -> {}
       default -> {
         if (HTTP.matcher(name).matches()) return;
-        throw new Unavailable("unknown target '" + name
+        throw new UsageException("unknown target '" + name
             + "' (expected embedded, global-lock, first-fit, embedded-durable or http://host:port)");
       }
     }

@@ -17,7 +17,11 @@ import akka.http.javadsl.unmarshalling.Unmarshaller;
 import io.vmap.client.AllocOptions;
 import io.vmap.client.VmapClient;
 import io.vmap.client.VmapException;
-import io.vmap.protocol.ErrorCode;
+import io.vmap.http.api.AllocRequest;
+import io.vmap.http.api.Api;
+import io.vmap.http.api.AreaJson;
+import io.vmap.http.api.InfoJson;
+import io.vmap.state.ErrorCode;
 import io.vmap.space.Unsigned;
 import java.time.Duration;
 import java.util.Locale;
@@ -36,24 +40,31 @@ final class VmapRoutes extends AllDirectives {
 
   private static final Logger LOG = LoggerFactory.getLogger(VmapHttpServer.class);
 
-  static final ContentType PROMETHEUS = ContentTypes.parse("text/plain; version=0.0.4; charset=utf-8");
+  static final ContentType PROMETHEUS = ContentTypes.parse(Metrics.CONTENT_TYPE);
 
   /** Bodies of POST /v1/areas are a few hundred bytes; anything this large is a mistake. */
   static final long MAX_BODY = 64 * 1024;
+  /** A batch of the most operations allowed, each with every field, fits in this. */
+  static final long MAX_BATCH_BODY = 8L << 20;
 
   private final VmapClient client;
+  private final Batches batches;
   private final HealthProbe probe;
   private final Metrics metrics;
   /** Null: leave akka.http.server.request-timeout as configured. */
   private final Duration requestTimeout;
   private final Duration scrapeTimeout;
+  /** The operator page and its JSON views (/ui, /v1/space, /v1/nodes, ...). */
+  private final UiRoutes ui;
 
   VmapRoutes(VmapClient client, HealthProbe probe, Metrics metrics, Duration requestTimeout, Duration scrapeTimeout) {
     this.client = client;
+    this.batches = new Batches(client);
     this.probe = probe;
     this.metrics = metrics;
     this.requestTimeout = requestTimeout;
     this.scrapeTimeout = scrapeTimeout;
+    this.ui = new UiRoutes(client, probe);
   }
 
   Route route() {
@@ -74,20 +85,27 @@ final class VmapRoutes extends AllDirectives {
 
   private Route endpoints() {
     return concat(
-        pathPrefix("v1", this::v1),
+        ui.route(),
+        pathPrefix("v1", () -> ui.observe(this::v1)),
         pathPrefix("health", () -> concat(
             path("alive", () -> get(() -> extractRequest(r -> complete(alive())))),
             path("ready", () -> get(() -> extractRequest(r -> complete(readiness())))))),
         path("metrics", () -> get(() -> extractRequest(r -> completeWithFuture(scrape())))));
   }
 
+  private static final java.util.regex.Pattern NOT_BATCH = java.util.regex.Pattern.compile("(?!batch$)[^/]+");
+
   private Route v1() {
     return concat(
+        path(PathMatchers.segment("areas").slash("batch"), () -> post(() ->
+            withSizeLimit(MAX_BATCH_BODY, () ->
+                entity(Unmarshaller.entityToString(), body -> op("batch", () -> batch(body)))))),
         path("areas", () -> post(() ->
             withSizeLimit(MAX_BODY, () ->
                 optionalHeaderValueByName("Idempotency-Key", key ->
                     entity(Unmarshaller.entityToString(), body -> op("alloc", () -> alloc(body, key))))))),
-        path(PathMatchers.segment("areas").slash(PathMatchers.segment()), addr -> concat(
+        // Any segment but "batch" is an address: GET or DELETE /v1/areas/batch is 405, not a bad address.
+        path(PathMatchers.segment("areas").slash(PathMatchers.segment(NOT_BATCH)), addr -> concat(
             get(() -> op("find", () -> find(addr))),
             delete(() ->
                 parameterOptional("requestId", qid ->
@@ -101,24 +119,28 @@ final class VmapRoutes extends AllDirectives {
   // ------------------------------------------------------------------ operations
 
   private CompletionStage<HttpResponse> alloc(String body, Optional<String> key) {
-    AllocOptions o = Json.parseAlloc(body, client.geometry(), key);
+    AllocOptions o = Api.read(body, AllocRequest.class).toOptions(client.geometry(), key);
     return client.alloc(o).thenApply(a ->
-        json(StatusCodes.CREATED, Json.allocation(a))
+        json(StatusCodes.CREATED, AreaJson.of(a.area(), a.node()))
             .addHeader(Location.create("/v1/areas/" + Unsigned.hex(a.start()))));
   }
 
+  private CompletionStage<HttpResponse> batch(String body) {
+    return batches.run(body).thenApply(r -> json(StatusCodes.OK, r));
+  }
+
   private CompletionStage<HttpResponse> find(String segment) {
-    long addr = Json.pathAddress(segment);
+    long addr = Api.pathAddress(segment);
     return client.find(addr).thenApply(area -> {
       if (area.isEmpty()) throw new VmapException(ErrorCode.ENOENT, "no busy area contains " + Unsigned.hex(addr));
-      return json(StatusCodes.OK, Json.write(Json.area(area.get(), client.geometry().nodeOf(area.get().start()))));
+      return json(StatusCodes.OK, AreaJson.of(area.get(), client.geometry().nodeOf(area.get().start())));
     });
   }
 
   private CompletionStage<HttpResponse> free(String segment, Optional<String> queryId, Optional<String> key) {
-    long addr = Json.pathAddress(segment);
-    String q = queryId.map(id -> Json.requestId(id, "requestId", null)).orElse(null);
-    String id = Json.reconcileIds(q, key, "requestId");
+    long addr = Api.pathAddress(segment);
+    String q = queryId.map(id -> Api.requestId(id, "requestId")).orElse(null);
+    String id = Api.reconcileIds(q, key, "requestId");
     CompletionStage<?> s = id == null ? client.free(addr) : client.free(addr, id);
     return s.thenApply(area -> HttpResponse.create().withStatus(StatusCodes.NO_CONTENT));
   }
@@ -135,16 +157,12 @@ final class VmapRoutes extends AllDirectives {
       asJson = accept.map(a -> a.toLowerCase(Locale.ROOT).contains("application/json")).orElse(false);
     }
     return client.info().thenApply(i -> asJson
-        ? json(StatusCodes.OK, Json.info(i))
+        ? json(StatusCodes.OK, InfoJson.of(i))
         : HttpResponse.create().withStatus(StatusCodes.OK).withEntity(ContentTypes.TEXT_PLAIN_UTF8, i.render()));
   }
 
   private CompletionStage<HttpResponse> purge() {
-    return client.purge().thenApply(n -> {
-      var o = Json.object();
-      o.put("released", n);
-      return json(StatusCodes.OK, Json.write(o));
-    });
+    return client.purge().thenApply(n -> json(StatusCodes.OK, new Api.Purged(n)));
   }
 
   /**
@@ -174,6 +192,7 @@ final class VmapRoutes extends AllDirectives {
         return resp;
       }
       Throwable c = unwrap(err);
+      if (c instanceof Api.BadJson bad) c = new VmapException(ErrorCode.EINVAL, bad.getMessage());
       if (c instanceof VmapException ve) {
         metrics.record(op, ve.code().name(), dt);
         if (ve.code() == ErrorCode.ETIMEDOUT) {
@@ -199,9 +218,7 @@ final class VmapRoutes extends AllDirectives {
     } catch (RuntimeException e) {
       ok = false;
     }
-    var o = Json.object();
-    o.put("alive", ok);
-    return json(ok ? StatusCodes.OK : StatusCodes.SERVICE_UNAVAILABLE, Json.write(o));
+    return json(ok ? StatusCodes.OK : StatusCodes.SERVICE_UNAVAILABLE, new Api.Alive(ok));
   }
 
   private HttpResponse readiness() {
@@ -214,10 +231,7 @@ final class VmapRoutes extends AllDirectives {
       ok = false;
       detail = "readiness probe failed: " + e;
     }
-    var o = Json.object();
-    o.put("ready", ok);
-    o.put("detail", detail);
-    return json(ok ? StatusCodes.OK : StatusCodes.SERVICE_UNAVAILABLE, Json.write(o));
+    return json(ok ? StatusCodes.OK : StatusCodes.SERVICE_UNAVAILABLE, new Api.Ready(ok, detail));
   }
 
   private CompletionStage<HttpResponse> scrape() {
@@ -271,11 +285,12 @@ final class VmapRoutes extends AllDirectives {
   }
 
   static HttpResponse error(StatusCode status, String code, String reason) {
-    return json(status, Json.error(code, reason));
+    return json(status, new Api.Error(code, reason == null ? "" : reason));
   }
 
-  static HttpResponse json(StatusCode status, String body) {
-    return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, body);
+  /** {@code dto} (a record of {@link io.vmap.http.api}) as the JSON body. */
+  static HttpResponse json(StatusCode status, Object dto) {
+    return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, Api.write(dto));
   }
 
   private static HttpResponse timeoutResponse(HttpRequest req) {
@@ -301,7 +316,7 @@ final class VmapRoutes extends AllDirectives {
     if (!r.entity().isKnownEmpty() && r.entity() instanceof HttpEntity.Strict s) {
       text = s.getData().utf8String();
     }
-    return r.withEntity(ContentTypes.APPLICATION_JSON, Json.error(codeOf(r.status().intValue()), text));
+    return r.withEntity(ContentTypes.APPLICATION_JSON, Api.write(new Api.Error(codeOf(r.status().intValue()), text)));
   }
 
   /** An unreadable body: too large (413) or not decodable (400), without the exception's text. */
@@ -315,6 +330,7 @@ final class VmapRoutes extends AllDirectives {
   private ExceptionHandler exceptionHandler() {
     return ExceptionHandler.newBuilder()
         .match(VmapException.class, e -> complete(error(e.code(), e.reason())))
+        .match(Api.BadJson.class, e -> complete(error(ErrorCode.EINVAL, e.getMessage())))
         .match(akka.http.scaladsl.model.EntityStreamSizeException.class, e -> complete(bodyError(e)))
         .match(akka.http.scaladsl.model.IllegalRequestException.class, e -> {
           int status = e.status().intValue();

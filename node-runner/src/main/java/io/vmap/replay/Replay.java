@@ -7,13 +7,13 @@ import io.vmap.client.VmapClient;
 import io.vmap.client.VmapException;
 import io.vmap.client.VmapInfo;
 import io.vmap.client.VmapSettings;
-import io.vmap.protocol.Policy;
+import io.vmap.state.Policy;
 import io.vmap.space.Area;
 import io.vmap.space.Geometry;
 import io.vmap.space.Unsigned;
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.Optional;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -50,7 +50,7 @@ public final class Replay implements AutoCloseable {
   }
 
   /** Applies every line of {@code in}, printing one line per op to {@code out}. */
-  public void run(BufferedReader in, PrintStream out) throws IOException {
+  public void run(BufferedReader in, PrintWriter out) throws IOException {
     String line;
     while ((line = in.readLine()) != null) {
       String result = apply(line);

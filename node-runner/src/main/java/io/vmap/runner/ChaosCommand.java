@@ -1,5 +1,11 @@
 package io.vmap.runner;
 
+import io.vmap.cli.CliCommand;
+import io.vmap.cli.UsageException;
+import io.vmap.cli.Cli;
+import java.io.PrintWriter;
+
+import io.vmap.protocol.PurgeProtocol;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
@@ -11,7 +17,6 @@ import io.vmap.chaos.Checker;
 import io.vmap.chaos.History;
 import io.vmap.client.Vmap;
 import io.vmap.client.VmapSettings;
-import io.vmap.purge.PurgeCoordinator;
 import io.vmap.space.Geometry;
 import io.vmap.space.Unsigned;
 import java.io.PrintStream;
@@ -42,7 +47,7 @@ import picocli.CommandLine.Option;
       "space leaked, and every node's books. Prints the counts and, last, 'violations: N'.",
       "Exit status 0 only when N is 0; 2 for bad options."
     })
-final class ChaosCommand extends Subcommand {
+final class ChaosCommand extends CliCommand {
 
   @Option(names = "--ops", paramLabel = "N", converter = Numbers.UnsignedConverter.class,
       description = "Operations (default ${DEFAULT-VALUE}).", defaultValue = "20000")
@@ -87,7 +92,7 @@ final class ChaosCommand extends Subcommand {
   Path historyFile;
 
   @Override
-  int run() throws Exception {
+  protected int run() throws Exception {
     ChaosRunner.tuneCommonPool();
     if (ops == 0 || ops < 0) throw new UsageException("ops " + Long.toUnsignedString(ops) + " is not in 1.." + Long.MAX_VALUE);
     int n = Numbers.intIn("nodes", nodes, 1, 64);
@@ -110,7 +115,7 @@ final class ChaosCommand extends Subcommand {
         .faults(new ChaosSettings.Faults(drop, dup, delay, reorder))
         .maxDelay(Duration.ofMillis(maxDelayMs));
     Geometry g = settings.geometry();
-    PrintStream o = out();
+    PrintWriter o = out();
     o.printf("vmap chaos: seed %d%n", theSeed);
     o.printf("allocator: %d nodes, space %s:%s (%s), zone %s, page %d, purge over %d lazy pages%n", g.nodes(),
         Unsigned.hex(g.vstart()), Unsigned.hex(g.vend()), Numbers.bytes(g.spaceBytes()), Numbers.bytes(g.zone()), g.page(),
@@ -133,7 +138,7 @@ final class ChaosCommand extends Subcommand {
       }
     }
     report(o, r, c);
-    return r.violations().isEmpty() ? 0 : VmapCommand.FAILED;
+    return r.violations().isEmpty() ? 0 : Cli.FAILED;
   }
 
   private Config load(int n) {
@@ -148,7 +153,7 @@ final class ChaosCommand extends Subcommand {
     }
   }
 
-  private static void report(PrintStream o, ChaosWorkload.Result r, int clients) {
+  private static void report(PrintWriter o, ChaosWorkload.Result r, int clients) {
     Checker.Summary s = r.summary();
     o.printf("ops: %d in %.1f s from %d clients; recorded, with the drain's retries and frees:%n", r.ops(),
         r.elapsed().toNanos() / 1e9, clients);
@@ -165,7 +170,7 @@ final class ChaosCommand extends Subcommand {
         .limit(8)
         .forEach(e -> o.printf("  %-34s dropped %5d  duplicated %5d  delayed %5d  reordered %5d%n", e.getKey(),
             e.getValue()[0], e.getValue()[1], e.getValue()[2], e.getValue()[3]));
-    PurgeCoordinator.Status p = r.purge();
+    PurgeProtocol.Status p = r.purge();
     if (p != null) {
       o.printf("purge: %d epochs, %d areas released, %d flush acks recorded%n", p.epochsRun(), p.areasReleased(),
           s.flushAcks());

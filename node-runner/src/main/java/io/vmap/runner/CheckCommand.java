@@ -1,5 +1,10 @@
 package io.vmap.runner;
 
+import io.vmap.cli.CliCommand;
+import io.vmap.cli.UsageException;
+import io.vmap.cli.Cli;
+import java.io.PrintWriter;
+
 import com.typesafe.config.ConfigException;
 import io.vmap.chaos.Chaos;
 import io.vmap.chaos.ChaosWorkload;
@@ -9,9 +14,10 @@ import io.vmap.chaos.Inspector;
 import io.vmap.client.Vmap;
 import io.vmap.client.VmapInfo;
 import io.vmap.client.VmapSettings;
+import io.vmap.http.api.Api;
+import io.vmap.http.api.InfoJson;
 import io.vmap.space.Geometry;
 import io.vmap.space.Unsigned;
-import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -46,7 +52,7 @@ import picocli.CommandLine.Option;
       "reserved parts disjoint and inside the node's zones and adding up to them; spanning",
       "areas consistent across owners; no reservation older than its lease (+ --grace)."
     })
-final class CheckCommand extends Subcommand {
+final class CheckCommand extends CliCommand {
 
   @Option(names = "--url", paramLabel = "URL", description = "Base URL of a vmap HTTP server, e.g. http://127.0.0.1:8081.")
   String url;
@@ -72,21 +78,19 @@ final class CheckCommand extends Subcommand {
   long waitMs;
 
   @Override
-  int run() throws Exception {
+  protected int run() throws Exception {
     if (url != null && config != null) throw new UsageException("--url and --config exclude each other");
     try {
       return url != null ? remote() : embedded();
     } catch (CheckFailed e) {
-      spec.commandLine().getErr().println(spec.qualifiedName() + ": " + e.getMessage());
-      spec.commandLine().getErr().flush();
-      return VmapCommand.FAILED;
+      return failed(e.getMessage());
     }
   }
 
   // ------------------------------------------------------------------ --url
 
   private int remote() throws Exception {
-    PrintStream o = out();
+    PrintWriter o = out();
     String base = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
     URI uri;
     try {
@@ -131,8 +135,8 @@ final class CheckCommand extends Subcommand {
     }
     if (r.statusCode() != 200) throw new CheckFailed(uri + " answered " + r.statusCode() + ": " + r.body());
     try {
-      return ChaosRunner.infoFromJson(r.body());
-    } catch (java.io.IOException | IllegalArgumentException e) {
+      return Api.read(r.body(), InfoJson.class).toVmapInfo();
+    } catch (IllegalArgumentException e) {
       throw new CheckFailed(uri + " did not answer vmap info JSON: " + e.getMessage());
     }
   }
@@ -155,7 +159,7 @@ final class CheckCommand extends Subcommand {
     VmapSettings settings = rc.settings();
     Geometry g = settings.geometry();
     long theSeed = seed != null ? seed : System.nanoTime();
-    PrintStream o = out();
+    PrintWriter o = out();
     o.printf("vmap check: embedded allocator, config %s%n", rc.source());
     o.printf("%d nodes, space %s:%s (%s), zone %s; %d operations first (seed %d)%n", g.nodes(), Unsigned.hex(g.vstart()),
         Unsigned.hex(g.vend()), Numbers.bytes(g.spaceBytes()), Numbers.bytes(g.zone()), ops, theSeed);
@@ -192,7 +196,7 @@ final class CheckCommand extends Subcommand {
 
   // ------------------------------------------------------------------ output
 
-  private static void summary(PrintStream o, VmapInfo info) {
+  private static void summary(PrintWriter o, VmapInfo info) {
     o.printf("%5s %8s %6s %6s %8s %18s %8s%n", "node", "busy", "lazy", "held", "reserved", "free bytes", "blocks");
     for (VmapInfo.NodeStats n : info.nodes()) {
       o.printf("%5d %8d %6d %6d %8d %18s %8d%n", n.node(), n.busy(), n.lazy(), n.heldParts(), n.reservations(),
@@ -208,12 +212,12 @@ final class CheckCommand extends Subcommand {
     }
   }
 
-  private static int findings(PrintStream o, List<Checker.Violation> found) {
+  private static int findings(PrintWriter o, List<Checker.Violation> found) {
     found.stream().limit(50).forEach(v -> o.println("  " + v));
     if (found.size() > 50) o.printf("  ... and %d more%n", found.size() - 50);
     o.printf("violations: %d%n", found.size());
     o.flush();
-    return found.isEmpty() ? 0 : VmapCommand.FAILED;
+    return found.isEmpty() ? 0 : Cli.FAILED;
   }
 
   private static Set<String> strings(List<Checker.Violation> l) {

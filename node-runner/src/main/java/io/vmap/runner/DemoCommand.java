@@ -1,15 +1,19 @@
 package io.vmap.runner;
 
+import io.vmap.cli.CliCommand;
+import io.vmap.cli.UsageException;
+import io.vmap.cli.Cli;
+import java.io.PrintWriter;
+
+import io.vmap.protocol.PurgeProtocol;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigValueFactory;
 import io.vmap.client.Vmap;
 import io.vmap.client.VmapClient;
 import io.vmap.client.VmapInfo;
 import io.vmap.client.VmapSettings;
-import io.vmap.purge.PurgeCoordinator;
 import io.vmap.space.Geometry;
 import io.vmap.space.Unsigned;
-import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -33,7 +37,7 @@ import picocli.CommandLine.Option;
       "every node's table, the check free + busy + lazy + reserved == space, and",
       "throughput and latency. Exit status 1 if the check fails or a request failed."
     })
-final class DemoCommand extends Subcommand {
+final class DemoCommand extends CliCommand {
 
   @Option(names = "--nodes", paramLabel = "N", converter = Numbers.UnsignedConverter.class,
       description = "vmap nodes (default: the configuration's, 16).")
@@ -59,7 +63,7 @@ final class DemoCommand extends Subcommand {
   Path config;
 
   @Override
-  int run() throws Exception {
+  protected int run() throws Exception {
     if (ops == 0) throw new UsageException("ops 0 is not in 1.." + Long.MAX_VALUE);
     if (ops < 0) throw new UsageException("ops " + Long.toUnsignedString(ops) + " is not in 1.." + Long.MAX_VALUE);
     int nThreads = Numbers.intIn("threads", threads, 1, 1024);
@@ -74,7 +78,7 @@ final class DemoCommand extends Subcommand {
     }
     VmapSettings settings = new RunnerConfig(c, rc.source()).settings(); // bad values: exit 2 before starting
     Geometry g = settings.geometry();
-    PrintStream o = out();
+    PrintWriter o = out();
     o.printf("vmap demo: %d nodes, space %s:%s (%s), zone %s, page %d, purge over %d lazy pages%n",
         g.nodes(), Unsigned.hex(g.vstart()), Unsigned.hex(g.vend()), Numbers.bytes(g.spaceBytes()),
         Numbers.bytes(g.zone()), g.page(), settings.lazyMaxPages());
@@ -85,6 +89,7 @@ final class DemoCommand extends Subcommand {
       VmapClient client = vmap.client();
       DemoWorkload w = new DemoWorkload(client);
       long t0 = System.nanoTime();
+      long cpu0 = processCpuNanos();
       ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "vmap-demo-progress");
         t.setDaemon(true);
@@ -99,19 +104,20 @@ final class DemoCommand extends Subcommand {
         ticker.awaitTermination(5, TimeUnit.SECONDS);
       }
       long elapsed = System.nanoTime() - t0;
+      long cpu = processCpuNanos() - cpu0;
 
       // Quiescent snapshot: every request answered and no purge epoch running.
       client.awaitPurgeIdle().toCompletableFuture().get(60, TimeUnit.SECONDS);
       VmapInfo info = client.info().toCompletableFuture().get(60, TimeUnit.SECONDS);
       boolean accounted = summary(o, info);
-      figures(o, w, elapsed, info);
+      figures(o, w, elapsed, cpu, info);
       o.flush();
-      if (!accounted || w.errors.sum() > 0) return VmapCommand.FAILED;
+      if (!accounted || w.errors.sum() > 0) return Cli.FAILED;
       return 0;
     }
   }
 
-  private static void progress(PrintStream o, VmapClient client, DemoWorkload w, long t0, long[] last) {
+  private static void progress(PrintWriter o, VmapClient client, DemoWorkload w, long t0, long[] last) {
     long now = System.nanoTime();
     long done = w.done.sum();
     double rate = (done - last[0]) / ((now - last[1]) / 1e9);
@@ -129,7 +135,7 @@ final class DemoCommand extends Subcommand {
   }
 
   /** The per-node table, the totals and the accounting check; whether the space is accounted for. */
-  private static boolean summary(PrintStream o, VmapInfo info) {
+  private static boolean summary(PrintWriter o, VmapInfo info) {
     o.println();
     o.printf("%5s %8s %6s %6s %18s %8s %14s%n", "node", "busy", "lazy", "held", "free bytes", "blocks",
         "largest block");
@@ -147,23 +153,29 @@ final class DemoCommand extends Subcommand {
     boolean ok = info.accountsForSpace();
     o.printf("accounting: free + busy + lazy + reserved = %s %s space %s: %s%n",
         Long.toUnsignedString(sum), ok ? "==" : "!=", Long.toUnsignedString(space), ok ? "ok" : "MISMATCH");
-    PurgeCoordinator.Status p = info.purge();
+    PurgeProtocol.Status p = info.purge();
     if (p != null) {
       o.printf("purge: %d epochs, %d areas released, %d lazy pages now (threshold %d)%n",
           p.epochsRun(), p.areasReleased(), p.lazyPages(), p.thresholdPages());
-      for (PurgeCoordinator.Holder h : p.holders()) {
+      for (PurgeProtocol.Holder h : p.holders()) {
         o.printf("purge: epoch %d waits for %s since %s%n", h.epoch(), h.subscriber(), h.flushSentAt());
       }
     }
     return ok;
   }
 
-  private static void figures(PrintStream o, DemoWorkload w, long elapsedNanos, VmapInfo info) {
+  private static void figures(PrintWriter o, DemoWorkload w, long elapsedNanos, long cpuNanos, VmapInfo info) {
     double secs = elapsedNanos / 1e9;
     long done = w.done.sum();
     o.printf("ops: %d in %.2f s = %.0f ops/s (allocs %d of which %d aligned, %d tagged; frees %d; finds %d, %d hits)%n",
         done, secs, done / secs, w.allocs.sum(), w.aligned.sum(), w.tagged.sum(), w.frees.sum(),
         w.finds.sum(), w.findHits.sum());
+    // CPU time per operation: what the run cost this process, whatever else shares the machine
+    // (throughput on a loaded machine says more about the neighbours than about the allocator).
+    if (cpuNanos > 0 && done > 0) {
+      o.printf("cpu: %.2f s of process CPU time = %.1f us per op (%.0f ops per CPU-second)%n",
+          cpuNanos / 1e9, cpuNanos / 1e3 / done, done / (cpuNanos / 1e9));
+    }
     latency(o, "alloc", w.allocNanos);
     latency(o, "free", w.freeNanos);
     latency(o, "find", w.findNanos);
@@ -171,7 +183,7 @@ final class DemoCommand extends Subcommand {
     for (String e : w.firstErrors) o.println("  " + e);
   }
 
-  private static void latency(PrintStream o, String what, Histogram h) {
+  private static void latency(PrintWriter o, String what, Histogram h) {
     if (h.getTotalCount() == 0) return;
     o.printf("%-6s latency: p50 %s  p99 %s  max %s%n", what, micros(h.getValueAtPercentile(50)),
         micros(h.getValueAtPercentile(99)), micros(h.getMaxValue()));
@@ -179,5 +191,11 @@ final class DemoCommand extends Subcommand {
 
   private static String micros(long nanos) {
     return nanos >= 10_000_000 ? String.format("%.1f ms", nanos / 1e6) : String.format("%.0f us", nanos / 1e3);
+  }
+
+  /** This process's CPU time so far (all threads), or 0 where the JVM cannot tell. */
+  static long processCpuNanos() {
+    java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    return os instanceof com.sun.management.OperatingSystemMXBean sun ? Math.max(0, sun.getProcessCpuTime()) : 0;
   }
 }

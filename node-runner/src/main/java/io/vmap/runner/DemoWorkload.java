@@ -1,38 +1,49 @@
 package io.vmap.runner;
 
-import io.vmap.client.AllocOptions;
 import io.vmap.client.VmapClient;
 import io.vmap.client.VmapException;
 import io.vmap.space.Area;
-import io.vmap.space.Geometry;
 import io.vmap.space.Unsigned;
-import java.util.ArrayList;
+import io.vmap.workload.Clients;
+import io.vmap.workload.Generator;
+import io.vmap.workload.LiveAreas;
+import io.vmap.workload.Op;
 import java.util.List;
 import java.util.Optional;
-import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.Semaphore;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import org.HdrHistogram.ConcurrentHistogram;
 import org.HdrHistogram.Histogram;
 
 /**
- * The demo's mixed workload: client threads, each with a bounded number of requests in flight,
- * issuing allocations (4 KiB..1 MiB, some aligned, some tagged), frees of random areas it holds,
- * and finds (half inside an area it holds, half at random addresses). Every answer is checked:
- * a failed allocation or free, or a find answering an area that does not contain the address,
- * counts as an error.
+ * The demo's mixed workload, drawn by {@link Generator} with {@link #MIX}: client threads, each
+ * client with a bounded number of requests in flight, issuing allocations (4 KiB..1 MiB, a tenth
+ * aligned to 8 KiB..1 MiB, a quarter tagged), frees of random areas it holds, and finds (half inside
+ * an area it holds, half at random addresses). Every answer is checked: a failed allocation or
+ * free, or a find answering an area that does not contain the address, counts as an error.
  */
 final class DemoWorkload {
 
   /** Callers a kernel's /proc/vmallocinfo would show; a quarter of the allocations carry one. */
-  private static final String[] TAGS = {"vmap_stack", "module_alloc", "ioremap", "bpf_jit", "kvmalloc"};
+  private static final List<String> TAGS = List.of("vmap_stack", "module_alloc", "ioremap", "bpf_jit", "kvmalloc");
+
+  /** 45% allocations of 1..256 pages, 40% frees, 15% finds. */
+  static final Generator.Options MIX =
+      Generator.Options.of(new Generator.Mix(0, 0.15, 0.40), List.of(new Generator.Band(1, 1, 256)))
+          .withFindInside(0.5)
+          .withAligns(0.1, 13, 20)
+          .withTags(0.25, TAGS);
+
   private static final int MAX_ERRORS_KEPT = 5;
 
   private final VmapClient client;
-  private final Geometry geometry;
+  private final Generator generator;
 
   final LongAdder done = new LongAdder();
   final LongAdder allocs = new LongAdder();
@@ -50,22 +61,42 @@ final class DemoWorkload {
 
   DemoWorkload(VmapClient client) {
     this.client = client;
-    this.geometry = client.geometry();
+    this.generator = new Generator(client.geometry(), MIX);
   }
 
-  /** Runs {@code ops} operations over {@code threads} threads and returns when all are answered. */
-  void run(long ops, int threads, int inFlight, long seed) throws InterruptedException {
-    SplittableRandom root = new SplittableRandom(seed);
-    List<Thread> ts = new ArrayList<>();
-    for (int i = 0; i < threads; i++) {
-      long share = ops / threads + (i < ops % threads ? 1 : 0);
-      Worker w = new Worker(root.split(), share, inFlight);
-      Thread t = new Thread(w, "vmap-demo-client-" + i);
-      t.setDaemon(true);
-      ts.add(t);
+  /**
+   * Runs {@code ops} operations from {@code threads} clients, each with {@code inFlight} requests
+   * in flight and frees only of its own areas, on as many threads; returns when all are answered.
+   */
+  void run(long ops, int threads, int inFlight, long seed) {
+    ExecutorService pool = Executors.newFixedThreadPool(threads, new java.util.concurrent.ThreadFactory() {
+      private final AtomicInteger n = new AtomicInteger();
+
+      @Override
+      public Thread newThread(Runnable r) {
+        Thread t = new Thread(r, "vmap-demo-client-" + n.getAndIncrement());
+        t.setDaemon(true);
+        return t;
+      }
+    });
+    try {
+      Clients.run(ops, threads, inFlight, seed, null, pool, this::issue);
+    } finally {
+      pool.shutdownNow();
     }
-    for (Thread t : ts) t.start();
-    for (Thread t : ts) t.join();
+  }
+
+  private CompletionStage<?> issue(Clients.Client c) {
+    try {
+      Op op = generator.next(c.rnd(), c.live());
+      if (op instanceof Op.Alloc a) return alloc(a, c.live());
+      if (op instanceof Op.Free f) return free(f.area(), c.live());
+      return find(((Op.Find) op).addr());
+    } catch (RuntimeException e) {
+      error("request not sent: " + e);
+      done.increment();
+      return CompletableFuture.completedFuture(null);
+    }
   }
 
   private void error(String what) {
@@ -82,126 +113,44 @@ final class DemoWorkload {
     return c instanceof VmapException v ? v.code() + " " + v.reason() : c.toString();
   }
 
-  /** One client thread: it alone frees the areas it allocated, so no area is freed twice. */
-  private final class Worker implements Runnable {
-    private final SplittableRandom rnd;
-    private final long ops;
-    private final int inFlight;
-    private final Semaphore permits;
-    private final ArrayList<Area> live = new ArrayList<>(); // guarded by itself
-
-    Worker(SplittableRandom rnd, long ops, int inFlight) {
-      this.rnd = rnd;
-      this.ops = ops;
-      this.inFlight = inFlight;
-      this.permits = new Semaphore(inFlight);
-    }
-
-    @Override
-    public void run() {
-      for (long i = 0; i < ops; i++) {
-        permits.acquireUninterruptibly();
-        try {
-          issue();
-        } catch (RuntimeException e) {
-          error("request not sent: " + e);
-          answered();
-        }
-      }
-      permits.acquireUninterruptibly(inFlight); // every answer is in
-    }
-
-    private void issue() {
-      int r = rnd.nextInt(100);
-      Area victim = null;
-      Area target = null;
-      synchronized (live) {
-        int n = live.size();
-        if (n > 0 && r >= 45 && r < 85) {
-          int i = rnd.nextInt(n);
-          victim = live.get(i);
-          live.set(i, live.get(n - 1));
-          live.remove(n - 1);
-        } else if (n > 0 && r >= 85 && rnd.nextBoolean()) {
-          target = live.get(rnd.nextInt(n));
-        }
-      }
-      if (victim != null) {
-        free(victim);
-      } else if (r >= 85) {
-        find(target != null
-            ? target.start() + Long.remainderUnsigned(rnd.nextLong(), target.size())
-            : geometry.vstart() + Long.remainderUnsigned(rnd.nextLong(), geometry.spaceBytes()));
-      } else {
-        alloc();
-      }
-    }
-
-    private void alloc() {
-      long size = (1 + rnd.nextInt(256)) * 4096L;
-      AllocOptions o = AllocOptions.size(size);
-      if (rnd.nextInt(10) == 0) {
-        o.align(1L << (13 + rnd.nextInt(8))); // 8 KiB .. 1 MiB
-        aligned.increment();
-      }
-      if (rnd.nextInt(4) == 0) {
-        o.tag(TAGS[rnd.nextInt(TAGS.length)]);
-        tagged.increment();
-      }
-      long t0 = System.nanoTime();
-      client.alloc(o).whenComplete((a, ex) -> {
-        try {
-          allocNanos.recordValue(System.nanoTime() - t0);
-          allocs.increment();
-          if (ex != null) {
-            error("alloc " + size + ": " + describe(ex));
-          } else {
-            synchronized (live) {
-              live.add(a.area());
-            }
-          }
-        } finally {
-          answered();
-        }
-      });
-    }
-
-    private void free(Area area) {
-      long t0 = System.nanoTime();
-      client.free(area.start()).whenComplete((freed, ex) -> {
-        try {
-          freeNanos.recordValue(System.nanoTime() - t0);
-          frees.increment();
-          if (ex != null) error("free " + area + ": " + describe(ex));
-        } finally {
-          answered();
-        }
-      });
-    }
-
-    private void find(long addr) {
-      long t0 = System.nanoTime();
-      client.find(addr).whenComplete((Optional<Area> found, Throwable ex) -> {
-        try {
-          findNanos.recordValue(System.nanoTime() - t0);
-          finds.increment();
-          if (ex != null) {
-            error("find " + Unsigned.hex(addr) + ": " + describe(ex));
-          } else if (found.isPresent()) {
-            findHits.increment();
-            if (!found.get().contains(addr)) {
-              error("find " + Unsigned.hex(addr) + " answered " + found.get() + ", which does not contain it");
-            }
-          }
-        } finally {
-          answered();
-        }
-      });
-    }
-
-    private void answered() {
+  private CompletionStage<?> alloc(Op.Alloc a, LiveAreas live) {
+    if (a.align() != 0) aligned.increment();
+    if (a.tag() != null) tagged.increment();
+    long t0 = System.nanoTime();
+    return client.alloc(a.options()).whenComplete((al, ex) -> {
+      allocNanos.recordValue(System.nanoTime() - t0);
+      allocs.increment();
       done.increment();
-      permits.release();
-    }
+      if (ex != null) error("alloc " + a.size() + ": " + describe(ex));
+      else live.add(new LiveAreas.Held(al.area(), null));
+    });
+  }
+
+  private CompletionStage<?> free(Area area, LiveAreas live) {
+    long t0 = System.nanoTime();
+    return client.free(area.start()).whenComplete((freed, ex) -> {
+      freeNanos.recordValue(System.nanoTime() - t0);
+      frees.increment();
+      done.increment();
+      live.released(area);
+      if (ex != null) error("free " + area + ": " + describe(ex));
+    });
+  }
+
+  private CompletionStage<?> find(long addr) {
+    long t0 = System.nanoTime();
+    return client.find(addr).whenComplete((Optional<Area> found, Throwable ex) -> {
+      findNanos.recordValue(System.nanoTime() - t0);
+      finds.increment();
+      done.increment();
+      if (ex != null) {
+        error("find " + Unsigned.hex(addr) + ": " + describe(ex));
+      } else if (found.isPresent()) {
+        findHits.increment();
+        if (!found.get().contains(addr)) {
+          error("find " + Unsigned.hex(addr) + " answered " + found.get() + ", which does not contain it");
+        }
+      }
+    });
   }
 }

@@ -1,12 +1,14 @@
 package io.vmap.runner;
 
+import io.vmap.cli.CliCommand;
+import java.io.PrintWriter;
+
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueType;
 import io.vmap.client.VmapSettings;
 import io.vmap.space.Geometry;
 import io.vmap.space.Unsigned;
-import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.TreeSet;
 import picocli.CommandLine.Command;
@@ -20,18 +22,18 @@ import picocli.CommandLine.Option;
       "Geometry (space, page, zone, nodes, zones in the space and per node), the purge",
       "threshold, then every other vmap.* setting. Bad values: exit status 2."
     })
-final class InfoCommand extends Subcommand {
+final class InfoCommand extends CliCommand {
 
   @Option(names = "--config", paramLabel = "FILE",
       description = "HOCON file over reference.conf (default: cluster-config/embedded.conf).")
   Path config;
 
   @Override
-  int run() {
+  protected int run() {
     RunnerConfig rc = RunnerConfig.load(config);
     VmapSettings s = rc.settings();
     Geometry g = s.geometry();
-    PrintStream o = out();
+    PrintWriter o = out();
     String fmt = "%-22s %s%n";
 
     o.printf(fmt, "config:", rc.source());

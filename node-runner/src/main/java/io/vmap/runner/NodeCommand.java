@@ -1,5 +1,8 @@
 package io.vmap.runner;
 
+import io.vmap.cli.CliCommand;
+import io.vmap.cli.UsageException;
+
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.cluster.MemberStatus;
@@ -31,7 +34,7 @@ import picocli.CommandLine.Option;
       "JSON API on --http-port; /health/ready answers 200 once the member is Up and every",
       "vmap node answers (recovered). Stops on SIGTERM (leaving the cluster gracefully)."
     })
-final class NodeCommand extends Subcommand {
+final class NodeCommand extends CliCommand {
 
   @Option(names = "--config", paramLabel = "FILE", required = true,
       description = "Cluster configuration, e.g. cluster-config/three-local.conf.")
@@ -53,7 +56,7 @@ final class NodeCommand extends Subcommand {
   Path dataDir;
 
   @Override
-  int run() throws Exception {
+  protected int run() throws Exception {
     if (port != null && (port < 0 || port > 65535)) throw new UsageException("port " + port + " is not in 0..65535");
     if (httpPort < 0 || httpPort > 65535) throw new UsageException("http-port " + httpPort + " is not in 0..65535");
     // System properties override the file (RunnerConfig), and the journal file refers to vmap.data-dir.

@@ -1,5 +1,7 @@
 package io.vmap.runner;
 
+import io.vmap.cli.UsageException;
+
 import io.vmap.space.Unsigned;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;

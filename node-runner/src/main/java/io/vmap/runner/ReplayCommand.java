@@ -1,5 +1,8 @@
 package io.vmap.runner;
 
+import io.vmap.cli.CliCommand;
+import io.vmap.cli.UsageException;
+
 import io.vmap.client.VmapSettings;
 import io.vmap.replay.Replay;
 import io.vmap.space.Geometry;
@@ -34,7 +37,7 @@ import picocli.CommandLine.Parameters;
       "Numbers are decimal or 0x hex; # starts a comment; node=K defaults to 0.",
       "Bad options: one line 'vmap replay: reason' on stderr, exit status 2."
     })
-final class ReplayCommand extends Subcommand {
+final class ReplayCommand extends CliCommand {
 
   @Option(names = "--nodes", paramLabel = "N", converter = Numbers.UnsignedConverter.class,
       description = "vmap nodes (default 16).")
@@ -60,7 +63,7 @@ final class ReplayCommand extends Subcommand {
   String file;
 
   @Override
-  int run() throws IOException {
+  protected int run() throws IOException {
     VmapSettings defaults;
     try {
       defaults = VmapSettings.defaults();

@@ -1,5 +1,7 @@
 package io.vmap.runner;
 
+import io.vmap.cli.UsageException;
+
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;

@@ -1,5 +1,7 @@
 package io.vmap.actors;
 
+import io.vmap.protocol.PeerProtocol;
+import io.vmap.protocol.ClientProtocol;
 import static io.vmap.actors.VmapTestSupport.ZONE;
 import static io.vmap.actors.VmapTestSupport.await;
 import static io.vmap.actors.VmapTestSupport.embed;
@@ -19,10 +21,11 @@ import io.vmap.client.Vmap;
 import io.vmap.client.VmapClient;
 import io.vmap.client.VmapInfo;
 import io.vmap.node.VmapNode;
-import io.vmap.protocol.AllocSpec;
-import io.vmap.protocol.ErrorCode;
-import io.vmap.protocol.Part;
-import io.vmap.protocol.Policy;
+import io.vmap.state.AllocSpec;
+import io.vmap.state.AttemptId;
+import io.vmap.state.ErrorCode;
+import io.vmap.state.Part;
+import io.vmap.state.Policy;
 import io.vmap.space.Area;
 import io.vmap.space.Geometry;
 import java.util.List;
@@ -54,10 +57,9 @@ class BadInputTest extends AllocatorTestBase {
 
   /** The node still serves: an allocation homed on it and a find. */
   private void stillServing(int k) {
-    TestProbe<VmapNode.AllocReply> r = testKit.createTestProbe(VmapNode.AllocReply.class);
-    node(vmap, k).tell(new VmapNode.Alloc("alive-" + k + "-" + System.nanoTime(),
-        AllocSpec.of(G, 0x1000, G.page(), null, null, k, "", Policy.FAIL_FAST), r.ref()));
-    VmapNode.Allocated a = r.expectMessageClass(VmapNode.Allocated.class);
+    TestProbe<ClientProtocol.Replies> r = testKit.createTestProbe(ClientProtocol.Replies.class);
+    node(vmap, k).tell(Requests.one(Requests.alloc("alive-" + k + "-" + System.nanoTime(), AllocSpec.of(G, 0x1000, G.page(), null, null, k, "", Policy.FAIL_FAST)), r.ref()));
+    ClientProtocol.Allocated a = Requests.reply(r, ClientProtocol.Allocated.class);
     assertEquals(k, a.node());
     assertEquals(Optional.of(a.area()), await(c.find(a.area().start())));
   }
@@ -160,7 +162,7 @@ class BadInputTest extends AllocatorTestBase {
   @Test
   void aMalformedAllocSentStraightToANodeIsEinvalAndTheNodeKeepsServing() {
     start();
-    TestProbe<VmapNode.AllocReply> r = testKit.createTestProbe(VmapNode.AllocReply.class);
+    TestProbe<ClientProtocol.Replies> r = testKit.createTestProbe(ClientProtocol.Replies.class);
     AllocSpec[] bad = {
       new AllocSpec(0, G.page(), B, G.vend(), 0, "", Policy.NORMAL),            // size 0
       new AllocSpec(0x1000, 0, B, G.vend(), 0, "", Policy.NORMAL),              // align 0
@@ -173,13 +175,13 @@ class BadInputTest extends AllocatorTestBase {
     };
     int i = 0;
     for (AllocSpec s : bad) {
-      node(vmap, 0).tell(new VmapNode.Alloc("bad-" + i++, s, r.ref()));
-      VmapNode.AllocFailed f = r.expectMessageClass(VmapNode.AllocFailed.class);
+      node(vmap, 0).tell(Requests.one(Requests.alloc("bad-" + i++, s), r.ref()));
+      ClientProtocol.Failed f = Requests.reply(r, ClientProtocol.Failed.class);
       assertEquals(ErrorCode.EINVAL, f.code(), () -> s + ": " + f);
       assertNotNull(f.reason());
     }
-    node(vmap, 1).tell(new VmapNode.Alloc("bad-null", null, r.ref()));
-    assertEquals(ErrorCode.EINVAL, r.expectMessageClass(VmapNode.AllocFailed.class).code());
+    node(vmap, 1).tell(Requests.one(Requests.alloc("bad-null", null), r.ref()));
+    assertEquals(ErrorCode.EINVAL, Requests.reply(r, ClientProtocol.Failed.class).code());
     stillServing(0);
     stillServing(1);
   }
@@ -188,14 +190,14 @@ class BadInputTest extends AllocatorTestBase {
   void aMalformedAllocHereIsRefusedAndTheNodeKeepsServing() {
     start();
     // The walk's message carries an AllocSpec too; a peer in another process may send anything.
-    TestProbe<VmapNode.AllocReply> r = testKit.createTestProbe(VmapNode.AllocReply.class);
-    node(vmap, 1).tell(new VmapNode.AllocHere("bad-here/0",
+    TestProbe<PeerProtocol.AttemptReply> r = testKit.createTestProbe(PeerProtocol.AttemptReply.class);
+    node(vmap, 1).tell(new PeerProtocol.AllocHere(new AttemptId(Requests.allocKey("bad-here"), 0, 0, 1),
         new AllocSpec(0, G.page(), B, G.vend(), 0, "", Policy.NORMAL), r.ref()));
-    VmapNode.AllocFailed f = r.expectMessageClass(VmapNode.AllocFailed.class);
+    PeerProtocol.AttemptFailed f = r.expectMessageClass(PeerProtocol.AttemptFailed.class);
     assertEquals(ErrorCode.EINVAL, f.code(), f::toString);
-    node(vmap, 1).tell(new VmapNode.AllocHere("bad-here2/0",
+    node(vmap, 1).tell(new PeerProtocol.AllocHere(new AttemptId(Requests.allocKey("bad-here2"), 0, 0, 1),
         new AllocSpec(0x1000, 3 * G.page(), B, G.vend(), 0, "", Policy.NORMAL), r.ref()));
-    assertEquals(ErrorCode.EINVAL, r.expectMessageClass(VmapNode.AllocFailed.class).code());
+    assertEquals(ErrorCode.EINVAL, r.expectMessageClass(PeerProtocol.AttemptFailed.class).code());
     stillServing(1);
   }
 
@@ -211,11 +213,11 @@ class BadInputTest extends AllocatorTestBase {
   @ValueSource(ints = {0, 1, 2})
   void aMalformedReserveIsRefusedAndTheNodeKeepsServing(int which) {
     start();
-    TestProbe<VmapNode.ReserveReply> r = testKit.createTestProbe(VmapNode.ReserveReply.class);
+    TestProbe<PeerProtocol.ReserveReply> r = testKit.createTestProbe(PeerProtocol.ReserveReply.class);
     Area area = new Area(B + 0x8000, B + ZONE + 0x8000, "");
     List<Part> parts = malformedParts().get(which);
-    node(vmap, 0).tell(new VmapNode.Reserve("bad-res-" + which, area, 0, parts, parts, 5_000, r.ref()));
-    VmapNode.ReserveReply rr = r.expectMessageClass(VmapNode.ReserveReply.class);
+    node(vmap, 0).tell(new PeerProtocol.Reserve(VmapTestSupport.reservation("bad-res-" + which, area), 0, parts, parts, 5_000, r.ref()));
+    PeerProtocol.ReserveReply rr = r.expectMessageClass(PeerProtocol.ReserveReply.class);
     assertFalse(rr.ok(), () -> parts + " accepted");
     assertNotNull(rr.reason());
     VmapInfo info = info(vmap);

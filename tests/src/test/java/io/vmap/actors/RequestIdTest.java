@@ -1,5 +1,6 @@
 package io.vmap.actors;
 
+import io.vmap.protocol.ClientProtocol;
 import static io.vmap.actors.VmapTestSupport.ZONE;
 import static io.vmap.actors.VmapTestSupport.await;
 import static io.vmap.actors.VmapTestSupport.embed;
@@ -17,9 +18,9 @@ import io.vmap.client.Vmap;
 import io.vmap.client.VmapClient;
 import io.vmap.client.VmapInfo;
 import io.vmap.node.VmapNode;
-import io.vmap.protocol.AllocSpec;
-import io.vmap.protocol.ErrorCode;
-import io.vmap.protocol.Policy;
+import io.vmap.state.AllocSpec;
+import io.vmap.state.ErrorCode;
+import io.vmap.state.Policy;
 import io.vmap.space.Area;
 import io.vmap.space.Geometry;
 import java.util.ArrayList;
@@ -77,7 +78,7 @@ class RequestIdTest extends AllocatorTestBase {
     assertEquals(a1, a2, "a retry with the same request id must not get a second area");
     assertEquals(1, busy().size());
     // A fresh client (the caller restarted) retrying the same id gets the same first answer.
-    VmapClient other = new VmapClient(testKit.system(), G, c.nodes(), c.coordinator(), java.time.Duration.ofSeconds(10));
+    VmapClient other = new VmapClient(testKit.system(), G, vmap.nodes(), c.coordinator(), java.time.Duration.ofSeconds(10));
     assertEquals(a1, await(other.alloc(o)));
     // Several ids, so that a home chosen per call would have differed for some of them.
     for (int i = 0; i < 6; i++) {
@@ -90,12 +91,12 @@ class RequestIdTest extends AllocatorTestBase {
   @Test
   void concurrentDuplicatesGetOneArea() {
     start();
-    TestProbe<VmapNode.AllocReply> replies = testKit.createTestProbe(VmapNode.AllocReply.class);
-    for (int i = 0; i < 3; i++) node(vmap, 1).tell(new VmapNode.Alloc("dup-1", spec(0x5000, 1), replies.ref()));
+    TestProbe<ClientProtocol.Replies> replies = testKit.createTestProbe(ClientProtocol.Replies.class);
+    for (int i = 0; i < 3; i++) node(vmap, 1).tell(Requests.one(Requests.alloc("dup-1", spec(0x5000, 1)), replies.ref()));
     List<Area> got = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
-      VmapNode.Allocated a = replies.expectMessageClass(VmapNode.Allocated.class);
-      assertEquals("dup-1", a.requestId());
+      ClientProtocol.Allocated a = Requests.reply(replies, ClientProtocol.Allocated.class);
+      assertEquals(Requests.allocKey("dup-1"), a.key());
       got.add(a.area());
     }
     assertEquals(List.of(got.get(0), got.get(0), got.get(0)), got);
@@ -116,15 +117,15 @@ class RequestIdTest extends AllocatorTestBase {
     for (int z = 0; z < 16; z += 2) {
       await(c.alloc(AllocOptions.size(ZONE).home(0).range(B + z * ZONE, B + (z + 1) * ZONE)));
     }
-    TestProbe<VmapNode.AllocReply> replies = testKit.createTestProbe(VmapNode.AllocReply.class);
-    for (int i = 0; i < 3; i++) node(vmap, 0).tell(new VmapNode.Alloc("walk-1", spec(0x1000, 0), replies.ref()));
-    Area first = replies.expectMessageClass(VmapNode.Allocated.class).area();
+    TestProbe<ClientProtocol.Replies> replies = testKit.createTestProbe(ClientProtocol.Replies.class);
+    for (int i = 0; i < 3; i++) node(vmap, 0).tell(Requests.one(Requests.alloc("walk-1", spec(0x1000, 0)), replies.ref()));
+    Area first = Requests.reply(replies, ClientProtocol.Allocated.class).area();
     assertEquals(B + ZONE, first.start());
-    assertEquals(first, replies.expectMessageClass(VmapNode.Allocated.class).area());
-    assertEquals(first, replies.expectMessageClass(VmapNode.Allocated.class).area());
+    assertEquals(first, Requests.reply(replies, ClientProtocol.Allocated.class).area());
+    assertEquals(first, Requests.reply(replies, ClientProtocol.Allocated.class).area());
     // And after it was answered.
-    node(vmap, 0).tell(new VmapNode.Alloc("walk-1", spec(0x1000, 0), replies.ref()));
-    VmapNode.Allocated late = replies.expectMessageClass(VmapNode.Allocated.class);
+    node(vmap, 0).tell(Requests.one(Requests.alloc("walk-1", spec(0x1000, 0)), replies.ref()));
+    ClientProtocol.Allocated late = Requests.reply(replies, ClientProtocol.Allocated.class);
     assertEquals(first, late.area());
     assertEquals(1, late.node());
     assertEquals(9, busy().size());
@@ -151,14 +152,14 @@ class RequestIdTest extends AllocatorTestBase {
     assertEquals(ErrorCode.ENOENT, failure(c.free(a.start(), "free-2")));
     // Concurrent duplicates straight to the node: the same first answer.
     Allocation b = await(c.alloc(AllocOptions.size(0x1000).home(0)));
-    TestProbe<VmapNode.FreeReply> replies = testKit.createTestProbe(VmapNode.FreeReply.class);
-    node(vmap, 0).tell(new VmapNode.Free("free-3", b.start(), replies.ref()));
-    node(vmap, 0).tell(new VmapNode.Free("free-3", b.start(), replies.ref()));
-    assertEquals(b.area(), replies.expectMessageClass(VmapNode.Freed.class).area());
-    assertEquals(b.area(), replies.expectMessageClass(VmapNode.Freed.class).area());
+    TestProbe<ClientProtocol.Replies> replies = testKit.createTestProbe(ClientProtocol.Replies.class);
+    node(vmap, 0).tell(Requests.one(Requests.free("free-3", b.start()), replies.ref()));
+    node(vmap, 0).tell(Requests.one(Requests.free("free-3", b.start()), replies.ref()));
+    assertEquals(b.area(), Requests.reply(replies, ClientProtocol.Freed.class).area());
+    assertEquals(b.area(), Requests.reply(replies, ClientProtocol.Freed.class).area());
     // A retry sent to the wrong node reaches the owner and gets the same answer.
-    node(vmap, 1).tell(new VmapNode.Free("free-3", b.start(), replies.ref()));
-    assertEquals(b.area(), replies.expectMessageClass(VmapNode.Freed.class).area());
+    node(vmap, 1).tell(Requests.one(Requests.free("free-3", b.start()), replies.ref()));
+    assertEquals(b.area(), Requests.reply(replies, ClientProtocol.Freed.class).area());
     VmapInfo i = info(vmap);
     assertEquals(2, i.lazy().size(), i::render);
     assertTrue(i.busy().isEmpty(), i::render);

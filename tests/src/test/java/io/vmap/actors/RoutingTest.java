@@ -1,5 +1,6 @@
 package io.vmap.actors;
 
+import io.vmap.protocol.ClientProtocol;
 import static io.vmap.actors.VmapTestSupport.ZONE;
 import static io.vmap.actors.VmapTestSupport.await;
 import static io.vmap.actors.VmapTestSupport.embed;
@@ -19,7 +20,7 @@ import io.vmap.client.Vmap;
 import io.vmap.client.VmapClient;
 import io.vmap.client.VmapInfo;
 import io.vmap.node.VmapNode;
-import io.vmap.protocol.ErrorCode;
+import io.vmap.state.ErrorCode;
 import io.vmap.space.Area;
 import io.vmap.space.Geometry;
 import java.util.ArrayList;
@@ -125,34 +126,34 @@ class RoutingTest extends AllocatorTestBase {
     assertAt(a1, b + ZONE, 0x3000, 1);
     assertAt(a2, b + 2 * ZONE, 0x2000, 2);
 
-    TestProbe<VmapNode.FindReply> finds = testKit.createTestProbe(VmapNode.FindReply.class);
+    TestProbe<ClientProtocol.Replies> finds = testKit.createTestProbe(ClientProtocol.Replies.class);
     // Find of an address inside a2, sent to node 0 and to node 3.
     for (int wrong : new int[] {0, 3}) {
-      node(vmap, wrong).tell(new VmapNode.Find(b + 2 * ZONE + 0x1fff, finds.ref()));
-      VmapNode.FindReply r = finds.expectMessageClass(VmapNode.FindReply.class);
+      node(vmap, wrong).tell(Requests.one(Requests.find(b + 2 * ZONE + 0x1fff), finds.ref()));
+      ClientProtocol.Found r = Requests.reply(finds, ClientProtocol.Found.class);
       assertEquals(b + 2 * ZONE + 0x1fff, r.addr());
       assertEquals(a2.area(), r.area());
       assertEquals(2, r.node());
     }
     // Just past a2: nothing, whoever is asked.
-    node(vmap, 1).tell(new VmapNode.Find(b + 2 * ZONE + 0x2000, finds.ref()));
-    assertFalse(finds.expectMessageClass(VmapNode.FindReply.class).found());
+    node(vmap, 1).tell(Requests.one(Requests.find(b + 2 * ZONE + 0x2000), finds.ref()));
+    assertFalse(Requests.reply(finds, ClientProtocol.Found.class).found());
 
     // Free of a1 sent to node 3: forwarded to node 1, answered with a1.
-    TestProbe<VmapNode.FreeReply> frees = testKit.createTestProbe(VmapNode.FreeReply.class);
-    node(vmap, 3).tell(new VmapNode.Free("free-a1", a1.start(), frees.ref()));
-    VmapNode.Freed freed = frees.expectMessageClass(VmapNode.Freed.class);
-    assertEquals("free-a1", freed.requestId());
+    TestProbe<ClientProtocol.Replies> frees = testKit.createTestProbe(ClientProtocol.Replies.class);
+    node(vmap, 3).tell(Requests.one(Requests.free("free-a1", a1.start()), frees.ref()));
+    ClientProtocol.Freed freed = Requests.reply(frees, ClientProtocol.Freed.class);
+    assertEquals(Requests.freeKey("free-a1"), freed.key());
     assertEquals(a1.area(), freed.area());
     // Gone for find (asked through node 2) and for a second free (sent to node 0).
-    node(vmap, 2).tell(new VmapNode.Find(a1.start(), finds.ref()));
-    VmapNode.FindReply gone = finds.expectMessageClass(VmapNode.FindReply.class);
+    node(vmap, 2).tell(Requests.one(Requests.find(a1.start()), finds.ref()));
+    ClientProtocol.Found gone = Requests.reply(finds, ClientProtocol.Found.class);
     assertNull(gone.area());
-    node(vmap, 0).tell(new VmapNode.Free("free-a1-again", a1.start(), frees.ref()));
-    assertEquals(ErrorCode.ENOENT, frees.expectMessageClass(VmapNode.FreeFailed.class).code());
+    node(vmap, 0).tell(Requests.one(Requests.free("free-a1-again", a1.start()), frees.ref()));
+    assertEquals(ErrorCode.ENOENT, Requests.reply(frees, ClientProtocol.Failed.class).code());
     // An interior address of a2, freed through the wrong node: EINVAL from the owner.
-    node(vmap, 1).tell(new VmapNode.Free("free-inside-a2", a2.start() + 0x1000, frees.ref()));
-    assertEquals(ErrorCode.EINVAL, frees.expectMessageClass(VmapNode.FreeFailed.class).code());
+    node(vmap, 1).tell(Requests.one(Requests.free("free-inside-a2", a2.start() + 0x1000), frees.ref()));
+    assertEquals(ErrorCode.EINVAL, Requests.reply(frees, ClientProtocol.Failed.class).code());
     // a2 untouched by all of that.
     assertEquals(a2.area(), await(c.find(a2.start())).orElseThrow());
   }

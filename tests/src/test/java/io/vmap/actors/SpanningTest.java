@@ -1,8 +1,11 @@
 package io.vmap.actors;
 
+import io.vmap.protocol.PeerProtocol;
+import static io.vmap.actors.VmapTestSupport.LEASE;
 import static io.vmap.actors.VmapTestSupport.WAIT;
 import static io.vmap.actors.VmapTestSupport.ZONE;
 import static io.vmap.actors.VmapTestSupport.await;
+import static io.vmap.actors.VmapTestSupport.reservation;
 import static io.vmap.actors.VmapTestSupport.embed;
 import static io.vmap.actors.VmapTestSupport.failure;
 import static io.vmap.actors.VmapTestSupport.geometry;
@@ -21,10 +24,11 @@ import io.vmap.client.Vmap;
 import io.vmap.client.VmapClient;
 import io.vmap.client.VmapInfo;
 import io.vmap.node.VmapNode;
-import io.vmap.protocol.ErrorCode;
-import io.vmap.protocol.Part;
+import io.vmap.state.ErrorCode;
+import io.vmap.state.Part;
 import io.vmap.space.Area;
 import io.vmap.space.Geometry;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -40,6 +44,10 @@ import org.junit.jupiter.params.provider.ValueSource;
  * <p>Geometry: 2 nodes, 16 zones of 64 KiB from B; node 0 owns zones B + 2i*Z, node 1 owns
  * B + (2i+1)*Z. The hand-made spanning area R = [B + Z/2, B + Z + Z/2) has a start part on node 0
  * and a later part on node 1.
+ *
+ * <p>Leases run on the test kit's manual clock (see {@link AllocatorTestBase}): they expire exactly
+ * when a test advances it. What follows an expiry (a part owner asking the start owner) is a
+ * chain of messages, awaited with {@code awaitAssert}.
  */
 class SpanningTest extends AllocatorTestBase {
 
@@ -49,26 +57,26 @@ class SpanningTest extends AllocatorTestBase {
   static final Part R1 = new Part(1, B + ZONE, B + ZONE + ZONE / 2);
   static final List<Part> R_PARTS = List.of(R0, R1);
 
-  private TestProbe<VmapNode.ReserveReply> reserves;
-  private TestProbe<VmapNode.CommitReply> commits;
+  private TestProbe<PeerProtocol.ReserveReply> reserves;
+  private TestProbe<PeerProtocol.CommitReply> commits;
 
   private VmapClient start(long base) {
     vmap = embed(testKit, geometry(base, 16, 2), 1_000_000);
-    reserves = testKit.createTestProbe(VmapNode.ReserveReply.class);
-    commits = testKit.createTestProbe(VmapNode.CommitReply.class);
+    reserves = testKit.createTestProbe(PeerProtocol.ReserveReply.class);
+    commits = testKit.createTestProbe(PeerProtocol.CommitReply.class);
     return vmap.client();
   }
 
   private void reserve(int owner, String id, Area area, List<Part> mine, long leaseMillis) {
-    node(vmap, owner).tell(new VmapNode.Reserve(id, area, 0, mine, R_PARTS, leaseMillis, reserves.ref()));
+    node(vmap, owner).tell(new PeerProtocol.Reserve(reservation(id, area), 0, mine, R_PARTS, leaseMillis, reserves.ref()));
   }
 
   private void reserveR(String id, long lease0, long lease1) {
     reserve(0, id, R, List.of(R0), lease0);
     reserve(1, id, R, List.of(R1), lease1);
     for (int i = 0; i < 2; i++) {
-      VmapNode.ReserveReply r = reserves.expectMessageClass(VmapNode.ReserveReply.class);
-      assertEquals(id, r.reservationId());
+      PeerProtocol.ReserveReply r = reserves.expectMessageClass(PeerProtocol.ReserveReply.class);
+      assertEquals(reservation(id, R), r.id());
       assertTrue(r.ok(), () -> "reserve refused by node " + r.node() + ": " + r.reason());
     }
   }
@@ -170,6 +178,20 @@ class SpanningTest extends AllocatorTestBase {
     assertEquals(before - ZONE, held.freeBytes());
     assertTrue(held.accountsForSpace(), held::render);
 
+    // A millisecond before the lease runs out, both owners still hold it.
+    manualTime.timePasses(Duration.ofMillis(1_999));
+    VmapInfo almost = info(vmap);
+    assertEquals(1, stats(almost, 0).reservations(), almost::render);
+    assertEquals(1, stats(almost, 1).reservations(), almost::render);
+    assertEquals(ZONE, almost.reservedBytes(), almost::render);
+    // When it runs out, the start owner cancels (its own timer: done before the info asked after
+    // it); the part owner asks the start owner. If its question arrived before that cancel, the
+    // answer was "pending" and it asks again a lease later: let that lease pass too. Either way
+    // it learns "aborted".
+    manualTime.timePasses(Duration.ofMillis(1));
+    VmapInfo expired = info(vmap);
+    assertEquals(0, stats(expired, 0).reservations(), expired::render);
+    manualTime.timePasses(LEASE);
     reserves.awaitAssert(
         WAIT,
         () -> {
@@ -180,8 +202,8 @@ class SpanningTest extends AllocatorTestBase {
           return null;
         });
     // A commit arriving now is refused and changes nothing.
-    node(vmap, 0).tell(new VmapNode.CommitArea("dead-1", commits.ref()));
-    assertFalse(commits.expectMessageClass(VmapNode.CommitReply.class).committed());
+    node(vmap, 0).tell(new PeerProtocol.CommitArea(reservation("dead-1", R), commits.ref()));
+    assertFalse(commits.expectMessageClass(PeerProtocol.CommitReply.class).committed());
     assertEquals(R0.start(),
         await(c.alloc(AllocOptions.size(ZONE / 2).home(0).range(R0.start(), R0.end()).failFast())).start());
     assertEquals(R1.start(),
@@ -196,11 +218,17 @@ class SpanningTest extends AllocatorTestBase {
     VmapClient c = start(B);
     Geometry g = c.geometry();
     reserveR("half-1", 30_000, 300);
-    node(vmap, 0).tell(new VmapNode.CommitArea("half-1", commits.ref()));
-    VmapNode.CommitReply cr = commits.expectMessageClass(VmapNode.CommitReply.class);
-    assertEquals("half-1", cr.reservationId());
+    node(vmap, 0).tell(new PeerProtocol.CommitArea(reservation("half-1", R), commits.ref()));
+    PeerProtocol.CommitReply cr = commits.expectMessageClass(PeerProtocol.CommitReply.class);
+    assertEquals(reservation("half-1", R), cr.id());
     assertTrue(cr.committed());
-    // No CommitPart: node 1's lease runs out, it asks node 0 and keeps its piece as a held part.
+    // No CommitPart. Until node 1's lease runs out it holds its piece as a reservation...
+    manualTime.timePasses(Duration.ofMillis(299));
+    VmapInfo reserved = info(vmap);
+    assertEquals(1, stats(reserved, 1).reservations(), reserved::render);
+    assertEquals(0, stats(reserved, 1).heldParts(), reserved::render);
+    // ...then it asks node 0 and keeps its piece as a held part.
+    manualTime.timePasses(Duration.ofMillis(1));
     reserves.awaitAssert(
         WAIT,
         () -> {
@@ -222,9 +250,9 @@ class SpanningTest extends AllocatorTestBase {
     assertEquals(ErrorCode.EAGAIN,
         failure(c.alloc(AllocOptions.size(0x1000).home(1).range(R1.start(), R1.end()).failFast())));
     // A late CommitPart is harmless; a retried CommitArea still says committed.
-    node(vmap, 1).tell(new VmapNode.CommitPart("half-1"));
-    node(vmap, 0).tell(new VmapNode.CommitArea("half-1", commits.ref()));
-    assertTrue(commits.expectMessageClass(VmapNode.CommitReply.class).committed());
+    node(vmap, 1).tell(new PeerProtocol.CommitPart(reservation("half-1", R)));
+    node(vmap, 0).tell(new PeerProtocol.CommitArea(reservation("half-1", R), commits.ref()));
+    assertTrue(commits.expectMessageClass(PeerProtocol.CommitReply.class).committed());
     assertEquals(1, stats(info(vmap), 1).heldParts());
 
     // It frees as one area and every piece comes back.
@@ -236,6 +264,34 @@ class SpanningTest extends AllocatorTestBase {
     assertEquals(0, stats(after, 1).heldParts());
   }
 
+  @Test
+  void aStaleCopyOfAReserveArrivingAfterTheAreaWasReleasedIsGivenBack() {
+    VmapClient c = start(B);
+    Geometry g = c.geometry();
+    reserveR("stale-1", 30_000, 30_000);
+    node(vmap, 0).tell(new PeerProtocol.CommitArea(reservation("stale-1", R), commits.ref()));
+    assertTrue(commits.expectMessageClass(PeerProtocol.CommitReply.class).committed());
+    node(vmap, 1).tell(new PeerProtocol.CommitPart(reservation("stale-1", R)));
+    assertEquals(R, await(c.free(R.start())));
+    assertEquals(1, await(c.purge()));
+    assertEquals(g.spaceBytes(), info(vmap).freeBytes());
+    // A duplicated reserve of the part arrives late, after everything: the space is free again, so
+    // node 1 takes it, and when its lease runs out it asks node 0, which released the area.
+    reserve(1, "stale-1", R, List.of(R1), 300);
+    assertTrue(reserves.expectMessageClass(PeerProtocol.ReserveReply.class).ok());
+    assertEquals(1, stats(info(vmap), 1).reservations());
+    manualTime.timePasses(Duration.ofMillis(300));
+    reserves.awaitAssert(
+        WAIT,
+        () -> {
+          VmapInfo i = info(vmap);
+          assertEquals(0, stats(i, 1).reservations(), i::render);
+          assertEquals(0, stats(i, 1).heldParts(), i::render);
+          assertEquals(g.spaceBytes(), i.freeBytes(), i::render);
+          return null;
+        });
+  }
+
   // ------------------------------------------------------------------ (d)
 
   @Test
@@ -243,15 +299,15 @@ class SpanningTest extends AllocatorTestBase {
     VmapClient c = start(B);
     Geometry g = c.geometry();
     reserveR("late-1", 100, 100);
-    reserves.awaitAssert(
-        WAIT,
-        () -> {
-          assertEquals(0, stats(info(vmap), 0).reservations());
-          return null;
-        });
-    node(vmap, 0).tell(new VmapNode.CommitArea("late-1", commits.ref()));
-    VmapNode.CommitReply cr = commits.expectMessageClass(VmapNode.CommitReply.class);
+    manualTime.timePasses(Duration.ofMillis(100));
+    // The start owner's own timer: its lease expiry is handled before the info asked after it.
+    assertEquals(0, stats(info(vmap), 0).reservations());
+    node(vmap, 0).tell(new PeerProtocol.CommitArea(reservation("late-1", R), commits.ref()));
+    PeerProtocol.CommitReply cr = commits.expectMessageClass(PeerProtocol.CommitReply.class);
     assertFalse(cr.committed());
+    // The part owner asked the start owner when its own lease ran out, perhaps before the start
+    // owner's expiry (answered "pending"): then it asks again a lease later.
+    manualTime.timePasses(LEASE);
     reserves.awaitAssert(
         WAIT,
         () -> {
@@ -267,7 +323,7 @@ class SpanningTest extends AllocatorTestBase {
     assertEquals(Optional.empty(), find(c, R1.start()));
     // The same id cannot be reserved again: its decision is recorded.
     reserve(0, "late-1", R, List.of(R0), 5_000);
-    VmapNode.ReserveReply again = reserves.expectMessageClass(VmapNode.ReserveReply.class);
+    PeerProtocol.ReserveReply again = reserves.expectMessageClass(PeerProtocol.ReserveReply.class);
     assertFalse(again.ok());
     assertNotNull(again.reason());
     // Whole zones on both sides are allocatable again.
@@ -287,8 +343,8 @@ class SpanningTest extends AllocatorTestBase {
     VmapInfo before = info(vmap);
 
     reserve(0, "race-1", R, List.of(R0), 5_000);
-    VmapNode.ReserveReply r = reserves.expectMessageClass(VmapNode.ReserveReply.class);
-    assertEquals("race-1", r.reservationId());
+    PeerProtocol.ReserveReply r = reserves.expectMessageClass(PeerProtocol.ReserveReply.class);
+    assertEquals(reservation("race-1", R), r.id());
     assertEquals(0, r.node());
     assertFalse(r.ok());
     assertNotNull(r.reason());
@@ -303,13 +359,13 @@ class SpanningTest extends AllocatorTestBase {
     VmapInfo before2 = info(vmap);
     // First part [B+52K, B+Z) is free (just above x), the second holds an area.
     List<Part> mine = List.of(new Part(0, B + 0xd000, B + ZONE), wideParts.get(2));
-    node(vmap, 0).tell(new VmapNode.Reserve("race-2", wide, 0, mine, wideParts, 5_000, reserves.ref()));
-    VmapNode.ReserveReply r2 = reserves.expectMessageClass(VmapNode.ReserveReply.class);
+    node(vmap, 0).tell(new PeerProtocol.Reserve(reservation("race-2", wide), 0, mine, wideParts, 5_000, reserves.ref()));
+    PeerProtocol.ReserveReply r2 = reserves.expectMessageClass(PeerProtocol.ReserveReply.class);
     assertFalse(r2.ok());
     assertNotNull(r2.reason());
     // A part that is not the receiver's own is refused too.
-    node(vmap, 0).tell(new VmapNode.Reserve("race-3", wide, 0, List.of(wideParts.get(1)), wideParts, 5_000, reserves.ref()));
-    assertFalse(reserves.expectMessageClass(VmapNode.ReserveReply.class).ok());
+    node(vmap, 0).tell(new PeerProtocol.Reserve(reservation("race-3", wide), 0, List.of(wideParts.get(1)), wideParts, 5_000, reserves.ref()));
+    assertFalse(reserves.expectMessageClass(PeerProtocol.ReserveReply.class).ok());
 
     VmapInfo after = info(vmap);
     assertEquals(0, stats(after, 0).reservations(), after::render);

@@ -5,10 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vmap.client.VmapSettings;
-import io.vmap.protocol.ErrorCode;
+import io.vmap.state.ErrorCode;
 import io.vmap.space.Geometry;
+import io.vmap.space.Area;
 import io.vmap.space.Unsigned;
+import io.vmap.workload.Generator;
+import io.vmap.workload.LiveAreas;
+import io.vmap.workload.Op;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -25,6 +31,7 @@ import org.junit.jupiter.api.Timeout;
  * exactly where DESIGN.md says, the global-lock target equals the actor allocator with one node on
  * the same sequence, first-fit equals both, and a tiny bench run passes every case.
  */
+@org.junit.jupiter.api.Tag("integration")
 @Timeout(300)
 class BenchTargetsTest {
 
@@ -163,45 +170,56 @@ class BenchTargetsTest {
   }
 
   /**
-   * A random sequence (sizes 1..8 pages, aligns 1..16 pages, frees of live, dead and interior
-   * addresses, lookups, purges) over a 256-page space with a 16-page threshold: global-lock and
-   * the actor allocator with one node answer every op identically, and so does first-fit.
+   * A random sequence from the workload generator (sizes 1..8 pages, aligns 1..16 pages, frees of
+   * live areas, sometimes of an address one page further: a dead or interior one, lookups anywhere,
+   * purges) over a 256-page space with a 16-page threshold: global-lock and the actor allocator
+   * with one node answer every op identically, and so does first-fit.
    */
   @Test
   void randomSequenceGlobalLockEqualsEmbeddedOneNodeEqualsFirstFit() {
     long end = S + 256 * P;
+    Generator generator = new Generator(new Geometry(S, end, P, Geometry.DEFAULT_ZONE, 1),
+        Generator.Options.of(new Generator.Mix(0.03, 0.17, 0.35), List.of(new Generator.Band(1, 1, 8)))
+            .withAligns(1.0, Long.numberOfTrailingZeros(P), Long.numberOfTrailingZeros(P) + 4));
     try (GlobalLockTarget g = globalLock(end, 16);
         FirstFitTarget f = firstFit(end, 16);
         EmbeddedTarget e = embedded(end, 16)) {
       List<Driver> ds = List.of(new Driver(g), new Driver(f), new Driver(e));
       SplittableRandom rnd = new SplittableRandom(7);
-      List<Long> live = new ArrayList<>();
+      LiveAreas live = new LiveAreas();
+      int[] kinds = new int[4];
       for (int step = 0; step < 1500; step++) {
-        int op = rnd.nextInt(100);
+        Op op = generator.next(rnd, live);
         List<String> answers = new ArrayList<>();
         String what;
-        if (op < 45) {
-          long pages = rnd.nextInt(1, 9);
-          long align = P << rnd.nextInt(5);
-          what = "alloc " + pages + " align " + align;
-          for (Driver d : ds) answers.add(d.alloc(pages, align));
-          if (!answers.get(0).equals("ENOSPC")) live.add(Unsigned.parse(answers.get(0)));
-        } else if (op < 80 && !live.isEmpty()) {
-          long a = live.remove(rnd.nextInt(live.size()));
+        if (op instanceof Op.Alloc a) {
+          kinds[0]++;
+          long pages = a.size() / P;
+          what = "alloc " + pages + " align " + a.align();
+          for (Driver d : ds) answers.add(d.alloc(pages, a.align()));
+          if (!answers.get(0).equals("ENOSPC")) {
+            long start = Unsigned.parse(answers.get(0));
+            live.add(new LiveAreas.Held(new Area(start, start + a.size(), ""), null));
+          }
+        } else if (op instanceof Op.Free fr) {
+          kinds[1]++;
+          long a = fr.area().start();
           if (rnd.nextInt(10) == 0) a += P * rnd.nextInt(0, 2); // sometimes inside, not the start
           what = "free " + Unsigned.hex(a);
           for (Driver d : ds) answers.add(d.free(a));
-        } else if (op < 97) {
-          long a = S + rnd.nextLong(256 * P);
-          what = "find " + Unsigned.hex(a);
-          for (Driver d : ds) answers.add(d.find(a));
+        } else if (op instanceof Op.Find fi) {
+          kinds[2]++;
+          what = "find " + Unsigned.hex(fi.addr());
+          for (Driver d : ds) answers.add(d.find(fi.addr()));
         } else {
+          kinds[3]++;
           what = "purge";
           for (Driver d : ds) answers.add(d.purge());
         }
         assertEquals(answers.get(0), answers.get(2), "step " + step + " " + what + ": global-lock vs embedded");
         assertEquals(answers.get(0), answers.get(1), "step " + step + " " + what + ": global-lock vs first-fit");
       }
+      for (int k : kinds) assertTrue(k > 0, "every kind of op was drawn: " + java.util.Arrays.toString(kinds));
     }
   }
 
@@ -265,7 +283,10 @@ class BenchTargetsTest {
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
     PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8);
-    int exit = BenchCommand.commandLine(o, e).execute(args);
+    String[] withSub = new String[args.length + 1];
+    withSub[0] = "bench";
+    System.arraycopy(args, 0, withSub, 1, args.length);
+    int exit = io.vmap.runner.VmapCommand.commandLine(o, e).execute(withSub);
     return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
   }
 
@@ -289,10 +310,28 @@ class BenchTargetsTest {
     Run r = bench("--compare", "--json", "--test", "fix_size_alloc_test", "--test-loop-count", "10",
         "--warmup-loops", "0", "--no-progress", "--nodes", "2");
     assertEquals(0, r.exit(), r.err());
-    assertTrue(r.out().trim().startsWith("{") && r.out().trim().endsWith("}"), r.out());
-    for (String t : Targets.COMPARED) assertTrue(r.out().contains("\"target\": \"" + t + "\""), t);
-    assertTrue(r.out().contains("\"compare\": ["), r.out());
-    assertTrue(r.out().contains("\"embedded_ratio\""), r.out());
+    JsonNode j;
+    try {
+      j = new ObjectMapper().readTree(r.out());
+    } catch (java.io.IOException e) {
+      throw new AssertionError("not one JSON document: " + r.out(), e);
+    }
+    assertTrue(j.isObject(), r.out());
+    List<String> targets = new ArrayList<>();
+    for (JsonNode run : j.get("runs")) {
+      targets.add(run.get("target").asText());
+      assertEquals("fix_size_alloc_test", run.get("results").get(0).get("test").asText(), r.out());
+      assertEquals(1, run.get("results").get(0).get("passed").asInt(), r.out());
+    }
+    assertEquals(Targets.COMPARED, targets);
+    assertEquals(10, j.get("config").get("test_loop_count").asInt(), r.out());
+    JsonNode compare = j.get("compare");
+    assertTrue(compare.isArray() && compare.size() == Targets.COMPARED.size(), r.out());
+    for (JsonNode row : compare) {
+      assertTrue(row.has("embedded_ratio"), row.toString());
+      // embedded / target: absent (null) on the embedded row itself, a ratio on the others.
+      assertEquals(!row.get("target").asText().equals("embedded"), row.get("embedded_ratio").isNumber(), row.toString());
+    }
   }
 
   @Test

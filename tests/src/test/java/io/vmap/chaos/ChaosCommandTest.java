@@ -9,6 +9,7 @@ import io.vmap.client.AllocOptions;
 import io.vmap.client.Vmap;
 import io.vmap.http.HealthProbe;
 import io.vmap.http.VmapHttpServer;
+import io.vmap.cli.Cli;
 import io.vmap.runner.VmapCommand;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -23,6 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code vmap chaos} and {@code vmap check} in-process. */
+@org.junit.jupiter.api.Tag("integration")
 class ChaosCommandTest {
 
   static {
@@ -47,7 +49,7 @@ class ChaosCommandTest {
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
     PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8);
-    int exit = VmapCommand.commandLine(new VmapCommand(o), o, e).execute(args);
+    int exit = VmapCommand.commandLine(o, e).execute(args);
     return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
   }
 
@@ -69,11 +71,11 @@ class ChaosCommandTest {
   @Test
   void chaosRefusesBadOptions() {
     Run r = vmap("chaos", "--drop", "1.5");
-    assertEquals(VmapCommand.USAGE, r.exit());
+    assertEquals(Cli.USAGE, r.exit());
     assertEquals("vmap chaos: drop 1.5 is not a probability in 0..1", r.err().trim());
     assertEquals("", r.out());
     r = vmap("chaos", "--nodes", "0");
-    assertEquals(VmapCommand.USAGE, r.exit());
+    assertEquals(Cli.USAGE, r.exit());
     assertTrue(r.err().contains("nodes 0 is not in 1..64"), r.err());
   }
 
@@ -141,7 +143,7 @@ class ChaosCommandTest {
     HttpServer s = fake(json);
     try {
       Run r = vmap("check", "--url", "http://127.0.0.1:" + s.getAddress().getPort() + "/", "--wait", "0");
-      assertEquals(VmapCommand.FAILED, r.exit(), r.out() + r.err());
+      assertEquals(Cli.FAILED, r.exit(), r.out() + r.err());
       assertTrue(r.out().contains("overlap"), r.out());
       assertTrue(r.out().contains("not nodeOf(start) = 1"), r.out());
       assertTrue(r.out().contains("node 0: free 253952"), r.out());
@@ -154,9 +156,9 @@ class ChaosCommandTest {
   @Test
   void checkOfAnUnreachableServerIsAFailureNotAUsageError() {
     Run r = vmap("check", "--url", "http://127.0.0.1:1");
-    assertEquals(VmapCommand.FAILED, r.exit());
+    assertEquals(Cli.FAILED, r.exit());
     assertTrue(r.err().startsWith("vmap check: cannot reach http://127.0.0.1:1/v1/info"), r.err());
     Run bad = vmap("check", "--url", "nonsense");
-    assertEquals(VmapCommand.USAGE, bad.exit());
+    assertEquals(Cli.USAGE, bad.exit());
   }
 }

@@ -1,5 +1,9 @@
 package io.vmap.chaos;
 
+import io.vmap.protocol.NodeMessage;
+import io.vmap.protocol.PurgeProtocol;
+import io.vmap.protocol.PeerProtocol;
+import io.vmap.protocol.ClientProtocol;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -175,38 +179,36 @@ class ChaosInterceptorTest {
         ChaosSettings.fromConfig(
             ConfigFactory.parseString(
                     "vmap.chaos { seed = 9, drop = 0.1, delay = 0.2, max-delay = 7ms,\n"
-                        + "  per-message { FlushAck { drop = 0.9 }, \"io.vmap.node.VmapNode$AllocHere\" { reorder = 1 } }\n"
+                        + "  per-message { FlushAck { drop = 0.9 }, \"io.vmap.protocol.PeerProtocol$AllocHere\" { reorder = 1 } }\n"
                         + "  exclude = [Wake] }")
                 .withFallback(ConfigFactory.load()));
     assertEquals(9, s.seed());
     assertEquals(Duration.ofMillis(7), s.maxDelay());
-    assertEquals(new ChaosSettings.Faults(0.1, 0, 0.2, 0), s.faultsFor(VmapNode.Alloc.class));
-    assertEquals(new ChaosSettings.Faults(0.9, 0, 0.2, 0), s.faultsFor(PurgeCoordinator.FlushAck.class));
-    assertEquals(new ChaosSettings.Faults(0.1, 0, 0.2, 1), s.faultsFor(VmapNode.AllocHere.class));
+    assertEquals(new ChaosSettings.Faults(0.1, 0, 0.2, 0), s.faultsFor(ClientProtocol.Batch.class));
+    assertEquals(new ChaosSettings.Faults(0.9, 0, 0.2, 0), s.faultsFor(PurgeProtocol.FlushAck.class));
+    assertEquals(new ChaosSettings.Faults(0.1, 0, 0.2, 1), s.faultsFor(PeerProtocol.AllocHere.class));
     // Local wiring, excluded classes and non-vmap messages are never touched.
-    assertSame(ChaosSettings.Faults.NONE, s.faultsFor(VmapNode.Attach.class));
-    assertSame(ChaosSettings.Faults.NONE, s.faultsFor(VmapNode.Wake.class));
+    assertSame(ChaosSettings.Faults.NONE, s.faultsFor(NodeMessage.Attach.class));
+    assertSame(ChaosSettings.Faults.NONE, s.faultsFor(NodeMessage.Wake.class));
     assertSame(ChaosSettings.Faults.NONE, s.faultsFor(String.class));
     assertSame(ChaosSettings.Faults.NONE, s.faultsFor(Msg.class));
   }
 
   @Test
-  void hoconEnablesChaosInStartVmapAndClientsRetryWithTheSameRequestId() {
-    // Every Find to a node is dropped; allocations pass. Clients retry twice after a timeout.
+  void hoconEnablesChaosInStartVmapAndClientsRetryWithTheSameRequestKey() {
+    // Every client batch to a node is dropped. Clients retry twice after a timeout, then give up.
     com.typesafe.config.Config c = ChaosTestSupport.config(2,
-        "vmap.chaos { enabled = on, seed = 3, per-message { Find { drop = 1 } } }\n"
+        "vmap.chaos { enabled = on, seed = 3, per-message { Batch { drop = 1 } } }\n"
             + "vmap.client { ask-timeout = 200ms, retries = 2 }\n");
     try (io.vmap.client.Vmap vmap = Chaos.startVmap(c)) {
       io.vmap.client.VmapClient client = vmap.client();
       assertEquals(2, client.retries());
-      io.vmap.client.Allocation a =
-          client.alloc(io.vmap.client.AllocOptions.size(4096).requestId("r1")).toCompletableFuture().join();
       java.util.concurrent.CompletionException e = assertThrows(java.util.concurrent.CompletionException.class,
-          () -> client.find(a.start()).toCompletableFuture().join());
-      assertEquals(io.vmap.protocol.ErrorCode.ETIMEDOUT, ((io.vmap.client.VmapException) e.getCause()).code());
+          () -> client.alloc(io.vmap.client.AllocOptions.size(4096).requestId("r1")).toCompletableFuture().join());
+      assertEquals(io.vmap.state.ErrorCode.ETIMEDOUT, ((io.vmap.client.VmapException) e.getCause()).code());
       assertEquals(2, client.retriesSent());
-      // The same request id returns the first answer, never a second area.
-      assertEquals(a, client.alloc(io.vmap.client.AllocOptions.size(4096).requestId("r1")).toCompletableFuture().join());
+      // Dropped three times: nothing was allocated (info is asked, not batched: not dropped).
+      assertEquals(0, client.info().toCompletableFuture().join().busy().size());
     }
   }
 

@@ -1,5 +1,6 @@
 package io.vmap.chaos;
 
+import io.vmap.protocol.PurgeProtocol;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -47,6 +48,7 @@ import org.junit.jupiter.api.Test;
  * violation. And the checker must catch a planted bug: a coordinator that releases before the
  * flush was acknowledged.
  */
+@org.junit.jupiter.api.Tag("integration")
 class ChaosRunTest {
 
   static {
@@ -134,21 +136,21 @@ class ChaosRunTest {
    * forged as soon as a node's splice answer arrives, so the coordinator releases space that no
    * subscriber has flushed.
    */
-  static final class ForgedAcks extends BehaviorInterceptor<Object, PurgeCoordinator.Command> {
-    private final Set<ActorRef<PurgeCoordinator.Flush>> subscribers = new HashSet<>();
+  static final class ForgedAcks extends BehaviorInterceptor<Object, PurgeProtocol.Command> {
+    private final Set<ActorRef<PurgeProtocol.Flush>> subscribers = new HashSet<>();
 
     ForgedAcks() {
       super(Object.class);
     }
 
     @Override
-    public Behavior<PurgeCoordinator.Command> aroundReceive(
-        TypedActorContext<Object> ctx, Object msg, ReceiveTarget<PurgeCoordinator.Command> target) {
-      if (msg instanceof PurgeCoordinator.Subscribe s) subscribers.add(s.subscriber());
-      Behavior<PurgeCoordinator.Command> next = target.apply(ctx, (PurgeCoordinator.Command) msg);
-      if (msg instanceof PurgeCoordinator.Spliced sp) {
-        for (ActorRef<PurgeCoordinator.Flush> s : subscribers) {
-          ctx.asJava().getSelf().tell(new PurgeCoordinator.FlushAck(sp.epoch(), s));
+    public Behavior<PurgeProtocol.Command> aroundReceive(
+        TypedActorContext<Object> ctx, Object msg, ReceiveTarget<PurgeProtocol.Command> target) {
+      if (msg instanceof PurgeProtocol.Subscribe s) subscribers.add(s.subscriber());
+      Behavior<PurgeProtocol.Command> next = target.apply(ctx, (PurgeProtocol.Command) msg);
+      if (msg instanceof PurgeProtocol.Spliced sp) {
+        for (ActorRef<PurgeProtocol.Flush> s : subscribers) {
+          ctx.asJava().getSelf().tell(new PurgeProtocol.FlushAck(sp.epoch(), s));
         }
       }
       return next;
@@ -156,7 +158,7 @@ class ChaosRunTest {
   }
 
   /** A subscriber that holds its flushes: it never acks (its cache is still in use). */
-  static Behavior<PurgeCoordinator.Flush> neverAcks() {
+  static Behavior<PurgeProtocol.Flush> neverAcks() {
     return Behaviors.ignore();
   }
 
@@ -172,13 +174,13 @@ class ChaosRunTest {
     History h = new History(s.geometry());
     Vmap.Wrapping wrapping = !forge ? Vmap.Wrapping.NONE : new Vmap.Wrapping() {
       @Override
-      public Behavior<PurgeCoordinator.Command> coordinator(Behavior<PurgeCoordinator.Command> b) {
-        return Behaviors.<Object, PurgeCoordinator.Command>intercept(ForgedAcks::new, b).narrow();
+      public Behavior<PurgeProtocol.Command> coordinator(Behavior<PurgeProtocol.Command> b) {
+        return Behaviors.<Object, PurgeProtocol.Command>intercept(ForgedAcks::new, b).narrow();
       }
     };
     try (Vmap vmap = Vmap.start(c, wrapping)) {
       VmapClient client = vmap.client();
-      ActorRef<PurgeCoordinator.Flush> sub =
+      ActorRef<PurgeProtocol.Flush> sub =
           vmap.system().systemActorOf(neverAcks(), "holding-subscriber", Props.empty());
       client.subscribeFlush(sub).toCompletableFuture().join();
       h.subscribed("holding-subscriber");

@@ -1,13 +1,17 @@
 package io.vmap.chaos;
 
+import io.vmap.state.RequestKey;
+import io.vmap.state.ReservationId;
+import io.vmap.state.HeldPart;
+import io.vmap.protocol.PurgeProtocol;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vmap.client.VmapInfo;
-import io.vmap.node.NodeState;
-import io.vmap.protocol.ErrorCode;
-import io.vmap.protocol.LazyArea;
-import io.vmap.protocol.Part;
+import io.vmap.state.NodeState;
+import io.vmap.state.ErrorCode;
+import io.vmap.state.LazyArea;
+import io.vmap.state.Part;
 import io.vmap.purge.PurgeCoordinator;
 import io.vmap.space.Area;
 import io.vmap.space.Geometry;
@@ -143,7 +147,7 @@ class CheckerTest {
 
   private static VmapInfo info(List<VmapInfo.AreaInfo> busy, List<VmapInfo.AreaInfo> lazy, long free0, long free1,
       String phase) {
-    PurgeCoordinator.Status st = new PurgeCoordinator.Status(1, phase, 0, 64, 0, List.of(), 1, 0);
+    PurgeProtocol.Status st = new PurgeProtocol.Status(1, phase, 0, 64, 0, List.of(), 1, 0);
     return new VmapInfo(G, busy, lazy,
         List.of(new VmapInfo.NodeStats(0, busy.size(), lazy.size(), free0, 1, free0, 0, 0, 0),
             new VmapInfo.NodeStats(1, 0, 0, free1, 1, free1, 0, 0, 0)),
@@ -196,21 +200,22 @@ class CheckerTest {
     NodeBooks n0 = new NodeBooks(0, l(0x1000, 0x20000, 0x40000, 0x60000), l(0xc000, 0x30000, 0x50000, 0x70000),
         List.of(area(0, 1, "a"), s), List.of(new LazyArea(s, 0, List.of(p0, p1))), List.of(), List.of(), List.of());
     NodeBooks n1 = new NodeBooks(1, l(0x14000, 0x30000, 0x50000, 0x70000), l(0x20000, 0x40000, 0x60000, 0x80000),
-        List.of(), List.of(), List.of(), List.of(new NodeState.HeldPart(0x10000, 0x14000, s, 0, "r1")), List.of());
+        List.of(), List.of(), List.of(), List.of(new HeldPart(0x10000, 0x14000, s, 0, new ReservationId(RequestKey.keyed("alloc", "r1"), 0, s, 0))), List.of());
     assertEquals(List.of(), Checker.fsck(G, List.of(n0, n1), Duration.ZERO));
 
     // Node 1's free shard also claims the held part; node 0 forgot the area (the part is orphaned);
     // node 1 holds a reservation far past its lease.
     NodeBooks n0bad = new NodeBooks(0, n0.freeStarts(), n0.freeEnds(), List.of(area(0, 1, "a")), List.of(), List.of(),
         List.of(), List.of());
+    ReservationId r2 = new ReservationId(RequestKey.keyed("alloc", "r2"), 0, area(0x30000, 1, "r"), 0);
     NodeBooks n1bad = new NodeBooks(1, l(0x12000, 0x30000, 0x50000, 0x70000), n1.freeEnds(), List.of(), List.of(),
         List.of(), n1.held(),
-        List.of(new NodeBooks.Reserved("r2", area(0x30000, 1, "r"), 0, List.of(new Part(1, 0x30000, 0x31000)), 9000, 300)));
+        List.of(new NodeBooks.Reserved(r2, area(0x30000, 1, "r"), 0, List.of(new Part(1, 0x30000, 0x31000)), 9000, 300)));
     List<Checker.Violation> v = Checker.fsck(G, List.of(n0bad, n1bad), Duration.ofMillis(300));
     String all = v.toString();
     assertTrue(all.contains("overlap"), all);
     assertTrue(all.contains("neither has busy nor unpurged"), all);
-    assertTrue(all.contains("reservation r2"), all);
+    assertTrue(all.contains("reservation " + r2), all);
     assertTrue(all.contains("its zones hold"), all);
     assertEquals(List.of(Checker.FSCK), rules(v));
   }

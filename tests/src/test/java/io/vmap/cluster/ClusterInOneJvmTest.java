@@ -1,5 +1,6 @@
 package io.vmap.cluster;
 
+import io.vmap.protocol.PurgeProtocol;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -37,6 +38,7 @@ import org.junit.jupiter.api.Test;
  * through the others, spanning allocations cross members, and a flush subscriber on one member is
  * reached by the coordinator singleton wherever it runs.
  */
+@org.junit.jupiter.api.Tag("integration")
 class ClusterInOneJvmTest {
 
   private static final List<ActorSystem<Void>> members = new ArrayList<>();
@@ -128,11 +130,11 @@ class ClusterInOneJvmTest {
       assertEquals(Optional.of(big.area()), join(clients.get(2).find(big.start() + off)));
     }
     ActorTestKit onMember3 = ActorTestKit.create(members.get(2));
-    TestProbe<PurgeCoordinator.Flush> subscriber = onMember3.createTestProbe();
+    TestProbe<PurgeProtocol.Flush> subscriber = onMember3.createTestProbe();
     join(clients.get(2).subscribeFlush(subscriber.getRef()));
     join(clients.get(1).free(big.start()));
     var purge = clients.get(0).purge().toCompletableFuture();
-    PurgeCoordinator.Flush flush = subscriber.expectMessageClass(PurgeCoordinator.Flush.class, Duration.ofSeconds(20));
+    PurgeProtocol.Flush flush = subscriber.expectMessageClass(PurgeProtocol.Flush.class, Duration.ofSeconds(20));
     assertTrue(flush.ranges().contains(big.area()), "flush names the freed area: " + flush.ranges());
     flush.ackTo().tell(flush.ack(subscriber.getRef()));
     assertTrue(purge.join() >= 1);

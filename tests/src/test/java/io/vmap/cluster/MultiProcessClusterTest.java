@@ -37,8 +37,9 @@ import org.junit.jupiter.api.io.TempDir;
  * Three real {@code vmap node} JVMs on loopback, driven through the HTTP API of different members;
  * one is killed with SIGKILL under load and restarted. Afterwards every acknowledged allocation is
  * still there, no two areas overlap, and free + busy + lazy (+ reserved) bytes equal the space.
- * Once with the embedded H2 journal, once with PostgreSQL.
+ * Once with the embedded H2 journal, once with PostgreSQL, once with H2 and TLS between the members.
  */
+@org.junit.jupiter.api.Tag("integration")
 class MultiProcessClusterTest {
 
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -77,6 +78,28 @@ class MultiProcessClusterTest {
     run("include file(\"" + repo().resolve("cluster-config/cluster-common.conf") + "\")\n"
         + "include file(\"" + repo().resolve("cluster-config/journal-postgres.conf") + "\")\n"
         + "vmap.persistence-id-prefix = \"" + prefix + "\"\n");
+  }
+
+  /**
+   * The embedded-journal scenario over TLS (three-local-tls.conf), key material from
+   * scripts/tls.sh. The three members share one key store here (the ports are chosen at random);
+   * io.vmap.security.MemberTlsTest covers a key store per member.
+   */
+  @Test
+  void survivesKillDashNineWithTls() throws Exception {
+    Path tls = dir.resolve("tls");
+    io.vmap.security.TlsScript.run("init", "--dir", tls.toString(), "member");
+    run("include file(\"" + repo().resolve("cluster-config/three-local-tls.conf") + "\")\n"
+        + "vmap.tls { dir = \"" + tls + "\", member = member }\n");
+    // The members (still running) speak TLS on their Artery ports and require a client certificate.
+    for (String seed : com.typesafe.config.ConfigFactory.parseFile(dir.resolve("cluster.conf").toFile()).getStringList("akka.cluster.seed-nodes")) {
+      int port = Integer.parseInt(seed.substring(seed.lastIndexOf(':') + 1));
+      Path trust = tls.resolve("truststore.p12");
+      assertEquals(java.util.Optional.empty(),
+          io.vmap.security.TlsProbe.handshake("127.0.0.1", port, tls.resolve("members/member.p12"), trust, "changeit"), seed);
+      assertTrue(io.vmap.security.TlsProbe.handshake("127.0.0.1", port, null, trust, "changeit").isPresent(),
+          seed + " accepted a client without a certificate");
+    }
   }
 
   // ------------------------------------------------------------------ the scenario

@@ -1,5 +1,9 @@
 package io.vmap.durable;
 
+import io.vmap.actors.Requests;
+import io.vmap.protocol.NodeMessage;
+import io.vmap.protocol.PurgeProtocol;
+import io.vmap.protocol.ClientProtocol;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -19,12 +23,13 @@ import akka.persistence.testkit.WriteEvents;
 import akka.persistence.testkit.javadsl.PersistenceTestKit;
 import akka.persistence.testkit.javadsl.SnapshotTestKit;
 import com.typesafe.config.ConfigFactory;
-import io.vmap.node.NodeDirectory;
+import io.vmap.protocol.NodeDirectory;
 import io.vmap.node.NodeSettings;
 import io.vmap.node.VmapNode;
-import io.vmap.protocol.AllocSpec;
-import io.vmap.protocol.ErrorCode;
-import io.vmap.protocol.Policy;
+import io.vmap.state.AllocSpec;
+import io.vmap.state.ErrorCode;
+import io.vmap.state.NodeEvent;
+import io.vmap.state.Policy;
 import io.vmap.purge.PurgeCoordinator;
 import io.vmap.space.Area;
 import io.vmap.space.Geometry;
@@ -79,19 +84,19 @@ class DurableNodeTest {
   }
 
   private String pid;
-  private TestProbe<PurgeCoordinator.Command> coordinator;
+  private TestProbe<PurgeProtocol.Command> coordinator;
 
-  private ActorRef<VmapNode.Command> spawnNode(int snapshotEvery) {
+  private ActorRef<NodeMessage> spawnNode(int snapshotEvery) {
     return spawnNode(NodeSettings.defaults().withSnapshotEvery(snapshotEvery));
   }
 
-  private ActorRef<VmapNode.Command> spawnNode(NodeSettings settings) {
+  private ActorRef<NodeMessage> spawnNode(NodeSettings settings) {
     if (coordinator == null) coordinator = kit.createTestProbe();
-    List<ActorRef<VmapNode.Command>> self = new ArrayList<>();
+    List<ActorRef<NodeMessage>> self = new ArrayList<>();
     NodeDirectory dir =
         new NodeDirectory() {
           @Override
-          public RecipientRef<VmapNode.Command> node(int k) {
+          public RecipientRef<NodeMessage> node(int k) {
             return self.get(0);
           }
 
@@ -100,9 +105,9 @@ class DurableNodeTest {
             return 1;
           }
         };
-    ActorRef<VmapNode.Command> node =
+    ActorRef<NodeMessage> node =
         kit.spawn(
-            VmapNode.create(0, G, settings, dir, coordinator.getRef(), pid));
+            VmapNode.create(0, G, settings, dir, coordinator.getRef(), pid, null));
     self.add(node);
     return node;
   }
@@ -111,60 +116,60 @@ class DurableNodeTest {
     return AllocSpec.of(G, n * 4096L, 4096, null, null, 0, "t", Policy.NORMAL);
   }
 
-  private VmapNode.AllocReply alloc(ActorRef<VmapNode.Command> node, String id, int pages) {
-    TestProbe<VmapNode.AllocReply> p = kit.createTestProbe();
-    node.tell(new VmapNode.Alloc(id, pages(pages), p.getRef()));
+  private ClientProtocol.Reply alloc(ActorRef<NodeMessage> node, String id, int pages) {
+    TestProbe<ClientProtocol.Replies> p = kit.createTestProbe();
+    node.tell(Requests.one(Requests.alloc(id, pages(pages)), p.getRef()));
+    return Requests.reply(p);
+  }
+
+  private ClientProtocol.NodeInfo info(ActorRef<NodeMessage> node) {
+    TestProbe<ClientProtocol.NodeInfo> p = kit.createTestProbe();
+    node.tell(new ClientProtocol.GetInfo(p.getRef()));
     return p.receiveMessage();
   }
 
-  private VmapNode.NodeInfo info(ActorRef<VmapNode.Command> node) {
-    TestProbe<VmapNode.NodeInfo> p = kit.createTestProbe();
-    node.tell(new VmapNode.GetInfo(p.getRef()));
-    return p.receiveMessage();
-  }
-
-  private void restart(ActorRef<VmapNode.Command> node) {
+  private void restart(ActorRef<NodeMessage> node) {
     kit.stop(node);
   }
 
   @Test
   void acknowledgedAreasAndLazyFreesSurviveARestart() {
     pid = "durable-restart-" + ++instance;
-    ActorRef<VmapNode.Command> node = spawnNode(1000);
-    Area a = ((VmapNode.Allocated) alloc(node, "a", 2)).area();
-    Area b = ((VmapNode.Allocated) alloc(node, "b", 3)).area();
-    TestProbe<VmapNode.FreeReply> fp = kit.createTestProbe();
-    node.tell(new VmapNode.Free("free-a", a.start(), fp.getRef()));
-    fp.expectMessageClass(VmapNode.Freed.class);
-    VmapNode.NodeInfo before = info(node);
+    ActorRef<NodeMessage> node = spawnNode(1000);
+    Area a = ((ClientProtocol.Allocated) alloc(node, "a", 2)).area();
+    Area b = ((ClientProtocol.Allocated) alloc(node, "b", 3)).area();
+    TestProbe<ClientProtocol.Replies> fp = kit.createTestProbe();
+    node.tell(Requests.one(Requests.free("free-a", a.start()), fp.getRef()));
+    Requests.reply(fp, ClientProtocol.Freed.class);
+    ClientProtocol.NodeInfo before = info(node);
 
     restart(node);
-    ActorRef<VmapNode.Command> again = spawnNode(1000);
-    VmapNode.NodeInfo after = info(again);
+    ActorRef<NodeMessage> again = spawnNode(1000);
+    ClientProtocol.NodeInfo after = info(again);
     assertEquals(List.of(b), after.busy());
     assertEquals(1, after.lazy().size());
     assertEquals(a, after.lazy().get(0).area());
     assertEquals(before.freeBytes(), after.freeBytes());
     // A retry of an acknowledged request gets its first answer, not a second area.
-    assertEquals(new VmapNode.Allocated("b", b, 0), alloc(again, "b", 3));
+    assertEquals(new ClientProtocol.Allocated(Requests.allocKey("b"), b, 0), alloc(again, "b", 3));
     assertEquals(1, info(again).busy().size());
     // The lazily freed space is still not reusable: the next area goes after b.
-    Area c = ((VmapNode.Allocated) alloc(again, "c", 1)).area();
+    Area c = ((ClientProtocol.Allocated) alloc(again, "c", 1)).area();
     assertEquals(b.end(), c.start());
   }
 
   @Test
   void recoversFromASnapshotPlusLaterEvents() {
     pid = "durable-snapshot-" + ++instance;
-    ActorRef<VmapNode.Command> node = spawnNode(3);
+    ActorRef<NodeMessage> node = spawnNode(3);
     List<Area> areas = new ArrayList<>();
-    for (int i = 0; i < 7; i++) areas.add(((VmapNode.Allocated) alloc(node, "s" + i, 1)).area());
+    for (int i = 0; i < 7; i++) areas.add(((ClientProtocol.Allocated) alloc(node, "s" + i, 1)).area());
     kit.createTestProbe().awaitAssert(() -> {
       assertTrue(!snapshots.persistedInStorage(pid).isEmpty(), "a snapshot was stored");
       return null;
     });
     restart(node);
-    ActorRef<VmapNode.Command> again = spawnNode(3);
+    ActorRef<NodeMessage> again = spawnNode(3);
     assertEquals(areas, info(again).busy());
     assertEquals(G.spaceBytes() - 7 * 4096L, info(again).freeBytes());
   }
@@ -172,19 +177,19 @@ class DurableNodeTest {
   @Test
   void aJournalWriteFailureIsAnErrorForTheClientAndLosesNoArea() {
     pid = "durable-failure-" + ++instance;
-    ActorRef<VmapNode.Command> node = spawnNode(1000);
-    Area first = ((VmapNode.Allocated) alloc(node, "ok", 1)).area();
+    ActorRef<NodeMessage> node = spawnNode(1000);
+    Area first = ((ClientProtocol.Allocated) alloc(node, "ok", 1)).area();
     journal.failNextPersisted(pid);
-    TestProbe<VmapNode.AllocReply> p = kit.createTestProbe();
-    node.tell(new VmapNode.Alloc("lost", pages(1), p.getRef()));
-    VmapNode.AllocFailed failed = assertInstanceOf(VmapNode.AllocFailed.class, p.receiveMessage());
+    TestProbe<ClientProtocol.Replies> p = kit.createTestProbe();
+    node.tell(Requests.one(Requests.alloc("lost", pages(1)), p.getRef()));
+    ClientProtocol.Failed failed = Requests.reply(p, ClientProtocol.Failed.class);
     assertEquals(ErrorCode.ETIMEDOUT, failed.code());
     p.expectTerminated(node);
 
-    ActorRef<VmapNode.Command> again = spawnNode(1000);
+    ActorRef<NodeMessage> again = spawnNode(1000);
     // Nothing unacknowledged survived; the retry of the failed request gets one area.
     assertEquals(List.of(first), info(again).busy());
-    Area retried = ((VmapNode.Allocated) alloc(again, "lost", 1)).area();
+    Area retried = ((ClientProtocol.Allocated) alloc(again, "lost", 1)).area();
     assertEquals(first.end(), retried.start());
     assertEquals(2, info(again).busy().size());
   }
@@ -197,18 +202,25 @@ class DurableNodeTest {
         new ProcessingPolicy<JournalOperation>() {
           @Override
           public ProcessingResult tryProcess(String persistenceId, JournalOperation op) {
-            if (persistenceId.equals(me) && op instanceof WriteEvents w) batchSizes.add(w.getBatch().size());
+            if (persistenceId.equals(me) && op instanceof WriteEvents w) batchSizes.add(eventsIn(w.getBatch()));
             return ProcessingSuccess$.MODULE$;
           }
         });
-    ActorRef<VmapNode.Command> node = spawnNode(settings);
-    TestProbe<VmapNode.AllocReply> p = kit.createTestProbe();
-    for (int i = 0; i < 16; i++) node.tell(new VmapNode.Alloc("g" + i, pages(1), p.getRef()));
+    ActorRef<NodeMessage> node = spawnNode(settings);
+    TestProbe<ClientProtocol.Replies> p = kit.createTestProbe();
+    for (int i = 0; i < 16; i++) node.tell(Requests.one(Requests.alloc("g" + i, pages(1)), p.getRef()));
     List<Long> starts = new ArrayList<>();
-    for (int i = 0; i < 16; i++) starts.add(((VmapNode.Allocated) p.receiveMessage()).area().start());
+    for (int i = 0; i < 16; i++) starts.add(Requests.reply(p, ClientProtocol.Allocated.class).area().start());
     assertEquals(16, starts.stream().distinct().count());
-    assertEquals(16, journal.persistedInStorage(pid).size());
+    assertEquals(16, eventsIn(journal.persistedInStorage(pid)));
     return batchSizes;
+  }
+
+  /** NodeEvents in journal events: a group commit stores its events as one NodeEvent.Batch. */
+  private static int eventsIn(List<?> stored) {
+    int n = 0;
+    for (Object e : stored) n += e instanceof NodeEvent.Batch b ? b.events().size() : 1;
+    return n;
   }
 
   @Test

@@ -1,5 +1,7 @@
 package io.vmap.http;
 
+import io.vmap.protocol.NodeMessage;
+import io.vmap.protocol.PurgeProtocol;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -15,10 +17,14 @@ import akka.actor.typed.javadsl.Behaviors;
 import com.typesafe.config.ConfigFactory;
 import io.vmap.client.Vmap;
 import io.vmap.client.VmapClient;
-import io.vmap.node.NodeDirectory;
+import io.vmap.protocol.NodeDirectory;
 import io.vmap.node.VmapNode;
 import io.vmap.purge.PurgeCoordinator;
+import io.vmap.client.VmapInfo;
 import io.vmap.client.VmapSettings;
+import io.vmap.http.api.Api;
+import io.vmap.http.api.AreaJson;
+import io.vmap.http.api.InfoJson;
 import io.vmap.space.Geometry;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -28,6 +34,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -147,12 +154,48 @@ class VmapHttpServerTest {
     assertFalse(reason.contains("\tat ") || reason.contains("Exception"), "stack trace leaked: " + reason);
   }
 
+  private static final java.util.regex.Pattern SAMPLE =
+      java.util.regex.Pattern.compile("([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\\{((?:[a-zA-Z_][a-zA-Z0-9_]*=\"(?:[^\"\\\\]|\\\\.)*\",?)*)\\})? (\\S+)");
+  private static final java.util.regex.Pattern LABEL = java.util.regex.Pattern.compile("([a-zA-Z_][a-zA-Z0-9_]*)=\"((?:[^\"\\\\]|\\\\.)*)\"");
+
+  /**
+   * The samples of a Prometheus text exposition: {@code name{k="v",...}} (labels in the order
+   * written) to the value. Fails on any line that is neither a comment nor a well-formed sample,
+   * or whose value is not a number (Go float syntax: 2, 2.0, 3.5E13, +Inf).
+   */
+  static Map<String, Double> samples(String text) {
+    Map<String, Double> out = new java.util.LinkedHashMap<>();
+    for (String l : text.lines().toList()) {
+      if (l.startsWith("#") || l.isEmpty()) continue;
+      java.util.regex.Matcher m = SAMPLE.matcher(l);
+      assertTrue(m.matches(), "bad sample line: " + l);
+      StringBuilder key = new StringBuilder(m.group(1));
+      if (m.group(2) != null) {
+        java.util.regex.Matcher lm = LABEL.matcher(m.group(2));
+        List<String> labels = new ArrayList<>();
+        while (lm.find()) labels.add(lm.group(1) + "=\"" + lm.group(2) + "\"");
+        key.append('{').append(String.join(",", labels)).append('}');
+      }
+      String v = m.group(3);
+      assertTrue(v.matches("[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?|[+-]Inf|NaN"), "bad value: " + l);
+      double value = switch (v) {
+        case "+Inf" -> Double.POSITIVE_INFINITY;
+        case "-Inf" -> Double.NEGATIVE_INFINITY;
+        default -> Double.parseDouble(v);
+      };
+      assertFalse(out.containsKey(key.toString()), "sample twice: " + l);
+      out.put(key.toString(), value);
+    }
+    return out;
+  }
+
   // ------------------------------------------------------------------ tests
 
   @Test
   void allocFindFree() throws Exception {
     Resp a = alloc("{\"size\":8192,\"node\":0,\"tag\":\"buf\"}");
     assertEquals(201, a.status(), a.body());
+    assertEquals(new AreaJson(BASE, BASE + 8192, 8192L, 0, "buf"), Api.read(a.body(), AreaJson.class));
     JsonNode j = a.json();
     assertEquals(hex(BASE), j.get("start").asText());
     assertEquals(hex(BASE + 8192), j.get("end").asText());
@@ -269,6 +312,87 @@ class VmapHttpServerTest {
 
     assertEquals(j, send("GET", "/v1/info?format=json", null).json());
     assertError(send("GET", "/v1/info?format=xml", null), 400, "EINVAL", "format");
+
+    // What vmap check --url reads back is the allocator's own info.
+    VmapInfo read = Api.read(jr.body(), InfoJson.class).toVmapInfo();
+    VmapInfo now = vmap.client().info().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    assertEquals(now.geometry().toString(), read.geometry().toString());
+    assertEquals(now.busy(), read.busy());
+    assertEquals(now.lazy(), read.lazy());
+    assertEquals(now.nodes(), read.nodes());
+    assertEquals(now.purge().lazyPages(), read.purge().lazyPages());
+    assertEquals(now.purge().phase(), read.purge().phase());
+  }
+
+  /** The JSON of the info round-trips through the DTOs, unsigned values above 2^63 included. */
+  @Test
+  void infoJsonRoundTripsAddressesAndSizesAboveTwoToThe63() {
+    Geometry g = new Geometry(Geometry.DEFAULT_VSTART, Geometry.DEFAULT_VEND, 4096, Geometry.DEFAULT_ZONE, 2);
+    VmapInfo info = new VmapInfo(g,
+        List.of(new VmapInfo.AreaInfo(new io.vmap.space.Area(0xffffc90000000000L, 0xffffc90000002000L, "a\"b"), 0)),
+        List.of(new VmapInfo.AreaInfo(new io.vmap.space.Area(0xffffc90002000000L, 0xffffc90002001000L, ""), 1)),
+        List.of(new VmapInfo.NodeStats(0, 1, 0, -4096L, 3, -8192L, 0, 0, 0),
+            new VmapInfo.NodeStats(1, 0, 1, 1L << 40, 1, 1L << 40, 1, 4096, 2)),
+        new PurgeProtocol.Status(7, "flushing", 1, 64, 2,
+            List.of(new PurgeProtocol.Holder("akka://x/user/s", 7, java.time.Instant.parse("2026-01-02T03:04:05Z"))), 6, 40));
+    String text = Api.write(InfoJson.of(info));
+    JsonNode tree;
+    try {
+      tree = JSON.readTree(text);
+    } catch (Exception e) {
+      throw new AssertionError(text, e);
+    }
+    assertEquals("0xffffc90000000000", tree.get("busy").get(0).get("start").asText());
+    assertTrue(tree.get("nodes").get(0).get("freeBytes").isBigInteger(), text);
+    assertEquals("18446744073709547520", tree.get("nodes").get(0).get("freeBytes").asText());
+    VmapInfo back = Api.read(text, InfoJson.class).toVmapInfo();
+    assertEquals(g.toString(), back.geometry().toString()); // Geometry has no equals: its text has every field
+    assertEquals(info.busy(), back.busy());
+    assertEquals(info.lazy(), back.lazy());
+    assertEquals(info.nodes(), back.nodes());
+    assertEquals(info.purge(), back.purge());
+  }
+
+  @Test
+  void numbersTooLargeForAnyDoubleAreEinvalNamingTheField() throws Exception {
+    // Used to be 500 EIO: 1e400 became an infinite double, whose BigDecimal threw.
+    assertError(alloc("{\"size\":1e400}"), 400, "EINVAL", "size: 1e400 does not fit in 64 bits");
+    assertError(alloc("{\"size\":4096,\"align\":1E+400}"), 400, "EINVAL", "align: 1E+400");
+    assertError(alloc("{\"size\":-1e400}"), 400, "EINVAL", "size: must not be negative");
+    assertError(alloc("{\"size\":1e-400}"), 400, "EINVAL", "size: must be a whole number of bytes, got 1e-400");
+    assertError(alloc("{\"size\":1e99999999999}"), 400, "EINVAL", "size: 1e99999999999");
+    assertError(alloc("{\"size\":4096,\"node\":1e400}"), 400, "EINVAL", "node");
+    // A whole number written with a fraction or an exponent is still a size.
+    Resp ok = alloc("{\"size\":4.096e3,\"align\":65536.0,\"node\":1}");
+    assertEquals(201, ok.status(), ok.body());
+    assertEquals(hex(BASE + ZONE), ok.json().get("start").asText());
+    assertEquals(4096, ok.json().get("size").asLong());
+    assertEquals(6, metrics.count("alloc", "EINVAL"));
+    assertEquals(0, metrics.count("alloc", "EIO"));
+  }
+
+  /** An alignment of 2^63 is valid (a power of two); the ENOSPC reason echoes it unsigned. */
+  @Test
+  void anAlignmentOfTwoToThe63IsEchoedUnsigned() throws Exception {
+    for (String align : List.of("\"0x8000000000000000\"", "9223372036854775808", "\"9223372036854775808\"")) {
+      Resp r = alloc("{\"size\":4096,\"align\":" + align + "}");
+      // No 2^63-aligned page in [0x100000, 0x200000): no space, and the reason says which align.
+      assertError(r, 507, "ENOSPC", "");
+      String reason = r.json().get("reason").asText();
+      assertFalse(reason.contains("-9223372036854775808"), reason);
+      assertTrue(reason.contains("0x8000000000000000") || reason.contains("9223372036854775808"), reason);
+    }
+  }
+
+  @Test
+  void alignmentsAboveTwoToThe63AreEchoedUnsigned() throws Exception {
+    // Not a power of two: EINVAL echoing the value unsigned, whichever way it was written.
+    assertError(alloc("{\"size\":4096,\"align\":9223372036854775809}"), 400, "EINVAL",
+        "align 9223372036854775809 is not a power of two");
+    assertError(alloc("{\"size\":4096,\"align\":\"0xffffffffffffffff\"}"), 400, "EINVAL",
+        "align 18446744073709551615 is not a power of two");
+    assertError(alloc("{\"size\":4096,\"align\":\"0x8000000000000001\"}"), 400, "EINVAL",
+        "align 9223372036854775809 is not a power of two");
   }
 
   @Test
@@ -322,6 +446,7 @@ class VmapHttpServerTest {
     assertEquals(200, m.status());
     assertTrue(m.header("Content-Type").startsWith("text/plain; version=0.0.4"), m.header("Content-Type"));
     List<String> lines = m.body().lines().toList();
+    Map<String, Double> samples = samples(m.body());
     for (String expected : List.of(
         "vmap_ops_total{op=\"alloc\",result=\"ok\"} 2",
         "vmap_ops_total{op=\"alloc\",result=\"EINVAL\"} 1",
@@ -345,13 +470,18 @@ class VmapHttpServerTest {
         "vmap_largest_free_block_bytes{node=\"1\"} " + ZONE,
         "vmap_ready 1",
         "vmap_info_up 1")) {
-      assertTrue(lines.contains(expected), "missing '" + expected + "' in\n" + m.body());
+      Map.Entry<String, Double> e = samples(expected).entrySet().iterator().next();
+      assertEquals(e.getValue(), samples.get(e.getKey()), "'" + expected + "' in\n" + m.body());
     }
     assertTrue(lines.contains("# TYPE vmap_op_latency_seconds histogram"));
-    // Every sample line is "name{labels} value" or "name value".
-    for (String l : lines) {
-      if (l.startsWith("#")) continue;
-      assertTrue(l.matches("[a-z_]+(\\{[^}]*\\})? [0-9.e+-]+"), "bad sample line: " + l);
+    assertTrue(lines.contains("# TYPE vmap_ops_total counter"));
+    assertTrue(lines.contains("# TYPE vmap_free_bytes gauge"));
+    // Every (op, known result) pair is there from the start, and every op's latency histogram.
+    for (String op : Metrics.OPS) {
+      for (String result : Metrics.RESULTS) {
+        assertTrue(samples.containsKey("vmap_ops_total{op=\"" + op + "\",result=\"" + result + "\"}"), op + " " + result);
+      }
+      assertTrue(samples.containsKey("vmap_op_latency_seconds_count{op=\"" + op + "\"}"), op);
     }
     assertEquals(2, metrics.count("alloc", "ok"));
   }
@@ -408,9 +538,9 @@ class VmapHttpServerTest {
   void unansweredRequestsAreEtimedout() throws Exception {
     // A client whose nodes and coordinator never answer.
     var sys = system;
-    ActorRef<VmapNode.Command> n0 = sys.systemActorOf(Behaviors.ignore(), "hole-" + UUID.randomUUID(), Props.empty());
-    ActorRef<VmapNode.Command> n1 = sys.systemActorOf(Behaviors.ignore(), "hole-" + UUID.randomUUID(), Props.empty());
-    ActorRef<PurgeCoordinator.Command> pc = sys.systemActorOf(Behaviors.ignore(), "hole-" + UUID.randomUUID(), Props.empty());
+    ActorRef<NodeMessage> n0 = sys.systemActorOf(Behaviors.ignore(), "hole-" + UUID.randomUUID(), Props.empty());
+    ActorRef<NodeMessage> n1 = sys.systemActorOf(Behaviors.ignore(), "hole-" + UUID.randomUUID(), Props.empty());
+    ActorRef<PurgeProtocol.Command> pc = sys.systemActorOf(Behaviors.ignore(), "hole-" + UUID.randomUUID(), Props.empty());
     VmapClient dead = new VmapClient(sys, settings().geometry(), NodeDirectory.of(List.of(n0, n1)), pc, Duration.ofMillis(300));
     Metrics m = new Metrics();
     ServerBinding b = VmapHttpServer.start(sys, dead, "127.0.0.1", 0, HealthProbe.always(), m)
@@ -421,11 +551,11 @@ class VmapHttpServerTest {
       assertError(alloc("{\"size\":4096,\"requestId\":\"slow-1\"}"), 504, "ETIMEDOUT", "");
       Resp metricsText = send("GET", "/metrics", null);
       assertEquals(200, metricsText.status());
-      List<String> lines = metricsText.body().lines().toList();
-      assertTrue(lines.contains("vmap_ops_total{op=\"find\",result=\"ETIMEDOUT\"} 1"), metricsText.body());
-      assertTrue(lines.contains("vmap_ops_total{op=\"alloc\",result=\"ETIMEDOUT\"} 1"), metricsText.body());
-      assertTrue(lines.contains("vmap_info_up 0"), metricsText.body());
-      assertTrue(lines.contains("vmap_info_scrape_errors_total 1"), metricsText.body());
+      Map<String, Double> samples = samples(metricsText.body());
+      assertEquals(1.0, samples.get("vmap_ops_total{op=\"find\",result=\"ETIMEDOUT\"}"), metricsText.body());
+      assertEquals(1.0, samples.get("vmap_ops_total{op=\"alloc\",result=\"ETIMEDOUT\"}"), metricsText.body());
+      assertEquals(0.0, samples.get("vmap_info_up"), metricsText.body());
+      assertEquals(1.0, samples.get("vmap_info_scrape_errors_total"), metricsText.body());
       assertFalse(metricsText.body().contains("vmap_free_bytes{"), metricsText.body());
     } finally {
       b.unbind().toCompletableFuture().get(10, TimeUnit.SECONDS);

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
  * A durable allocator on cluster-config/journal-h2.conf (embedded H2 file in vmap.data-dir): what
  * it acknowledged comes back after whole-process restarts ({@link JournalRestartScenario}).
  */
+@org.junit.jupiter.api.Tag("integration")
 class H2JournalTest {
 
   @TempDir Path dataDir;

@@ -24,6 +24,7 @@ import org.junit.jupiter.api.Test;
  * when nothing listens there, unless it must run: in CI ({@code CI=true}) or when VMAP_PG_HOST is
  * set, an unreachable server fails the test instead.
  */
+@org.junit.jupiter.api.Tag("integration")
 class PostgresJournalTest {
 
   private Config cfg;

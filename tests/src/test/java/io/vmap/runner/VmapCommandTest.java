@@ -33,7 +33,7 @@ class VmapCommandTest {
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
     PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8);
-    int exit = VmapCommand.commandLine(new VmapCommand(o), o, e).execute(args);
+    int exit = VmapCommand.commandLine(o, e).execute(args);
     return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
   }
 

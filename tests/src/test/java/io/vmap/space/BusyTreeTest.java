@@ -2,12 +2,10 @@ package io.vmap.space;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Supplier;
@@ -18,12 +16,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 class BusyTreeTest {
 
   private static final long TOP = 0xfffffffffffff000L;
-
-  private static List<Area> list(Iterable<Area> areas) {
-    List<Area> out = new ArrayList<>();
-    areas.forEach(out::add);
-    return out;
-  }
 
   @Test
   void insertFindGetRemove() {
@@ -38,17 +30,17 @@ class BusyTreeTest {
     assertEquals(0x4000, t.busyBytes());
     assertEquals(List.of(a, b, c), new ArrayList<>(t.areas()));
     assertNull(t.find(0xfff));
-    assertSame(a, t.find(0x1000));
-    assertSame(a, t.find(0x2fff));
-    assertSame(b, t.find(0x3000));
+    assertEquals(a, t.find(0x1000));
+    assertEquals(a, t.find(0x2fff));
+    assertEquals(b, t.find(0x3000));
     assertNull(t.find(0x4000));
     assertNull(t.find(0x7fff));
-    assertSame(c, t.find(0x8fff));
+    assertEquals(c, t.find(0x8fff));
     assertNull(t.find(-1L));
-    assertSame(b, t.get(0x3000));
+    assertEquals(b, t.get(0x3000));
     assertNull(t.get(0x3001));
     assertNull(t.remove(0x2000)); // inside a, not its start
-    assertSame(a, t.remove(0x1000));
+    assertEquals(a, t.remove(0x1000));
     assertNull(t.remove(0x1000));
     assertNull(t.find(0x1000));
     assertEquals(2, t.size());
@@ -92,17 +84,12 @@ class BusyTreeTest {
     t.insert(low);
     t.insert(mid);
     assertEquals(List.of(low, mid, high, top), new ArrayList<>(t.areas()));
-    assertSame(mid, t.find(0x8000000000000000L));
-    assertSame(mid, t.find(0x7ffffffffffff000L));
-    assertSame(top, t.find(-2L));
+    assertEquals(mid, t.find(0x8000000000000000L));
+    assertEquals(mid, t.find(0x7ffffffffffff000L));
+    assertEquals(top, t.find(-2L));
     assertNull(t.find(-1L));
-    assertSame(high, t.find(Geometry.DEFAULT_VSTART + 0xfff));
+    assertEquals(high, t.find(Geometry.DEFAULT_VSTART + 0xfff));
     assertThrows(IllegalStateException.class, () -> t.insert(new Area(TOP - 0x1000, TOP + 1, "x")));
-    assertEquals(List.of(mid, high), list(t.areasStartingIn(0x2000, TOP)));
-    assertEquals(List.of(high, top), list(t.areasStartingIn(Geometry.DEFAULT_VSTART, -1L)));
-    assertEquals(List.of(), list(t.areasStartingIn(TOP, TOP)));
-    assertEquals(List.of(), list(t.areasStartingIn(TOP, 0x1000)));
-    assertEquals(List.of(low), list(t.areasStartingIn(0, 0x1001)));
     assertEquals(0x1000L + 0x2000 + 0x1000 + 0xfff, t.busyBytes());
   }
 
@@ -138,24 +125,74 @@ class BusyTreeTest {
           if (!model.isEmpty() && rnd.nextBoolean()) s = model.get(rnd.nextInt(model.size())).start();
           long start = s;
           Area expected = model.stream().filter(x -> x.start() == start).findFirst().orElse(null);
-          assertSame(expected, t.remove(s), ctx);
+          assertEquals(expected, t.remove(s), ctx);
           model.remove(expected);
         } else {
           long addr = base + rnd.nextLong(span + 0x1000) - 0x800;
           Area expected = model.stream().filter(x -> x.contains(addr)).findFirst().orElse(null);
-          assertSame(expected, t.find(addr), ctx);
-          long lo = base + rnd.nextLong(span);
-          long hi = lo + rnd.nextLong(span / 4);
-          List<Area> in = model.stream()
-              .filter(x -> Unsigned.le(lo, x.start()) && Unsigned.lt(x.start(), hi))
-              .sorted(Comparator.comparing(Area::start, Long::compareUnsigned))
-              .toList();
-          assertEquals(in, list(t.areasStartingIn(lo, hi)), ctx);
+          assertEquals(expected, t.find(addr), ctx);
+          assertEquals(expected, t.findConcurrent(addr), ctx);
         }
         assertEquals(model, new ArrayList<>(t.areas()), ctx);
         assertEquals(model.size(), t.size(), ctx);
         assertEquals(model.stream().mapToLong(Area::size).sum(), t.busyBytes(), ctx);
       }
     }
+  }
+
+  /**
+   * Readers on other threads while the owner inserts and removes: an area that stays in the tree
+   * the whole time is always found exactly, an address no area ever covered never finds one, and
+   * a churned address finds either nothing or its own area, never a torn mix of two.
+   */
+  @Test
+  void concurrentReadersSeeOnlyWholeAreasThatWereThere() throws Exception {
+    BusyTree t = new BusyTree();
+    long base = Geometry.DEFAULT_VSTART;
+    int slots = 2000;
+    // Even slots hold a stable area for the whole test; odd slots are churned; every area leaves
+    // the last page of its slot free, so that page is never covered.
+    for (int i = 0; i < slots; i += 2) t.insert(new Area(base + i * 0x4000L, base + i * 0x4000L + 0x3000, "s" + i));
+    java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+    Runnable reader = () -> {
+      SplittableRandom rnd = new SplittableRandom(Thread.currentThread().getId());
+      try {
+        while (!stop.get()) {
+          int i = rnd.nextInt(slots);
+          long slot = base + i * 0x4000L;
+          long addr = slot + rnd.nextLong(0x4000);
+          Area a = t.findConcurrent(addr);
+          if (addr - slot >= 0x3000) {
+            if (a != null) throw new AssertionError("found " + a + " at never-covered " + Unsigned.hex(addr));
+          } else if (i % 2 == 0) {
+            assertEquals(new Area(slot, slot + 0x3000, "s" + i), a);
+          } else if (a != null) {
+            assertEquals(slot, a.start(), a::toString);
+            assertTrue(a.end() == slot + 0x1000 || a.end() == slot + 0x3000, a::toString);
+            assertEquals(a.end() == slot + 0x1000 ? "c" + i : "d" + i, a.tag());
+          }
+        }
+      } catch (Throwable e) {
+        failure.compareAndSet(null, e);
+      }
+    };
+    Thread[] readers = {new Thread(reader), new Thread(reader)};
+    for (Thread r : readers) r.start();
+    SplittableRandom rnd = new SplittableRandom(7);
+    for (int round = 0; round < 200_000 && failure.get() == null; round++) {
+      int i = 1 + 2 * rnd.nextInt(slots / 2);
+      long slot = base + i * 0x4000L;
+      if (t.get(slot) != null) {
+        t.remove(slot);
+      } else if (rnd.nextBoolean()) {
+        t.insert(new Area(slot, slot + 0x1000, "c" + i));
+      } else {
+        t.insert(new Area(slot, slot + 0x3000, "d" + i));
+      }
+    }
+    stop.set(true);
+    for (Thread r : readers) r.join();
+    if (failure.get() != null) throw new AssertionError(failure.get());
   }
 }

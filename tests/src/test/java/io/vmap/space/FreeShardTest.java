@@ -10,10 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -924,15 +922,17 @@ class FreeShardTest {
         () -> "'" + e.getMessage() + "' should name " + named);
   }
 
-  // --- cost -----------------------------------------------------------------------------------------
+  // --- a large shard --------------------------------------------------------------------------------
 
   /**
-   * A million one-page blocks with a two-page block at the very end: a linear scan per request
-   * would take minutes here; the subtree_max_size descent takes microseconds.
+   * A million one-page blocks with a two-page block at the very end: the only fit for two pages is
+   * found from anywhere below it, a one-page request takes the lowest block at or above its start,
+   * and merging and splitting half the blocks keeps the tree consistent. How the search time grows
+   * with the number of blocks (logarithmically, by the subtree_max_size descent) is measured by the
+   * JMH benchmark FreeShardScalingBench on this same layout, not asserted here.
    */
   @Test
-  @Timeout(value = 60, unit = TimeUnit.SECONDS)
-  void aMillionBlocksAreSearchedInLogarithmicTime() {
+  void aMillionBlocksFindTheOnlyFitAtTheEndAndTheLowestOnePageFit() {
     int n = 1_000_000;
     long base = Geometry.DEFAULT_VSTART;
     long[] s = new long[n + 1];
@@ -951,7 +951,9 @@ class FreeShardTest {
       long lo = base + rnd.nextLong(2L * n * PAGE);
       assertEquals(last, f.findLowest(2 * PAGE, PAGE, lo, -1L));
       long a = f.allocLowest(PAGE, PAGE, lo, -1L);
-      assertTrue(Long.compareUnsigned(a, lo) >= 0 && Long.compareUnsigned(a, last + 2 * PAGE) < 0);
+      // Blocks start every two pages from base, the last (k = n) too: the first start at or above lo.
+      long k = (lo - base + 2 * PAGE - 1) / (2 * PAGE);
+      assertEquals(base + 2 * k * PAGE, a, () -> "one page at or above 0x" + Long.toHexString(lo));
       f.release(a, a + PAGE);
     }
     // Merge the upper half of the blocks into one, then split it again.

@@ -1,5 +1,6 @@
 package io.vmap.wire;
 
+import io.vmap.protocol.WireMessage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotSame;

@@ -1,24 +1,89 @@
 package io.vmap.space;
 
-import java.util.Collection;
-import java.util.Collections;
-import java.util.Map;
-import java.util.TreeMap;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.locks.StampedLock;
 
 /**
- * A vmap node's busy tree: areas ordered by start, the kernel's {@code vn->busy.root}.
+ * A vmap node's busy tree: areas ordered by start, the kernel's {@code vn->busy.root}, readable
+ * from other threads without the owner's lock (seed 002's lesson: readers do not take the writer's
+ * lock).
  *
- * <p>Invariants: keys are area starts compared unsigned; areas never overlap, so they are ordered by
- * end as well and the area containing an address, if any, is the floor entry of that address;
- * {@link #busyBytes()} is the cached sum of their sizes. Not thread safe: a busy tree belongs to
- * one vmap node actor.
+ * <p>An AVL tree in one flat array (start, end, children and height per slot, 32 bytes: half a
+ * cache line; tags beside it; freed slots chained for reuse), about 40 bytes per area with room
+ * to grow and no object per area. One thread writes (the node actor);
+ * {@link #findConcurrent} reads from any thread with a {@link StampedLock} optimistic read, the
+ * seqlock pattern: read, then validate that no write happened meanwhile, else retry. A read that
+ * races with a write may see a torn tree; it never acts on it (every index is bounds-checked, every
+ * walk bounded by the tree's height) and it never returns it (validation fails).
+ *
+ * <p>Invariants: keys are area starts compared unsigned; areas never overlap, so they are ordered
+ * by end as well and the area containing an address, if any, is the floor entry of that address;
+ * {@link #busyBytes()} is the cached sum of their sizes; AVL balance, so the height is below 64.
  */
 public final class BusyTree {
 
-  private final TreeMap<Long, Area> byStart = new TreeMap<>(Long::compareUnsigned);
+  private static final int NIL = 0;
+  /** Above any AVL height an int-sized pool can reach (45). */
+  private static final int MAX_HEIGHT = 64;
+  /** Optimistic reads that meet a write before one falls back to the read lock. */
+  private static final int OPTIMISTIC_TRIES = 8;
+
+  /** Longs per slot in {@link #slots}: start, end, links (left << 32 | right), height. */
+  private static final int STRIDE = 4;
+
+  private final StampedLock lock = new StampedLock();
+  /**
+   * Slot i is {@code slots[4i .. 4i+3]}: start, end, both child links, height. One array, so a
+   * lookup touches one cache line per level (separate arrays per field cost one miss each).
+   */
+  private long[] slots;
+  private String[] tag;
+  private int root = NIL;
+  private int freeSlots = NIL;
+  private int used = 1;
+  private int count;
   private long bytes;
 
-  public BusyTree() {}
+  public BusyTree() {
+    slots = new long[16 * STRIDE];
+    tag = new String[16];
+  }
+
+  private long start(int i) {
+    return slots[i * STRIDE];
+  }
+
+  private long end(int i) {
+    return slots[i * STRIDE + 1];
+  }
+
+  private int left(int i) {
+    return (int) (slots[i * STRIDE + 2] >>> 32);
+  }
+
+  private int right(int i) {
+    return (int) slots[i * STRIDE + 2];
+  }
+
+  private int height(int i) {
+    return (int) slots[i * STRIDE + 3];
+  }
+
+  private void setLeft(int i, int l) {
+    slots[i * STRIDE + 2] = ((long) l << 32) | (slots[i * STRIDE + 2] & 0xffffffffL);
+  }
+
+  private void setRight(int i, int r) {
+    slots[i * STRIDE + 2] = (slots[i * STRIDE + 2] & 0xffffffff00000000L) | (r & 0xffffffffL);
+  }
+
+  private void setHeight(int i, int h) {
+    slots[i * STRIDE + 3] = h;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The owner's operations (one thread)
 
   /**
    * Inserts {@code a}. O(log n).
@@ -27,34 +92,56 @@ public final class BusyTree {
    *     the tree is unchanged then
    */
   public void insert(Area a) {
-    Map.Entry<Long, Area> below = byStart.floorEntry(a.start());
-    if (below != null && Unsigned.lt(a.start(), below.getValue().end())) throw overlap(a, below);
-    Map.Entry<Long, Area> above = byStart.higherEntry(a.start());
-    if (above != null && Unsigned.lt(above.getKey(), a.end())) throw overlap(a, above);
-    byStart.put(a.start(), a);
-    bytes += a.size();
+    int below = floor(a.start());
+    if (below != NIL && Unsigned.lt(a.start(), end(below))) throw overlap(a, below);
+    int above = higher(a.start());
+    if (above != NIL && Unsigned.lt(start(above), a.end())) throw overlap(a, above);
+    long stamp = lock.writeLock();
+    try {
+      int x = newSlot();
+      slots[x * STRIDE] = a.start();
+      slots[x * STRIDE + 1] = a.end();
+      slots[x * STRIDE + 2] = 0; // no children (NIL, NIL)
+      slots[x * STRIDE + 3] = 1;
+      tag[x] = a.tag();
+      root = insert(root, x);
+      count++;
+      bytes += a.size();
+    } finally {
+      lock.unlockWrite(stamp);
+    }
   }
 
   /** The area with {@code start <= addr < end}, or null. O(log n). */
   public Area find(long addr) {
-    Map.Entry<Long, Area> e = byStart.floorEntry(addr);
-    return e != null && e.getValue().contains(addr) ? e.getValue() : null;
+    int n = floor(addr);
+    return n != NIL && Unsigned.lt(addr, end(n)) ? area(n) : null;
   }
 
   /** The area starting exactly at {@code start}, or null. O(log n). */
   public Area get(long start) {
-    return byStart.get(start);
+    int n = floor(start);
+    return n != NIL && start(n) == start ? area(n) : null;
   }
 
   /** Removes and returns the area starting exactly at {@code start}, or null. O(log n). */
   public Area remove(long start) {
-    Area a = byStart.remove(start);
-    if (a != null) bytes -= a.size();
+    int n = floor(start);
+    if (n == NIL || start(n) != start) return null;
+    Area a = area(n);
+    long stamp = lock.writeLock();
+    try {
+      root = delete(root, start);
+      count--;
+      bytes -= a.size();
+    } finally {
+      lock.unlockWrite(stamp);
+    }
     return a;
   }
 
   public int size() {
-    return byStart.size();
+    return count;
   }
 
   /** Sum of area sizes (unsigned). */
@@ -62,24 +149,228 @@ public final class BusyTree {
     return bytes;
   }
 
-  /** Areas in address order; an unmodifiable live view. */
-  public Collection<Area> areas() {
-    return Collections.unmodifiableCollection(byStart.values());
+  /** Areas in address order: a read-only list built now. O(n). */
+  public List<Area> areas() {
+    Area[] out = new Area[count];
+    int[] i = {0};
+    inOrder(root, n -> out[i[0]++] = area(n));
+    return List.of(out);
   }
 
-  /** Areas with start in {@code [lo, hi)} in address order; empty if {@code hi <= lo}. */
-  public Iterable<Area> areasStartingIn(long lo, long hi) {
-    if (!Unsigned.lt(lo, hi)) return Collections.emptyList();
-    return Collections.unmodifiableCollection(byStart.subMap(lo, true, hi, false).values());
+  // ---------------------------------------------------------------------------------------------
+  // Any thread
+
+  /**
+   * {@link #find} from any thread: the area containing {@code addr} at some instant during the
+   * call, or null if none did. Reflects every insert and remove that completed before the call.
+   */
+  public Area findConcurrent(long addr) {
+    for (int attempt = 0; attempt < OPTIMISTIC_TRIES; attempt++) {
+      long stamp = lock.tryOptimisticRead();
+      if (stamp == 0) {
+        Thread.onSpinWait();
+        continue;
+      }
+      Area found = null;
+      boolean torn = false;
+      try {
+        // Array references first: the owner may replace them (growth) while we read.
+        long[] sl = slots;
+        String[] t = tag;
+        int best = NIL;
+        int n = root;
+        for (int depth = 0; n != NIL; depth++) {
+          int at = n * STRIDE;
+          if (depth > MAX_HEIGHT || n < 0 || at + STRIDE > sl.length) {
+            torn = true;
+            break;
+          }
+          long links = sl[at + 2];
+          if (Unsigned.le(sl[at], addr)) {
+            best = n;
+            n = (int) links;
+          } else {
+            n = (int) (links >>> 32);
+          }
+        }
+        if (!torn && best != NIL && best < t.length) {
+          int at = best * STRIDE;
+          long bs = sl[at];
+          long be = sl[at + 1];
+          if (Unsigned.lt(addr, be)) {
+            String bt = t[best];
+            if (Unsigned.lt(bs, be)) found = new Area(bs, be, bt);
+            else torn = true;
+          }
+        }
+      } catch (RuntimeException raced) {
+        torn = true; // a torn read (a stale index, a null tag): validation would fail anyway
+      }
+      if (!torn && lock.validate(stamp)) return found;
+    }
+    // The owner kept writing: take the read lock once.
+    long stamp = lock.readLock();
+    try {
+      return find(addr);
+    } finally {
+      lock.unlockRead(stamp);
+    }
   }
 
   @Override
   public String toString() {
-    return "BusyTree[" + byStart.size() + " areas, " + Long.toUnsignedString(bytes) + " bytes]";
+    return "BusyTree[" + count + " areas, " + Long.toUnsignedString(bytes) + " bytes]";
   }
 
-  private static IllegalStateException overlap(Area a, Map.Entry<Long, Area> other) {
+  // ---------------------------------------------------------------------------------------------
+  // The tree
+
+  private Area area(int n) {
+    return new Area(start(n), end(n), tag[n]);
+  }
+
+  private interface SlotVisitor {
+    void visit(int n);
+  }
+
+  private void inOrder(int n, SlotVisitor v) {
+    if (n == NIL) return;
+    inOrder(left(n), v);
+    v.visit(n);
+    inOrder(right(n), v);
+  }
+
+  /** The slot with the greatest start {@code <= key}, or NIL. */
+  private int floor(long key) {
+    int best = NIL;
+    for (int n = root; n != NIL; ) {
+      if (Unsigned.le(start(n), key)) {
+        best = n;
+        n = right(n);
+      } else {
+        n = left(n);
+      }
+    }
+    return best;
+  }
+
+  /** The slot with the least start {@code > key}, or NIL. */
+  private int higher(long key) {
+    int best = NIL;
+    for (int n = root; n != NIL; ) {
+      if (Unsigned.lt(key, start(n))) {
+        best = n;
+        n = left(n);
+      } else {
+        n = right(n);
+      }
+    }
+    return best;
+  }
+
+  private int insert(int n, int x) {
+    if (n == NIL) return x;
+    if (Unsigned.lt(start(x), start(n))) {
+      setLeft(n, insert(left(n), x));
+    } else {
+      setRight(n, insert(right(n), x));
+    }
+    return rebalance(n);
+  }
+
+  /** Unlinks and frees the slot starting at {@code key}, which exists. */
+  private int delete(int n, long key) {
+    int c = Long.compareUnsigned(key, start(n));
+    if (c < 0) {
+      setLeft(n, delete(left(n), key));
+    } else if (c > 0) {
+      setRight(n, delete(right(n), key));
+    } else {
+      int l = left(n);
+      int r = right(n);
+      freeSlot(n);
+      if (l == NIL) return r;
+      if (r == NIL) return l;
+      int m = r;
+      while (left(m) != NIL) m = left(m);
+      setRight(m, removeMin(r));
+      setLeft(m, l);
+      return rebalance(m);
+    }
+    return rebalance(n);
+  }
+
+  private int removeMin(int n) {
+    if (left(n) == NIL) return right(n);
+    setLeft(n, removeMin(left(n)));
+    return rebalance(n);
+  }
+
+  private void pull(int n) {
+    setHeight(n, 1 + Math.max(height(left(n)), height(right(n))));
+  }
+
+  private int rebalance(int n) {
+    pull(n);
+    int bf = height(left(n)) - height(right(n));
+    if (bf > 1) {
+      int l = left(n);
+      if (height(left(l)) < height(right(l))) setLeft(n, rotateLeft(l));
+      return rotateRight(n);
+    }
+    if (bf < -1) {
+      int r = right(n);
+      if (height(right(r)) < height(left(r))) setRight(n, rotateRight(r));
+      return rotateLeft(n);
+    }
+    return n;
+  }
+
+  private int rotateRight(int n) {
+    int l = left(n);
+    setLeft(n, right(l));
+    setRight(l, n);
+    pull(n);
+    pull(l);
+    return l;
+  }
+
+  private int rotateLeft(int n) {
+    int r = right(n);
+    setRight(n, left(r));
+    setLeft(r, n);
+    pull(n);
+    pull(r);
+    return r;
+  }
+
+  private int newSlot() {
+    int s = freeSlots;
+    if (s != NIL) {
+      freeSlots = left(s);
+      return s;
+    }
+    if (used == tag.length) grow();
+    return used++;
+  }
+
+  private void freeSlot(int s) {
+    slots[s * STRIDE + 2] = (long) freeSlots << 32; // chained through the left link
+    tag[s] = null;
+    freeSlots = s;
+  }
+
+  private void grow() {
+    int next = (int) Math.min((long) tag.length + (tag.length >> 1) + 1, (Integer.MAX_VALUE - 8) / STRIDE);
+    if (next == tag.length) throw new IllegalStateException("busy tree is full");
+    // New arrays are filled before they are published: a concurrent reader that sees the old
+    // arrays, the new ones or one of each reads valid slots or fails validation.
+    slots = Arrays.copyOf(slots, next * STRIDE);
+    tag = Arrays.copyOf(tag, next);
+  }
+
+  private IllegalStateException overlap(Area a, int other) {
     return new IllegalStateException(
-        "busy area " + a + " overlaps busy area " + other.getValue() + " already there");
+        "busy area " + a + " overlaps busy area " + area(other) + " already there");
   }
 }

@@ -1,6 +1,6 @@
 package io.vmap.client;
 
-import io.vmap.protocol.Policy;
+import io.vmap.state.Policy;
 
 /**
  * What to allocate: {@code AllocOptions.size(64 << 10).align(1 << 16).tag("buf")}. Unset fields

@@ -6,8 +6,8 @@ import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
-import io.vmap.purge.PurgeCoordinator.Flush;
-import io.vmap.purge.PurgeCoordinator.FlushAck;
+import io.vmap.protocol.PurgeProtocol.Flush;
+import io.vmap.protocol.PurgeProtocol.FlushAck;
 
 /**
  * Turns a {@link FlushListener} callback into a flush subscriber: each {@link Flush} is handed to

@@ -1,5 +1,7 @@
 package io.vmap.client;
 
+import io.vmap.protocol.NodeMessage;
+import io.vmap.protocol.PurgeProtocol;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Behavior;
@@ -7,7 +9,8 @@ import akka.actor.typed.Props;
 import akka.actor.typed.javadsl.Behaviors;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
-import io.vmap.node.NodeDirectory;
+import io.vmap.protocol.NodeDirectory;
+import io.vmap.protocol.ReadIndexes;
 import io.vmap.node.VmapNode;
 import io.vmap.purge.PurgeCoordinator;
 import java.util.ArrayList;
@@ -29,11 +32,14 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class Vmap implements AutoCloseable {
 
   private static final AtomicInteger INSTANCES = new AtomicInteger();
+  /** The vmap actors' own dispatcher ({@code vmap.dispatcher} in reference.conf). */
+  public static final Props DISPATCHER = akka.actor.typed.DispatcherSelector.fromConfig("vmap.dispatcher");
 
   private final ActorSystem<?> system;
   private final boolean ownsSystem;
   private final VmapSettings settings;
   private final VmapClient client;
+  private final NodeDirectory nodes;
   private final List<ActorRef<?>> actors;
 
   /**
@@ -46,12 +52,12 @@ public final class Vmap implements AutoCloseable {
     /** Nothing wrapped: what {@link #start(Config)} and {@link #embed(ActorSystem, VmapSettings)} use by default. */
     Wrapping NONE = new Wrapping() {};
 
-    /** Node {@code k}'s behavior; it waits for a {@link VmapNode.Attach} message before serving. */
-    default Behavior<VmapNode.Command> node(int k, Behavior<VmapNode.Command> node) {
+    /** Node {@code k}'s behavior; it waits for a {@link NodeMessage.Attach} message before serving. */
+    default Behavior<NodeMessage> node(int k, Behavior<NodeMessage> node) {
       return node;
     }
 
-    default Behavior<PurgeCoordinator.Command> coordinator(Behavior<PurgeCoordinator.Command> coordinator) {
+    default Behavior<PurgeProtocol.Command> coordinator(Behavior<PurgeProtocol.Command> coordinator) {
       return coordinator;
     }
   }
@@ -66,25 +72,27 @@ public final class Vmap implements AutoCloseable {
     this.settings = settings;
     String prefix = "vmap" + INSTANCES.incrementAndGet();
     var g = settings.geometry();
-    List<ActorRef<VmapNode.Command>> nodeRefs = new ArrayList<>(g.nodes());
+    List<ActorRef<NodeMessage>> nodeRefs = new ArrayList<>(g.nodes());
+    ReadIndexes indexes = new ReadIndexes(g.nodes());
     for (int k = 0; k < g.nodes(); k++) {
       nodeRefs.add(system.systemActorOf(
-          wrapping.node(k, VmapNode.create(k, g, settings.node(), settings.persistenceId(k))),
-          prefix + "-node-" + k, Props.empty()));
+          wrapping.node(k, VmapNode.create(k, g, settings.node(), settings.persistenceId(k), indexes)),
+          prefix + "-node-" + k, DISPATCHER));
     }
     NodeDirectory dir = NodeDirectory.of(nodeRefs);
-    ActorRef<PurgeCoordinator.Command> coordinator =
+    ActorRef<PurgeProtocol.Command> coordinator =
         system.systemActorOf(
             wrapping.coordinator(
                 PurgeCoordinator.create(g, dir, settings.lazyMaxPages(), settings.releaseBatch(),
                     settings.node().askTimeout())),
-            prefix + "-purge", Props.empty());
+            prefix + "-purge", DISPATCHER);
     // Nodes wait for this before serving (they stash anything earlier).
-    for (ActorRef<VmapNode.Command> n : nodeRefs) n.tell(new VmapNode.Attach(dir, coordinator));
+    for (ActorRef<NodeMessage> n : nodeRefs) n.tell(new NodeMessage.Attach(dir, coordinator));
     List<ActorRef<?>> all = new ArrayList<>(nodeRefs);
     all.add(coordinator);
     this.actors = List.copyOf(all);
-    this.client = new VmapClient(system, g, dir, coordinator, settings.clientTimeout());
+    this.nodes = dir;
+    this.client = new VmapClient(system, g, dir, coordinator, settings.clientTimeout(), indexes);
   }
 
   /**
@@ -120,6 +128,14 @@ public final class Vmap implements AutoCloseable {
     return client;
   }
 
+  /**
+   * Every message of every node, for the allocator's owner (tests, tools that inspect or drive the
+   * protocol). Clients use {@link #client()}, which only sends client requests.
+   */
+  public NodeDirectory nodes() {
+    return nodes;
+  }
+
   public VmapSettings settings() {
     return settings;
   }
@@ -134,6 +150,7 @@ public final class Vmap implements AutoCloseable {
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().orTimeout(30, java.util.concurrent.TimeUnit.SECONDS).join();
     } else {
+      client.close();
       for (ActorRef<?> a : actors) stop(a);
     }
   }

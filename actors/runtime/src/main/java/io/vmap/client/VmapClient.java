@@ -5,13 +5,17 @@ import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Props;
 import akka.actor.typed.RecipientRef;
 import akka.actor.typed.javadsl.AskPattern;
-import io.vmap.node.NodeDirectory;
-import io.vmap.node.VmapNode;
-import io.vmap.protocol.AllocSpec;
-import io.vmap.protocol.ErrorCode;
-import io.vmap.purge.PurgeCoordinator;
+import io.vmap.protocol.ClientProtocol;
+import io.vmap.protocol.ClientProtocol.Reply;
+import io.vmap.protocol.ReadIndexes;
+import io.vmap.protocol.NodeDirectory;
+import io.vmap.protocol.PurgeProtocol;
 import io.vmap.space.Area;
 import io.vmap.space.Geometry;
+import io.vmap.state.AllocSpec;
+import io.vmap.state.ErrorCode;
+import io.vmap.state.ReadIndex;
+import io.vmap.state.RequestKey;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,83 +28,110 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * What embedding code uses: every call returns a {@link CompletionStage} that fails with a
- * {@link VmapException} carrying an {@link ErrorCode} and a reason. Thread-safe; one per process
- * is enough.
+ * What embedding code uses: every call returns a {@link CompletionStage} that fails with a {@link
+ * VmapException} carrying an {@link ErrorCode} and a reason. Thread-safe; one per process (or per
+ * component that wants its own session) is enough.
+ *
+ * <p>Allocations, frees and finds travel in batches per node ({@link ClientSession}): calls made
+ * while a node is busy with this client's previous batch go out together in the next. {@link
+ * #allocAll} and {@link #freeAll} submit many at once. A call that gets no answer within {@link
+ * #timeout()} is sent again, with the same request key, {@link #retries()} times, then fails with
+ * ETIMEDOUT; a retry never gets a second area.
  */
-public final class VmapClient {
+public final class VmapClient implements AutoCloseable {
 
   private final ActorSystem<?> system;
   private final Geometry geometry;
   private final NodeDirectory nodes;
-  private final ActorRef<PurgeCoordinator.Command> coordinator;
-  private final Duration timeout;
-  private final int retries;
-  private final java.util.concurrent.atomic.LongAdder retriesSent = new java.util.concurrent.atomic.LongAdder();
+  private final ActorRef<PurgeProtocol.Command> coordinator;
+  private final ClientSession session;
+  /** The read indexes of the nodes running in this JVM, or null. */
+  private final ReadIndexes indexes;
   private final AtomicInteger nextHome = new AtomicInteger();
+  /** The default home node of each calling thread (the kernel picks the current CPU's node). */
+  private final ThreadLocal<int[]> threadHome;
 
-  /** Retries after a timeout: {@code vmap.client.retries} of the system's configuration (0 if absent). */
+  /** Retries, batch size and dispatcher from the system's configuration ({@code vmap.client.*}). */
   public VmapClient(
       ActorSystem<?> system,
       Geometry geometry,
       NodeDirectory nodes,
-      ActorRef<PurgeCoordinator.Command> coordinator,
+      ActorRef<PurgeProtocol.Command> coordinator,
       Duration timeout) {
-    this(system, geometry, nodes, coordinator, timeout, configuredRetries(system));
+    this(system, geometry, nodes, coordinator, timeout, configured(system, "vmap.client.retries", 0), null);
+  }
+
+  /** As above, reading finds of the nodes in this JVM from their {@code indexes}. */
+  public VmapClient(
+      ActorSystem<?> system,
+      Geometry geometry,
+      NodeDirectory nodes,
+      ActorRef<PurgeProtocol.Command> coordinator,
+      Duration timeout,
+      ReadIndexes indexes) {
+    this(system, geometry, nodes, coordinator, timeout, configured(system, "vmap.client.retries", 0), indexes);
   }
 
   /**
-   * @param retries how many times a call that timed out (ETIMEDOUT: no answer in time, or a node's
-   *     journal write failed) is sent again before the caller gets ETIMEDOUT; alloc and free are
-   *     retried with the same request id, so a retry returns the first answer
+   * @param retries how many times a call that timed out (no answer in time, or a node's journal
+   *     write failed) is sent again before the caller gets ETIMEDOUT; every retry carries the same
+   *     request key, so it returns the first answer
    */
   public VmapClient(
       ActorSystem<?> system,
       Geometry geometry,
       NodeDirectory nodes,
-      ActorRef<PurgeCoordinator.Command> coordinator,
+      ActorRef<PurgeProtocol.Command> coordinator,
       Duration timeout,
-      int retries) {
+      int retries,
+      ReadIndexes indexes) {
     if (retries < 0) throw new IllegalArgumentException("vmap.client.retries: " + retries + " < 0");
     this.system = system;
     this.geometry = geometry;
     this.nodes = nodes;
     this.coordinator = coordinator;
-    this.timeout = timeout;
-    this.retries = retries;
+    this.indexes = indexes;
+    com.typesafe.config.Config c = system.settings().config();
+    this.session = new ClientSession(system, nodes, timeout, retries, configured(system, "vmap.client.max-batch", 256),
+        c.hasPath("vmap.dispatcher.type") ? "vmap.dispatcher" : null);
+    int n = geometry.nodes();
+    this.threadHome = ThreadLocal.withInitial(() -> new int[] {Math.floorMod(nextHome.getAndIncrement(), n)});
   }
 
-  private static int configuredRetries(ActorSystem<?> system) {
+  private static int configured(ActorSystem<?> system, String key, int fallback) {
     com.typesafe.config.Config c = system.settings().config();
-    return c.hasPath("vmap.client.retries") ? c.getInt("vmap.client.retries") : 0;
+    return c.hasPath(key) ? c.getInt(key) : fallback;
   }
 
   /** Retries of a call that timed out, before ETIMEDOUT reaches the caller ({@code vmap.client.retries}). */
   public int retries() {
-    return retries;
+    return session.retries();
   }
 
   /** How many retries this client has sent so far (all calls). */
   public long retriesSent() {
-    return retriesSent.sum();
+    return session.retriesSent();
   }
 
   public Geometry geometry() {
     return geometry;
   }
 
-  /** How long a call waits before failing with ETIMEDOUT. */
+  /** How long a call waits for its answer before it is retried or fails with ETIMEDOUT. */
   public Duration timeout() {
-    return timeout;
+    return session.timeout();
   }
 
-  public NodeDirectory nodes() {
-    return nodes;
+  /** Node {@code k}, for client requests ({@link ClientProtocol}) only. */
+  public RecipientRef<ClientProtocol.Command> node(int k) {
+    return nodes.client(k);
   }
 
-  public ActorRef<PurgeCoordinator.Command> coordinator() {
+  public ActorRef<PurgeProtocol.Command> coordinator() {
     return coordinator;
   }
+
+  // ------------------------------------------------------------------ allocations
 
   /** {@code alloc(size)} with every default. */
   public CompletionStage<Allocation> alloc(long size) {
@@ -111,114 +142,267 @@ public final class VmapClient {
    * Allocates per DESIGN.md: the lowest aligned fit on the home node, then its neighbours, then
    * across zones, then after a synchronous purge. Fails with ENOSPC, EAGAIN (fail-fast), EINVAL or
    * ETIMEDOUT (retry with the same request id).
+   *
+   * <p>The home is {@link AllocOptions#home} if set; else, for a request with an id, the node the id
+   * hashes to (only the home node remembers a request's first answer); else the calling thread's
+   * node, chosen round robin when the thread first allocates (as the kernel uses the current CPU's
+   * node), so one thread's requests batch on one node.
    */
   public CompletionStage<Allocation> alloc(AllocOptions o) {
+    AllocPending p = submitAlloc(o);
+    return p.future;
+  }
+
+  /**
+   * Many allocations in one call: they go out in batches, and each gets its own result, in order
+   * (a failed one fails only itself).
+   */
+  public CompletionStage<List<Result<Allocation>>> allocAll(List<AllocOptions> requests) {
+    List<CompletableFuture<Allocation>> out = new ArrayList<>(requests.size());
+    for (AllocOptions o : requests) out.add(submitAlloc(o).future);
+    return collect(out);
+  }
+
+  private AllocPending submitAlloc(AllocOptions o) {
     int home = o.home() != null ? o.home() : defaultHome(o.requestIdOrNull());
     AllocSpec spec;
     try {
       spec = AllocSpec.of(geometry, o.sizeBytes(), o.alignOrNull() == null ? geometry.page() : o.alignOrNull(),
           o.vstart(), o.vend(), home, o.tagText(), o.policyValue());
-    } catch (AllocSpec.Invalid e) {
-      return CompletableFuture.failedFuture(new VmapException(ErrorCode.EINVAL, e.getMessage()));
+    } catch (IllegalArgumentException e) {
+      return AllocPending.failed(new VmapException(ErrorCode.EINVAL, e.getMessage()));
     }
-    String id = o.requestIdOrNull() != null ? o.requestIdOrNull() : UUID.randomUUID().toString();
-    return retrying(() -> ask(nodes.node(home), (ActorRef<VmapNode.AllocReply> r) -> new VmapNode.Alloc(id, spec, r))
-        .thenApply(
-            reply -> {
-              if (reply instanceof VmapNode.Allocated a) return new Allocation(a.area(), a.node());
-              VmapNode.AllocFailed f = (VmapNode.AllocFailed) reply;
-              throw new VmapException(f.code(), f.reason());
-            }));
+    if (o.requestIdOrNull() == null) {
+      return session.submitNew(home, key -> new AllocPending(new ClientProtocol.AllocRequest(key, spec), home, retries()));
+    }
+    RequestKey key;
+    try {
+      key = RequestKey.keyed("alloc", o.requestIdOrNull());
+    } catch (IllegalArgumentException e) {
+      return AllocPending.failed(new VmapException(ErrorCode.EINVAL, e.getMessage()));
+    }
+    AllocPending p = new AllocPending(new ClientProtocol.AllocRequest(key, spec), home, retries());
+    session.submit(p);
+    return p;
   }
 
-  /**
-   * Round robin, like one CPU after another; but a request with an id always goes to the same node,
-   * because only its home node remembers the first answer (a retry elsewhere would get a second area).
-   */
   private int defaultHome(String requestId) {
     int n = geometry.nodes();
-    return requestId != null ? Math.floorMod(requestId.hashCode(), n) : Math.floorMod(nextHome.getAndIncrement(), n);
+    return requestId != null ? Math.floorMod(requestId.hashCode(), n) : threadHome.get()[0];
   }
+
+  // ------------------------------------------------------------------ frees and finds
 
   /** Frees the area starting at {@code addr}; completes with the freed area. */
   public CompletionStage<Area> free(long addr) {
-    return free(addr, UUID.randomUUID().toString());
+    return submitFree(addr, null).future;
   }
 
+  /** As {@link #free(long)}, under a caller-chosen id: a retry with the same id gets the first answer. */
   public CompletionStage<Area> free(long addr, String requestId) {
-    return retrying(() -> ask(nodes.node(geometry.nodeOf(addr)),
-            (ActorRef<VmapNode.FreeReply> r) -> new VmapNode.Free(requestId, addr, r))
-        .thenApply(
-            reply -> {
-              if (reply instanceof VmapNode.Freed f) return f.area();
-              VmapNode.FreeFailed f = (VmapNode.FreeFailed) reply;
-              throw new VmapException(f.code(), f.reason());
-            }));
+    if (requestId == null) return free(addr);
+    return submitFree(addr, requestId).future;
   }
 
-  /** The busy area containing {@code addr}, if any. */
-  public CompletionStage<Optional<Area>> find(long addr) {
-    return retrying(() -> ask(nodes.node(geometry.nodeOf(addr)),
-            (ActorRef<VmapNode.FindReply> r) -> new VmapNode.Find(addr, r))
-        .thenApply(r -> Optional.ofNullable(r.area())));
+  /** Many frees in one call, each with its own result, in order. */
+  public CompletionStage<List<Result<Area>>> freeAll(List<Long> addrs) {
+    List<CompletableFuture<Area>> out = new ArrayList<>(addrs.size());
+    for (long a : addrs) out.add(submitFree(a, null).future);
+    return collect(out);
   }
+
+  private FreePending submitFree(long addr, String requestId) {
+    int owner = geometry.nodeOf(addr);
+    if (requestId == null) {
+      return session.submitNew(owner, key -> new FreePending(new ClientProtocol.FreeRequest(key, addr), owner, retries()));
+    }
+    RequestKey key;
+    try {
+      key = RequestKey.keyed("free", requestId);
+    } catch (IllegalArgumentException e) {
+      FreePending p = new FreePending(null, owner, 0);
+      p.future.completeExceptionally(new VmapException(ErrorCode.EINVAL, e.getMessage()));
+      return p;
+    }
+    FreePending p = new FreePending(new ClientProtocol.FreeRequest(key, addr), owner, retries());
+    session.submit(p);
+    return p;
+  }
+
+  /**
+   * The busy area containing {@code addr}, if any. When the node owning {@code addr} runs in this
+   * JVM, its read index answers at once, without a message; what the index cannot tell (a piece
+   * of a spanning area) is asked of the node.
+   */
+  public CompletionStage<Optional<Area>> find(long addr) {
+    int owner = geometry.nodeOf(addr);
+    ReadIndex index = indexes == null ? null : indexes.get(owner);
+    if (index != null) {
+      Area a = index.find(addr);
+      if (a != ReadIndex.UNSURE) return CompletableFuture.completedFuture(Optional.ofNullable(a));
+    }
+    return session.submitNew(owner, key -> new FindPending(new ClientProtocol.FindRequest(key, addr), owner, retries()))
+        .future;
+  }
+
+  // ------------------------------------------------------------------ the rest: asked, not batched
 
   /** Every node's areas and counters plus the purge coordinator's status. */
   public CompletionStage<VmapInfo> info() {
-    List<CompletableFuture<VmapNode.NodeInfo>> parts = new ArrayList<>();
+    List<CompletableFuture<ClientProtocol.NodeInfo>> parts = new ArrayList<>();
     for (int k = 0; k < geometry.nodes(); k++) {
       int node = k;
-      parts.add(retrying(() -> ask(nodes.node(node), (ActorRef<VmapNode.NodeInfo> r) -> new VmapNode.GetInfo(r))));
+      parts.add(retrying(() -> ask(nodes.client(node), (ActorRef<ClientProtocol.NodeInfo> r) -> new ClientProtocol.GetInfo(r))));
     }
-    CompletableFuture<PurgeCoordinator.Status> status = purgeStatus().toCompletableFuture();
+    CompletableFuture<PurgeProtocol.Status> status = purgeStatus().toCompletableFuture();
     return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
         .thenCombine(status, (v, s) -> VmapInfo.of(geometry, parts.stream().map(CompletableFuture::join).toList(), s));
   }
 
   /** Runs a purge now (after the running one, if any); completes with the areas it released. */
   public CompletionStage<Integer> purge() {
-    return retrying(() -> ask(coordinator, (ActorRef<PurgeCoordinator.PurgeDone> r) -> new PurgeCoordinator.PurgeSync(r)))
-        .thenApply(PurgeCoordinator.PurgeDone::released);
+    return retrying(() -> ask(coordinator, (ActorRef<PurgeProtocol.PurgeDone> r) -> new PurgeProtocol.PurgeSync(r)))
+        .thenApply(PurgeProtocol.PurgeDone::released);
   }
 
   /** Completes when no purge epoch is running. */
   public CompletionStage<Long> awaitPurgeIdle() {
-    return retrying(() -> ask(coordinator, (ActorRef<PurgeCoordinator.Idle> r) -> new PurgeCoordinator.AwaitIdle(r)))
-        .thenApply(PurgeCoordinator.Idle::lastEpoch);
+    return retrying(() -> ask(coordinator, (ActorRef<PurgeProtocol.Idle> r) -> new PurgeProtocol.AwaitIdle(r)))
+        .thenApply(PurgeProtocol.Idle::lastEpoch);
   }
 
   /** The purge coordinator's state, including subscribers holding an epoch's space. */
-  public CompletionStage<PurgeCoordinator.Status> purgeStatus() {
-    return retrying(() -> ask(coordinator, (ActorRef<PurgeCoordinator.Status> r) -> new PurgeCoordinator.GetStatus(r)));
+  public CompletionStage<PurgeProtocol.Status> purgeStatus() {
+    return retrying(() -> ask(coordinator, (ActorRef<PurgeProtocol.Status> r) -> new PurgeProtocol.GetStatus(r)));
   }
 
-  /** Subscribes an actor to {@link PurgeCoordinator.Flush}; it must ack each flush. */
-  public CompletionStage<ActorRef<PurgeCoordinator.Flush>> subscribeFlush(ActorRef<PurgeCoordinator.Flush> subscriber) {
-    return retrying(() -> ask(coordinator, (ActorRef<PurgeCoordinator.Subscribed> r) -> new PurgeCoordinator.Subscribe(subscriber, r)))
-        .thenApply(PurgeCoordinator.Subscribed::subscriber);
+  /** Subscribes an actor to {@link PurgeProtocol.Flush}; it must ack each flush. */
+  public CompletionStage<ActorRef<PurgeProtocol.Flush>> subscribeFlush(ActorRef<PurgeProtocol.Flush> subscriber) {
+    return retrying(() -> ask(coordinator, (ActorRef<PurgeProtocol.Subscribed> r) -> new PurgeProtocol.Subscribe(subscriber, r)))
+        .thenApply(PurgeProtocol.Subscribed::subscriber);
   }
 
   /**
    * Subscribes a callback: each flush is acked when the stage it returns completes. Stop the
    * returned actor (or {@link #unsubscribeFlush}) to unsubscribe.
    */
-  public CompletionStage<ActorRef<PurgeCoordinator.Flush>> subscribeFlush(FlushSubscriber.FlushListener listener) {
-    ActorRef<PurgeCoordinator.Flush> ref =
+  public CompletionStage<ActorRef<PurgeProtocol.Flush>> subscribeFlush(FlushSubscriber.FlushListener listener) {
+    ActorRef<PurgeProtocol.Flush> ref =
         system.systemActorOf(FlushSubscriber.create(listener), "vmap-flush-" + UUID.randomUUID(), Props.empty());
     return subscribeFlush(ref);
   }
 
-  public void unsubscribeFlush(ActorRef<PurgeCoordinator.Flush> subscriber) {
-    coordinator.tell(new PurgeCoordinator.Unsubscribe(subscriber));
+  public void unsubscribeFlush(ActorRef<PurgeProtocol.Flush> subscriber) {
+    coordinator.tell(new PurgeProtocol.Unsubscribe(subscriber));
+  }
+
+  /** Ends the session: calls still waiting fail with ETIMEDOUT. */
+  @Override
+  public void close() {
+    session.close();
+  }
+
+  // ------------------------------------------------------------------ plumbing
+
+  /** One call's result among many: its value, or why it failed. */
+  public record Result<T>(T value, VmapException error) {
+    public boolean ok() {
+      return error == null;
+    }
+  }
+
+  private static <T> CompletionStage<List<Result<T>>> collect(List<CompletableFuture<T>> futures) {
+    return CompletableFuture.allOf(futures.stream().map(f -> f.handle((v, t) -> null)).toArray(CompletableFuture[]::new))
+        .thenApply(x -> {
+          List<Result<T>> out = new ArrayList<>(futures.size());
+          for (CompletableFuture<T> f : futures) {
+            out.add(f.handle((v, t) -> new Result<T>(v, t == null ? null : vmapException(t))).join());
+          }
+          return out;
+        });
+  }
+
+  private static VmapException vmapException(Throwable t) {
+    Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+    return c instanceof VmapException v ? v : new VmapException(ErrorCode.ETIMEDOUT, String.valueOf(c));
+  }
+
+  private static VmapException unexpected(Reply r) {
+    return new VmapException(ErrorCode.EINVAL, "unexpected answer " + r);
+  }
+
+  private static final class AllocPending extends ClientSession.Pending {
+    final CompletableFuture<Allocation> future = new CompletableFuture<>();
+
+    AllocPending(ClientProtocol.Request request, int node, int retries) {
+      super(request, node, retries);
+    }
+
+    static AllocPending failed(VmapException e) {
+      AllocPending p = new AllocPending(null, 0, 0);
+      p.future.completeExceptionally(e);
+      return p;
+    }
+
+    @Override
+    void complete(Reply r) {
+      if (r instanceof ClientProtocol.Allocated a) future.complete(new Allocation(a.area(), a.node()));
+      else if (r instanceof ClientProtocol.Failed f) future.completeExceptionally(new VmapException(f.code(), f.reason()));
+      else future.completeExceptionally(unexpected(r));
+    }
+
+    @Override
+    void fail(VmapException e) {
+      future.completeExceptionally(e);
+    }
+  }
+
+  private static final class FreePending extends ClientSession.Pending {
+    final CompletableFuture<Area> future = new CompletableFuture<>();
+
+    FreePending(ClientProtocol.Request request, int node, int retries) {
+      super(request, node, retries);
+    }
+
+    @Override
+    void complete(Reply r) {
+      if (r instanceof ClientProtocol.Freed f) future.complete(f.area());
+      else if (r instanceof ClientProtocol.Failed f) future.completeExceptionally(new VmapException(f.code(), f.reason()));
+      else future.completeExceptionally(unexpected(r));
+    }
+
+    @Override
+    void fail(VmapException e) {
+      future.completeExceptionally(e);
+    }
+  }
+
+  private static final class FindPending extends ClientSession.Pending {
+    final CompletableFuture<Optional<Area>> future = new CompletableFuture<>();
+
+    FindPending(ClientProtocol.Request request, int node, int retries) {
+      super(request, node, retries);
+    }
+
+    @Override
+    void complete(Reply r) {
+      if (r instanceof ClientProtocol.Found f) future.complete(Optional.ofNullable(f.area()));
+      else if (r instanceof ClientProtocol.Failed f) future.completeExceptionally(new VmapException(f.code(), f.reason()));
+      else future.completeExceptionally(unexpected(r));
+    }
+
+    @Override
+    void fail(VmapException e) {
+      future.completeExceptionally(e);
+    }
   }
 
   /**
-   * Runs {@code call}, and again up to {@link #retries} times while it fails with ETIMEDOUT. Each
-   * call rebuilds its message with the same request id, so a retried alloc or free returns the
-   * first answer.
+   * Runs {@code call}, and again up to {@link #retries} times while it fails with ETIMEDOUT (the
+   * questions that are not batched: info, purge, status, subscriptions; all idempotent).
    */
   private <T> CompletableFuture<T> retrying(java.util.function.Supplier<CompletableFuture<T>> call) {
-    return retrying(call, retries);
+    return retrying(call, retries());
   }
 
   private <T> CompletableFuture<T> retrying(java.util.function.Supplier<CompletableFuture<T>> call, int left) {
@@ -228,7 +412,6 @@ public final class VmapClient {
         .handle((v, t) -> {
           Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
           if (c instanceof VmapException v2 && v2.code() == ErrorCode.ETIMEDOUT) {
-            retriesSent.increment();
             return retrying(call, left - 1);
           }
           return t == null ? CompletableFuture.completedFuture(v) : CompletableFuture.<T>failedFuture(c);
@@ -237,7 +420,7 @@ public final class VmapClient {
   }
 
   private <Req, Res> CompletableFuture<Res> ask(RecipientRef<Req> target, akka.japi.function.Function<ActorRef<Res>, Req> msg) {
-    return AskPattern.<Req, Res>ask(target, msg, timeout, system.scheduler())
+    return AskPattern.<Req, Res>ask(target, msg, timeout(), system.scheduler())
         .toCompletableFuture()
         .exceptionallyCompose(this::timeoutAsVmapException);
   }
@@ -246,9 +429,8 @@ public final class VmapClient {
     Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
     if (c instanceof TimeoutException || c instanceof akka.pattern.AskTimeoutException) {
       return CompletableFuture.failedFuture(new VmapException(ErrorCode.ETIMEDOUT,
-          "no answer within " + timeout.toMillis() + " ms; the request may still take effect: retry with the same request id"));
+          "no answer within " + timeout().toMillis() + " ms; the request may still take effect: retry with the same request id"));
     }
     return CompletableFuture.failedFuture(c);
   }
-
 }

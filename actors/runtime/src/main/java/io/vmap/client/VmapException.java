@@ -1,6 +1,6 @@
 package io.vmap.client;
 
-import io.vmap.protocol.ErrorCode;
+import io.vmap.state.ErrorCode;
 
 /** A failed request: an {@link ErrorCode} and a reason naming what was wrong. */
 public final class VmapException extends RuntimeException {

@@ -1,7 +1,9 @@
 package io.vmap.client;
 
+import io.vmap.protocol.PurgeProtocol;
+import io.vmap.protocol.ClientProtocol;
 import io.vmap.node.VmapNode;
-import io.vmap.protocol.LazyArea;
+import io.vmap.state.LazyArea;
 import io.vmap.purge.PurgeCoordinator;
 import io.vmap.space.Area;
 import io.vmap.space.Geometry;
@@ -22,7 +24,7 @@ public record VmapInfo(
     List<AreaInfo> busy,
     List<AreaInfo> lazy,
     List<NodeStats> nodes,
-    PurgeCoordinator.Status purge) {
+    PurgeProtocol.Status purge) {
 
   public record AreaInfo(Area area, int node) {}
 
@@ -37,11 +39,11 @@ public record VmapInfo(
       long reservedBytes,
       int heldParts) {}
 
-  static VmapInfo of(Geometry g, List<VmapNode.NodeInfo> infos, PurgeCoordinator.Status purge) {
+  static VmapInfo of(Geometry g, List<ClientProtocol.NodeInfo> infos, PurgeProtocol.Status purge) {
     List<AreaInfo> busy = new ArrayList<>();
     List<AreaInfo> lazy = new ArrayList<>();
     List<NodeStats> stats = new ArrayList<>();
-    for (VmapNode.NodeInfo n : infos) {
+    for (ClientProtocol.NodeInfo n : infos) {
       for (Area a : n.busy()) busy.add(new AreaInfo(a, n.node()));
       for (LazyArea la : n.lazy()) lazy.add(new AreaInfo(la.area(), n.node()));
       stats.add(
@@ -104,7 +106,7 @@ public record VmapInfo(
       sb.append(String.format("# purge: epoch=%d phase=%s lazy_pages=%d threshold=%d subscribers=%d epochs=%d released=%d%n",
           purge.epoch(), purge.phase(), purge.lazyPages(), purge.thresholdPages(), purge.subscribers(),
           purge.epochsRun(), purge.areasReleased()));
-      for (PurgeCoordinator.Holder h : purge.holders()) {
+      for (PurgeProtocol.Holder h : purge.holders()) {
         sb.append(String.format("# purge: epoch %d waits for %s since %s%n", h.epoch(), h.subscriber(), h.flushSentAt()));
       }
     }

@@ -52,6 +52,8 @@ public record VmapSettings(
     if (batch < 1) throw new IllegalArgumentException("vmap.purge.release-batch: " + batch + " < 1");
     NodeSettings ns =
         new NodeSettings(
+            c.getInt("node.dedup-window"),
+            c.getInt("node.dedup-sessions"),
             c.getInt("node.dedup-capacity"),
             c.getInt("node.decision-capacity"),
             c.getDuration("spanning.lease"),

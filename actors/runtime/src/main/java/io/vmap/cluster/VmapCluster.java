@@ -1,5 +1,7 @@
 package io.vmap.cluster;
 
+import io.vmap.protocol.NodeMessage;
+import io.vmap.protocol.PurgeProtocol;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.SupervisorStrategy;
@@ -12,7 +14,8 @@ import akka.cluster.typed.ClusterSingleton;
 import akka.cluster.typed.SingletonActor;
 import io.vmap.client.VmapClient;
 import io.vmap.client.VmapSettings;
-import io.vmap.node.NodeDirectory;
+import io.vmap.protocol.NodeDirectory;
+import io.vmap.protocol.ReadIndexes;
 import io.vmap.node.VmapNode;
 import io.vmap.purge.PurgeCoordinator;
 import io.vmap.space.Geometry;
@@ -25,8 +28,8 @@ import io.vmap.space.Geometry;
  */
 public final class VmapCluster {
 
-  public static final EntityTypeKey<VmapNode.Command> NODE =
-      EntityTypeKey.create(VmapNode.Command.class, "vmap-node");
+  public static final EntityTypeKey<NodeMessage> NODE =
+      EntityTypeKey.create(NodeMessage.class, "vmap-node");
 
   private final VmapClient client;
   private final NodeDirectory nodes;
@@ -41,7 +44,8 @@ public final class VmapCluster {
     Geometry g = settings.geometry();
     ClusterSharding sharding = ClusterSharding.get(system);
     NodeDirectory nodes = sharded(sharding, g.nodes());
-    ActorRef<PurgeCoordinator.Command> coordinator =
+    ReadIndexes indexes = new ReadIndexes(g.nodes());
+    ActorRef<PurgeProtocol.Command> coordinator =
         ClusterSingleton.get(system)
             .init(
                 SingletonActor.of(
@@ -49,24 +53,27 @@ public final class VmapCluster {
                             PurgeCoordinator.create(g, nodes, settings.lazyMaxPages(), settings.releaseBatch(),
                                 settings.node().askTimeout()))
                         .onFailure(SupervisorStrategy.restart()),
-                    "vmap-purge-coordinator"));
+                    "vmap-purge-coordinator")
+                    .withProps(io.vmap.client.Vmap.DISPATCHER));
     sharding.init(
         Entity.of(
             NODE,
             ctx -> {
               int k = Integer.parseInt(ctx.getEntityId());
-              return VmapNode.create(k, g, settings.node(), nodes, coordinator, settings.persistenceId(k));
-            }));
+              return VmapNode.create(k, g, settings.node(), nodes, coordinator, settings.persistenceId(k), indexes);
+            })
+            .withEntityProps(io.vmap.client.Vmap.DISPATCHER));
     // Start every node now (recovering it, if durable) rather than on the first request.
-    for (int k = 0; k < g.nodes(); k++) nodes.node(k).tell(new VmapNode.Wake());
-    return new VmapCluster(new VmapClient(system, g, nodes, coordinator, settings.clientTimeout()), nodes);
+    for (int k = 0; k < g.nodes(); k++) nodes.node(k).tell(new NodeMessage.Wake());
+    // Finds of this member's own nodes read their index; the rest travel to the node.
+    return new VmapCluster(new VmapClient(system, g, nodes, coordinator, settings.clientTimeout(), indexes), nodes);
   }
 
   /** Node k is the entity with id "k". */
   public static NodeDirectory sharded(ClusterSharding sharding, int count) {
     return new NodeDirectory() {
       @Override
-      public RecipientRef<VmapNode.Command> node(int k) {
+      public RecipientRef<NodeMessage> node(int k) {
         return sharding.entityRefFor(NODE, Integer.toString(k));
       }
 

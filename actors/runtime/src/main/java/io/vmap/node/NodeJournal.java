@@ -12,12 +12,15 @@ import akka.persistence.typed.javadsl.EventSourcedBehavior;
 import akka.persistence.typed.javadsl.RetentionCriteria;
 import akka.persistence.typed.javadsl.SignalHandler;
 import io.vmap.space.Geometry;
-import io.vmap.wire.WireMessage;
+import io.vmap.state.NodeEvent;
+import io.vmap.state.NodeSnapshot;
+import io.vmap.state.NodeState;
 import java.util.List;
 
 /**
  * The durable half of a vmap node: stores the node's {@link NodeEvent}s in batches (group commit:
- * one {@code persist} of many events) and recovers them.
+ * the events of one write are one journal event, a {@link NodeEvent.Batch}: one row, one
+ * serialization) and recovers them.
  *
  * <p>The node itself cannot be the event-sourced actor: an {@link EventSourcedBehavior} stashes
  * commands while it persists, so every request would wait for its own journal round trip. Instead
@@ -29,16 +32,21 @@ import java.util.List;
 public final class NodeJournal
     extends EventSourcedBehavior<NodeJournal.Command, NodeEvent, NodeJournal.Replica> {
 
-  public interface Command extends WireMessage {}
+  /** The node's messages to its journal: local, parent and child share the JVM. */
+  public interface Command extends akka.actor.NoSerializationVerificationNeeded {}
 
   /** Store these events, in order, then answer {@link Persisted}. */
   public record Persist(long batchId, List<NodeEvent> events, ActorRef<Persisted> replyTo)
       implements Command {}
 
-  public record Persisted(long batchId) implements WireMessage {}
+  public record Persisted(long batchId) implements akka.actor.NoSerializationVerificationNeeded {}
 
-  /** Sent to the node (its parent, same JVM) once recovery is complete: a copy of the recovered state. */
-  public record Recovered(NodeState state) implements akka.actor.NoSerializationVerificationNeeded {}
+  /**
+   * Sent to the node (its parent, same JVM) once recovery is complete: a copy of the recovered
+   * state for the node to serve from, and the replica itself, the stored state, which the node
+   * publishes as its read index (it only ever shows what is stored).
+   */
+  public record Recovered(NodeState state, NodeState stored) implements akka.actor.NoSerializationVerificationNeeded {}
 
   /** The replica; mutable, touched only by this actor's event handler. */
   public static final class Replica {
@@ -53,32 +61,32 @@ public final class NodeJournal
       String persistenceId,
       int node,
       Geometry geometry,
-      int capacity,
+      NodeState.Memory memory,
       int snapshotEvery,
       ActorRef<Recovered> recovered) {
     return Behaviors.setup(
-        ctx -> new NodeJournal(PersistenceId.ofUniqueId(persistenceId), node, geometry, capacity, snapshotEvery, recovered));
+        ctx -> new NodeJournal(PersistenceId.ofUniqueId(persistenceId), node, geometry, memory, snapshotEvery, recovered));
   }
 
   private final int node;
   private final Geometry geometry;
-  private final int capacity;
+  private final NodeState.Memory memory;
   private final int snapshotEvery;
   private final ActorRef<Recovered> recovered;
 
   private NodeJournal(
-      PersistenceId id, int node, Geometry geometry, int capacity, int snapshotEvery, ActorRef<Recovered> recovered) {
+      PersistenceId id, int node, Geometry geometry, NodeState.Memory memory, int snapshotEvery, ActorRef<Recovered> recovered) {
     super(id);
     this.node = node;
     this.geometry = geometry;
-    this.capacity = capacity;
+    this.memory = memory;
     this.snapshotEvery = snapshotEvery;
     this.recovered = recovered;
   }
 
   @Override
   public Replica emptyState() {
-    return new Replica(new NodeState(node, geometry, capacity));
+    return new Replica(new NodeState(node, geometry, memory));
   }
 
   @Override
@@ -87,7 +95,8 @@ public final class NodeJournal
         .forAnyState()
         .onCommand(
             Persist.class,
-            (state, p) -> Effect().persist(p.events()).thenRun(s -> p.replyTo().tell(new Persisted(p.batchId()))))
+            (state, p) -> Effect().persist(p.events().size() == 1 ? p.events().get(0) : new NodeEvent.Batch(p.events()))
+                .thenRun(s -> p.replyTo().tell(new Persisted(p.batchId()))))
         .build();
   }
 
@@ -97,7 +106,7 @@ public final class NodeJournal
         .forAnyState()
         .onAnyEvent(
             (replica, event) -> {
-              replica.state.apply(event);
+              replica.state.replay(event);
               return replica;
             });
   }
@@ -105,7 +114,7 @@ public final class NodeJournal
   @Override
   public SignalHandler<Replica> signalHandler() {
     return newSignalHandlerBuilder()
-        .onSignal(RecoveryCompleted.instance(), replica -> recovered.tell(new Recovered(replica.state.copy())))
+        .onSignal(RecoveryCompleted.instance(), replica -> recovered.tell(new Recovered(replica.state.copy(), replica.state)))
         .build();
   }
 
@@ -124,7 +133,7 @@ public final class NodeJournal
 
       @Override
       public Replica fromJournal(Object from) {
-        return new Replica(NodeState.restore((NodeState.Snapshot) from, geometry, capacity));
+        return new Replica(NodeState.restore((NodeSnapshot) from, geometry, memory));
       }
     };
   }

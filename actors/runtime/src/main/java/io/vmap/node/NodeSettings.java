@@ -1,12 +1,17 @@
 package io.vmap.node;
 
+import io.vmap.state.NodeState;
 import java.time.Duration;
 
 /**
  * Tuning of a vmap node, from {@code vmap.node} and {@code vmap.spanning} in reference.conf.
  *
- * @param dedupCapacity answers remembered per node for retried request ids
- * @param decisionCapacity spanning commit decisions remembered by a start owner
+ * @param dedupWindow answers kept per client session (a power of two, at least the client's
+ *     largest batch): a retry within it gets its first answer
+ * @param dedupSessions client sessions a node remembers, least recently used forgotten first
+ * @param dedupCapacity answers to caller-chosen request ids (and to requests answered after their
+ *     session's window moved on) a node remembers, oldest forgotten first
+ * @param decisionCapacity spanning commit decisions (and neighbour attempts) remembered
  * @param lease how long a spanning reservation holds space without a commit
  * @param spanWindowZones zones asked for edge runs in the first window of a spanning search
  * @param spanMaxAttempts spanning searches per request when a reservation loses a race (each loss
@@ -14,10 +19,12 @@ import java.time.Duration;
  *     fit lose one after another)
  * @param askTimeout how long a node waits for another node or the purge coordinator
  * @param stashCapacity requests a node holds while it waits to be attached or recovered
- * @param snapshotEvery a durable node snapshots after this many events
+ * @param snapshotEvery a durable node snapshots after this many journal writes
  * @param maxBatchEvents most events in one journal write (group commit); 1 = one write per event
  */
 public record NodeSettings(
+    int dedupWindow,
+    int dedupSessions,
     int dedupCapacity,
     int decisionCapacity,
     Duration lease,
@@ -29,21 +36,27 @@ public record NodeSettings(
     int maxBatchEvents) {
 
   public static NodeSettings defaults() {
-    return new NodeSettings(16384, 16384, Duration.ofSeconds(5), 64, 64, Duration.ofSeconds(30), 100_000, 10_000, 1000);
+    return new NodeSettings(256, 1024, 16384, 16384, Duration.ofSeconds(5), 64, 64, Duration.ofSeconds(30), 100_000,
+        1000, 1000);
+  }
+
+  /** What the node's state remembers for retries. */
+  public NodeState.Memory memory() {
+    return new NodeState.Memory(dedupWindow, dedupSessions, dedupCapacity, decisionCapacity);
   }
 
   public NodeSettings withLease(Duration d) {
-    return new NodeSettings(dedupCapacity, decisionCapacity, d, spanWindowZones, spanMaxAttempts, askTimeout,
-        stashCapacity, snapshotEvery, maxBatchEvents);
+    return new NodeSettings(dedupWindow, dedupSessions, dedupCapacity, decisionCapacity, d, spanWindowZones,
+        spanMaxAttempts, askTimeout, stashCapacity, snapshotEvery, maxBatchEvents);
   }
 
   public NodeSettings withSnapshotEvery(int n) {
-    return new NodeSettings(dedupCapacity, decisionCapacity, lease, spanWindowZones, spanMaxAttempts, askTimeout,
-        stashCapacity, n, maxBatchEvents);
+    return new NodeSettings(dedupWindow, dedupSessions, dedupCapacity, decisionCapacity, lease, spanWindowZones,
+        spanMaxAttempts, askTimeout, stashCapacity, n, maxBatchEvents);
   }
 
   public NodeSettings withMaxBatchEvents(int n) {
-    return new NodeSettings(dedupCapacity, decisionCapacity, lease, spanWindowZones, spanMaxAttempts, askTimeout,
-        stashCapacity, snapshotEvery, n);
+    return new NodeSettings(dedupWindow, dedupSessions, dedupCapacity, decisionCapacity, lease, spanWindowZones,
+        spanMaxAttempts, askTimeout, stashCapacity, snapshotEvery, n);
   }
 }

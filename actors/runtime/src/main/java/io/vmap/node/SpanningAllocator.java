@@ -6,21 +6,23 @@ import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
-import io.vmap.protocol.AllocSpec;
-import io.vmap.protocol.Part;
-import io.vmap.protocol.ZoneEdge;
+import akka.actor.typed.javadsl.TimerScheduler;
+import io.vmap.protocol.NodeDirectory;
+import io.vmap.protocol.PeerProtocol;
 import io.vmap.space.Area;
 import io.vmap.space.Geometry;
 import io.vmap.space.Unsigned;
-import java.time.Duration;
+import io.vmap.state.AllocSpec;
+import io.vmap.state.Part;
+import io.vmap.state.RequestKey;
+import io.vmap.state.ReservationId;
+import io.vmap.state.ZoneEdge;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.BiFunction;
 
 /**
@@ -31,70 +33,84 @@ import java.util.function.BiFunction;
  *   <li>Search: asks the owners of a window of zones for their {@link ZoneEdge}s and scans the
  *       zones in address order, following free runs across zone boundaries, for the lowest aligned
  *       start whose range fits in one run. Windows grow (doubling) until the range is covered.
- *   <li>Reserve: every owner carves its part out of its shard under a lease.
+ *   <li>Reserve: every owner carves its part out of its shard under a lease, one owner at a time.
  *   <li>Commit at the start owner ({@code nodeOf(start)}): the commit point. Only then are the
  *       other owners told to commit and the home node answered.
  * </ol>
  *
  * <p>If this actor dies anywhere in between, the owners' leases run out: the start owner aborts,
- * the others ask it and release, so nothing leaks and nothing is handed out twice.
+ * the others ask it and release, so nothing leaks and nothing is handed out twice. Every question
+ * has a timer: an unanswered edge query or commit is asked again (both are idempotent), an
+ * unanswered reservation gives the candidate up.
  */
 public final class SpanningAllocator extends AbstractBehavior<SpanningAllocator.Command> {
 
-  /** Internal messages only: this actor is spawned by a node and talks to nodes through asks. */
+  /** Local messages only: answers through adapters, and timeouts. */
   public interface Command extends akka.actor.NoSerializationVerificationNeeded {}
 
-  private record EdgesAnswer(long window, int owner, VmapNode.EdgeRuns runs) implements Command {}
+  private record EdgesAnswer(PeerProtocol.EdgeRuns runs) implements Command {}
 
-  private record ReserveAnswer(String reservationId, int owner, VmapNode.ReserveReply reply)
-      implements Command {}
+  private record EdgesTimedOut(long query, int owner) implements Command {}
 
-  private record CommitAnswer(String reservationId, VmapNode.CommitReply reply) implements Command {}
+  private record ReserveAnswer(PeerProtocol.ReserveReply reply) implements Command {}
 
+  private record ReserveTimedOut(ReservationId id, int owner) implements Command {}
+
+  private record CommitAnswer(PeerProtocol.CommitReply reply) implements Command {}
+
+  private record CommitTimedOut(ReservationId id) implements Command {}
+
+  /**
+   * @param answerTo the home node; told {@code answer(area, null)} on success or {@code answer(null,
+   *     reason)} when no spanning fit can be reserved
+   */
   public static <T> Behavior<Command> create(
-      String requestId,
+      RequestKey request,
       AllocSpec spec,
       Geometry geometry,
       NodeSettings settings,
       NodeDirectory peers,
-      int home,
       ActorRef<T> answerTo,
       BiFunction<Area, String, T> answer) {
-    return Behaviors.setup(
-        ctx ->
-            new SpanningAllocator(ctx, requestId, spec, geometry, settings, peers)
-                .start(area -> answerTo.tell(answer.apply(area, null)),
-                    reason -> answerTo.tell(answer.apply(null, reason))));
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
+        new SpanningAllocator(ctx, timers, request, spec, geometry, settings, peers,
+            area -> answerTo.tell(answer.apply(area, null)),
+            reason -> answerTo.tell(answer.apply(null, reason)))
+            .beginSearch()));
   }
 
-  private final String requestId;
+  private final TimerScheduler<Command> timers;
+  private final RequestKey request;
   private final AllocSpec spec;
   private final Geometry geometry;
   private final NodeSettings settings;
   private final NodeDirectory peers;
   private final long lastZone;
-
-  private java.util.function.Consumer<Area> onSuccess;
-  private java.util.function.Consumer<String> onFailure;
+  private final java.util.function.Consumer<Area> onSuccess;
+  private final java.util.function.Consumer<String> onFailure;
+  private final ActorRef<PeerProtocol.EdgeRuns> edgeReplies;
+  private final ActorRef<PeerProtocol.ReserveReply> reserveReplies;
+  private final ActorRef<PeerProtocol.CommitReply> commitReplies;
   private int attempt;
 
   // search state
   private long windowFirst;
   private long windowLast;
   private long windowZones;
-  private long windowSerial;
-  private int edgesExpected;
+  /** Identifies the window being asked about; answers about an earlier one are ignored. */
+  private long query;
+  private final Map<Integer, Boolean> edgesPending = new HashMap<>();
   private final Map<Long, ZoneEdge> edges = new HashMap<>();
   private boolean runOpen;
   private long runStart;
+  private long candidateStart;
 
   // reservation state
-  private String reservationId;
-  private Area candidate;
+  private ReservationId reservation;
   private int startOwner;
+
   private record OwnerParts(int owner, List<Part> parts) {}
 
-  private Set<Integer> owners;
   private List<OwnerParts> reserveOrder;
   private List<Part> allParts;
   /** Owners that granted so far, a prefix of {@link #reserveOrder}. */
@@ -103,33 +119,38 @@ public final class SpanningAllocator extends AbstractBehavior<SpanningAllocator.
 
   private SpanningAllocator(
       ActorContext<Command> ctx,
-      String requestId,
+      TimerScheduler<Command> timers,
+      RequestKey request,
       AllocSpec spec,
       Geometry geometry,
       NodeSettings settings,
-      NodeDirectory peers) {
+      NodeDirectory peers,
+      java.util.function.Consumer<Area> onSuccess,
+      java.util.function.Consumer<String> onFailure) {
     super(ctx);
-    this.requestId = requestId;
+    this.timers = timers;
+    this.request = request;
     this.spec = spec;
     this.geometry = geometry;
     this.settings = settings;
     this.peers = peers;
     this.lastZone = geometry.zoneOf(spec.hi() - 1);
-  }
-
-  private Behavior<Command> start(
-      java.util.function.Consumer<Area> success, java.util.function.Consumer<String> failure) {
-    this.onSuccess = success;
-    this.onFailure = failure;
-    return beginSearch();
+    this.onSuccess = onSuccess;
+    this.onFailure = onFailure;
+    this.edgeReplies = ctx.messageAdapter(PeerProtocol.EdgeRuns.class, EdgesAnswer::new);
+    this.reserveReplies = ctx.messageAdapter(PeerProtocol.ReserveReply.class, ReserveAnswer::new);
+    this.commitReplies = ctx.messageAdapter(PeerProtocol.CommitReply.class, CommitAnswer::new);
   }
 
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(EdgesAnswer.class, this::onEdges)
-        .onMessage(ReserveAnswer.class, this::onReserveAnswer)
-        .onMessage(CommitAnswer.class, this::onCommitAnswer)
+        .onMessage(EdgesTimedOut.class, this::onEdgesTimedOut)
+        .onMessage(ReserveAnswer.class, m -> onReserveAnswer(m.reply().id(), m.reply().node(), m.reply()))
+        .onMessage(ReserveTimedOut.class, m -> onReserveAnswer(m.id(), m.owner(), null))
+        .onMessage(CommitAnswer.class, m -> onCommitAnswer(m.reply().id(), m.reply()))
+        .onMessage(CommitTimedOut.class, m -> onCommitAnswer(m.id(), null))
         .build();
   }
 
@@ -151,40 +172,34 @@ public final class SpanningAllocator extends AbstractBehavior<SpanningAllocator.
     windowFirst = first;
     long last = first + windowZones - 1;
     windowLast = Unsigned.lt(last, first) || Unsigned.lt(lastZone, last) ? lastZone : last;
-    windowSerial++;
+    query++;
     edges.clear();
-    List<Integer> owners = new ArrayList<>();
+    edgesPending.clear();
     if (windowLast - windowFirst + 1 >= geometry.nodes() || windowLast - windowFirst + 1 < 0) {
-      for (int k = 0; k < geometry.nodes(); k++) owners.add(k);
+      for (int k = 0; k < geometry.nodes(); k++) edgesPending.put(k, Boolean.TRUE);
     } else {
-      for (long z = windowFirst; Unsigned.le(z, windowLast); z++) owners.add(geometry.ownerOfZone(z));
+      for (long z = windowFirst; Unsigned.le(z, windowLast); z++) edgesPending.put(geometry.ownerOfZone(z), Boolean.TRUE);
     }
-    edgesExpected = owners.size();
-    for (int k : owners) askEdges(k);
+    for (int k : edgesPending.keySet()) askEdges(k);
   }
 
-  private void askEdges(int k) {
-    long serial = windowSerial;
-    long first = windowFirst;
-    long last = windowLast;
-    getContext()
-        .ask(
-            VmapNode.EdgeRuns.class,
-            peers.node(k),
-            settings.askTimeout(),
-            (ActorRef<VmapNode.EdgeRuns> ref) -> new VmapNode.GetEdgeRuns(first, last, ref),
-            (runs, failure) -> new EdgesAnswer(serial, k, runs));
+  private void askEdges(int owner) {
+    peers.node(owner).tell(new PeerProtocol.GetEdgeRuns(query, windowFirst, windowLast, edgeReplies));
+    timers.startSingleTimer(new EdgesTimedOut(query, owner), new EdgesTimedOut(query, owner), settings.askTimeout());
+  }
+
+  private Behavior<Command> onEdgesTimedOut(EdgesTimedOut m) {
+    // A lost question or answer: ask that owner again (a read; nothing to undo).
+    if (m.query() == query && edgesPending.containsKey(m.owner())) askEdges(m.owner());
+    return this;
   }
 
   private Behavior<Command> onEdges(EdgesAnswer m) {
-    if (m.window() != windowSerial) return this;
-    if (m.runs() == null) {
-      // A lost question or answer: ask that owner again (a read; nothing to undo).
-      askEdges(m.owner());
-      return this;
-    }
-    for (ZoneEdge e : m.runs().edges()) edges.put(e.zone(), e);
-    if (--edgesExpected > 0) return this;
+    PeerProtocol.EdgeRuns runs = m.runs();
+    if (runs.query() != query || edgesPending.remove(runs.node()) == null) return this;
+    timers.cancel(new EdgesTimedOut(query, runs.node()));
+    for (ZoneEdge e : runs.edges()) edges.put(e.zone(), e);
+    if (!edgesPending.isEmpty()) return this;
     return scanWindow();
   }
 
@@ -225,8 +240,6 @@ public final class SpanningAllocator extends AbstractBehavior<SpanningAllocator.
 
   private enum Fit { FOUND, NOT_HERE, NEVER }
 
-  private long candidateStart;
-
   /**
    * Whether the run {@code [start, end)} holds the request. NEVER when even this run's lowest
    * aligned start ends past {@code hi}: every later run starts higher.
@@ -250,12 +263,11 @@ public final class SpanningAllocator extends AbstractBehavior<SpanningAllocator.
   // ------------------------------------------------------------------ reserve and commit
 
   private Behavior<Command> reserve(long start) {
-    candidate = new Area(start, start + spec.size(), spec.tag());
+    Area candidate = new Area(start, start + spec.size(), spec.tag());
     startOwner = geometry.nodeOf(start);
-    // requestId#home#area#unique, area = start-end-taghash in hex: the start owner reads the
-    // request, its home and the area from it (also after a restart: decisions are stored by id),
-    // to confirm with the home that the committed area was kept (VmapNode.PlacementQuery).
-    reservationId = requestId + "#" + spec.home() + "#" + VmapNode.areaKey(candidate) + "#" + UUID.randomUUID();
+    // The id names the request, its home and the area: the start owner confirms with the home,
+    // also after a restart (decisions are stored by id), that the committed area was kept.
+    reservation = new ReservationId(request, spec.home(), candidate, ThreadLocalRandom.current().nextLong());
     List<Part> all = new ArrayList<>();
     for (long z = geometry.zoneOf(start); ; z++) {
       long lo = Unsigned.max(geometry.zoneLo(z), candidate.start());
@@ -270,7 +282,6 @@ public final class SpanningAllocator extends AbstractBehavior<SpanningAllocator.
     for (Map.Entry<Integer, List<Part>> en : byOwner.entrySet()) {
       reserveOrder.add(new OwnerParts(en.getKey(), List.copyOf(en.getValue())));
     }
-    owners = new HashSet<>(byOwner.keySet());
     allParts = List.copyOf(all);
     reserved = 0;
     reserveNext();
@@ -284,25 +295,20 @@ public final class SpanningAllocator extends AbstractBehavior<SpanningAllocator.
    */
   private void reserveNext() {
     OwnerParts next = reserveOrder.get(reserved);
-    String id = reservationId;
-    Area area = candidate;
-    int start = startOwner;
-    List<Part> everything = allParts;
-    long lease = settings.lease().toMillis();
-    getContext()
-        .ask(
-            VmapNode.ReserveReply.class,
-            peers.node(next.owner()),
-            settings.askTimeout(),
-            (ActorRef<VmapNode.ReserveReply> ref) ->
-                new VmapNode.Reserve(id, area, start, next.parts(), everything, lease, ref),
-            (reply, failure) -> new ReserveAnswer(id, next.owner(), reply));
+    peers.node(next.owner()).tell(new PeerProtocol.Reserve(
+        reservation, startOwner, next.parts(), allParts, settings.lease().toMillis(), reserveReplies));
+    timers.startSingleTimer(reservation, new ReserveTimedOut(reservation, next.owner()), settings.askTimeout());
   }
 
-  private Behavior<Command> onReserveAnswer(ReserveAnswer m) {
-    if (!m.reservationId().equals(reservationId)) return this;
-    if (m.reply() == null || !m.reply().ok()) {
-      refusal = m.reply() == null ? "node " + m.owner() + " did not answer" : m.reply().reason();
+  /** {@code reply} null: no answer in time. */
+  private Behavior<Command> onReserveAnswer(ReservationId id, int owner, PeerProtocol.ReserveReply reply) {
+    // Only the answer of the owner being reserved now counts: a late or repeated one is ignored.
+    if (!id.equals(reservation) || reserved >= reserveOrder.size() || owner != reserveOrder.get(reserved).owner()) {
+      return this;
+    }
+    timers.cancel(reservation);
+    if (reply == null || !reply.ok()) {
+      refusal = reply == null ? "node " + owner + " did not answer" : reply.reason();
       return giveUpCandidate();
     }
     if (++reserved < reserveOrder.size()) {
@@ -314,41 +320,38 @@ public final class SpanningAllocator extends AbstractBehavior<SpanningAllocator.
   }
 
   private void askCommit() {
-    String id = reservationId;
-    getContext()
-        .ask(
-            VmapNode.CommitReply.class,
-            peers.node(startOwner),
-            settings.askTimeout(),
-            (ActorRef<VmapNode.CommitReply> ref) -> new VmapNode.CommitArea(id, ref),
-            (reply, failure) -> new CommitAnswer(id, reply));
+    peers.node(startOwner).tell(new PeerProtocol.CommitArea(reservation, commitReplies));
+    timers.startSingleTimer(reservation, new CommitTimedOut(reservation), settings.askTimeout());
   }
 
-  private Behavior<Command> onCommitAnswer(CommitAnswer m) {
-    if (!m.reservationId().equals(reservationId)) return this;
-    if (m.reply() == null) {
+  /** {@code reply} null: no answer in time. */
+  private Behavior<Command> onCommitAnswer(ReservationId id, PeerProtocol.CommitReply reply) {
+    if (!id.equals(reservation) || reserved < reserveOrder.size()) return this;
+    timers.cancel(reservation);
+    if (reply == null) {
       // Unknown outcome: the commit may have happened, and giving up now would leave a committed
       // area nobody is told about. The start owner's decision is final and remembered (a late
       // commit is refused and recorded aborted), so ask again until it answers.
       askCommit();
       return this;
     }
-    if (!m.reply().committed()) {
+    if (!reply.committed()) {
       refusal = "reservation expired before commit";
       return giveUpCandidate();
     }
-    for (int owner : owners) {
-      if (owner != startOwner) peers.node(owner).tell(new VmapNode.CommitPart(reservationId));
+    for (OwnerParts o : reserveOrder) {
+      if (o.owner() != startOwner) peers.node(o.owner()).tell(new PeerProtocol.CommitPart(reservation));
     }
-    onSuccess.accept(candidate);
+    onSuccess.accept(reservation.area());
     return Behaviors.stopped();
   }
 
   /** Lost a race for the candidate: give every part back and search again, a bounded number of times. */
   private Behavior<Command> giveUpCandidate() {
     // Every owner, not just those that granted: a reply that timed out may still have reserved.
-    for (int owner : owners) peers.node(owner).tell(new VmapNode.CancelReservation(reservationId));
-    getContext().getLog().debug("spanning {} lost {}: {}", requestId, candidate, refusal);
+    for (OwnerParts o : reserveOrder) peers.node(o.owner()).tell(new PeerProtocol.CancelReservation(reservation));
+    getContext().getLog().debug("spanning {} lost {}: {}", request, reservation.area(), refusal);
+    reservation = null;
     if (attempt >= settings.spanMaxAttempts()) return fail("spanning reservation failed: " + refusal);
     return beginSearch();
   }

@@ -8,7 +8,7 @@ import com.esotericsoftware.kryo.io.Output;
 import com.esotericsoftware.kryo.util.Pool;
 
 /**
- * Akka serializer for every {@link WireMessage}: Kryo with the ids of {@link WireRegistry},
+ * Akka serializer for every {@link io.vmap.protocol.WireMessage}: Kryo with the ids of {@link WireRegistry},
  * registration required, no class names on the wire. Bound in {@code vmap-wire.conf}; Akka creates
  * it through the {@link ExtendedActorSystem} constructor.
  *
@@ -21,9 +21,11 @@ public final class KryoSerializer extends JSerializer {
   /**
    * Akka's serializer id, written next to every stored event and snapshot and in every remote
    * envelope to pick the serializer on the reading side: part of the stored format, never change
-   * it. Akka reserves 0-40; 7316 is not used by any Akka or common third-party serializer.
+   * it within a format. Akka reserves 0-40; 7316-7317 are not used by any Akka or common
+   * third-party serializer. Format 1 (vmap 0.1, string request ids) was 7316; format 2 is 7317, so
+   * a journal of format 1 fails to recover with "no serializer 7316" instead of being misread.
    */
-  public static final int IDENTIFIER = 7316;
+  public static final int IDENTIFIER = 7317;
 
   // Enough for every dispatcher thread to hold one without creating Kryos in steady state;
   // more concurrent users just create (and then drop) extra instances.

@@ -5,7 +5,7 @@ import com.esotericsoftware.kryo.Serializer;
 import com.esotericsoftware.kryo.serializers.DefaultArraySerializers;
 import com.esotericsoftware.kryo.serializers.DefaultSerializers;
 import com.typesafe.config.Config;
-import io.vmap.space.Area;
+
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -276,84 +276,102 @@ public final class WireRegistry {
 
   /**
    * {@value #FIRST_VMAP_ID}-8999: vmap's own classes. Append only, one line per class: {@code
-   * b.add(<next free id>, TheRecord.class);} (nested records: {@code VmapNode.Alloc.class}).
+   * b.add(<next free id>, TheRecord.class);} (nested records: {@code ClientProtocol.Alloc.class}).
    */
   private static void vmapClasses(Builder b) {
-    b.add(100, Area.class);
-    // protocol: 101-109
-    // VmapNode's protocol: 110-139; NodeState's stored parts: 140-149; NodeEvent: 150-159;
-    // NodeJournal: 160-169; PurgeCoordinator's protocol: 170-199.
-    b.add(101, io.vmap.protocol.ErrorCode.class);
-    b.add(102, io.vmap.protocol.Policy.class);
-    b.add(103, io.vmap.protocol.Part.class);
-    b.add(104, io.vmap.protocol.LazyArea.class);
-    b.add(105, io.vmap.protocol.AllocSpec.class);
-    b.add(106, io.vmap.protocol.ZoneEdge.class);
-    b.add(107, io.vmap.protocol.ReleasePiece.class);
-    b.add(110, io.vmap.node.VmapNode.Alloc.class);
-    b.add(111, io.vmap.node.VmapNode.Free.class);
-    b.add(112, io.vmap.node.VmapNode.Find.class);
-    b.add(113, io.vmap.node.VmapNode.GetInfo.class);
-    b.add(114, io.vmap.node.VmapNode.Allocated.class);
-    b.add(115, io.vmap.node.VmapNode.AllocFailed.class);
-    b.add(116, io.vmap.node.VmapNode.Freed.class);
-    b.add(117, io.vmap.node.VmapNode.FreeFailed.class);
-    b.add(118, io.vmap.node.VmapNode.FindReply.class);
-    b.add(119, io.vmap.node.VmapNode.NodeInfo.class);
-    b.add(120, io.vmap.node.VmapNode.AllocHere.class);
-    b.add(121, io.vmap.node.VmapNode.FindHere.class);
-    b.add(122, io.vmap.node.VmapNode.GetEdgeRuns.class);
-    b.add(123, io.vmap.node.VmapNode.EdgeRuns.class);
-    b.add(124, io.vmap.node.VmapNode.Reserve.class);
-    b.add(125, io.vmap.node.VmapNode.ReserveReply.class);
-    b.add(126, io.vmap.node.VmapNode.CommitArea.class);
-    b.add(127, io.vmap.node.VmapNode.CommitReply.class);
-    b.add(128, io.vmap.node.VmapNode.CommitPart.class);
-    b.add(129, io.vmap.node.VmapNode.CancelReservation.class);
-    b.add(130, io.vmap.node.VmapNode.ResolveReservation.class);
-    b.add(131, io.vmap.node.VmapNode.Resolution.class);
-    b.add(132, io.vmap.node.VmapNode.SpliceLazy.class);
-    b.add(133, io.vmap.node.VmapNode.ReleasePieces.class);
-    b.add(134, io.vmap.node.VmapNode.ReportUnreleased.class);
-    b.add(135, io.vmap.node.VmapNode.Wake.class);
-    b.add(140, io.vmap.node.NodeState.Decision.class);
-    b.add(141, io.vmap.node.NodeState.HeldPart.class);
-    b.add(142, io.vmap.node.NodeState.Reservation.class);
-    b.add(143, io.vmap.node.NodeState.Outcome.class);
-    b.add(144, io.vmap.node.NodeState.Snapshot.class);
-    b.add(150, io.vmap.node.NodeEvent.AreaAllocated.class);
-    b.add(151, io.vmap.node.NodeEvent.AreaFreed.class);
-    b.add(152, io.vmap.node.NodeEvent.LazySpliced.class);
-    b.add(153, io.vmap.node.NodeEvent.PiecesReleased.class);
-    b.add(154, io.vmap.node.NodeEvent.SpanReserved.class);
-    b.add(155, io.vmap.node.NodeEvent.SpanCommitted.class);
-    b.add(156, io.vmap.node.NodeEvent.SpanPartCommitted.class);
-    b.add(157, io.vmap.node.NodeEvent.SpanCancelled.class);
-    b.add(158, io.vmap.node.NodeEvent.SpanResolved.class);
-    b.add(159, io.vmap.node.NodeEvent.Placed.class);
-    b.add(160, io.vmap.node.NodeJournal.Persist.class);
-    b.add(161, io.vmap.node.NodeJournal.Persisted.class);
-    b.add(170, io.vmap.purge.PurgeCoordinator.LazyFreed.class);
-    b.add(171, io.vmap.purge.PurgeCoordinator.PurgeSync.class);
-    b.add(172, io.vmap.purge.PurgeCoordinator.PurgeDone.class);
-    b.add(173, io.vmap.purge.PurgeCoordinator.AwaitIdle.class);
-    b.add(174, io.vmap.purge.PurgeCoordinator.Idle.class);
-    b.add(175, io.vmap.purge.PurgeCoordinator.Flush.class);
-    b.add(176, io.vmap.purge.PurgeCoordinator.FlushAck.class);
-    b.add(177, io.vmap.purge.PurgeCoordinator.Subscribe.class);
-    b.add(178, io.vmap.purge.PurgeCoordinator.Subscribed.class);
-    b.add(179, io.vmap.purge.PurgeCoordinator.Unsubscribe.class);
-    b.add(180, io.vmap.purge.PurgeCoordinator.GetStatus.class);
-    b.add(181, io.vmap.purge.PurgeCoordinator.Holder.class);
-    b.add(182, io.vmap.purge.PurgeCoordinator.Status.class);
-    b.add(183, io.vmap.purge.PurgeCoordinator.Spliced.class);
-    b.add(184, io.vmap.purge.PurgeCoordinator.Released.class);
-    b.add(185, io.vmap.purge.PurgeCoordinator.Unreleased.class);
-    b.add(186, io.vmap.node.VmapNode.Inspect.class);
-    b.add(187, io.vmap.node.VmapNode.NodeReport.class);
-    b.add(188, io.vmap.node.VmapNode.ReservationAge.class);
-    b.add(189, io.vmap.node.VmapNode.PlacementQuery.class);
-    b.add(190, io.vmap.node.VmapNode.PlacementAnswer.class);
+    // Values shared by messages, events and snapshots (unchanged since format 1).
+    b.add(100, io.vmap.space.Area.class);
+    b.add(101, io.vmap.state.ErrorCode.class);
+    b.add(102, io.vmap.state.Policy.class);
+    b.add(103, io.vmap.state.Part.class);
+    b.add(104, io.vmap.state.LazyArea.class);
+    b.add(105, io.vmap.state.AllocSpec.class);
+    b.add(106, io.vmap.state.ZoneEdge.class);
+    b.add(107, io.vmap.state.ReleasePiece.class);
+    // 110-190: retired (format 1: the messages of VmapNode, NodeState, NodeEvent, NodeJournal and
+    // PurgeCoordinator with string request ids). Never reuse them.
+
+    // Format 2 (open until the first release of this format: ids below may still change meaning
+    // until then; from the release on, append only). Ids and values of a node's state: 200-219.
+    b.add(200, io.vmap.state.RequestKey.class);
+    b.add(201, io.vmap.state.AttemptId.class);
+    b.add(202, io.vmap.state.ReservationId.class);
+    b.add(203, io.vmap.state.Decision.class);
+    b.add(204, io.vmap.state.HeldPart.class);
+    b.add(205, io.vmap.state.Reservation.class);
+    b.add(206, io.vmap.state.Answer.Done.class);
+    b.add(207, io.vmap.state.NodeSnapshot.class);
+    b.add(208, io.vmap.state.Answer.Failed.class);
+    // NodeEvent: 220-239.
+    b.add(220, io.vmap.state.NodeEvent.AreaAllocated.class);
+    b.add(221, io.vmap.state.NodeEvent.AreaFreed.class);
+    b.add(222, io.vmap.state.NodeEvent.LazySpliced.class);
+    b.add(223, io.vmap.state.NodeEvent.PiecesReleased.class);
+    b.add(224, io.vmap.state.NodeEvent.SpanReserved.class);
+    b.add(225, io.vmap.state.NodeEvent.SpanCommitted.class);
+    b.add(226, io.vmap.state.NodeEvent.SpanPartCommitted.class);
+    b.add(227, io.vmap.state.NodeEvent.SpanCancelled.class);
+    b.add(228, io.vmap.state.NodeEvent.SpanResolved.class);
+    b.add(229, io.vmap.state.NodeEvent.Placed.class);
+    b.add(230, io.vmap.state.NodeEvent.Refused.class);
+    b.add(231, io.vmap.state.NodeEvent.Batch.class);
+    // 240-249: reserved (NodeJournal's messages are local to a node and never serialized).
+    // ClientProtocol: 250-269.
+    b.add(250, io.vmap.protocol.ClientProtocol.Batch.class);
+    b.add(251, io.vmap.protocol.ClientProtocol.AllocRequest.class);
+    b.add(252, io.vmap.protocol.ClientProtocol.FreeRequest.class);
+    b.add(253, io.vmap.protocol.ClientProtocol.FindRequest.class);
+    b.add(254, io.vmap.protocol.ClientProtocol.Replies.class);
+    b.add(255, io.vmap.protocol.ClientProtocol.Allocated.class);
+    b.add(256, io.vmap.protocol.ClientProtocol.Freed.class);
+    b.add(257, io.vmap.protocol.ClientProtocol.Found.class);
+    b.add(258, io.vmap.protocol.ClientProtocol.Failed.class);
+    b.add(259, io.vmap.protocol.ClientProtocol.GetInfo.class);
+    b.add(260, io.vmap.protocol.ClientProtocol.Inspect.class);
+    b.add(261, io.vmap.protocol.ClientProtocol.NodeInfo.class);
+    b.add(262, io.vmap.protocol.ClientProtocol.NodeReport.class);
+    b.add(263, io.vmap.protocol.ClientProtocol.ReservationAge.class);
+    // PeerProtocol: 270-299.
+    b.add(270, io.vmap.protocol.PeerProtocol.AllocHere.class);
+    b.add(271, io.vmap.protocol.PeerProtocol.AttemptPlaced.class);
+    b.add(272, io.vmap.protocol.PeerProtocol.AttemptFailed.class);
+    b.add(273, io.vmap.protocol.PeerProtocol.FindHere.class);
+    b.add(274, io.vmap.protocol.PeerProtocol.GetEdgeRuns.class);
+    b.add(275, io.vmap.protocol.PeerProtocol.EdgeRuns.class);
+    b.add(276, io.vmap.protocol.PeerProtocol.Reserve.class);
+    b.add(277, io.vmap.protocol.PeerProtocol.ReserveReply.class);
+    b.add(278, io.vmap.protocol.PeerProtocol.CommitArea.class);
+    b.add(279, io.vmap.protocol.PeerProtocol.CommitReply.class);
+    b.add(280, io.vmap.protocol.PeerProtocol.CommitPart.class);
+    b.add(281, io.vmap.protocol.PeerProtocol.CancelReservation.class);
+    b.add(282, io.vmap.protocol.PeerProtocol.ResolveReservation.class);
+    b.add(283, io.vmap.protocol.PeerProtocol.Resolution.class);
+    b.add(284, io.vmap.protocol.PeerProtocol.PlacementQuery.class);
+    b.add(285, io.vmap.protocol.PeerProtocol.PlacementAnswer.class);
+    b.add(286, io.vmap.protocol.PeerProtocol.CheckAddress.class);
+    b.add(287, io.vmap.protocol.PeerProtocol.AddressChecked.class);
+    // PurgeProtocol: 300-329.
+    b.add(300, io.vmap.protocol.PurgeProtocol.LazyFreed.class);
+    b.add(301, io.vmap.protocol.PurgeProtocol.PurgeSync.class);
+    b.add(302, io.vmap.protocol.PurgeProtocol.PurgeDone.class);
+    b.add(303, io.vmap.protocol.PurgeProtocol.AwaitIdle.class);
+    b.add(304, io.vmap.protocol.PurgeProtocol.Idle.class);
+    b.add(305, io.vmap.protocol.PurgeProtocol.Flush.class);
+    b.add(306, io.vmap.protocol.PurgeProtocol.FlushAck.class);
+    b.add(307, io.vmap.protocol.PurgeProtocol.Subscribe.class);
+    b.add(308, io.vmap.protocol.PurgeProtocol.Subscribed.class);
+    b.add(309, io.vmap.protocol.PurgeProtocol.Unsubscribe.class);
+    b.add(310, io.vmap.protocol.PurgeProtocol.GetStatus.class);
+    b.add(311, io.vmap.protocol.PurgeProtocol.Holder.class);
+    b.add(312, io.vmap.protocol.PurgeProtocol.Status.class);
+    b.add(313, io.vmap.protocol.PurgeProtocol.Spliced.class);
+    b.add(314, io.vmap.protocol.PurgeProtocol.Released.class);
+    b.add(315, io.vmap.protocol.PurgeProtocol.Unreleased.class);
+    b.add(316, io.vmap.protocol.PurgeProtocol.SpliceLazy.class);
+    b.add(317, io.vmap.protocol.PurgeProtocol.ReleasePieces.class);
+    b.add(318, io.vmap.protocol.PurgeProtocol.ReportUnreleased.class);
+    // NodeMessage lifecycle: 330-339.
+    b.add(330, io.vmap.protocol.NodeMessage.Wake.class);
   }
 
   /**

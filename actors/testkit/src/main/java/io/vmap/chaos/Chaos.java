@@ -1,5 +1,7 @@
 package io.vmap.chaos;
 
+import io.vmap.protocol.NodeMessage;
+import io.vmap.protocol.PurgeProtocol;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.javadsl.Behaviors;
 import com.typesafe.config.Config;
@@ -140,8 +142,8 @@ public final class Chaos {
     Chaos chaos = this;
     return new Vmap.Wrapping() {
       @Override
-      public Behavior<VmapNode.Command> node(int k, Behavior<VmapNode.Command> node) {
-        Behavior<VmapNode.Command> b = history == null ? node : Incarnations.recorded(history, k, node);
+      public Behavior<NodeMessage> node(int k, Behavior<NodeMessage> node) {
+        Behavior<NodeMessage> b = history == null ? node : Incarnations.recorded(history, k, node);
         // Inside the restarter: each incarnation has its own interceptor, and what it holds back
         // (delayed, duplicated, reordered messages) is lost when the incarnation stops, as a
         // crashed process loses its mailbox.
@@ -150,7 +152,7 @@ public final class Chaos {
       }
 
       @Override
-      public Behavior<PurgeCoordinator.Command> coordinator(Behavior<PurgeCoordinator.Command> c) {
+      public Behavior<PurgeProtocol.Command> coordinator(Behavior<PurgeProtocol.Command> c) {
         return settings.wrapsCoordinator() ? chaos.intercept("coordinator", c) : c;
       }
     };

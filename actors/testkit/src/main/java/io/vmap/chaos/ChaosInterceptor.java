@@ -16,7 +16,7 @@ import java.util.SplittableRandom;
  * factory so that every actor (and every incarnation of it) gets its own instance and state.
  *
  * <p>Never touched: signals (lifecycle, {@code Terminated}), and every message the settings do not
- * target (by default anything that is not a network-crossing {@link io.vmap.wire.WireMessage}: the
+ * target (by default anything that is not a network-crossing {@link io.vmap.protocol.WireMessage}: the
  * actor's timers, ask adapters, group-commit and wiring messages). For a targeted message four
  * numbers are drawn, always, so the decisions of an actor are a function of the seed, its name and
  * the sequence of targeted messages it receives:

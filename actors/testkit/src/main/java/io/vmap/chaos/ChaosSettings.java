@@ -1,10 +1,11 @@
 package io.vmap.chaos;
 
+import io.vmap.protocol.PurgeProtocol;
 import akka.actor.NoSerializationVerificationNeeded;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigValueType;
-import io.vmap.wire.WireMessage;
+import io.vmap.protocol.WireMessage;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
@@ -25,7 +26,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * <pre>{@code
  * ChaosSettings s = ChaosSettings.seeded(42)
  *     .drop(0.01).duplicate(0.01).delay(0.05).maxDelay(Duration.ofMillis(20)).reorder(0.02)
- *     .forMessage(PurgeCoordinator.FlushAck.class, new ChaosSettings.Faults(0.3, 0, 0, 0));
+ *     .forMessage(PurgeProtocol.FlushAck.class, new ChaosSettings.Faults(0.3, 0, 0, 0));
  * }</pre>
  */
 public final class ChaosSettings {

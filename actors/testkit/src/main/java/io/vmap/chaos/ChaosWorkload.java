@@ -1,5 +1,6 @@
 package io.vmap.chaos;
 
+import io.vmap.protocol.PurgeProtocol;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Props;
@@ -9,23 +10,23 @@ import io.vmap.client.Vmap;
 import io.vmap.client.VmapClient;
 import io.vmap.client.VmapException;
 import io.vmap.client.VmapInfo;
-import io.vmap.protocol.ErrorCode;
-import io.vmap.purge.PurgeCoordinator;
+import io.vmap.state.ErrorCode;
 import io.vmap.space.Area;
 import io.vmap.space.Geometry;
+import io.vmap.workload.Clients;
+import io.vmap.workload.Generator;
+import io.vmap.workload.LiveAreas;
+import io.vmap.workload.Op;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.SplittableRandom;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A mixed workload on an allocator, recorded in a {@link History} and checked afterwards: what
@@ -34,12 +35,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * <ol>
  *   <li>{@link #subscribe}: {@code subscribers} {@link RecordingSubscriber}s subscribe to flushes
  *       (behind the chaos interceptor too).
- *   <li>{@link #runOps}: {@code clients} concurrent clients issue {@code ops} operations in all:
- *       allocations (sizes of 1 page to a few zones, some aligned, some restricted to a window of
- *       zones owned by other nodes, some spanning zones, a few fail-fast), frees of their own live
- *       areas, finds inside live areas and at random addresses, and a few explicit purges. Every
- *       allocation is tagged with its request id. The fill level stays around {@code fill} of the
- *       space, so space is reused all the time (purges, flushes).
+ *   <li>{@link #runOps}: {@code clients} concurrent clients issue {@code ops} operations in all,
+ *       drawn by {@link Generator} with {@link #mix}: allocations (sizes of 1 page to a few zones,
+ *       some aligned, some restricted to a window of zones owned by other nodes, some spanning
+ *       zones, a few fail-fast), frees of live areas, finds inside live areas and at random
+ *       addresses, and a few explicit purges. Every allocation is tagged with its request id. The
+ *       fill level stays around {@code fill} of the space, so space is reused all the time.
  *   <li>{@link #drain}: faults off ({@link Chaos#pause}); every allocation and free that timed out
  *       is retried with its request id (an area answered then is "found later"); every live area is
  *       freed; purges run until nothing is lazy and no reservation is held.
@@ -87,7 +88,7 @@ public final class ChaosWorkload {
       long retries,
       Chaos.Counts faults,
       Checker.Summary summary,
-      PurgeCoordinator.Status purge,
+      PurgeProtocol.Status purge,
       long incarnations,
       Duration elapsed,
       List<Checker.Violation> violations) {}
@@ -115,6 +116,31 @@ public final class ChaosWorkload {
             + "vmap.client.retries = 1\n");
   }
 
+  /**
+   * The workload's shape over {@code g}: 1% purges, 14% finds (80% inside a held area), 30% frees
+   * (all frees once {@code fill} of the space is held), else allocations: 70% of 1-4 pages, 20% of
+   * 5-16 pages (below a zone), 10% larger than a zone (spanning; with one node, 1-8 pages); 25%
+   * aligned to 1-16 pages, 15% confined to a window of 1-3 zones, half with an explicit home node,
+   * 5% fail-fast.
+   */
+  public static Generator.Options mix(Geometry g, double fill) {
+    long zonePages = Math.max(1, g.zone() / g.page());
+    int pageLog2 = Long.numberOfTrailingZeros(g.page());
+    Generator.Band spanning = g.nodes() > 1
+        ? new Generator.Band(0.1, zonePages + 1, zonePages + Math.max(1, zonePages * 3 / 2))
+        : new Generator.Band(0.1, 1, 8);
+    return Generator.Options.of(new Generator.Mix(0.01, 0.14, 0.30), List.of(
+            new Generator.Band(0.7, 1, 4),
+            new Generator.Band(0.2, 5, 4 + Math.min(12, Math.max(1, zonePages - 4))),
+            spanning))
+        .withFindInside(0.8)
+        .withFill(fill)
+        .withAligns(0.25, pageLog2, pageLog2 + 4)
+        .withWindows(0.15, 3)
+        .withExplicitHomes(0.5)
+        .withFailFast(0.05);
+  }
+
   private final Vmap vmap;
   private final Chaos chaos;
   private final History history;
@@ -124,16 +150,12 @@ public final class ChaosWorkload {
   private final ExecutorService executor;
   private final String prefix;
 
-  private final AtomicLong remaining = new AtomicLong();
-  private final AtomicLong liveBytes = new AtomicLong();
-  /** Areas allocated and not being freed, for frees and finds to pick from. */
-  private final List<Known> live = new ArrayList<>();
+  /** Areas allocated and not being freed, for frees and finds to pick from (all clients share it). */
+  private final LiveAreas live = new LiveAreas();
   private final List<Req> lostAllocs = new ArrayList<>();
-  private final List<Known> lostFrees = new ArrayList<>();
+  private final List<LiveAreas.Held> lostFrees = new ArrayList<>();
   private long opsDone;
   private Duration elapsed = Duration.ZERO;
-
-  private record Known(Area area, String requestId) {}
 
   public ChaosWorkload(Vmap vmap, Chaos chaos, History history, Options options) {
     this.vmap = vmap;
@@ -174,7 +196,7 @@ public final class ChaosWorkload {
     ActorSystem<?> system = vmap.system();
     for (int i = 0; i < options.subscribers(); i++) {
       String name = "subscriber-" + i;
-      ActorRef<PurgeCoordinator.Flush> ref =
+      ActorRef<PurgeProtocol.Flush> ref =
           system.systemActorOf(chaos.intercept(name, RecordingSubscriber.create(name, history)),
               "vmap-chaos-" + name + "-" + UUID.randomUUID(), Props.empty());
       for (int attempt = 0; ; attempt++) {
@@ -191,91 +213,29 @@ public final class ChaosWorkload {
 
   // =================================================================== the operations
 
-  /** Runs the operations with {@code clients} concurrent clients; returns when all are answered. */
+  /**
+   * Runs the operations with {@code clients} concurrent clients, one operation in flight each, drawn
+   * from {@link #mix}; every allocation is tagged with its request id. Returns when all are answered.
+   */
   public void runOps() {
-    remaining.set(options.ops());
+    Generator generator = new Generator(g, mix(g, options.fill()));
     long t0 = System.nanoTime();
-    List<CompletableFuture<Void>> clients = new ArrayList<>();
-    for (int c = 0; c < options.clients(); c++) {
-      CompletableFuture<Void> done = new CompletableFuture<>();
-      Client cl = new Client(c, new SplittableRandom(options.seed() * 1_000_003L + c), done);
-      executor.execute(cl::step);
-      clients.add(done);
-    }
-    CompletableFuture.allOf(clients.toArray(CompletableFuture[]::new)).join();
+    Clients.run(options.ops(), options.clients(), 1, options.seed(), live, executor, c -> {
+      Op op = generator.next(c.rnd(), c.live());
+      if (op instanceof Op.Alloc a) {
+        String id = prefix + "c" + c.id() + "-" + c.next();
+        return alloc(new Req(a.options(id, id), new History.AllocRequest(a.size(), a.align(), a.vstart(), a.vend(), id)));
+      }
+      if (op instanceof Op.Free f) return free(f.held());
+      if (op instanceof Op.Find f) return find(f.addr());
+      return purge();
+    });
     elapsed = Duration.ofNanos(System.nanoTime() - t0);
     opsDone = options.ops();
   }
 
-  private final class Client {
-    final int id;
-    final SplittableRandom rnd;
-    final CompletableFuture<Void> done;
-    long n;
-
-    Client(int id, SplittableRandom rnd, CompletableFuture<Void> done) {
-      this.id = id;
-      this.rnd = rnd;
-      this.done = done;
-    }
-
-    void step() {
-      if (remaining.getAndDecrement() <= 0) {
-        done.complete(null);
-        return;
-      }
-      CompletableFuture<?> op;
-      try {
-        op = next();
-      } catch (RuntimeException e) {
-        done.completeExceptionally(e);
-        return;
-      }
-      op.whenCompleteAsync((v, t) -> step(), executor);
-    }
-
-    CompletableFuture<?> next() {
-      double u = rnd.nextDouble();
-      boolean full = liveBytes.get() > options.fill() * g.spaceBytes();
-      if (u < 0.01) return purge();
-      if (u < 0.15) return find(rnd);
-      if (full || u < 0.45) {
-        Known k = pick(rnd, true);
-        if (k != null) return free(k, "free-" + k.requestId());
-      }
-      return alloc(options(rnd, prefix + "c" + id + "-" + n++));
-    }
-  }
-
   /** An allocation's options and the history's view of them (the options have no public getters). */
   private record Req(AllocOptions options, History.AllocRequest request) {}
-
-  private Req options(SplittableRandom rnd, String requestId) {
-    long page = g.page();
-    long zonePages = Math.max(1, g.zone() / page);
-    double u = rnd.nextDouble();
-    long pages;
-    if (u < 0.7) pages = 1 + rnd.nextInt(4);
-    else if (u < 0.9) pages = 5 + rnd.nextInt((int) Math.min(12, Math.max(1, zonePages - 4)));
-    else pages = g.nodes() > 1 ? zonePages + 1 + rnd.nextInt((int) Math.max(1, zonePages * 3 / 2)) : 1 + rnd.nextInt(8);
-    long align = rnd.nextDouble() < 0.25 ? page << rnd.nextInt(5) : 0;
-    Long lo = null;
-    Long hi = null;
-    if (rnd.nextDouble() < 0.15) {
-      // A window of 1-3 zones somewhere: usually owned by other nodes than the home (a walk).
-      long first = g.firstZone() + rnd.nextLong(g.zoneCount());
-      long last = Math.min(first + rnd.nextInt(3), g.lastZone());
-      lo = g.zoneLo(first);
-      hi = g.zoneHi(last);
-      if (pages * page > hi - lo) pages = 1;
-    }
-    AllocOptions o = AllocOptions.size(pages * page).tag(requestId).requestId(requestId);
-    if (align != 0) o.align(align);
-    if (lo != null) o.range(lo, hi);
-    if (rnd.nextDouble() < 0.5) o.home(rnd.nextInt(g.nodes()));
-    if (rnd.nextDouble() < 0.05) o.failFast();
-    return new Req(o, new History.AllocRequest(pages * page, align, lo, hi, requestId));
-  }
 
   private CompletableFuture<?> alloc(Req req) {
     AllocOptions o = req.options();
@@ -284,7 +244,7 @@ public final class ChaosWorkload {
     return client.alloc(o).toCompletableFuture().whenComplete((Allocation a, Throwable t) -> {
       if (t == null) {
         op.ok(a.area());
-        addLive(new Known(a.area(), id));
+        live.add(new LiveAreas.Held(a.area(), id));
       } else {
         op.failed(t);
         if (timedOut(t)) {
@@ -296,12 +256,13 @@ public final class ChaosWorkload {
     });
   }
 
-  private CompletableFuture<?> free(Known k, String requestId) {
+  private CompletableFuture<?> free(LiveAreas.Held k) {
+    String requestId = "free-" + k.requestId();
     History.Op op = history.free(requestId, k.area().start(), k.area());
     return client.free(k.area().start(), requestId).toCompletableFuture().whenComplete((Area a, Throwable t) -> {
       if (t == null) {
         op.ok(a);
-        liveBytes.addAndGet(-k.area().size());
+        live.released(k.area());
       } else {
         op.failed(t);
         if (timedOut(t)) {
@@ -309,17 +270,13 @@ public final class ChaosWorkload {
             lostFrees.add(k);
           }
         } else {
-          liveBytes.addAndGet(-k.area().size());
+          live.released(k.area());
         }
       }
     });
   }
 
-  private CompletableFuture<?> find(SplittableRandom rnd) {
-    long addr;
-    Known k = rnd.nextDouble() < 0.8 ? pick(rnd, false) : null;
-    if (k != null) addr = k.area().start() + rnd.nextLong(k.area().size());
-    else addr = g.vstart() + rnd.nextLong(g.spaceBytes() > 0 ? g.spaceBytes() : Long.MAX_VALUE);
+  private CompletableFuture<?> find(long addr) {
     History.Op op = history.find(addr);
     return client.find(addr).toCompletableFuture().whenComplete((Optional<Area> a, Throwable t) -> {
       if (t == null) op.ok(a.orElse(null));
@@ -340,27 +297,6 @@ public final class ChaosWorkload {
     return !(c instanceof VmapException v) || v.code() == ErrorCode.ETIMEDOUT;
   }
 
-  private void addLive(Known k) {
-    synchronized (live) {
-      live.add(k);
-    }
-    liveBytes.addAndGet(k.area().size());
-  }
-
-  /** A random live area; {@code take}: removed (it is about to be freed). */
-  private Known pick(SplittableRandom rnd, boolean take) {
-    synchronized (live) {
-      if (live.isEmpty()) return null;
-      int i = rnd.nextInt(live.size());
-      Known k = live.get(i);
-      if (take) {
-        live.set(i, live.get(live.size() - 1));
-        live.remove(live.size() - 1);
-      }
-      return k;
-    }
-  }
-
   // =================================================================== drain
 
   /**
@@ -376,28 +312,23 @@ public final class ChaosWorkload {
       lostAllocs.clear();
     }
     for (Req r : allocs) retry(() -> alloc(r), 10);
-    List<Known> frees;
+    List<LiveAreas.Held> frees;
     synchronized (lostFrees) {
       frees = new ArrayList<>(lostFrees);
       lostFrees.clear();
     }
-    for (Known k : frees) retry(() -> free(k, "free-" + k.requestId()), 10);
+    for (LiveAreas.Held k : frees) retry(() -> free(k), 10);
     synchronized (lostFrees) {
       lostFrees.clear();
     }
-    List<Known> all;
-    synchronized (live) {
-      all = new ArrayList<>(live);
-      live.clear();
-    }
     List<CompletableFuture<?>> fs = new ArrayList<>();
-    for (Known k : all) fs.add(free(k, "free-" + k.requestId()));
+    for (LiveAreas.Held k : live.takeAll()) fs.add(free(k));
     for (CompletableFuture<?> f : fs) f.handle((v, t) -> null).join();
     synchronized (lostFrees) {
       frees = new ArrayList<>(lostFrees);
       lostFrees.clear();
     }
-    for (Known k : frees) retry(() -> free(k, "free-" + k.requestId()), 10);
+    for (LiveAreas.Held k : frees) retry(() -> free(k), 10);
     settle();
   }
 

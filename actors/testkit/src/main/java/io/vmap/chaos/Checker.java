@@ -1,5 +1,6 @@
 package io.vmap.chaos;
 
+import io.vmap.state.HeldPart;
 import io.vmap.chaos.History.Complete;
 import io.vmap.chaos.History.Event;
 import io.vmap.chaos.History.FlushAcked;
@@ -9,10 +10,9 @@ import io.vmap.chaos.History.Kind;
 import io.vmap.chaos.History.Outcome;
 import io.vmap.chaos.History.Subscribed;
 import io.vmap.client.VmapInfo;
-import io.vmap.node.NodeState;
-import io.vmap.protocol.ErrorCode;
-import io.vmap.protocol.LazyArea;
-import io.vmap.protocol.Part;
+import io.vmap.state.ErrorCode;
+import io.vmap.state.LazyArea;
+import io.vmap.state.Part;
 import io.vmap.space.Area;
 import io.vmap.space.Geometry;
 import io.vmap.space.Unsigned;
@@ -519,7 +519,7 @@ public final class Checker {
         if (la.parts().size() > 1) spanning(g, k, la, "unpurged", byNode, out);
         for (Part p : la.parts()) if (p.node() == k) pieces.add(new long[] {p.start(), p.end(), 2});
       }
-      for (NodeState.HeldPart h : b.held()) {
+      for (HeldPart h : b.held()) {
         pieces.add(new long[] {h.start(), h.end(), 3});
         NodeBooks owner = byNode.get(h.startOwner());
         if (owner != null && !ownsPart(owner, h)) {
@@ -575,7 +575,7 @@ public final class Checker {
       NodeBooks other = byNode.get(p.node());
       if (other == null) continue;
       boolean held = false;
-      for (NodeState.HeldPart h : other.held()) {
+      for (HeldPart h : other.held()) {
         if (h.start() == p.start() && h.end() == p.end() && same(h.area(), s.area()) && h.startOwner() == k) held = true;
       }
       boolean reserved = false;
@@ -591,7 +591,7 @@ public final class Checker {
         + " do not cover it"));
   }
 
-  private static boolean ownsPart(NodeBooks owner, NodeState.HeldPart h) {
+  private static boolean ownsPart(NodeBooks owner, HeldPart h) {
     Part want = new Part(-1, h.start(), h.end());
     for (LazyArea s : owner.spanning()) if (same(s.area(), h.area()) && hasPart(s, want)) return true;
     for (LazyArea s : owner.unpurged()) if (same(s.area(), h.area()) && hasPart(s, want)) return true;

@@ -1,6 +1,6 @@
 package io.vmap.chaos;
 
-import io.vmap.protocol.ErrorCode;
+import io.vmap.state.ErrorCode;
 import io.vmap.space.Area;
 import io.vmap.space.Geometry;
 import io.vmap.space.Unsigned;

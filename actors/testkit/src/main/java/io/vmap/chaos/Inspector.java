@@ -1,5 +1,7 @@
 package io.vmap.chaos;
 
+import io.vmap.protocol.NodeMessage;
+import io.vmap.protocol.ClientProtocol;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.javadsl.AskPattern;
@@ -15,7 +17,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Collects the books of every vmap node of a running allocator ({@link VmapNode.Inspect}) and runs
+ * Collects the books of every vmap node of a running allocator ({@link ClientProtocol.Inspect}) and runs
  * {@link Checker}'s fsck on them: the embedded half of {@code vmap check}.
  */
 public final class Inspector {
@@ -24,17 +26,17 @@ public final class Inspector {
 
   /** Every node's books, in node order; a node that does not answer is asked again (up to 5 times). */
   public static List<NodeBooks> books(ActorSystem<?> system, VmapClient client) {
-    List<CompletableFuture<VmapNode.NodeReport>> asks = new ArrayList<>();
+    List<CompletableFuture<ClientProtocol.NodeReport>> asks = new ArrayList<>();
     for (int k = 0; k < client.geometry().nodes(); k++) asks.add(report(system, client, k, 5));
     List<NodeBooks> out = new ArrayList<>();
-    for (CompletableFuture<VmapNode.NodeReport> f : asks) out.add(of(f.join()));
+    for (CompletableFuture<ClientProtocol.NodeReport> f : asks) out.add(of(f.join()));
     return out;
   }
 
-  private static CompletableFuture<VmapNode.NodeReport> report(ActorSystem<?> system, VmapClient client, int k, int tries) {
-    CompletableFuture<VmapNode.NodeReport> f =
-        AskPattern.<VmapNode.Command, VmapNode.NodeReport>ask(
-                client.nodes().node(k), (ActorRef<VmapNode.NodeReport> r) -> new VmapNode.Inspect(r),
+  private static CompletableFuture<ClientProtocol.NodeReport> report(ActorSystem<?> system, VmapClient client, int k, int tries) {
+    CompletableFuture<ClientProtocol.NodeReport> f =
+        AskPattern.<ClientProtocol.Command, ClientProtocol.NodeReport>ask(
+                client.node(k), (ActorRef<ClientProtocol.NodeReport> r) -> new ClientProtocol.Inspect(r),
                 client.timeout(), system.scheduler())
             .toCompletableFuture();
     if (tries <= 1) return f;
@@ -43,9 +45,9 @@ public final class Inspector {
   }
 
   /** The plain-data view of a node's report. */
-  public static NodeBooks of(VmapNode.NodeReport r) {
+  public static NodeBooks of(ClientProtocol.NodeReport r) {
     List<NodeBooks.Reserved> res = new ArrayList<>();
-    for (VmapNode.ReservationAge a : r.reservations()) {
+    for (ClientProtocol.ReservationAge a : r.reservations()) {
       res.add(new NodeBooks.Reserved(a.id(), a.area(), a.startOwner(), a.myParts(), a.ageMillis(), a.leaseMillis()));
     }
     return new NodeBooks(r.node(), r.freeStarts(), r.freeEnds(), r.busy(), r.spanning(), r.unpurged(), r.held(), res);

@@ -1,8 +1,9 @@
 package io.vmap.chaos;
 
-import io.vmap.node.NodeState;
-import io.vmap.protocol.LazyArea;
-import io.vmap.protocol.Part;
+import io.vmap.state.HeldPart;
+import io.vmap.state.LazyArea;
+import io.vmap.state.Part;
+import io.vmap.state.ReservationId;
 import io.vmap.space.Area;
 import java.util.List;
 
@@ -25,9 +26,9 @@ public record NodeBooks(
     List<Area> busy,
     List<LazyArea> spanning,
     List<LazyArea> unpurged,
-    List<NodeState.HeldPart> held,
+    List<HeldPart> held,
     List<Reserved> reservations) {
 
   /** A reservation: its parts on this node are carved out of the shard until commit or cancel. */
-  public record Reserved(String id, Area area, int startOwner, List<Part> parts, long ageMillis, long leaseMillis) {}
+  public record Reserved(ReservationId id, Area area, int startOwner, List<Part> parts, long ageMillis, long leaseMillis) {}
 }

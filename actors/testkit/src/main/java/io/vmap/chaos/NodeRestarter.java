@@ -1,6 +1,6 @@
 package io.vmap.chaos;
 
-import akka.actor.NoSerializationVerificationNeeded;
+import io.vmap.protocol.NodeMessage;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.Terminated;
@@ -14,7 +14,7 @@ import java.time.Duration;
  * node stops (a durable node stops after a journal write failure, failing what waited for the
  * write), a new incarnation is started and recovers from the journal. The restarter stands where
  * the node stood (its ref is the one in the node directory), forwards every message to the current
- * incarnation and hands the node's {@link VmapNode.Attach} to each new one.
+ * incarnation and hands the node's {@link NodeMessage.Attach} to each new one.
  *
  * <p>A new incarnation starts only after the previous one has terminated (its journal child
  * included), so a persistence id never has two writers. An incarnation that stops within 100 ms
@@ -25,14 +25,14 @@ public final class NodeRestarter {
 
   private NodeRestarter() {}
 
-  private enum Respawn implements VmapNode.Command, NoSerializationVerificationNeeded { INSTANCE }
+  private enum Respawn implements NodeMessage.Local { INSTANCE }
 
   private static final Duration MIN_BACKOFF = Duration.ofMillis(20);
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(2);
   private static final long SHORT_LIVED_NANOS = Duration.ofMillis(100).toNanos();
 
   /** @param history if not null, the stop of each incarnation is recorded in it */
-  public static Behavior<VmapNode.Command> create(int node, Behavior<VmapNode.Command> nodeBehavior, History history) {
+  public static Behavior<NodeMessage> create(int node, Behavior<NodeMessage> nodeBehavior, History history) {
     return Behaviors.withStash(
         10_000,
         stash ->
@@ -40,8 +40,8 @@ public final class NodeRestarter {
                 ctx -> {
                   var state = new Object() {
                     int incarnation;
-                    ActorRef<VmapNode.Command> current;
-                    VmapNode.Attach attach;
+                    ActorRef<NodeMessage> current;
+                    NodeMessage.Attach attach;
                     long startedAt;
                     Duration backoff = MIN_BACKOFF;
 
@@ -53,9 +53,9 @@ public final class NodeRestarter {
                     }
                   };
                   state.spawn();
-                  return Behaviors.receive(VmapNode.Command.class)
+                  return Behaviors.receive(NodeMessage.class)
                       .onMessage(
-                          VmapNode.Attach.class,
+                          NodeMessage.Attach.class,
                           a -> {
                             state.attach = a;
                             if (state.current != null) state.current.tell(a);

@@ -3,7 +3,7 @@ package io.vmap.chaos;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.javadsl.Behaviors;
-import io.vmap.purge.PurgeCoordinator.Flush;
+import io.vmap.protocol.PurgeProtocol.Flush;
 
 /**
  * A flush subscriber that records every acknowledgement in a {@link History} (the epoch's ranges,

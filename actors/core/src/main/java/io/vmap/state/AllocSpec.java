@@ -1,0 +1,74 @@
+package io.vmap.state;
+
+import io.vmap.space.Geometry;
+import io.vmap.space.Unsigned;
+
+/**
+ * A validated allocation request: {@code size} is a whole number of pages, {@code align} a power
+ * of two of at least a page, {@code [lo, hi)} a non-empty range inside the space, {@code home} a
+ * node id. Built only through {@link #of}, which names the first bad value.
+ */
+public record AllocSpec(long size, long align, long lo, long hi, int home, String tag, Policy policy)
+    {
+
+  /** A request that cannot be served as asked; the message is the reason. */
+  public static final class Invalid extends IllegalArgumentException {
+    private static final long serialVersionUID = 1L;
+
+    public Invalid(String reason) {
+      super(reason);
+    }
+  }
+
+  /**
+   * Validates and normalizes a request. {@code align < page} counts as {@code page}; {@code size}
+   * is rounded up to pages. {@code vstart}/{@code vend} of {@code null} mean the space's bounds.
+   */
+  public static AllocSpec of(
+      Geometry g, long size, long align, Long vstart, Long vend, int home, String tag, Policy policy) {
+    if (size == 0) throw new Invalid("size 0");
+    long rounded = g.pageRoundUp(size);
+    if (rounded == Unsigned.OVERFLOW) {
+      throw new Invalid("size " + Long.toUnsignedString(size) + " overflows when rounded to pages");
+    }
+    if (align == 0 || Long.bitCount(align) != 1) {
+      throw new Invalid("align " + Long.toUnsignedString(align) + " is not a power of two");
+    }
+    long a = Unsigned.max(align, g.page());
+    long lo = vstart == null ? g.vstart() : vstart;
+    long hi = vend == null ? g.vend() : vend;
+    if (!Unsigned.lt(lo, hi)) {
+      throw new Invalid("vstart " + Unsigned.hex(lo) + " is not below vend " + Unsigned.hex(hi));
+    }
+    if (Unsigned.lt(lo, g.vstart()) || Unsigned.lt(g.vend(), hi)) {
+      throw new Invalid(
+          "range " + Unsigned.hex(lo) + ":" + Unsigned.hex(hi) + " is outside the space "
+              + Unsigned.hex(g.vstart()) + ":" + Unsigned.hex(g.vend()));
+    }
+    if (home < 0 || home >= g.nodes()) {
+      throw new Invalid("node " + home + " is not in 0.." + (g.nodes() - 1));
+    }
+    if (policy == null) throw new Invalid("no policy");
+    return new AllocSpec(rounded, a, lo, hi, home, tag == null ? "" : tag, policy);
+  }
+
+  /**
+   * This spec checked again against {@code g}: a request may come from another process, not through
+   * the client, and a bad one must be an EINVAL answer, never a crash of the node.
+   *
+   * @throws Invalid naming the first bad value
+   */
+  public AllocSpec checkedAgainst(Geometry g) {
+    try {
+      return of(g, size, align, lo, hi, home, tag, policy);
+    } catch (Invalid e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw new Invalid("malformed request: " + e);
+    }
+  }
+
+  public AllocSpec withHome(int node) {
+    return new AllocSpec(size, align, lo, hi, node, tag, policy);
+  }
+}

@@ -1,0 +1,15 @@
+package io.vmap.state;
+
+/** Why a request failed; the names are the errno values the kernel's callers would see. */
+public enum ErrorCode {
+  /** No free range satisfies the request, even after purging lazily freed areas. */
+  ENOSPC,
+  /** {@code FAIL_FAST} found no room on the home node; the caller should fall back. */
+  EAGAIN,
+  /** The request itself is malformed: the reason names the bad value. */
+  EINVAL,
+  /** No busy area contains the address (never allocated, or already freed). */
+  ENOENT,
+  /** No answer in time; the request may or may not have taken effect: retry with the same id. */
+  ETIMEDOUT
+}

@@ -1,0 +1,335 @@
+package io.vmap.client;
+
+import akka.actor.Cancellable;
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.DispatcherSelector;
+import akka.actor.typed.RecipientRef;
+import akka.actor.typed.javadsl.Behaviors;
+import io.vmap.protocol.ClientProtocol;
+import io.vmap.protocol.ClientProtocol.Batch;
+import io.vmap.protocol.ClientProtocol.Replies;
+import io.vmap.protocol.ClientProtocol.Reply;
+import io.vmap.protocol.NodeDirectory;
+import io.vmap.state.ErrorCode;
+import io.vmap.state.RequestKey;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * A client's session with the nodes: how a request travels (DESIGN.md "Batches", "Sessions and
+ * dedup").
+ *
+ * <ul>
+ *   <li>One session id per client and one long-lived reply actor per node it talks to (answers
+ *       from different nodes complete their callers' stages in parallel); a request is a {@link
+ *       ClientProtocol.Request} carrying its {@link RequestKey} ({@code (session, seq)}, or the hash
+ *       of a caller-chosen id), and answers are matched by key: no ask, no temporary actor, no
+ *       timer per request.
+ *   <li>One channel per node with at most one batch in flight: what callers submit while it is in
+ *       flight queues and goes out as the next batch when the node acknowledges the previous one
+ *       (group commit on the request side: no added latency when idle, big batches under load).
+ *       Requests of one channel keep their order.
+ *   <li>One periodic check for timeouts: an unacknowledged batch, or a request still unanswered
+ *       {@code timeout} after it was sent, is sent again with the same key while it has retries
+ *       left (the node answers a retry with its first answer), else fails with ETIMEDOUT.
+ * </ul>
+ *
+ * Thread-safe: callers submit from any thread; answers arrive on the reply actors, which run on
+ * {@code vmap.dispatcher}: a caller's non-async stage callbacks run there too, so heavy work belongs
+ * in an {@code *Async} callback on the caller's own executor.
+ */
+final class ClientSession {
+
+  /** A submitted request and what to do with its answer. */
+  abstract static class Pending {
+    final ClientProtocol.Request request;
+    final int node;
+    int retriesLeft;
+    /** The check (tick) at which it counts as timed out, once sent; guarded by its channel. */
+    long deadline = Long.MAX_VALUE;
+    /** Whether it is in a batch whose acknowledgement the channel waits for; guarded by its channel. */
+    boolean inBatch;
+
+    /** Calls with the same caller-chosen id made while this one waits: they get its answer. */
+    private List<Pending> followers;
+    private boolean done;
+
+    Pending(ClientProtocol.Request request, int node, int retries) {
+      this.request = request;
+      this.node = node;
+      this.retriesLeft = retries;
+    }
+
+    /** Makes {@code f} get this request's answer; false if this one is answered already. */
+    synchronized boolean follow(Pending f) {
+      if (done) return false;
+      if (followers == null) followers = new ArrayList<>(1);
+      followers.add(f);
+      return true;
+    }
+
+    private synchronized List<Pending> finish() {
+      done = true;
+      return followers == null ? List.of() : followers;
+    }
+
+    final void answer(Reply reply) {
+      complete(reply);
+      for (Pending f : finish()) f.answer(reply);
+    }
+
+    final void giveUp(VmapException e) {
+      fail(e);
+      for (Pending f : finish()) f.giveUp(e);
+    }
+
+    abstract void complete(Reply reply);
+
+    abstract void fail(VmapException e);
+  }
+
+  /** The requests to one node: the batch in flight and what queues behind it. */
+  private final class Channel {
+    final int node;
+    final RecipientRef<ClientProtocol.Command> target;
+    /** Where this channel's answers arrive: one reply actor per channel, so answers from different nodes complete their callers' stages in parallel. */
+    ActorRef<Replies> replies;
+    long batches;
+    final ArrayDeque<Pending> queued = new ArrayDeque<>();
+    /** The batch in flight, -1 if none; its requests; the check at which it counts as lost. */
+    long inFlight = -1;
+    List<Pending> inFlightItems = List.of();
+    long inFlightDeadline;
+
+    Channel(int node, RecipientRef<ClientProtocol.Command> target) {
+      this.node = node;
+      this.target = target;
+    }
+
+    /** The next batch from the queue, now in flight; null if the queue is empty. Under the lock. */
+    Batch nextBatchLocked() {
+      long deadline = ticks + TICKS_PER_TIMEOUT + 1;
+      if (queued.isEmpty()) return null;
+      int n = Math.min(queued.size(), maxBatch);
+      List<Pending> items = new ArrayList<>(n);
+      List<ClientProtocol.Request> requests = new ArrayList<>(n);
+      for (int i = 0; i < n; i++) {
+        Pending p = queued.poll();
+        p.inBatch = true;
+        p.deadline = deadline;
+        items.add(p);
+        requests.add(p.request);
+      }
+      inFlight = batches++ * channels.length + node;
+      inFlightItems = items;
+      inFlightDeadline = deadline;
+      return new Batch(inFlight, requests, this.replies);
+    }
+  }
+
+  private static final AtomicInteger SESSIONS = new AtomicInteger();
+  /**
+   * Timeouts are counted in checks of a quarter timeout each, on the scheduler's clock (so a test
+   * on Akka's ManualTime controls them): a request times out at the fifth check after it was sent,
+   * between one and one and a quarter timeouts after it.
+   */
+  private static final int TICKS_PER_TIMEOUT = 4;
+
+  private final long id;
+  /** The session's next sequence number: unique across nodes, since answers come from any node. */
+  private final java.util.concurrent.atomic.AtomicLong nextSeq = new java.util.concurrent.atomic.AtomicLong();
+  private final Channel[] channels;
+  private final ConcurrentHashMap<RequestKey, Pending> waiting = new ConcurrentHashMap<>();
+  private final Duration timeout;
+  /** Checks so far; read under the channels' locks, written by the check. */
+  private volatile long ticks;
+  private final int retries;
+  private final int maxBatch;
+  private final LongAdder retriesSent = new LongAdder();
+  private final Cancellable ticker;
+  private final ActorSystem<?> system;
+
+  ClientSession(ActorSystem<?> system, NodeDirectory nodes, Duration timeout, int retries, int maxBatch,
+      String dispatcher) {
+    if (maxBatch < 1) throw new IllegalArgumentException("vmap.client.max-batch: " + maxBatch + " < 1");
+    this.system = system;
+    this.id = RequestKey.newSession(new SecureRandom());
+    this.timeout = timeout;
+    this.retries = retries;
+    this.maxBatch = maxBatch;
+    this.channels = new Channel[nodes.size()];
+    String name = "vmap-client-" + SESSIONS.incrementAndGet() + "-" + Long.toHexString(id) + "-";
+    for (int k = 0; k < channels.length; k++) {
+      channels[k] = new Channel(k, nodes.client(k));
+      channels[k].replies = system.systemActorOf(
+          Behaviors.<Replies>receive((ctx, r) -> {
+            onReplies(r);
+            return Behaviors.same();
+          }),
+          name + k,
+          dispatcher == null ? DispatcherSelector.defaultDispatcher() : DispatcherSelector.fromConfig(dispatcher));
+    }
+    // One check for every request's timeout, often enough that a request fails within a quarter of
+    // its timeout after it: no timer per request.
+    Duration tick = timeout.dividedBy(TICKS_PER_TIMEOUT);
+    if (tick.compareTo(Duration.ofMillis(1)) < 0) tick = Duration.ofMillis(1);
+    this.ticker = system.scheduler().scheduleWithFixedDelay(tick, tick, this::checkTimeouts, system.executionContext());
+  }
+
+  long id() {
+    return id;
+  }
+
+  long retriesSent() {
+    return retriesSent.sum();
+  }
+
+  int retries() {
+    return retries;
+  }
+
+  Duration timeout() {
+    return timeout;
+  }
+
+  /**
+   * Submits {@code p}, whose key is a caller-chosen id's ({@link RequestKey#keyed}): sent at once if
+   * its node's channel is free, else queued for the next batch.
+   */
+  void submit(Pending p) {
+    while (true) {
+      Pending first = waiting.putIfAbsent(p.request.key(), p);
+      if (first == null) break;
+      // The same id is already on its way: this call gets its answer, without a second request.
+      if (first.follow(p)) return;
+      waiting.remove(p.request.key(), first); // answered just now; send this one (it gets the same answer)
+    }
+    Channel ch = channels[p.node];
+    Batch send = null;
+    synchronized (ch) {
+      ch.queued.add(p);
+      if (ch.inFlight < 0) send = ch.nextBatchLocked();
+    }
+    if (send != null) ch.target.tell(send);
+  }
+
+  /** Builds a request with the next key of this session to {@code node} and submits it, atomically. */
+  <P extends Pending> P submitNew(int node, java.util.function.Function<RequestKey, P> make) {
+    Channel ch = channels[node];
+    P p;
+    Batch send = null;
+    synchronized (ch) {
+      // Taken under the channel's lock, so each node gets this session's requests in key order.
+      p = make.apply(new RequestKey(id, nextSeq.getAndIncrement()));
+      waiting.put(p.request.key(), p);
+      ch.queued.add(p);
+      if (ch.inFlight < 0) send = ch.nextBatchLocked();
+    }
+    if (send != null) ch.target.tell(send);
+    return p;
+  }
+
+  /** On the reply actor: complete what is answered; a batch's acknowledgement frees its channel. */
+  private void onReplies(Replies r) {
+    for (Reply x : r.replies()) {
+      Pending p = waiting.remove(x.key());
+      if (p != null) p.answer(x);
+    }
+    if (r.batch() < 0) return;
+    Channel ch = channels[(int) (r.batch() % channels.length)];
+    Batch send = null;
+    synchronized (ch) {
+      if (ch.inFlight != r.batch()) return; // a late or repeated acknowledgement
+      for (Pending p : ch.inFlightItems) p.inBatch = false;
+      ch.inFlight = -1;
+      ch.inFlightItems = List.of();
+      send = ch.nextBatchLocked();
+    }
+    if (send != null) ch.target.tell(send);
+  }
+
+  /** Periodic: batches never acknowledged and requests never answered within the timeout. */
+  private void checkTimeouts() {
+    long now = ++ticks;
+    List<Pending> expired = new ArrayList<>();
+    for (Channel ch : channels) {
+      Batch send = null;
+      synchronized (ch) {
+        if (ch.inFlight >= 0 && now >= ch.inFlightDeadline) {
+          // No acknowledgement: the batch or its answer was lost, or the node is slow or gone.
+          // Its unanswered requests go again, in front of the queue, with the same keys.
+          List<Pending> again = new ArrayList<>();
+          for (Pending p : ch.inFlightItems) {
+            p.inBatch = false;
+            if (waiting.get(p.request.key()) != p) continue;
+            if (p.retriesLeft > 0) {
+              p.retriesLeft--;
+              retriesSent.increment();
+              p.deadline = Long.MAX_VALUE;
+              again.add(p);
+            } else {
+              expired.add(p);
+            }
+          }
+          for (int i = again.size() - 1; i >= 0; i--) ch.queued.addFirst(again.get(i));
+          ch.inFlight = -1;
+          ch.inFlightItems = List.of();
+          send = ch.nextBatchLocked();
+        }
+      }
+      if (send != null) ch.target.tell(send);
+    }
+    // Acknowledged but unanswered (a walk, a purge, a lost answer): ask again, or give up.
+    for (Pending p : waiting.values()) {
+      Channel ch = channels[p.node];
+      boolean resend = false;
+      synchronized (ch) {
+        if (p.inBatch || p.deadline > now) continue; // in flight, or queued (no deadline yet)
+        if (p.retriesLeft > 0) {
+          p.retriesLeft--;
+          retriesSent.increment();
+          p.deadline = Long.MAX_VALUE;
+          resend = true;
+        } else {
+          expired.add(p);
+        }
+      }
+      if (resend) resubmit(p);
+    }
+    for (Pending p : expired) {
+      if (waiting.remove(p.request.key(), p)) {
+        p.giveUp(new VmapException(ErrorCode.ETIMEDOUT, "no answer from node " + p.node + " within "
+            + timeout.toMillis() + " ms; the request may still take effect: retry with the same request id"));
+      }
+    }
+  }
+
+  private void resubmit(Pending p) {
+    Channel ch = channels[p.node];
+    Batch send = null;
+    synchronized (ch) {
+      ch.queued.add(p);
+      if (ch.inFlight < 0) send = ch.nextBatchLocked();
+    }
+    if (send != null) ch.target.tell(send);
+  }
+
+  /** Stops the session: every request still waiting fails. */
+  void close() {
+    ticker.cancel();
+    for (Pending p : waiting.values()) {
+      if (waiting.remove(p.request.key(), p)) p.giveUp(new VmapException(ErrorCode.ETIMEDOUT, "client closed"));
+    }
+    for (Channel ch : channels) {
+      akka.actor.typed.javadsl.Adapter.toClassic(ch.replies)
+          .tell(akka.actor.PoisonPill.getInstance(), akka.actor.ActorRef.noSender());
+    }
+  }
+}

@@ -1,0 +1,49 @@
+package io.vmap.node;
+
+import io.vmap.protocol.ClientProtocol.GetInfo;
+import io.vmap.protocol.ClientProtocol.Inspect;
+import io.vmap.protocol.ClientProtocol.NodeInfo;
+import io.vmap.protocol.ClientProtocol.NodeReport;
+import io.vmap.space.Area;
+import io.vmap.state.LazyArea;
+import io.vmap.state.NodeState;
+import io.vmap.state.Part;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** What a node shows of itself: its counters and areas for {@code info}, its books for an fsck. */
+final class Inspection {
+
+  private final NodeContext c;
+  private final SpanParticipant spans;
+
+  Inspection(NodeContext c, SpanParticipant spans) {
+    this.c = c;
+    this.spans = spans;
+  }
+
+  void onGetInfo(GetInfo m) {
+    NodeState s = c.state;
+    m.replyTo().tell(new NodeInfo(c.node, new ArrayList<>(s.busyAreas()), s.unpurged(), s.freeBytes(), s.freeBlocks(),
+        s.largestFreeBlock(), s.reservationCount(), s.reservedBytes(), s.heldParts().size()));
+  }
+
+  void onInspect(Inspect m) {
+    NodeState s = c.state;
+    long[] fs = new long[s.freeBlocks()];
+    long[] fe = new long[fs.length];
+    int[] i = {0};
+    s.forEachFreeBlock((a, b) -> {
+      fs[i[0]] = a;
+      fe[i[0]++] = b;
+    });
+    List<LazyArea> spanning = new ArrayList<>();
+    for (Map.Entry<Long, List<Part>> e : s.spanningParts().entrySet()) {
+      Area a = s.busyAt(e.getKey());
+      if (a != null) spanning.add(new LazyArea(a, c.node, List.copyOf(e.getValue())));
+    }
+    m.replyTo().tell(new NodeReport(c.node, fs, fe, new ArrayList<>(s.busyAreas()), spanning, s.unpurged(),
+        new ArrayList<>(s.heldParts()), spans.ages()));
+  }
+}

@@ -1,0 +1,148 @@
+package io.vmap.node;
+
+import akka.actor.typed.ActorRef;
+import io.vmap.protocol.ClientProtocol;
+import io.vmap.protocol.ClientProtocol.Failed;
+import io.vmap.protocol.ClientProtocol.FindRequest;
+import io.vmap.protocol.ClientProtocol.Found;
+import io.vmap.protocol.ClientProtocol.FreeRequest;
+import io.vmap.protocol.ClientProtocol.Freed;
+import io.vmap.protocol.ClientProtocol.Replies;
+import io.vmap.protocol.PeerProtocol.AddressChecked;
+import io.vmap.protocol.PeerProtocol.CheckAddress;
+import io.vmap.protocol.PeerProtocol.FindHere;
+import io.vmap.space.Area;
+import io.vmap.space.Unsigned;
+import io.vmap.state.Answer;
+import io.vmap.state.ErrorCode;
+import io.vmap.state.LazyArea;
+import io.vmap.state.NodeEvent;
+import io.vmap.state.RequestKey;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Frees and lookups of addresses in this node's zones (DESIGN.md "Free" and "Lookup"). An address
+ * inside a piece of another node's spanning area is that area's start owner's business: a lookup
+ * is forwarded there (the fan-out is at most that one node), and a free asks it whether the
+ * address is inside a busy area before answering ENOENT or EINVAL.
+ */
+final class Lookups {
+
+  private record PendingFree(RequestKey key, ActorRef<Replies> replyTo) {}
+
+  /** Timer key of a free's check. */
+  private record CheckTimer(long addr) {}
+
+  private final NodeContext c;
+  /** Frees waiting for a start owner's answer about their address, by address. */
+  private final Map<Long, List<PendingFree>> checking = new HashMap<>();
+
+  Lookups(NodeContext c) {
+    this.c = c;
+  }
+
+  void onFree(FreeRequest m, ActorRef<Replies> replyTo) {
+    Answer first = c.state.answer(m.key(), true);
+    if (first != null) {
+      c.responses.now(first instanceof Answer.Done d
+          ? new Freed(m.key(), d.area())
+          : new Failed(m.key(), ((Answer.Failed) first).code(), ((Answer.Failed) first).reason()));
+      return;
+    }
+    int owner = c.geometry.nodeOf(m.addr());
+    if (owner != c.node) {
+      // The client routes by nodeOf; a request that reaches the wrong node anyway is passed on.
+      c.peers.node(owner).tell(new ClientProtocol.Batch(-1, List.of(m), replyTo));
+      return;
+    }
+    if (c.state.busyAt(m.addr()) != null) {
+      LazyArea la = c.state.apply(new NodeEvent.AreaFreed(m.addr(), m.key()));
+      c.lazyFreed(la.area().size());
+      c.responses.now(new Freed(m.key(), la.area()));
+      return;
+    }
+    Area inside = c.state.busyContaining(m.addr());
+    if (inside != null) {
+      c.responses.now(refuse(m.key(), notItsStart(m.addr(), inside)));
+      return;
+    }
+    int startOwner = c.state.startOwnerCovering(m.addr());
+    if (startOwner >= 0 && startOwner != c.node) {
+      // Inside a piece of another node's spanning area: only its start owner knows if it is busy.
+      List<PendingFree> waiting = checking.computeIfAbsent(m.addr(), a -> new ArrayList<>());
+      waiting.add(new PendingFree(m.key(), replyTo));
+      if (waiting.size() == 1) {
+        c.peers.node(startOwner).tell(new CheckAddress(m.addr(), c.addressChecks));
+        c.timers.startSingleTimer(new CheckTimer(m.addr()), new Internal.AddressCheckTimedOut(m.addr()),
+            c.settings.askTimeout());
+      }
+      return;
+    }
+    c.responses.now(refuse(m.key(), noArea(m.addr())));
+  }
+
+  void onAddressChecked(Internal.AddressCheckAnswered m) {
+    answerChecks(m.reply().addr(), m.reply().area());
+  }
+
+  /** No answer: as if the start owner had no busy area there. */
+  void onAddressCheckTimedOut(Internal.AddressCheckTimedOut m) {
+    answerChecks(m.addr(), null);
+  }
+
+  private void answerChecks(long addr, Area covering) {
+    List<PendingFree> waiting = checking.remove(addr);
+    if (waiting == null) return;
+    c.timers.cancel(new CheckTimer(addr));
+    Answer.Failed f = covering != null ? notItsStart(addr, covering) : noArea(addr);
+    for (PendingFree p : waiting) c.responses.later(p.replyTo(), refuse(p.key(), f));
+  }
+
+  /** A failure changes nothing but is stored, so a retry gets it too, also after a restart. */
+  private Failed refuse(RequestKey key, Answer.Failed f) {
+    c.state.apply(new NodeEvent.Refused(key, true, f.code(), f.reason()));
+    return new Failed(key, f.code(), f.reason());
+  }
+
+  private static Answer.Failed notItsStart(long addr, Area area) {
+    return new Answer.Failed(ErrorCode.EINVAL, Unsigned.hex(addr) + " is inside area "
+        + Unsigned.hex(area.start()) + "-" + Unsigned.hex(area.end()) + " but not its start");
+  }
+
+  private static Answer.Failed noArea(long addr) {
+    return new Answer.Failed(ErrorCode.ENOENT, "no busy area contains " + Unsigned.hex(addr));
+  }
+
+  void onFind(FindRequest m, ActorRef<Replies> replyTo) {
+    int owner = c.geometry.nodeOf(m.addr());
+    if (owner != c.node) {
+      c.peers.node(owner).tell(new ClientProtocol.Batch(-1, List.of(m), replyTo));
+      return;
+    }
+    Area a = c.state.busyContaining(m.addr());
+    if (a != null) {
+      c.responses.now(new Found(m.key(), m.addr(), a, c.node));
+      return;
+    }
+    // find_vmap_area()'s scan of other nodes, bounded: an area covering addr but starting on another
+    // node must be a spanning area, and its piece in our zone records which node holds its start.
+    int startOwner = c.state.startOwnerCovering(m.addr());
+    if (startOwner >= 0 && startOwner != c.node) {
+      c.peers.node(startOwner).tell(new FindHere(m.key(), m.addr(), replyTo));
+    } else {
+      c.responses.now(new Found(m.key(), m.addr(), null, -1));
+    }
+  }
+
+  void onFindHere(FindHere m) {
+    Area a = c.state.busyContaining(m.addr());
+    m.replyTo().tell(new Replies(-1, List.of(new Found(m.key(), m.addr(), a, a == null ? -1 : c.node))));
+  }
+
+  void onCheckAddress(CheckAddress m) {
+    m.replyTo().tell(new AddressChecked(m.addr(), c.state.busyContaining(m.addr())));
+  }
+}

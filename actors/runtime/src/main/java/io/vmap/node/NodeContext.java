@@ -1,0 +1,94 @@
+package io.vmap.node;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.javadsl.TimerScheduler;
+import io.vmap.protocol.NodeDirectory;
+import io.vmap.protocol.NodeMessage;
+import io.vmap.protocol.PeerProtocol;
+import io.vmap.protocol.PurgeProtocol;
+import io.vmap.space.Geometry;
+import io.vmap.state.NodeState;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+
+/**
+ * What a vmap node's collaborators share: who the node is, its state and durability, how to reach
+ * its peers and the purge coordinator, its timers, and the refs its peers answer to. Plain fields,
+ * so a collaborator can be built in a test with a {@code TestInbox} for each ref.
+ */
+final class NodeContext {
+
+  final int node;
+  final Geometry geometry;
+  final NodeSettings settings;
+  final NodeState state;
+  final Durability durability;
+  final NodeDirectory peers;
+  final ActorRef<PurgeProtocol.Command> coordinator;
+  final TimerScheduler<NodeMessage> timers;
+  final Logger log;
+  final ActorRef<NodeMessage> self;
+  /** Where neighbours answer this node's attempts. */
+  final ActorRef<PeerProtocol.AttemptReply> attemptReplies;
+  /** Where start owners answer the checks of frees inside their spanning areas. */
+  final ActorRef<PeerProtocol.AddressChecked> addressChecks;
+  /** Where the purge coordinator answers this node's synchronous purges. */
+  final ActorRef<PurgeProtocol.PurgeDone> purgesDone;
+  /** Starts a child (the spanning allocator of one request). */
+  final Consumer<Behavior<?>> spawn;
+
+  NodeContext(
+      int node,
+      Geometry geometry,
+      NodeSettings settings,
+      NodeState state,
+      Durability durability,
+      NodeDirectory peers,
+      ActorRef<PurgeProtocol.Command> coordinator,
+      TimerScheduler<NodeMessage> timers,
+      Logger log,
+      ActorRef<NodeMessage> self,
+      ActorRef<PeerProtocol.AttemptReply> attemptReplies,
+      ActorRef<PeerProtocol.AddressChecked> addressChecks,
+      ActorRef<PurgeProtocol.PurgeDone> purgesDone,
+      Consumer<Behavior<?>> spawn) {
+    this.node = node;
+    this.geometry = geometry;
+    this.settings = settings;
+    this.state = state;
+    this.durability = durability;
+    this.peers = peers;
+    this.coordinator = coordinator;
+    this.timers = timers;
+    this.log = log;
+    this.self = self;
+    this.attemptReplies = attemptReplies;
+    this.addressChecks = addressChecks;
+    this.purgesDone = purgesDone;
+    this.spawn = spawn;
+    this.responses = new Responses(durability);
+  }
+
+  /** Answers to clients. */
+  final Responses responses;
+  /** Pages freed in this turn, not told to the coordinator yet. */
+  private long lazyPages;
+
+  /** An area of {@code bytes} joined the lazy list: counted for the coordinator at the end of the turn. */
+  void lazyFreed(long bytes) {
+    lazyPages += geometry.pagesOf(bytes);
+  }
+
+  /**
+   * Tells the coordinator, once stored, how many pages this turn freed: one message per turn (a
+   * batch of frees), not one per free, and the count stays exact, so the threshold purge starts
+   * exactly when lazy pages exceed it.
+   */
+  void endTurn() {
+    if (lazyPages == 0) return;
+    PurgeProtocol.LazyFreed m = new PurgeProtocol.LazyFreed(node, lazyPages);
+    lazyPages = 0;
+    durability.afterStored(() -> coordinator.tell(m));
+  }
+}

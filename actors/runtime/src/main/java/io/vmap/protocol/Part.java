@@ -1,6 +1,0 @@
-package io.vmap.protocol;
-
-import io.vmap.wire.WireMessage;
-
-/** The piece {@code [start, end)} of an area that lies in zones owned by {@code node}. */
-public record Part(int node, long start, long end) implements WireMessage {}

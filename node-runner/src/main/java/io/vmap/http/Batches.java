@@ -1,0 +1,85 @@
+package io.vmap.http;
+
+import io.vmap.client.VmapClient;
+import io.vmap.client.VmapException;
+import io.vmap.http.api.Api;
+import io.vmap.http.api.AreaJson;
+import io.vmap.http.api.BatchRequest;
+import io.vmap.http.api.BatchResponse;
+import io.vmap.space.Unsigned;
+import io.vmap.state.ErrorCode;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+/**
+ * {@code POST /v1/areas/batch}: every operation of the body is submitted to the client at once, in
+ * order, so they travel to the nodes many to a message; each gets its own result, exactly what the
+ * single-operation route would answer (an invalid operation fails alone, with EINVAL naming its
+ * index and field).
+ */
+final class Batches {
+
+  private final VmapClient client;
+
+  Batches(VmapClient client) {
+    this.client = client;
+  }
+
+  CompletableFuture<BatchResponse> run(String body) {
+    BatchRequest req = Api.read(body, BatchRequest.class);
+    if (req.ops() == null) throw new Api.BadJson("ops: missing (a list of operations)");
+    if (req.ops().size() > BatchRequest.MAX_OPS) {
+      throw new Api.BadJson("ops: " + req.ops().size() + " operations, more than the limit of " + BatchRequest.MAX_OPS);
+    }
+    List<CompletableFuture<BatchResponse.Result>> results = new ArrayList<>(req.ops().size());
+    for (int i = 0; i < req.ops().size(); i++) results.add(submit(i, req.ops().get(i)));
+    return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)).thenApply(v -> {
+      List<BatchResponse.Result> out = new ArrayList<>(results.size());
+      for (CompletableFuture<BatchResponse.Result> r : results) out.add(r.join());
+      return new BatchResponse(out);
+    });
+  }
+
+  private CompletableFuture<BatchResponse.Result> submit(int i, BatchRequest.Op op) {
+    try {
+      if (op == null) throw new Api.BadJson("null is not an operation");
+      String kind = op.op() == null ? "" : op.op();
+      return switch (kind) {
+        case "alloc" -> client.alloc(op.toOptions(client.geometry())).toCompletableFuture()
+            .handle((a, t) -> t == null ? BatchResponse.Result.ok(201, AreaJson.of(a.area(), a.node())) : failed(i, t));
+        case "free" -> {
+          long addr = op.address();
+          String id = op.requestId() == null ? null : Api.requestId(op.requestId(), "requestId");
+          yield client.free(addr, id).toCompletableFuture()
+              .handle((a, t) -> t == null ? BatchResponse.Result.ok(204, null) : failed(i, t));
+        }
+        case "find" -> {
+          if (op.requestId() != null) throw new Api.BadJson("requestId: not a field of a find op");
+          long addr = op.address();
+          yield client.find(addr).toCompletableFuture().handle((a, t) -> {
+            if (t != null) return failed(i, t);
+            if (a.isEmpty()) return BatchResponse.Result.failed(404, "ENOENT", "no busy area contains " + Unsigned.hex(addr));
+            return BatchResponse.Result.ok(200, AreaJson.of(a.get(), client.geometry().nodeOf(a.get().start())));
+          });
+        }
+        default -> throw new Api.BadJson("op: must be alloc, free or find, got '" + kind + "'");
+      };
+    } catch (IllegalArgumentException bad) {
+      return CompletableFuture.completedFuture(failed(i, bad));
+    }
+  }
+
+  /** The error result of operation {@code i}: its code's status; a bad operation names its index. */
+  private static BatchResponse.Result failed(int i, Throwable t) {
+    Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+    if (c instanceof VmapException v) {
+      return BatchResponse.Result.failed(VmapRoutes.statusOf(v.code()).intValue(), v.code().name(), v.reason());
+    }
+    if (c instanceof IllegalArgumentException bad) {
+      return BatchResponse.Result.failed(400, ErrorCode.EINVAL.name(), "ops[" + i + "]." + bad.getMessage());
+    }
+    return BatchResponse.Result.failed(500, "EIO", "internal error (" + c.getClass().getSimpleName() + "); see the server log");
+  }
+}
