@@ -151,7 +151,7 @@ public final class NodeState implements ReadIndex {
   /** The state a snapshot describes. */
   public static NodeState restore(NodeSnapshot s, Geometry geometry, Memory memory) {
     NodeState st =
-        new NodeState(s.node(), geometry, memory, FreeShard.ofBlocks(s.freeStarts(), s.freeEnds(), s.freeStarts().length));
+        new NodeState(s.node(), geometry, memory, FreeShard.ofBlocks(geometry, s.freeStarts(), s.freeEnds(), s.freeStarts().length));
     st.spliceEpoch = s.spliceEpoch();
     for (Area a : s.busy()) st.busy.insert(a);
     for (int k = 0; k < s.spanStarts().size(); k++) st.spans.put(s.spanStarts().get(k), s.spanParts().get(k));
@@ -619,8 +619,7 @@ public final class NodeState implements ReadIndex {
    */
   public void checkInvariants() {
     shard.checkInvariants();
-    long[] owned = {0};
-    geometry.forEachOwnedRange(node, (s, e) -> owned[0] += e - s);
+    long[] owned = {geometry.ownedBytes(node)};
     long heldBytes = 0;
     for (HeldPart h : held.values()) heldBytes += h.end() - h.start();
     long own = 0;
