@@ -61,7 +61,8 @@ public final class VmapHttpServer {
     Objects.requireNonNull(client, "client");
     Objects.requireNonNull(ready, "ready");
     Objects.requireNonNull(metrics, "metrics");
-    return new VmapRoutes(client, ready, metrics, requestTimeout(system.settings().config()), SCRAPE_INFO_TIMEOUT)
+    return new VmapRoutes(client, ready, metrics, requestTimeout(system.settings().config()), SCRAPE_INFO_TIMEOUT,
+        HttpLimits.from(system.settings().config()))
         .route();
   }
 

@@ -42,11 +42,6 @@ final class VmapRoutes extends AllDirectives {
 
   static final ContentType PROMETHEUS = ContentTypes.parse(Metrics.CONTENT_TYPE);
 
-  /** Bodies of POST /v1/areas are a few hundred bytes; anything this large is a mistake. */
-  static final long MAX_BODY = 64 * 1024;
-  /** A batch of the most operations allowed, each with every field, fits in this. */
-  static final long MAX_BATCH_BODY = 8L << 20;
-
   private final VmapClient client;
   private final Batches batches;
   private final HealthProbe probe;
@@ -54,17 +49,25 @@ final class VmapRoutes extends AllDirectives {
   /** Null: leave akka.http.server.request-timeout as configured. */
   private final Duration requestTimeout;
   private final Duration scrapeTimeout;
+  /** vmap.limits.http: body sizes, batch operations, operations in flight. */
+  private final HttpLimits limits;
+  private final InFlight inFlight;
   /** The operator page and its JSON views (/ui, /v1/space, /v1/nodes, ...). */
   private final UiRoutes ui;
+  /** Allocations that name no node and carry no id get their home round robin, one per HTTP request. */
+  private final java.util.concurrent.atomic.AtomicInteger nextHome = new java.util.concurrent.atomic.AtomicInteger();
 
-  VmapRoutes(VmapClient client, HealthProbe probe, Metrics metrics, Duration requestTimeout, Duration scrapeTimeout) {
+  VmapRoutes(VmapClient client, HealthProbe probe, Metrics metrics, Duration requestTimeout, Duration scrapeTimeout,
+      HttpLimits limits) {
     this.client = client;
-    this.batches = new Batches(client);
+    this.limits = limits;
+    this.inFlight = new InFlight(limits.inFlightOps());
+    this.batches = new Batches(client, this::anyHome, limits.batchOps(), inFlight);
     this.probe = probe;
     this.metrics = metrics;
     this.requestTimeout = requestTimeout;
     this.scrapeTimeout = scrapeTimeout;
-    this.ui = new UiRoutes(client, probe);
+    this.ui = new UiRoutes(client, probe, metrics);
   }
 
   Route route() {
@@ -98,10 +101,10 @@ final class VmapRoutes extends AllDirectives {
   private Route v1() {
     return concat(
         path(PathMatchers.segment("areas").slash("batch"), () -> post(() ->
-            withSizeLimit(MAX_BATCH_BODY, () ->
+            withSizeLimit(limits.batchBodyBytes(), () ->
                 entity(Unmarshaller.entityToString(), body -> op("batch", () -> batch(body)))))),
         path("areas", () -> post(() ->
-            withSizeLimit(MAX_BODY, () ->
+            withSizeLimit(limits.bodyBytes(), () ->
                 optionalHeaderValueByName("Idempotency-Key", key ->
                     entity(Unmarshaller.entityToString(), body -> op("alloc", () -> alloc(body, key))))))),
         // Any segment but "batch" is an address: GET or DELETE /v1/areas/batch is 405, not a bad address.
@@ -119,10 +122,15 @@ final class VmapRoutes extends AllDirectives {
   // ------------------------------------------------------------------ operations
 
   private CompletionStage<HttpResponse> alloc(String body, Optional<String> key) {
-    AllocOptions o = Api.read(body, AllocRequest.class).toOptions(client.geometry(), key);
+    AllocOptions o = Api.read(body, AllocRequest.class).toOptions(client.geometry(), key, this::anyHome);
     return client.alloc(o).thenApply(a ->
         json(StatusCodes.CREATED, AreaJson.of(a.area(), a.node()))
             .addHeader(Location.create("/v1/areas/" + Unsigned.hex(a.start()))));
+  }
+
+  /** The next home node, round robin over the space's nodes. */
+  private int anyHome() {
+    return Math.floorMod(nextHome.getAndIncrement(), client.geometry().nodes());
   }
 
   private CompletionStage<HttpResponse> batch(String body) {
@@ -176,16 +184,23 @@ final class VmapRoutes extends AllDirectives {
 
   private CompletionStage<HttpResponse> run(String op, Supplier<CompletionStage<HttpResponse>> action) {
     long t0 = System.nanoTime();
+    // A batch counts its operations itself (Batches), once its body is read.
+    int weight = op.equals("batch") ? 0 : 1;
+    boolean counted = false;
     CompletionStage<HttpResponse> s;
     try {
       if (!probe.ready()) {
         throw new VmapException(ErrorCode.EAGAIN, "not ready (" + probe.detail() + "); retry later or on another member");
       }
+      inFlight.acquire(weight);
+      counted = true;
       s = action.get();
     } catch (RuntimeException e) {
       s = CompletableFuture.failedFuture(e);
     }
+    boolean release = counted;
     return s.handle((resp, err) -> {
+      if (release) inFlight.release(weight);
       long dt = System.nanoTime() - t0;
       if (err == null) {
         metrics.record(op, "ok", dt);
@@ -322,7 +337,8 @@ final class VmapRoutes extends AllDirectives {
   /** An unreadable body: too large (413) or not decodable (400), without the exception's text. */
   private static HttpResponse bodyError(Throwable cause) {
     if (cause instanceof akka.http.scaladsl.model.EntityStreamSizeException e) {
-      return error(StatusCodes.PAYLOAD_TOO_LARGE, "EINVAL", "body: larger than the limit of " + e.limit() + " bytes");
+      return error(StatusCodes.PAYLOAD_TOO_LARGE, "EINVAL", "body: larger than the limit of " + e.limit()
+          + " bytes (" + HttpLimits.PATH + ".body-bytes, or batch-body-bytes for a batch)");
     }
     return error(StatusCodes.BAD_REQUEST, "EINVAL", "body: unreadable request content");
   }

@@ -16,6 +16,7 @@ import io.vmap.http.Readiness;
 import io.vmap.http.VmapHttpServer;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
@@ -32,7 +33,9 @@ import picocli.CommandLine.Option;
       "Joins the cluster the configuration describes (seed nodes, journal), hosts its share",
       "of the sharded vmap nodes and may host the purge coordinator singleton. Serves the",
       "JSON API on --http-port; /health/ready answers 200 once the member is Up and every",
-      "vmap node answers (recovered). Stops on SIGTERM (leaving the cluster gracefully)."
+      "vmap node answers (recovered). Stops on SIGTERM (leaving the cluster gracefully).",
+      "With Artery over TLS it first opens the key store and trust store (exit 2 naming the",
+      "file if one cannot be opened) and warns of certificates expiring within 30 days."
     })
 final class NodeCommand extends CliCommand {
 
@@ -69,6 +72,12 @@ final class NodeCommand extends CliCommand {
       throw new UsageException(config + " does not set akka.actor.provider = cluster (use ./vmap demo for one JVM)");
     }
     VmapSettings settings = rc.settings();
+    // Akka opens the TLS stores only at the first connection: a member that could not make one
+    // must not start at all (a first seed would form a cluster of one).
+    for (String warning : TlsStartupCheck.check(c, System.getenv(), Instant.now())) {
+      err().println("vmap node: warning: " + warning);
+    }
+    err().flush();
 
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "vmap", c);
     Readiness ready = Readiness.notReady("joining the cluster");
