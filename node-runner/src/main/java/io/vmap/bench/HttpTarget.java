@@ -104,11 +104,17 @@ final class HttpTarget implements BenchTarget {
   public void close() {}
 
   private CompletionStage<HttpResponse<String>> async(HttpRequest.Builder b) {
-    return http.sendAsync(b.timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
+    return http.sendAsync(authorized(b).timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
   }
 
   private HttpResponse<String> send(HttpRequest.Builder b) throws IOException, InterruptedException {
-    return http.send(b.timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+    return http.send(authorized(b).timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** A member with authentication on (vmap.http.auth) needs a bearer token: VMAP_TOKEN, if set. */
+  private static HttpRequest.Builder authorized(HttpRequest.Builder b) {
+    String token = System.getenv("VMAP_TOKEN");
+    return token == null || token.isBlank() ? b : b.header("Authorization", "Bearer " + token.strip());
   }
 
   private URI uri(String path) {

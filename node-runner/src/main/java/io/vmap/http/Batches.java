@@ -23,6 +23,7 @@ final class Batches {
 
   private final VmapClient client;
 
+  /** Operations of {@code client}'s principal. */
   Batches(VmapClient client) {
     this.client = client;
   }

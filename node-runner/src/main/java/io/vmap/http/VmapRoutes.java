@@ -22,6 +22,7 @@ import io.vmap.http.api.Api;
 import io.vmap.http.api.AreaJson;
 import io.vmap.http.api.InfoJson;
 import io.vmap.state.ErrorCode;
+import io.vmap.state.Principal;
 import io.vmap.space.Unsigned;
 import java.time.Duration;
 import java.util.Locale;
@@ -39,6 +40,8 @@ import org.slf4j.LoggerFactory;
 final class VmapRoutes extends AllDirectives {
 
   private static final Logger LOG = LoggerFactory.getLogger(VmapHttpServer.class);
+  /** Admin actions: who did what. */
+  private static final Logger AUDIT = LoggerFactory.getLogger("io.vmap.audit");
 
   static final ContentType PROMETHEUS = ContentTypes.parse(Metrics.CONTENT_TYPE);
 
@@ -48,16 +51,17 @@ final class VmapRoutes extends AllDirectives {
   static final long MAX_BATCH_BODY = 8L << 20;
 
   private final VmapClient client;
-  private final Batches batches;
+  private final Authentication auth;
   private final HealthProbe probe;
   private final Metrics metrics;
   /** Null: leave akka.http.server.request-timeout as configured. */
   private final Duration requestTimeout;
   private final Duration scrapeTimeout;
 
-  VmapRoutes(VmapClient client, HealthProbe probe, Metrics metrics, Duration requestTimeout, Duration scrapeTimeout) {
+  VmapRoutes(VmapClient client, Authentication auth, HealthProbe probe, Metrics metrics, Duration requestTimeout,
+      Duration scrapeTimeout) {
     this.client = client;
-    this.batches = new Batches(client);
+    this.auth = auth;
     this.probe = probe;
     this.metrics = metrics;
     this.requestTimeout = requestTimeout;
@@ -81,48 +85,60 @@ final class VmapRoutes extends AllDirectives {
   }
 
   private Route endpoints() {
+    // Without authentication every request is the same principal: the tree is built once.
+    Route open = auth.enabled() ? null : v1(Principal.SYSTEM);
     return concat(
-        pathPrefix("v1", this::v1),
+        // Every /v1 request is authenticated first (401 before anything else, even a 404).
+        pathPrefix("v1", () -> open != null ? open : auth.authenticated(this::v1)),
         pathPrefix("health", () -> concat(
             path("alive", () -> get(() -> extractRequest(r -> complete(alive())))),
             path("ready", () -> get(() -> extractRequest(r -> complete(readiness())))))),
-        path("metrics", () -> get(() -> extractRequest(r -> completeWithFuture(scrape())))));
+        // Every tenant's usage is in the metrics: an admin's business once there are tenants.
+        path("metrics", () -> get(() -> auth.enabled()
+            ? auth.authenticated(p -> auth.admin(p, this::metrics))
+            : metrics())));
   }
 
-  private Route v1() {
+  private Route metrics() {
+    return extractRequest(r -> completeWithFuture(scrape()));
+  }
+
+  /** The API as {@code principal} sees it: its client acts for it. */
+  private Route v1(Principal principal) {
+    VmapClient client = this.client.as(principal);
     return concat(
         path(PathMatchers.segment("areas").slash("batch"), () -> post(() ->
             withSizeLimit(MAX_BATCH_BODY, () ->
-                entity(Unmarshaller.entityToString(), body -> op("batch", () -> batch(body)))))),
+                entity(Unmarshaller.entityToString(), body -> op("batch", () -> batch(client, body)))))),
         path("areas", () -> post(() ->
             withSizeLimit(MAX_BODY, () ->
                 optionalHeaderValueByName("Idempotency-Key", key ->
-                    entity(Unmarshaller.entityToString(), body -> op("alloc", () -> alloc(body, key))))))),
+                    entity(Unmarshaller.entityToString(), body -> op("alloc", () -> alloc(client, body, key))))))),
         path(PathMatchers.segment("areas").slash(PathMatchers.segment()), addr -> concat(
-            get(() -> op("find", () -> find(addr))),
+            get(() -> op("find", () -> find(client, addr))),
             delete(() ->
                 parameterOptional("requestId", qid ->
-                    optionalHeaderValueByName("Idempotency-Key", key -> op("free", () -> free(addr, qid, key))))))),
+                    optionalHeaderValueByName("Idempotency-Key", key -> op("free", () -> free(client, addr, qid, key))))))),
         path("info", () -> get(() ->
             parameterOptional("format", format ->
-                optionalHeaderValueByName("Accept", accept -> op("info", () -> info(format, accept)))))),
-        path("purge", () -> post(() -> op("purge", this::purge))));
+                optionalHeaderValueByName("Accept", accept -> op("info", () -> info(client, format, accept)))))),
+        path("purge", () -> post(() -> auth.admin(principal, () -> op("purge", () -> purge(client))))));
   }
 
   // ------------------------------------------------------------------ operations
 
-  private CompletionStage<HttpResponse> alloc(String body, Optional<String> key) {
+  private CompletionStage<HttpResponse> alloc(VmapClient client, String body, Optional<String> key) {
     AllocOptions o = Api.read(body, AllocRequest.class).toOptions(client.geometry(), key);
     return client.alloc(o).thenApply(a ->
         json(StatusCodes.CREATED, AreaJson.of(a.area(), a.node()))
             .addHeader(Location.create("/v1/areas/" + Unsigned.hex(a.start()))));
   }
 
-  private CompletionStage<HttpResponse> batch(String body) {
-    return batches.run(body).thenApply(r -> json(StatusCodes.OK, r));
+  private CompletionStage<HttpResponse> batch(VmapClient client, String body) {
+    return new Batches(client).run(body).thenApply(r -> json(StatusCodes.OK, r));
   }
 
-  private CompletionStage<HttpResponse> find(String segment) {
+  private CompletionStage<HttpResponse> find(VmapClient client, String segment) {
     long addr = Api.pathAddress(segment);
     return client.find(addr).thenApply(area -> {
       if (area.isEmpty()) throw new VmapException(ErrorCode.ENOENT, "no busy area contains " + Unsigned.hex(addr));
@@ -130,7 +146,8 @@ final class VmapRoutes extends AllDirectives {
     });
   }
 
-  private CompletionStage<HttpResponse> free(String segment, Optional<String> queryId, Optional<String> key) {
+  private CompletionStage<HttpResponse> free(VmapClient client, String segment, Optional<String> queryId,
+      Optional<String> key) {
     long addr = Api.pathAddress(segment);
     String q = queryId.map(id -> Api.requestId(id, "requestId")).orElse(null);
     String id = Api.reconcileIds(q, key, "requestId");
@@ -138,7 +155,7 @@ final class VmapRoutes extends AllDirectives {
     return s.thenApply(area -> HttpResponse.create().withStatus(StatusCodes.NO_CONTENT));
   }
 
-  private CompletionStage<HttpResponse> info(Optional<String> format, Optional<String> accept) {
+  private CompletionStage<HttpResponse> info(VmapClient client, Optional<String> format, Optional<String> accept) {
     boolean asJson;
     if (format.isPresent()) {
       asJson = switch (format.get().toLowerCase(Locale.ROOT)) {
@@ -154,7 +171,8 @@ final class VmapRoutes extends AllDirectives {
         : HttpResponse.create().withStatus(StatusCodes.OK).withEntity(ContentTypes.TEXT_PLAIN_UTF8, i.render()));
   }
 
-  private CompletionStage<HttpResponse> purge() {
+  private CompletionStage<HttpResponse> purge(VmapClient client) {
+    if (auth.enabled()) AUDIT.info("admin {} asked for a synchronous purge over HTTP", client.principal().tenant());
     return client.purge().thenApply(n -> json(StatusCodes.OK, new Api.Purged(n)));
   }
 
@@ -260,12 +278,19 @@ final class VmapRoutes extends AllDirectives {
       case EINVAL -> StatusCodes.BAD_REQUEST;
       case ENOENT -> StatusCodes.NOT_FOUND;
       case ETIMEDOUT -> StatusCodes.GATEWAY_TIMEOUT;
+      // 4xx, not ENOSPC's 507: the tenant hit its own limit, the server is not out of space
+      // (README "HTTP API").
+      case EDQUOT -> StatusCodes.TOO_MANY_REQUESTS;
+      case EPERM -> StatusCodes.FORBIDDEN;
     };
   }
 
   private static String codeOf(int status) {
     return switch (status) {
+      case 401 -> "EACCES";
+      case 403 -> "EPERM";
       case 404 -> "ENOENT";
+      case 429 -> "EDQUOT";
       case 503 -> "EAGAIN";
       case 504 -> "ETIMEDOUT";
       case 507 -> "ENOSPC";

@@ -41,7 +41,8 @@ import picocli.CommandLine.Option;
     name = "check",
     header = "Checks a live allocator's books (an fsck); exit status 1 on any violation.",
     description = {
-      "--url URL: a member of a running cluster (any vmap HTTP server). Reads /v1/info and",
+      "--url URL: a member of a running cluster (any vmap HTTP server; with authentication on,",
+      "an admin token in VMAP_TOKEN). Reads /v1/info and",
       "checks every area is inside the space, owned by nodeOf(start), disjoint from every",
       "other; and, once the purge is idle and nothing is reserved, per node: free + its share",
       "of every area (split by zone) + reserved = the bytes of its zones, and free + busy +",
@@ -128,8 +129,11 @@ final class CheckCommand extends CliCommand {
   private static VmapInfo fetch(HttpClient http, URI uri) throws Exception {
     HttpResponse<String> r;
     try {
-      r = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(60)).GET().build(),
-          HttpResponse.BodyHandlers.ofString());
+      HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(60)).GET();
+      // A member with authentication on (vmap.http.auth) shows the whole space to an admin token only.
+      String token = System.getenv("VMAP_TOKEN");
+      if (token != null && !token.isBlank()) b.header("Authorization", "Bearer " + token.strip());
+      r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     } catch (java.io.IOException e) {
       throw new CheckFailed("cannot reach " + uri + ": " + e);
     }

@@ -12,6 +12,8 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.vmap.client.VmapSettings;
 import io.vmap.cluster.VmapCluster;
+import io.vmap.http.HttpSecurity;
+import io.vmap.http.Metrics;
 import io.vmap.http.Readiness;
 import io.vmap.http.VmapHttpServer;
 import java.nio.file.Path;
@@ -32,7 +34,9 @@ import picocli.CommandLine.Option;
       "Joins the cluster the configuration describes (seed nodes, journal), hosts its share",
       "of the sharded vmap nodes and may host the purge coordinator singleton. Serves the",
       "JSON API on --http-port; /health/ready answers 200 once the member is Up and every",
-      "vmap node answers (recovered). Stops on SIGTERM (leaving the cluster gracefully)."
+      "vmap node answers (recovered). Stops on SIGTERM (leaving the cluster gracefully).",
+      "With TLS between members (tls-tcp) it opens the key and trust stores first and refuses",
+      "to start if it cannot; vmap.http.https / vmap.http.auth protect the HTTP API."
     })
 final class NodeCommand extends CliCommand {
 
@@ -69,6 +73,15 @@ final class NodeCommand extends CliCommand {
       throw new UsageException(config + " does not set akka.actor.provider = cluster (use ./vmap demo for one JVM)");
     }
     VmapSettings settings = rc.settings();
+    // Before anything starts: a member that cannot use its TLS keys, or an HTTP API whose key store
+    // or token file is wrong, is a usage error now rather than failures in the log later.
+    for (String w : MemberTlsCheck.check(c, java.time.Instant.now())) err().println("vmap node: warning: " + w);
+    HttpSecurity security;
+    try {
+      security = HttpSecurity.from(c);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
 
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "vmap", c);
     Readiness ready = Readiness.notReady("joining the cluster");
@@ -76,7 +89,7 @@ final class NodeCommand extends CliCommand {
     ServerBinding binding;
     try {
       cluster = VmapCluster.start(system, settings);
-      binding = VmapHttpServer.start(system, cluster.client(), httpHost, httpPort, ready)
+      binding = VmapHttpServer.start(system, cluster.client(), httpHost, httpPort, ready, new Metrics(), security)
           .toCompletableFuture()
           .get(30, TimeUnit.SECONDS);
     } catch (Exception | LinkageError e) {
@@ -85,8 +98,9 @@ final class NodeCommand extends CliCommand {
       system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
       throw new UsageException("could not start: " + e);
     }
-    out().printf("vmap node: member %s, HTTP http://%s:%d, %s, %s%n",
-        Cluster.get(system).selfMember().address(), httpHost, binding.localAddress().getPort(),
+    out().printf("vmap node: member %s, HTTP %s://%s:%d (authentication %s), %s, %s%n",
+        Cluster.get(system).selfMember().address(), security.https() != null ? "https" : "http", httpHost,
+        binding.localAddress().getPort(), security.auth().enabled() ? "on" : "off",
         settings.isDurable() ? "durable" : "volatile", rc.source());
     out().flush();
     watchReadiness(system, cluster, ready);

@@ -66,7 +66,11 @@ public final class VmapCluster {
     // Start every node now (recovering it, if durable) rather than on the first request.
     for (int k = 0; k < g.nodes(); k++) nodes.node(k).tell(new NodeMessage.Wake());
     // Finds of this member's own nodes read their index; the rest travel to the node.
-    return new VmapCluster(new VmapClient(system, g, nodes, coordinator, settings.clientTimeout(), indexes), nodes);
+    com.typesafe.config.Config config = system.settings().config();
+    int retries = config.hasPath("vmap.client.retries") ? config.getInt("vmap.client.retries") : 0;
+    return new VmapCluster(
+        new VmapClient(system, g, nodes, coordinator, settings.clientTimeout(), retries, indexes, settings.node().quotas()),
+        nodes);
   }
 
   /** Node k is the entity with id "k". */

@@ -26,7 +26,8 @@ final class Inspection {
   void onGetInfo(GetInfo m) {
     NodeState s = c.state;
     m.replyTo().tell(new NodeInfo(c.node, new ArrayList<>(s.busyAreas()), s.unpurged(), s.freeBytes(), s.freeBlocks(),
-        s.largestFreeBlock(), s.reservationCount(), s.reservedBytes(), s.heldParts().size()));
+        s.largestFreeBlock(), s.reservationCount(), s.reservedBytes(), s.heldParts().size(), s.ownership().owners(),
+        s.ownership().usages()));
   }
 
   void onInspect(Inspect m) {
