@@ -11,7 +11,8 @@
 #           accepts connections, creates the role and database, and applies the
 #           akka-persistence-jdbc PostgreSQL schema. Idempotent: on a running server it only
 #           re-checks role, database and schema. Fails (non-zero) on any error.
-#   stop    Stops it (fast shutdown). Not running is not an error. Keeps the data.
+#   stop    Stops it (fast shutdown). Not running is not an error. Keeps the data. With
+#           VMAP_PG_STARTED_FILE set, stops it only if that file exists (then removes it).
 #   status  Prints whether it runs and accepts connections; exit 0 only if it does.
 #   url     Prints its JDBC URL.
 #   env     Prints `export VMAP_PG_...=...` lines for journal-postgres.conf and the tests:
@@ -24,6 +25,9 @@
 #   VMAP_PG_USER      vmap           login role (password authentication over TCP)
 #   VMAP_PG_PASSWORD  vmap
 #   VMAP_PG_BIN       newest /usr/lib/postgresql/*/bin, else pg_ctl's directory on PATH
+#   VMAP_PG_STARTED_FILE  (optional) start writes this file when it started the server (not when
+#                     it was already running); stop then stops only a server whose file exists. The
+#                     build (tests/pom.xml) uses it so `mvn verify` stops only the server it started.
 #
 # The schema comes from the akka-persistence-jdbc jar the build uses (version from pom.xml):
 # taken from ~/.m2/repository when it is there, otherwise fetched with Maven
@@ -222,6 +226,10 @@ start() {
   if running; then
     log "already running from $DATA"
   else
+    if [ -n "${VMAP_PG_STARTED_FILE:-}" ]; then
+      mkdir -p "$(dirname "$VMAP_PG_STARTED_FILE")"
+      echo "$DATA" > "$VMAP_PG_STARTED_FILE"
+    fi
     log "+ pg_ctl start (listen_addresses=127.0.0.1 port=$PG_PORT fsync=on synchronous_commit=on), log $LOG"
     as_pg "$BIN/pg_ctl" start -D "$DATA" -l "$LOG" -w -t 60 -o \
       "-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories=$SOCK -c fsync=on -c synchronous_commit=on" >&2 \
@@ -233,6 +241,13 @@ start() {
 }
 
 stop() {
+  if [ -n "${VMAP_PG_STARTED_FILE:-}" ]; then
+    if [ ! -f "$VMAP_PG_STARTED_FILE" ]; then
+      log "leaving the server running: it was not started with VMAP_PG_STARTED_FILE=$VMAP_PG_STARTED_FILE"
+      return 0
+    fi
+    rm -f "$VMAP_PG_STARTED_FILE"
+  fi
   BIN="$(find_bin)" || { log "PostgreSQL is not installed: nothing to stop"; return 0; }
   if [ -s "$DATA/PG_VERSION" ] && running; then
     log "+ pg_ctl stop -D $DATA -m fast"

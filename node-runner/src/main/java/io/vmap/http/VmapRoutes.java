@@ -57,6 +57,8 @@ final class VmapRoutes extends AllDirectives {
   /** Null: leave akka.http.server.request-timeout as configured. */
   private final Duration requestTimeout;
   private final Duration scrapeTimeout;
+  /** The operator page and its JSON views (/ui, /v1/space, /v1/nodes, ...). */
+  private final UiRoutes ui;
 
   VmapRoutes(VmapClient client, Authentication auth, HealthProbe probe, Metrics metrics, Duration requestTimeout,
       Duration scrapeTimeout) {
@@ -66,6 +68,7 @@ final class VmapRoutes extends AllDirectives {
     this.metrics = metrics;
     this.requestTimeout = requestTimeout;
     this.scrapeTimeout = scrapeTimeout;
+    this.ui = new UiRoutes(client, probe);
   }
 
   Route route() {
@@ -88,6 +91,8 @@ final class VmapRoutes extends AllDirectives {
     // Without authentication every request is the same principal: the tree is built once.
     Route open = auth.enabled() ? null : v1(Principal.SYSTEM);
     return concat(
+        // The operator page itself is static; the JSON it draws is under /v1 (admin only with authentication on).
+        ui.page(),
         // Every /v1 request is authenticated first (401 before anything else, even a 404).
         pathPrefix("v1", () -> open != null ? open : auth.authenticated(this::v1)),
         pathPrefix("health", () -> concat(
@@ -103,9 +108,20 @@ final class VmapRoutes extends AllDirectives {
     return extractRequest(r -> completeWithFuture(scrape()));
   }
 
-  /** The API as {@code principal} sees it: its client acts for it. */
+  private static final java.util.regex.Pattern NOT_BATCH = java.util.regex.Pattern.compile("(?!batch$)[^/]+");
+
+  /**
+   * The API as {@code principal} sees it: its client acts for it. The operator views show every
+   * tenant's areas, so they answer an admin only (403 EPERM for a tenant).
+   */
   private Route v1(Principal principal) {
     VmapClient client = this.client.as(principal);
+    return concat(
+        ui.views(view -> auth.admin(principal, () -> view)),
+        ui.observe(() -> api(principal, client)));
+  }
+
+  private Route api(Principal principal, VmapClient client) {
     return concat(
         path(PathMatchers.segment("areas").slash("batch"), () -> post(() ->
             withSizeLimit(MAX_BATCH_BODY, () ->
@@ -114,7 +130,8 @@ final class VmapRoutes extends AllDirectives {
             withSizeLimit(MAX_BODY, () ->
                 optionalHeaderValueByName("Idempotency-Key", key ->
                     entity(Unmarshaller.entityToString(), body -> op("alloc", () -> alloc(client, body, key))))))),
-        path(PathMatchers.segment("areas").slash(PathMatchers.segment()), addr -> concat(
+        // Any segment but "batch" is an address: GET or DELETE /v1/areas/batch is 405, not a bad address.
+        path(PathMatchers.segment("areas").slash(PathMatchers.segment(NOT_BATCH)), addr -> concat(
             get(() -> op("find", () -> find(client, addr))),
             delete(() ->
                 parameterOptional("requestId", qid ->

@@ -89,6 +89,7 @@ final class DemoCommand extends CliCommand {
       VmapClient client = vmap.client();
       DemoWorkload w = new DemoWorkload(client);
       long t0 = System.nanoTime();
+      long cpu0 = processCpuNanos();
       ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "vmap-demo-progress");
         t.setDaemon(true);
@@ -103,12 +104,13 @@ final class DemoCommand extends CliCommand {
         ticker.awaitTermination(5, TimeUnit.SECONDS);
       }
       long elapsed = System.nanoTime() - t0;
+      long cpu = processCpuNanos() - cpu0;
 
       // Quiescent snapshot: every request answered and no purge epoch running.
       client.awaitPurgeIdle().toCompletableFuture().get(60, TimeUnit.SECONDS);
       VmapInfo info = client.info().toCompletableFuture().get(60, TimeUnit.SECONDS);
       boolean accounted = summary(o, info);
-      figures(o, w, elapsed, info);
+      figures(o, w, elapsed, cpu, info);
       o.flush();
       if (!accounted || w.errors.sum() > 0) return Cli.FAILED;
       return 0;
@@ -162,12 +164,18 @@ final class DemoCommand extends CliCommand {
     return ok;
   }
 
-  private static void figures(PrintWriter o, DemoWorkload w, long elapsedNanos, VmapInfo info) {
+  private static void figures(PrintWriter o, DemoWorkload w, long elapsedNanos, long cpuNanos, VmapInfo info) {
     double secs = elapsedNanos / 1e9;
     long done = w.done.sum();
     o.printf("ops: %d in %.2f s = %.0f ops/s (allocs %d of which %d aligned, %d tagged; frees %d; finds %d, %d hits)%n",
         done, secs, done / secs, w.allocs.sum(), w.aligned.sum(), w.tagged.sum(), w.frees.sum(),
         w.finds.sum(), w.findHits.sum());
+    // CPU time per operation: what the run cost this process, whatever else shares the machine
+    // (throughput on a loaded machine says more about the neighbours than about the allocator).
+    if (cpuNanos > 0 && done > 0) {
+      o.printf("cpu: %.2f s of process CPU time = %.1f us per op (%.0f ops per CPU-second)%n",
+          cpuNanos / 1e9, cpuNanos / 1e3 / done, done / (cpuNanos / 1e9));
+    }
     latency(o, "alloc", w.allocNanos);
     latency(o, "free", w.freeNanos);
     latency(o, "find", w.findNanos);
@@ -183,5 +191,11 @@ final class DemoCommand extends CliCommand {
 
   private static String micros(long nanos) {
     return nanos >= 10_000_000 ? String.format("%.1f ms", nanos / 1e6) : String.format("%.0f us", nanos / 1e3);
+  }
+
+  /** This process's CPU time so far (all threads), or 0 where the JVM cannot tell. */
+  static long processCpuNanos() {
+    java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    return os instanceof com.sun.management.OperatingSystemMXBean sun ? Math.max(0, sun.getProcessCpuTime()) : 0;
   }
 }

@@ -173,4 +173,49 @@ class PurgeParticipantTest {
     assertEquals(List.of(a), areas(u.purging()));
     assertEquals(G.pagesOf(a.size() + b.size()), u.unpurgedPages());
   }
+
+  @Test
+  void theListASpliceHandsOverNeverChangesAfterwards() {
+    Area a = n.allocated(B, PAGE);
+    Area b = n.allocated(B + PAGE, PAGE);
+    Area c = n.allocated(B + 2 * PAGE, PAGE);
+    n.freed(b.start());
+    n.freed(a.start());
+
+    // The coordinator gets the node's lazy list itself (no copy): in free order, and untouched by
+    // what the node does next (a later free, a release of the handed areas).
+    PurgeProtocol.Spliced s = splice(1);
+    assertEquals(List.of(b, a), areas(s.areas()));
+    n.freed(c.start());
+    release(1, 7, List.of(b, a));
+    assertEquals(List.of(b, a), areas(s.areas()));
+    assertEquals(List.of(c), areas(n.state.unpurged()));
+  }
+
+  @Test
+  void aSpliceAlsoHandsOverWhatAnEarlierEpochLeftUnreleased() {
+    Area a = n.allocated(B, PAGE);
+    Area b = n.allocated(B + PAGE, PAGE);
+    n.freed(a.start());
+    splice(1);
+    // Epoch 1's release never arrives (lost); the next splice flushes and releases a again.
+    n.freed(b.start());
+    PurgeProtocol.Spliced s = splice(2);
+    assertEquals(List.of(b, a), areas(s.areas()));
+    assertEquals(2, release(2, 1, List.of(a, b)).areas());
+    assertTrue(n.state.unpurged().isEmpty());
+  }
+
+  @Test
+  void anAreaReleasedBeforeItsSpliceIsNotHandedOverAgain() {
+    Area a = n.allocated(B, PAGE);
+    Area b = n.allocated(B + PAGE, PAGE);
+    n.freed(a.start());
+    n.freed(b.start());
+    // A successor coordinator re-drives an epoch whose splice this node never stored: a is released
+    // from the lazy list directly.
+    assertEquals(1, release(1, 1, List.of(a)).areas());
+    PurgeProtocol.Spliced s = splice(2);
+    assertEquals(List.of(b), areas(s.areas()));
+  }
 }

@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.Optional;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLHandshakeException;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * states a rolling restart mixes) always connect, and the shortcuts the order forbids fail.
  * Also: init is idempotent, and the script refuses what would cut members off.
  */
+@Tag("integration")
 class CertificateRotationTest {
 
   @TempDir Path tmp;

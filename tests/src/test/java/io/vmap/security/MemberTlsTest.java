@@ -31,6 +31,7 @@ import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -42,6 +43,7 @@ import org.junit.jupiter.api.io.TempDir;
  * TLS, and a member whose certificate (from the right CA) names another host never join: the
  * cluster never reports them in any state, and they never see themselves Up.
  */
+@Tag("integration")
 class MemberTlsTest {
 
   private static final String CONFIG = "multi-machine-tls.conf";

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -23,6 +24,13 @@ import org.junit.jupiter.params.provider.MethodSource;
  * <p>The space is {@code units} units of {@code unit} bytes from {@code base}. Sizes and block
  * bounds are whole units and alignments at least one unit, so every carve stays on unit
  * boundaries; {@code lo} may be any byte. A unit of one byte covers arbitrarily misaligned blocks.
+ *
+ * <p>Alignments run from one unit to 2^63. The shard answers aligns up to
+ * {@link FreeShard#exactAlignLimit()} with its class deficits and larger ones with its near-miss
+ * walk; the spaces cover both: "past the classes" is long enough (in 1-byte units, so a granule of
+ * one byte) for aligns above the limit to land inside it, and its blocks are mostly short, so
+ * near misses abound. After every operation the class maxima at the root are compared with the
+ * model's too.
  */
 class FreeShardPropertyTest {
 
@@ -38,6 +46,7 @@ class FreeShardPropertyTest {
       {"ending at 0xfffffffffffff000", 0xfffffffffffff000L - 1024 * 0x1000L, 0x1000L, 1024},
       {"ending at 2^64 - 1", -1L - 700, 1L, 700},
       {"around 2^63", (1L << 63) - 256 * 0x10L, 0x10L, 512},
+      {"past the classes", 0x100000L, 1L, 40000},
     };
     for (Object[] s : spaces) {
       for (long seed : SEEDS) out.add(Arguments.of(s[0], s[1], s[2], s[3], seed));
@@ -56,6 +65,141 @@ class FreeShardPropertyTest {
           "space '" + name + "' seed " + seed + " op " + run.op + " (" + run.what.get() + "): " + t,
           t);
     }
+  }
+
+  /**
+   * A large sparse space (2^40 bytes and more, or the top of the address space) that a bitmap
+   * cannot model: a few thousand blocks, many placed at odd multiples of powers of two from a page
+   * to 2^44 (the bait for near misses at every class and above the exact limit), against a sorted
+   * list and {@link FreeShardTest#linearLowest}, through allocations and releases.
+   */
+  @ParameterizedTest(name = "base {0} seed {1}")
+  @MethodSource("sparse")
+  void sparseBlocksAgreeWithLinearScan(long base, long seed) {
+    SplittableRandom rnd = new SplittableRandom(seed);
+    long page = 0x1000;
+    List<long[]> model = new ArrayList<>();
+    long at = base;
+    for (int i = 0; i < 3000; i++) {
+      int kind = rnd.nextInt(10);
+      long next;
+      if (kind < 4) {
+        int r = 13 + rnd.nextInt(32); // an odd multiple of 2^(r-1): aligned to 2^(r-1), not 2^r
+        long a = 1L << r;
+        next = Unsigned.alignUp(at + page, a);
+        if (next == Unsigned.OVERFLOW) break;
+        next += a >>> 1;
+      } else {
+        next = at + page * (1 + rnd.nextInt(64));
+      }
+      long len = page * (kind == 9 ? 1 + rnd.nextInt(4096) : 1 + rnd.nextInt(8));
+      long end = next + len;
+      if (Unsigned.lt(next, at) || Unsigned.lt(end, next) || Unsigned.lt(0xfffffffffffff000L, end)) {
+        break;
+      }
+      model.add(new long[] {next, end});
+      at = end;
+    }
+    long[] s0 = new long[model.size()];
+    long[] e0 = new long[model.size()];
+    for (int i = 0; i < model.size(); i++) {
+      s0[i] = model.get(i)[0];
+      e0[i] = model.get(i)[1];
+    }
+    FreeShard f = FreeShard.ofBlocks(s0, e0, model.size());
+    List<long[]> carved = new ArrayList<>();
+    long lowest = model.get(0)[0];
+    long highest = model.get(model.size() - 1)[1];
+    for (int op = 0; op < 3000; op++) {
+      long size = page * (rnd.nextInt(8) == 0 ? 1 + rnd.nextInt(64) : 1 + rnd.nextInt(4));
+      long align = 1L << (12 + rnd.nextInt(rnd.nextBoolean() ? 20 : 52));
+      long lo = rnd.nextInt(5) == 0 ? 0 : lowest + below(rnd, highest - lowest);
+      long hi = rnd.nextInt(3) == 0 ? -1L : lo + below(rnd, -1L - lo);
+      long want = FreeShardTest.linearLowest(model, size, align, lo, hi);
+      int o = op;
+      boolean alloc = rnd.nextBoolean();
+      long got = alloc ? f.allocLowest(size, align, lo, hi) : f.findLowest(size, align, lo, hi);
+      if (want != got) {
+        assertEquals(Unsigned.hex(want), Unsigned.hex(got), () -> "op " + o + " size "
+            + Unsigned.hex(size) + " align " + Unsigned.hex(align) + " lo " + Unsigned.hex(lo)
+            + " hi " + Unsigned.hex(hi));
+      }
+      if (alloc && got != FreeShard.NO_FIT) {
+        carve(model, got, got + size);
+        carved.add(new long[] {got, got + size});
+      }
+      if (!carved.isEmpty() && rnd.nextInt(3) == 0) {
+        long[] c = carved.remove(rnd.nextInt(carved.size()));
+        f.release(c[0], c[1]);
+        free(model, c[0], c[1]);
+      }
+      if (op % 100 == 0) {
+        f.checkInvariants();
+        StringBuilder have = new StringBuilder();
+        f.forEach((s, e) -> have.append(Unsigned.hex(s)).append('-').append(Unsigned.hex(e)).append(' '));
+        StringBuilder expect = new StringBuilder();
+        for (long[] b : model) {
+          expect.append(Unsigned.hex(b[0])).append('-').append(Unsigned.hex(b[1])).append(' ');
+        }
+        assertEquals(expect.toString(), have.toString());
+        assertEquals(bytesOf(model), f.freeBytes());
+      }
+    }
+    f.checkInvariants();
+  }
+
+  static Stream<Arguments> sparse() {
+    List<Arguments> out = new ArrayList<>();
+    for (long base : new long[] {0x1000L, Geometry.DEFAULT_VSTART, 0xffff000000000000L}) {
+      for (long seed : SEEDS) out.add(Arguments.of(base, seed));
+    }
+    return out.stream();
+  }
+
+  /** A random value in [0, bound), bound unsigned and nonzero. */
+  private static long below(SplittableRandom rnd, long bound) {
+    if (bound > 0) return rnd.nextLong(bound);
+    for (;;) {
+      long x = rnd.nextLong();
+      if (Unsigned.lt(x, bound)) return x;
+    }
+  }
+
+  private static long bytesOf(List<long[]> model) {
+    long b = 0;
+    for (long[] r : model) b += r[1] - r[0];
+    return b;
+  }
+
+  /** Removes [s, e), which lies inside one block of the sorted model. */
+  private static void carve(List<long[]> model, long s, long e) {
+    for (int i = 0; i < model.size(); i++) {
+      long[] b = model.get(i);
+      if (Unsigned.le(b[0], s) && Unsigned.le(e, b[1])) {
+        model.remove(i);
+        if (Unsigned.lt(e, b[1])) model.add(i, new long[] {e, b[1]});
+        if (Unsigned.lt(b[0], s)) model.add(i, new long[] {b[0], s});
+        return;
+      }
+    }
+    throw new AssertionError("model: " + Unsigned.hex(s) + " is not free");
+  }
+
+  /** Adds [s, e) to the sorted model, merging with touching neighbours. */
+  private static void free(List<long[]> model, long s, long e) {
+    int i = 0;
+    while (i < model.size() && Unsigned.lt(model.get(i)[0], s)) i++;
+    long ns = s;
+    long ne = e;
+    if (i > 0 && model.get(i - 1)[1] == s) {
+      ns = model.get(i - 1)[0];
+      model.remove(--i);
+    }
+    if (i < model.size() && model.get(i)[0] == e) {
+      ne = model.get(i)[1];
+      model.remove(i);
+    }
+    model.add(i, new long[] {ns, ne});
   }
 
   /** One seeded run: a shard, its model, and the pieces carved out that may be released. */
@@ -250,6 +394,11 @@ class FreeShardPropertyTest {
       int k = rnd.nextInt(100);
       if (k < 2) return 1L << 63;
       if (k < 4) return 1L << 62;
+      if (k < 15) {
+        // Around the exact limit: the top classes and the near-miss walk above them.
+        int limit = Long.numberOfTrailingZeros(shard.exactAlignLimit());
+        return 1L << Math.min(63, limit - 2 + rnd.nextInt(5));
+      }
       int lowest = Long.numberOfTrailingZeros(unit);
       int highest = 64 - Long.numberOfLeadingZeros(units * unit) + 1;
       int shift = lowest + (k < 50 ? 0 : rnd.nextInt(Math.min(62, highest) - lowest + 1));
@@ -337,6 +486,7 @@ class FreeShardPropertyTest {
     /** The shard agrees with the model on every block and every cached figure. */
     void compare() {
       shard.checkInvariants();
+      compareClasses();
       long bytes = 0;
       long largest = 0;
       for (long[] r : runs) {
@@ -360,6 +510,40 @@ class FreeShardPropertyTest {
       assertEquals(bytes, shard.freeBytes(), "freeBytes");
       assertEquals(runs.size(), shard.blockCount(), "blockCount");
       assertEquals(largest, shard.largestBlock(), "largestBlock");
+    }
+
+    /**
+     * For every class, the largest {@code end - alignUp(start, 2^(g + c))} over the model's
+     * blocks, clipped at 0 (a run stores 0 where none of its members has an aligned address, a
+     * block its negative length: both mean "fits nothing"), against the shard's root.
+     */
+    void compareClasses() {
+      int g = shard.granuleShift();
+      for (int c = 1; c <= FreeShard.CLASSES && g + c <= 63; c++) {
+        long align = 1L << (g + c);
+        BigInteger best = BigInteger.ZERO;
+        for (long[] r : runs) {
+          long a = Unsigned.alignUp(r[0], align);
+          if (a == Unsigned.OVERFLOW) continue;
+          BigInteger f = u(r[1]).subtract(u(a));
+          if (f.compareTo(best) > 0) best = f;
+        }
+        BigInteger have = u(shard.largestBlock()).subtract(u(shard.classDeficit(c)));
+        if (have.signum() < 0) have = BigInteger.ZERO;
+        if (!best.equals(have)) {
+          assertEquals(best.toString(16), have.toString(16), "largest fit aligned to " + hex(align));
+        }
+      }
+    }
+
+    static BigInteger u(long v) {
+      return new BigInteger(Long.toUnsignedString(v));
+    }
+
+    String blocksOf(FreeShard f) {
+      StringBuilder have = new StringBuilder();
+      f.forEach((s, e) -> have.append(hex(s)).append('-').append(hex(e)).append(' '));
+      return have.toString();
     }
 
     String modelBlocks() {

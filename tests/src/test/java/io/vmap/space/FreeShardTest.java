@@ -487,6 +487,70 @@ class FreeShardTest {
         () -> FreeShard.ofBlocks(new long[] {0x2000}, new long[] {0x3000}, 2));
   }
 
+  // --- alignment classes ------------------------------------------------------------------------------
+
+  @Test
+  void theExactLimitFollowsTheGranule() {
+    FreeShard f = shard(0x10000, 0x20000);
+    assertEquals(1L << 26, f.exactAlignLimit()); // 4 KiB granule, 14 classes
+    assertEquals(1L << 26, FreeShard.of(Geometry.defaults(), 3).exactAlignLimit());
+    Geometry bigPages = new Geometry(0, 1L << 40, 1L << 16, 1L << 30, 4);
+    assertEquals(1L << 30, FreeShard.of(bigPages, 0).exactAlignLimit());
+    // A bound finer than the granule lowers it; the searches stay exact.
+    f.release(0x30001, 0x30003);
+    assertEquals(1L << 14, f.exactAlignLimit());
+    assertShard(f, "10000-20000 30001-30003");
+    assertEquals(0x30002, f.findLowest(1, 2, 0x20000, -1L));
+    assertEquals(0x10000, f.findLowest(0x10000, 0x10000, 0, -1L));
+    assertEquals(NO_FIT, f.findLowest(0x1000, 0x20000, 0, -1L));
+    assertEquals(0x10000, f.allocLowest(0x1000, 0x8000, 0, -1L));
+    assertShard(f, "11000-20000 30001-30003");
+  }
+
+  /**
+   * The nearmiss layout of FreeShardBench, small: every block big enough, none aligned, and the
+   * fit above all of them; with each class the search is one descent, and stays exact for every
+   * align from a page to 2^63 and every lo.
+   */
+  @Test
+  void nearMissesAtEveryClassAgreeWithALinearScan() {
+    List<long[]> blocks = new ArrayList<>();
+    for (long i = 0; i < 3000; i++) {
+      long s = (16 * i + 2) * PAGE;
+      blocks.add(new long[] {s, s + 4 * PAGE});
+    }
+    // Then blocks at odd multiples of every power of two from 8 KiB to 2^44, the bait above.
+    long at = 1L << 30;
+    for (int r = 13; r <= 44; r++) {
+      long s = Unsigned.alignUp(at, 1L << r) + (1L << r);
+      if (Long.numberOfTrailingZeros(s) != r) s += 1L << r;
+      blocks.add(new long[] {s, s + 4 * PAGE});
+      at = s + 8 * PAGE;
+    }
+    long top = 1L << 47;
+    blocks.add(new long[] {top, top + (1L << 30)});
+    long[] s = new long[blocks.size()];
+    long[] e = new long[blocks.size()];
+    for (int i = 0; i < blocks.size(); i++) {
+      s[i] = blocks.get(i)[0];
+      e[i] = blocks.get(i)[1];
+    }
+    FreeShard f = FreeShard.ofBlocks(s, e, blocks.size());
+    f.checkInvariants();
+    SplittableRandom rnd = new SplittableRandom(11);
+    for (int i = 0; i < 20_000; i++) {
+      long size = PAGE * (1 + rnd.nextInt(5));
+      long align = 1L << (12 + rnd.nextInt(52));
+      long lo = rnd.nextInt(4) == 0 ? 0 : rnd.nextLong(top + (1L << 30));
+      long want = linearLowest(blocks, size, align, lo, -1L);
+      long got = f.findLowest(size, align, lo, -1L);
+      if (want != got) {
+        assertEquals(Unsigned.hex(want), Unsigned.hex(got), "size " + Unsigned.hex(size)
+            + " align " + Unsigned.hex(align) + " lo " + Unsigned.hex(lo));
+      }
+    }
+  }
+
   // --- a large shard --------------------------------------------------------------------------------
 
   /**

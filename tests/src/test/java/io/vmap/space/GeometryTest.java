@@ -126,6 +126,41 @@ class GeometryTest {
     }
   }
 
+  /** The run form gives the same ranges, in at most three calls, and ownedBytes their sum. */
+  @ParameterizedTest(name = "{0}..{1} page {2} zone {3} nodes {4}")
+  @MethodSource("spaces")
+  void ownedRunsAreTheOwnedRangesCompactly(long vstart, long vend, long page, long zone, int nodes) {
+    Geometry g = new Geometry(vstart, vend, page, zone, nodes);
+    long total = 0;
+    for (int node = 0; node < nodes; node++) {
+      List<long[]> ranges = new ArrayList<>();
+      g.forEachOwnedRange(node, (s, e) -> ranges.add(new long[] {s, e}));
+      List<long[]> expanded = new ArrayList<>();
+      int[] calls = {0};
+      g.forEachOwnedRun(node, (s, w, p, k) -> {
+        calls[0]++;
+        assertTrue(k >= 1 && (k == 1) == (p == 0), "count " + k + " stride " + p);
+        if (k > 1) {
+          assertEquals(zone, w, "a run's width is the zone");
+          assertEquals(nodes * zone, p, "a run's stride is nodes zones");
+          assertEquals(0, s % zone, "a run starts at a zone start");
+        }
+        for (long j = 0; j < k; j++) expanded.add(new long[] {s + j * p, s + j * p + w});
+      });
+      assertTrue(calls[0] <= 3, "calls " + calls[0]);
+      assertEquals(ranges.size(), expanded.size());
+      long bytes = 0;
+      for (int i = 0; i < ranges.size(); i++) {
+        assertEquals(Unsigned.hex(ranges.get(i)[0]), Unsigned.hex(expanded.get(i)[0]));
+        assertEquals(Unsigned.hex(ranges.get(i)[1]), Unsigned.hex(expanded.get(i)[1]));
+        bytes += ranges.get(i)[1] - ranges.get(i)[0];
+      }
+      assertEquals(bytes, g.ownedBytes(node));
+      total += bytes;
+    }
+    assertEquals(g.spaceBytes(), total);
+  }
+
   @Test
   void zoneBoundsNearTheTop() {
     Geometry g = new Geometry(TOP - 0x3000, TOP, 0x1000, 0x2000, 2);

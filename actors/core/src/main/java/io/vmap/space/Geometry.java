@@ -167,8 +167,18 @@ public final class Geometry {
   }
 
   /**
+   * Receives {@code count} ranges of {@code width} bytes, the {@code j}-th at {@code start + j *
+   * stride}; a single range has count 1 and stride 0.
+   */
+  @FunctionalInterface
+  public interface RunConsumer {
+    void accept(long start, long width, long stride, long count);
+  }
+
+  /**
    * The space owned by {@code node}, in address order: every zone it owns clipped to the space,
    * consecutive zones merged (only possible with one node, where the whole space is one range).
+   * One call per zone: O(zones / nodes); see {@link #forEachOwnedRun} for the compact form.
    */
   public void forEachOwnedRange(int node, RangeConsumer out) {
     if (nodes == 1) {
@@ -183,6 +193,53 @@ public final class Geometry {
     for (; Unsigned.le(z, last) && Unsigned.le(first, z); z += nodes) {
       out.accept(zoneLo(z), zoneHi(z));
     }
+  }
+
+  /**
+   * The same ranges as {@link #forEachOwnedRange}, as at most three runs, in address order: the
+   * first owned zone if the space's start cuts it, the zones kept whole as one run (width
+   * {@code zone}, stride {@code nodes * zone}, zone-aligned; count 1 and stride 0 if there is one),
+   * the last owned zone if the space's end cuts it. With one node, the whole space, count 1. O(1).
+   *
+   * @throws IllegalArgumentException if {@code node} is not in {@code 0..nodes-1}
+   */
+  public void forEachOwnedRun(int node, RunConsumer out) {
+    if (node < 0 || node >= nodes) {
+      throw new IllegalArgumentException("node " + node + " is not in 0.." + (nodes - 1));
+    }
+    if (nodes == 1) {
+      out.accept(vstart, vend - vstart, 0, 1);
+      return;
+    }
+    long first = firstZone();
+    long last = lastZone();
+    long rem = Long.remainderUnsigned(first, nodes);
+    long z = first + Long.remainderUnsigned(node - rem + nodes, nodes);
+    if (Unsigned.lt(z, first) || Unsigned.lt(last, z)) return; // owns no zone of the space
+    long n = Long.divideUnsigned(last - z, nodes) + 1;
+    if (zoneLo(z) != z << zoneShift) { // cut by vstart
+      out.accept(zoneLo(z), zoneHi(z) - zoneLo(z), 0, 1);
+      z += nodes;
+      if (--n == 0) return;
+    }
+    long zl = z + (n - 1) * nodes;
+    // The last zone is cut by vend (which is below 2^64, so a zone ending at 2^64 is cut too).
+    boolean lastCut = zoneHi(zl) != (zl << zoneShift) + zone;
+    long whole = lastCut ? n - 1 : n;
+    if (whole == 1) {
+      out.accept(z << zoneShift, zone, 0, 1);
+    } else if (whole > 1) {
+      // (whole - 1) strides fit in the space, so nodes * zone does not overflow.
+      out.accept(z << zoneShift, zone, nodes * zone, whole);
+    }
+    if (lastCut) out.accept(zoneLo(zl), zoneHi(zl) - zoneLo(zl), 0, 1);
+  }
+
+  /** Bytes of the space owned by {@code node} (the sum of its ranges). O(1). */
+  public long ownedBytes(int node) {
+    long[] sum = {0};
+    forEachOwnedRun(node, (s, w, p, k) -> sum[0] += w * k);
+    return sum[0];
   }
 
   @Override

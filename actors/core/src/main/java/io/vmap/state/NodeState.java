@@ -48,9 +48,12 @@ public final class NodeState implements ReadIndex {
   private final TreeMap<Long, HeldPart> held = new TreeMap<>(Long::compareUnsigned);
   private final Map<ReservationId, Reservation> reservations = new LinkedHashMap<>();
   /** Freed areas not handed to a purge yet, in free order (vmap_purge_list). */
-  private final LinkedHashMap<Long, LazyArea> lazy = new LinkedHashMap<>();
-  /** Areas handed to a purge epoch and not released yet: still unusable, still counted lazy. */
-  private final Map<Long, LazyArea> purging = new HashMap<>();
+  private LazyList lazy = new LazyList();
+  /**
+   * Areas handed to a purge epoch and not released yet: still unusable, still counted lazy. The
+   * map of the lazy list handed over, not a copy (a splice is O(1)).
+   */
+  private Map<Long, LazyArea> purging = new HashMap<>();
   /** The epoch of the last splice: what a new purge coordinator re-drives after a crash. */
   private long spliceEpoch;
   /** First answers to clients' requests, by session window (a retry gets the first answer). */
@@ -136,7 +139,7 @@ public final class NodeState implements ReadIndex {
     return new NodeSnapshot(
         node, spliceEpoch, fs, fe, new ArrayList<>(busy.areas()), spanStarts, spanParts,
         new ArrayList<>(held.values()), new ArrayList<>(reservations.values()),
-        new ArrayList<>(lazy.values()), new ArrayList<>(purging.values()),
+        lazy.copyInFreeOrder(), new ArrayList<>(purging.values()),
         new ArrayList<>(decisions.keys()), values(decisions), clientKeys, clientAnswers,
         new ArrayList<>(attempts.keys()), values(attempts), new ArrayList<>(abandoned.keys()), values(abandoned));
   }
@@ -157,7 +160,7 @@ public final class NodeState implements ReadIndex {
     for (HeldPart h : s.held()) st.held.put(h.start(), h);
     for (Reservation r : s.reservations()) st.reservations.put(r.id(), r);
     st.countForeignPieces();
-    for (LazyArea la : s.lazy()) st.lazy.put(la.area().start(), la);
+    for (LazyArea la : s.lazy()) st.lazy.add(la);
     for (LazyArea la : s.purging()) st.purging.put(la.area().start(), la);
     for (int k = 0; k < s.decisionIds().size(); k++) st.decisions.put(s.decisionIds().get(k), s.decisions().get(k));
     for (int k = 0; k < s.clientKeys().size(); k++) st.clients.record(s.clientKeys().get(k), s.clientAnswers().get(k));
@@ -360,7 +363,7 @@ public final class NodeState implements ReadIndex {
     if (parts == null) parts = List.of(new Part(node, area.start(), area.end()));
     LazyArea la = new LazyArea(area, node, parts);
     ownership.freed(area);
-    lazy.put(start, la);
+    lazy.add(la);
     applied.accept(e);
     return la;
   }
@@ -368,14 +371,28 @@ public final class NodeState implements ReadIndex {
   // ---------------------------------------------------------------- purge
 
   /**
-   * {@code llist_del_all()}: hands every lazy area to a purge epoch at once; frees that arrive
-   * later belong to the next epoch. The areas stay unusable (and counted lazy) until released.
+   * {@code llist_del_all()}: hands every lazy area to a purge epoch at once, in O(1) (the list
+   * itself, not a copy); frees that arrive later belong to the next epoch. The areas stay unusable
+   * (and counted lazy) until released.
+   *
+   * @return the areas to flush and release, in free order, owned by the caller (this state never
+   *     changes the list again): the lazy list, plus anything an earlier epoch spliced and never
+   *     released (its release was lost), which is flushed again and released with this epoch
+   *     instead of staying quarantined for good
    */
   public List<LazyArea> apply(NodeEvent.LazySpliced e) {
     spliceEpoch = e.epoch();
-    List<LazyArea> out = new ArrayList<>(lazy.values());
-    for (LazyArea la : out) purging.put(la.area().start(), la);
-    lazy.clear();
+    LazyList.HandedOver handed = lazy.handOver();
+    lazy = new LazyList();
+    List<LazyArea> out = handed.inFreeOrder();
+    if (purging.isEmpty()) {
+      purging = handed.byStart();
+    } else {
+      // Left over from an earlier epoch (a lost release): rare, and the only copy a splice makes.
+      out = new ArrayList<>(out);
+      out.addAll(purging.values());
+      purging.putAll(handed.byStart());
+    }
     applied.accept(e);
     return out;
   }
@@ -571,7 +588,7 @@ public final class NodeState implements ReadIndex {
 
   /** Lazy and purging areas (not released yet). */
   public List<LazyArea> unpurged() {
-    List<LazyArea> out = new ArrayList<>(lazy.values());
+    List<LazyArea> out = lazy.copyInFreeOrder();
     out.addAll(purging.values());
     return out;
   }
@@ -603,7 +620,7 @@ public final class NodeState implements ReadIndex {
   /** Pages of every unpurged area whose start is ours. */
   public long unpurgedPages() {
     long b = 0;
-    for (LazyArea la : lazy.values()) b += la.area().size();
+    for (LazyArea la : lazy.areas()) b += la.area().size();
     for (LazyArea la : purging.values()) b += la.area().size();
     return geometry.pagesOf(b);
   }

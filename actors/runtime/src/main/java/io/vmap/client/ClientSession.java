@@ -27,7 +27,8 @@ import java.util.concurrent.atomic.LongAdder;
  * dedup").
  *
  * <ul>
- *   <li>One session id and one long-lived reply actor per client; a request is a {@link
+ *   <li>One session id per client and one long-lived reply actor per node it talks to (answers
+ *       from different nodes complete their callers' stages in parallel); a request is a {@link
  *       ClientProtocol.Request} carrying its {@link RequestKey} ({@code (session, seq)}, or the hash
  *       of a caller-chosen id), and answers are matched by key: no ask, no temporary actor, no
  *       timer per request.
@@ -40,7 +41,9 @@ import java.util.concurrent.atomic.LongAdder;
  *       left (the node answers a retry with its first answer), else fails with ETIMEDOUT.
  * </ul>
  *
- * Thread-safe: callers submit from any thread; answers arrive on the reply actor.
+ * Thread-safe: callers submit from any thread; answers arrive on the reply actors, which run on
+ * {@code vmap.dispatcher}: a caller's non-async stage callbacks run there too, so heavy work belongs
+ * in an {@code *Async} callback on the caller's own executor.
  */
 final class ClientSession {
 
@@ -96,6 +99,8 @@ final class ClientSession {
   private final class Channel {
     final int node;
     final RecipientRef<ClientProtocol.Command> target;
+    /** Where this channel's answers arrive: one reply actor per channel, so answers from different nodes complete their callers' stages in parallel. */
+    ActorRef<Replies> replies;
     long batches;
     final ArrayDeque<Pending> queued = new ArrayDeque<>();
     /** The batch in flight, -1 if none; its requests; the check at which it counts as lost. */
@@ -125,7 +130,7 @@ final class ClientSession {
       inFlight = batches++ * channels.length + node;
       inFlightItems = items;
       inFlightDeadline = deadline;
-      return new Batch(inFlight, requests, replies);
+      return new Batch(inFlight, requests, this.replies);
     }
   }
 
@@ -141,7 +146,6 @@ final class ClientSession {
   /** The session's next sequence number: unique across nodes, since answers come from any node. */
   private final java.util.concurrent.atomic.AtomicLong nextSeq = new java.util.concurrent.atomic.AtomicLong();
   private final Channel[] channels;
-  private final ActorRef<Replies> replies;
   private final ConcurrentHashMap<RequestKey, Pending> waiting = new ConcurrentHashMap<>();
   private final Duration timeout;
   /** Checks so far; read under the channels' locks, written by the check. */
@@ -161,14 +165,17 @@ final class ClientSession {
     this.retries = retries;
     this.maxBatch = maxBatch;
     this.channels = new Channel[nodes.size()];
-    for (int k = 0; k < channels.length; k++) channels[k] = new Channel(k, nodes.client(k));
-    this.replies = system.systemActorOf(
-        Behaviors.<Replies>receive((ctx, r) -> {
-          onReplies(r);
-          return Behaviors.same();
-        }),
-        "vmap-client-" + SESSIONS.incrementAndGet() + "-" + Long.toHexString(id),
-        dispatcher == null ? DispatcherSelector.defaultDispatcher() : DispatcherSelector.fromConfig(dispatcher));
+    String name = "vmap-client-" + SESSIONS.incrementAndGet() + "-" + Long.toHexString(id) + "-";
+    for (int k = 0; k < channels.length; k++) {
+      channels[k] = new Channel(k, nodes.client(k));
+      channels[k].replies = system.systemActorOf(
+          Behaviors.<Replies>receive((ctx, r) -> {
+            onReplies(r);
+            return Behaviors.same();
+          }),
+          name + k,
+          dispatcher == null ? DispatcherSelector.defaultDispatcher() : DispatcherSelector.fromConfig(dispatcher));
+    }
     // One check for every request's timeout, often enough that a request fails within a quarter of
     // its timeout after it: no timer per request.
     Duration tick = timeout.dividedBy(TICKS_PER_TIMEOUT);
@@ -320,7 +327,9 @@ final class ClientSession {
     for (Pending p : waiting.values()) {
       if (waiting.remove(p.request.key(), p)) p.giveUp(new VmapException(ErrorCode.ETIMEDOUT, "client closed"));
     }
-    akka.actor.typed.javadsl.Adapter.toClassic(replies)
-        .tell(akka.actor.PoisonPill.getInstance(), akka.actor.ActorRef.noSender());
+    for (Channel ch : channels) {
+      akka.actor.typed.javadsl.Adapter.toClassic(ch.replies)
+          .tell(akka.actor.PoisonPill.getInstance(), akka.actor.ActorRef.noSender());
+    }
   }
 }

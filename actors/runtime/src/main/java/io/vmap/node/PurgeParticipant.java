@@ -24,7 +24,13 @@ final class PurgeParticipant {
 
   private final NodeContext c;
   private final SpanParticipant spans;
-  /** The epoch of the last release batch, and every piece released in it (a repeat is skipped). */
+  /**
+   * The epoch of the last release batch, and the pieces released in it that the purging map does
+   * not guard (held pieces of other nodes' areas; own areas of an epoch this node did not splice):
+   * a repeat is skipped. An own area of the epoch spliced last needs no record: once released it
+   * leaves the purging map, which a repeat is checked against. So the set stays as small as the
+   * spanning traffic instead of growing (and rehashing) with every area of a big epoch.
+   */
   private long releaseEpoch = -1;
   private final Set<ReleasePiece> releasedInEpoch = new HashSet<>();
 
@@ -43,15 +49,9 @@ final class PurgeParticipant {
       c.durability.afterStored(() -> m.replyTo().tell(again));
       return;
     }
-    List<LazyArea> spliced = state.apply(new NodeEvent.LazySpliced(m.epoch()));
-    // Plus anything an earlier epoch spliced and never released (a release that was lost): it is
-    // flushed again and released with this epoch instead of staying quarantined for good.
-    List<LazyArea> handed = new ArrayList<>(spliced);
-    if (state.purgingCount() > spliced.size()) {
-      Set<Long> fresh = new HashSet<>();
-      for (LazyArea la : spliced) fresh.add(la.area().start());
-      for (LazyArea la : state.purging()) if (!fresh.contains(la.area().start())) handed.add(la);
-    }
+    // O(1): the lazy list itself (plus what an earlier epoch left unreleased), never touched again
+    // here, goes to the coordinator.
+    List<LazyArea> handed = state.apply(new NodeEvent.LazySpliced(m.epoch()));
     PurgeProtocol.Spliced reply = new PurgeProtocol.Spliced(m.epoch(), c.node, handed);
     c.durability.afterStored(() -> m.replyTo().tell(reply));
   }
@@ -79,14 +79,16 @@ final class PurgeParticipant {
       pieces = new ArrayList<>(m.pieces().size());
       for (int i = 0; i < m.pieces().size(); i++) {
         ReleasePiece p = m.pieces().get(i);
-        if (releasedInEpoch.contains(p)) continue;
         boolean own = p.start() == p.areaStart();
-        if (m.epoch() == spliced && own && c.state.purgingAt(p.areaStart()) == null) continue;
+        // An own area of the epoch spliced last is released at most once by the purging map alone.
+        boolean byPurgingMap = own && m.epoch() == spliced;
+        if (byPurgingMap && c.state.purgingAt(p.areaStart()) == null) continue;
+        if (!byPurgingMap && releasedInEpoch.contains(p)) continue;
         // The area there now must be the one released (a newer area may lie at the same address).
         if (identified && !m.areas().get(i).equals(areaAt(p.start(), own))) continue;
         pieces.add(p);
+        if (!byPurgingMap) releasedInEpoch.add(p);
       }
-      releasedInEpoch.addAll(pieces);
     }
     NodeState.Released r =
         pieces.isEmpty()

@@ -61,7 +61,10 @@ public final class PurgeProtocol {
 
   public record GetStatus(ActorRef<Status> replyTo) implements Command {}
 
-  /** A node's lazy list for {@code epoch}. */
+  /**
+   * A node's lazy list for {@code epoch}, in free order: the list the node handed over, not a copy
+   * (the node never changes it again; in one JVM it is passed as is).
+   */
   public record Spliced(long epoch, int node, List<LazyArea> areas) implements Command {}
 
   /**
@@ -86,7 +89,12 @@ public final class PurgeProtocol {
 
   // =================================================================== to subscribers and askers
 
-  /** Sent to a subscriber: drop translations of these ranges, then ack to {@code ackTo}. */
+  /**
+   * Sent to a subscriber: drop translations of these ranges, then ack to {@code ackTo}.
+   *
+   * @param ranges the epoch's freed areas, grouped by the node that held them, in no particular
+   *     order (sorting a big epoch would cost the coordinator more than the flush itself)
+   */
   public record Flush(long epoch, List<Area> ranges, ActorRef<FlushAck> ackTo) implements WireMessage {
     /** The acknowledgement a subscriber sends for this flush. */
     public FlushAck ack(ActorRef<Flush> subscriber) {

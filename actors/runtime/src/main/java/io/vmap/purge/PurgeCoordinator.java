@@ -30,7 +30,7 @@ import io.vmap.state.LazyArea;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -100,7 +100,9 @@ public final class PurgeCoordinator {
   private static final class Epoch {
     final long number;
     final List<PurgeSync> waiters;
-    final List<LazyArea> spliced = new ArrayList<>();
+    /** Per start owner, the lists of areas it handed over (kept as sent: never copied nor changed). */
+    final Map<Integer, List<List<LazyArea>>> handed = new HashMap<>();
+    int areas;
     /** The resend tick at which the running phase's requests (splices, flushes) were last sent. */
     long sentAt;
     int released;
@@ -108,6 +110,12 @@ public final class PurgeCoordinator {
     Epoch(long number, List<PurgeSync> waiters) {
       this.number = number;
       this.waiters = waiters;
+    }
+
+    void hand(int node, List<LazyArea> list) {
+      if (list.isEmpty()) return;
+      handed.computeIfAbsent(node, k -> new ArrayList<>()).add(list);
+      areas += list.size();
     }
   }
 
@@ -147,7 +155,7 @@ public final class PurgeCoordinator {
    */
   private Behavior<Command> recovering() {
     Set<Integer> reported = new HashSet<>();
-    List<LazyArea> unreleased = new ArrayList<>();
+    Epoch redriven = new Epoch(0, new ArrayList<>());
     long[] recoveredEpoch = {0};
     long[] sentAt = {ticks};
     for (int k = 0; k < nodes.size(); k++) nodes.node(k).tell(new PurgeProtocol.ReportUnreleased(ctx.getSelf()));
@@ -161,13 +169,13 @@ public final class PurgeCoordinator {
           if (!reported.add(m.node())) return Behaviors.same();
           lazyPages += m.unpurgedPages();
           recoveredEpoch[0] = Math.max(recoveredEpoch[0], m.spliceEpoch());
-          unreleased.addAll(m.purging());
+          redriven.hand(m.node(), m.purging());
           if (reported.size() < nodes.size()) return Behaviors.same();
           epoch = Math.max(epoch, recoveredEpoch[0]);
-          if (unreleased.isEmpty()) return afterEpoch();
-          ctx.getLog().info("re-driving {} areas left unreleased by an interrupted purge", unreleased.size());
+          if (redriven.areas == 0) return afterEpoch();
+          ctx.getLog().info("re-driving {} areas left unreleased by an interrupted purge", redriven.areas);
           Epoch e = new Epoch(++epoch, new ArrayList<>());
-          e.spliced.addAll(unreleased);
+          redriven.handed.forEach((k, lists) -> lists.forEach(l -> e.hand(k, l)));
           return flushing(e);
         })
         .onMessage(ResendTick.class, t -> {
@@ -218,9 +226,9 @@ public final class PurgeCoordinator {
         .onMessage(Spliced.class, m -> {
           // Only the first answer of each node counts: a resent splice is answered again.
           if (m.epoch() != e.number || !pending.remove(m.node())) return Behaviors.same();
-          e.spliced.addAll(m.areas());
+          e.hand(m.node(), m.areas());
           if (!pending.isEmpty()) return Behaviors.same();
-          if (e.spliced.isEmpty()) {
+          if (e.areas == 0) {
             // Nothing was lazy anywhere at the splice, so only frees after it count. (Equal to the
             // count kept so far unless LazyFreed messages were lost or repeated; then purging
             // nothing over and over, or never, is avoided.)
@@ -240,10 +248,12 @@ public final class PurgeCoordinator {
   /** {@code flush_tlb_kernel_range()}: every subscriber drops its translations of the spliced areas. */
   private Behavior<Command> flushing(Epoch e) {
     if (subscribers.isEmpty()) return releasing(e);
-    List<Area> ranges = new ArrayList<>(e.spliced.size());
-    for (LazyArea la : e.spliced) ranges.add(la.area());
-    ranges.sort(Comparator.comparing(Area::start, Long::compareUnsigned));
-    Flush flush = new Flush(e.number, List.copyOf(ranges), ctx.getSelf().narrow());
+    // One pass, no sort: a big epoch's flush costs the coordinator O(areas), not O(areas log areas).
+    List<Area> ranges = new ArrayList<>(e.areas);
+    for (List<List<LazyArea>> lists : e.handed.values()) {
+      for (List<LazyArea> list : lists) for (LazyArea la : list) ranges.add(la.area());
+    }
+    Flush flush = new Flush(e.number, ranges, ctx.getSelf().narrow());
     Map<ActorRef<Flush>, Instant> acksPending = new LinkedHashMap<>();
     Instant now = Instant.now();
     e.sentAt = ticks;
@@ -276,8 +286,7 @@ public final class PurgeCoordinator {
 
   /** {@code merge_or_add_vmap_area()} on every owner, in bounded batches. */
   private Behavior<Command> releasing(Epoch e) {
-    Releases releases = new Releases(e.number, e.spliced, releaseBatch, nodes, ctx.getSelf(), nextBatchId, ticks);
-    e.spliced.clear();
+    Releases releases = new Releases(e.number, e.handed, releaseBatch, nodes, ctx.getSelf(), nextBatchId, ticks);
     // Spliced areas with no pieces at all cannot exist; an epoch with nothing to release ends here.
     if (releases.done()) return finishEpoch(e, releases);
     return phase("releasing", null, Behaviors.receive(Command.class)

@@ -9,8 +9,8 @@ import io.vmap.state.Part;
 import io.vmap.state.ReleasePiece;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
@@ -19,6 +19,11 @@ import java.util.Map;
  * {@code batchSize} pieces, one batch outstanding per node, so a node serves allocations between
  * batches (the 2016 purge_lock lesson). A batch is resent until answered; answers are matched by
  * batch id, so a late or repeated answer never counts for the batch outstanding now.
+ *
+ * <p>Batches are built when they are sent, never all at once: a node's next batch takes the next
+ * areas of the lists it handed over (its own areas: their start piece releases every part of them
+ * on that node) and the pieces other nodes' areas left queued for it (parts of spanning areas). So
+ * starting the phase and answering a batch cost O(batch), whatever the number of areas purged.
  */
 final class Releases {
 
@@ -32,32 +37,37 @@ final class Releases {
   private final int batchSize;
   private final NodeDirectory nodes;
   private final ActorRef<PurgeProtocol.Command> replyTo;
-  private final Map<Integer, Deque<Piece>> queues = new HashMap<>();
+  /** Per start owner: its handed-over areas not batched yet (a cursor over lists, no copy). */
+  private final Map<Integer, Iterator<LazyArea>> own = new HashMap<>();
+  /** Per node: pieces of spanning areas that start on another node, waiting for a batch. */
+  private final Map<Integer, ArrayDeque<Piece>> foreign = new HashMap<>();
   private final Map<Integer, Outstanding> outstanding = new HashMap<>();
   private long nextBatch;
   private long ticks;
 
-  /** Queues every part of every area, by owner, and sends each owner its first batch. */
-  Releases(long epoch, List<LazyArea> spliced, int batchSize, NodeDirectory nodes, ActorRef<PurgeProtocol.Command> replyTo,
-      long firstBatchId, long ticks) {
+  /**
+   * Sends each node that has anything to release its first batch.
+   *
+   * @param handed per start owner, the areas it handed over (lists are read, never changed)
+   */
+  Releases(long epoch, Map<Integer, List<List<LazyArea>>> handed, int batchSize, NodeDirectory nodes,
+      ActorRef<PurgeProtocol.Command> replyTo, long firstBatchId, long ticks) {
+    if (batchSize < 1) throw new IllegalArgumentException("release batch must be >= 1: " + batchSize);
     this.epoch = epoch;
     this.ticks = ticks;
     this.batchSize = batchSize;
     this.nodes = nodes;
     this.replyTo = replyTo;
     this.nextBatch = firstBatchId;
-    for (LazyArea la : spliced) {
-      for (Part p : la.parts()) {
-        queues.computeIfAbsent(p.node(), k -> new ArrayDeque<>())
-            .add(new Piece(new ReleasePiece(la.area().start(), p.start(), p.end()), la.area()));
-      }
+    handed.forEach((node, lists) -> own.put(node, lists.stream().flatMap(List::stream).iterator()));
+    for (int k : new ArrayList<>(own.keySet())) {
+      if (!outstanding.containsKey(k)) sendNext(k);
     }
-    for (int k : new ArrayList<>(queues.keySet())) sendNext(k);
   }
 
   /** Whether every batch was sent and answered. */
   boolean done() {
-    return outstanding.isEmpty() && queues.isEmpty();
+    return outstanding.isEmpty() && own.isEmpty() && foreign.isEmpty();
   }
 
   /** The next batch id to use, for the epoch after this one. */
@@ -89,23 +99,56 @@ final class Releases {
     }
   }
 
+  /**
+   * Sends {@code node} its next batch, if it has anything left; nodes handed pieces on the way that
+   * have no batch outstanding get theirs too.
+   */
   private void sendNext(int node) {
-    Deque<Piece> q = queues.get(node);
-    if (q == null || q.isEmpty()) {
-      queues.remove(node);
-      return;
-    }
-    List<ReleasePiece> batch = new ArrayList<>(Math.min(batchSize, q.size()));
-    List<Area> areas = new ArrayList<>(batch.size());
-    while (!q.isEmpty() && batch.size() < batchSize) {
-      Piece p = q.poll();
+    // batchSize may be "unbounded" (Integer.MAX_VALUE: the whole release in one message).
+    List<ReleasePiece> batch = new ArrayList<>(Math.min(batchSize, 1024));
+    List<Area> areas = new ArrayList<>(Math.min(batchSize, 1024));
+    List<Integer> woken = null;
+    ArrayDeque<Piece> waiting = foreign.get(node);
+    Iterator<LazyArea> mine = own.get(node);
+    while (batch.size() < batchSize) {
+      Piece p = waiting == null ? null : waiting.poll();
+      if (p == null && mine != null && mine.hasNext()) {
+        LazyArea la = mine.next();
+        Area a = la.area();
+        // The start piece gives back every part of the area on its start owner at once.
+        p = new Piece(new ReleasePiece(a.start(), a.start(), pieceEnd(la)), a);
+        for (Part part : la.parts()) {
+          if (part.node() == node) continue;
+          foreign.computeIfAbsent(part.node(), k -> new ArrayDeque<>())
+              .add(new Piece(new ReleasePiece(a.start(), part.start(), part.end()), a));
+          if (!outstanding.containsKey(part.node())) {
+            if (woken == null) woken = new ArrayList<>();
+            woken.add(part.node());
+          }
+        }
+      }
+      if (p == null) break;
       batch.add(p.piece());
       areas.add(p.area());
     }
-    long id = nextBatch++;
-    PurgeProtocol.ReleasePieces msg =
-        new PurgeProtocol.ReleasePieces(epoch, List.copyOf(batch), replyTo, id, List.copyOf(areas));
-    outstanding.put(node, new Outstanding(id, msg, ticks));
-    nodes.node(node).tell(msg);
+    if (waiting != null && waiting.isEmpty()) foreign.remove(node);
+    if (mine != null && !mine.hasNext()) own.remove(node);
+    if (!batch.isEmpty()) {
+      long id = nextBatch++;
+      PurgeProtocol.ReleasePieces msg =
+          new PurgeProtocol.ReleasePieces(epoch, List.copyOf(batch), replyTo, id, List.copyOf(areas));
+      outstanding.put(node, new Outstanding(id, msg, ticks));
+      nodes.node(node).tell(msg);
+    }
+    if (woken != null) {
+      for (int k : woken) if (!outstanding.containsKey(k)) sendNext(k);
+    }
+  }
+
+  /** The end of the part of {@code la} that starts at its start. */
+  private static long pieceEnd(LazyArea la) {
+    long start = la.area().start();
+    for (Part p : la.parts()) if (p.start() == start) return p.end();
+    return la.area().end();
   }
 }

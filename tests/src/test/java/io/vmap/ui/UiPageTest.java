@@ -1,0 +1,192 @@
+package io.vmap.ui;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.Props;
+import akka.actor.typed.javadsl.Behaviors;
+import io.vmap.client.VmapSettings;
+import io.vmap.http.LiveMember;
+import io.vmap.protocol.PurgeProtocol;
+import io.vmap.space.Geometry;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.Dimension;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.interactions.Actions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+/**
+ * The operator page in a real headless Chromium (Debian's, installed by scripts/chromium.sh, which
+ * `mvn verify` runs first), against a member with known areas (16 zones of 64 KiB at 0x100000 over
+ * 2 nodes) and a flush subscriber that never acks: the map has a cell per zone and the all-busy
+ * zone is coloured busy, hovering an area shows its bounds, and the purge panel shows the
+ * subscriber as stuck with what to do. Saves a screenshot under tests/target/screenshots.
+ */
+@Tag("integration")
+class UiPageTest {
+
+  static final long BASE = 0x100000L;
+  static final long ZONE = 0x10000L;
+  static final Duration PATIENCE = Duration.ofSeconds(90);
+
+  @TempDir Path profile;
+  LiveMember m;
+  ChromeDriver driver;
+  ActorRef<PurgeProtocol.Flush> silent;
+
+  @BeforeEach
+  void start() throws Exception {
+    m = new LiveMember("ui-page", VmapSettings.defaults().withGeometry(new Geometry(BASE, BASE + 16 * ZONE, 4096, ZONE, 2), null));
+    driver = browser(profile);
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    if (driver != null) driver.quit();
+    if (silent != null) m.vmap.client().unsubscribeFlush(silent);
+    if (m != null) m.close();
+  }
+
+  static String hex(long v) {
+    return String.format("0x%016x", v);
+  }
+
+  @Test
+  void anOperatorSeesZonesAreasAndAStalledPurge() throws Exception {
+    // Zone 0 all busy; an area across zones 1 and 2; some smaller ones; one freed but held back
+    // from reuse by a subscriber that never acks its flush.
+    assertEquals(hex(BASE), m.alloc("{\"size\":65536,\"node\":0,\"tag\":\"full\"}"));
+    assertEquals(hex(0x118000L), m.alloc("{\"size\":65536,\"vstart\":\"0x118000\",\"vend\":\"0x128000\",\"tag\":\"span\"}"));
+    Random r = new Random(7);
+    List<String> tags = List.of("vmap_stack", "module_alloc", "ioremap");
+    for (int i = 0; i < 24; i++) {
+      m.alloc("{\"size\":" + (4096 * (1 + r.nextInt(6))) + ",\"tag\":\"" + tags.get(i % 3) + "\"}");
+    }
+    String gone = m.alloc("{\"size\":16384,\"node\":1,\"tag\":\"gone\"}");
+    silent = m.system.systemActorOf(Behaviors.ignore(), "silent-cache", Props.empty());
+    m.vmap.client().subscribeFlush(silent).toCompletableFuture().get();
+    assertEquals(204, m.send("DELETE", "/v1/areas/" + gone, null).status());
+    m.vmap.client().purge(); // its epoch waits for the silent subscriber
+
+    driver.get(m.base + "/ui?interval=1000");
+    WebDriverWait wait = new WebDriverWait(driver, PATIENCE);
+    wait.ignoring(StaleElementReferenceException.class);
+
+    // The map: one cell per zone, zone 0 coloured busy. (The page redraws on every poll, so each
+    // look reads what it needs at once and is tried again if the drawing was replaced meanwhile.)
+    wait.until(d -> d.findElements(By.cssSelector("#map rect.cell")).size() == 16);
+    List<String> zone0 = wait.until(d -> attributes(d.findElement(By.cssSelector("#map rect.cell[data-index='0']")),
+        "data-state", "fill", "data-node"));
+    assertEquals(List.of("busy", "rgb(214,39,40)", "0"), zone0, "zone 0: all busy, busy colour, node 0");
+    assertEquals(List.of("1"), wait.until(d -> attributes(d.findElement(By.cssSelector("#map rect.cell[data-index='1']")), "data-node")));
+    assertTrue(wait.until(d -> d.findElements(By.cssSelector("#map line.spanning")).size()) >= 1, "the spanning area is drawn across zones");
+
+    // Hovering an area shows its bounds.
+    String spanning = "#areas rect.area[data-start='" + hex(0x118000L) + "']";
+    String tip = wait.until(d -> {
+      new Actions(d).moveToElement(d.findElement(By.cssSelector(spanning))).perform();
+      String t = d.findElement(By.id("tooltip")).getText();
+      return t.contains("start " + hex(0x118000L)) && t.contains("end   " + hex(0x128000L)) ? t : null;
+    });
+    assertTrue(tip.contains("tag span") && tip.contains("node  1") && tip.contains("spans zones of nodes 1, 0"), tip);
+    assertTrue(tip.contains("64.0 KiB (65536 bytes)"), tip);
+
+    // The purge panel: the subscriber that withholds its ack stands out, with what to do.
+    String path = silent.path().toString();
+    String holder = wait.until(d -> {
+      for (WebElement tr : d.findElements(By.cssSelector("#holders tr.holder.stuck"))) {
+        if (path.equals(tr.getAttribute("data-subscriber"))) return tr.getText();
+      }
+      return null;
+    });
+    assertTrue(holder.contains(path) && holder.contains("(no ack)"), holder);
+    String advice = wait.until(d -> {
+      WebElement a = d.findElement(By.id("purge-advice"));
+      return a.isDisplayed() ? a.getText() : null;
+    });
+    assertTrue(advice.contains("unsubscribeFlush") && advice.contains(path), advice);
+    assertEquals("flushing", wait.until(d -> d.findElement(By.id("purge-phase")).getText()));
+    wait.until(d -> d.findElement(By.id("tooltip")).isDisplayed());
+    screenshot("ui.png");
+
+    // Zooming into zone 1 shows that zone alone.
+    wait.until(d -> {
+      d.findElement(By.cssSelector("#map rect.cell[data-index='1']")).click();
+      return d.findElement(By.id("range")).getText().startsWith(hex(BASE + ZONE) + " – " + hex(BASE + 2 * ZONE));
+    });
+    wait.until(d -> d.findElements(By.cssSelector("#map rect.cell")).size() == 1);
+    assertEquals("", wait.until(d -> d.findElement(By.id("error")).getText()), "no error banner");
+  }
+
+  // ------------------------------------------------------------------ the browser
+
+  /** Headless Chromium through chromedriver, from the paths scripts/chromium.sh wrote (or found on PATH). */
+  static ChromeDriver browser(Path profile) throws IOException {
+    String[] paths = chromium();
+    ChromeOptions o = new ChromeOptions();
+    o.setBinary(paths[0]);
+    o.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage", "--user-data-dir=" + profile.toAbsolutePath(), "--window-size=1100,2300");
+    ChromeDriverService service = new ChromeDriverService.Builder()
+        .usingDriverExecutable(new File(paths[1])).usingAnyFreePort().build();
+    ChromeDriver d = new ChromeDriver(service, o);
+    d.manage().window().setSize(new Dimension(1100, 2300));
+    return d;
+  }
+
+  /** The browser and the driver: from vmap.chromium.file (set by the build), else the Debian paths. */
+  static List<String> attributes(WebElement e, String... names) {
+    List<String> out = new java.util.ArrayList<>();
+    for (String n : names) out.add(e.getAttribute(n));
+    return out;
+  }
+
+  static String[] chromium() throws IOException {
+    String file = System.getProperty("vmap.chromium.file");
+    String browser = "/usr/bin/chromium";
+    String driver = "/usr/bin/chromedriver";
+    if (file != null && Files.exists(Path.of(file))) {
+      Properties p = new Properties();
+      try (InputStream in = Files.newInputStream(Path.of(file))) {
+        p.load(in);
+      }
+      browser = p.getProperty("vmap.chromium.binary", browser);
+      driver = p.getProperty("vmap.chromium.driver", driver);
+    }
+    if (!Files.isExecutable(Path.of(browser)) || !Files.isExecutable(Path.of(driver))) {
+      fail("headless Chromium is required for this test and was not found (browser " + browser + ", driver " + driver
+          + "): run `bash scripts/chromium.sh install` (mvn verify runs it before the integration tests)");
+    }
+    return new String[] {browser, driver};
+  }
+
+  void screenshot(String name) throws IOException {
+    Path dir = Path.of(System.getProperty("vmap.screenshots", "target/screenshots"));
+    Files.createDirectories(dir);
+    File shot = driver.getScreenshotAs(OutputType.FILE);
+    Files.copy(shot.toPath(), dir.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+  }
+}
