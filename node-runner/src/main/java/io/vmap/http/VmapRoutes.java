@@ -139,6 +139,8 @@ final class VmapRoutes extends AllDirectives {
         path("info", () -> get(() ->
             parameterOptional("format", format ->
                 optionalHeaderValueByName("Accept", accept -> op("info", () -> info(client, format, accept)))))),
+        // Every tenant's usage and quota for an admin, a tenant's own row for a tenant (the dashboard's view).
+        path("tenants", () -> get(() -> op("tenants", () -> tenants(client)))),
         path("purge", () -> post(() -> auth.admin(principal, () -> op("purge", () -> purge(client))))));
   }
 
@@ -186,6 +188,10 @@ final class VmapRoutes extends AllDirectives {
     return client.info().thenApply(i -> asJson
         ? json(StatusCodes.OK, InfoJson.of(i))
         : HttpResponse.create().withStatus(StatusCodes.OK).withEntity(ContentTypes.TEXT_PLAIN_UTF8, i.render()));
+  }
+
+  private CompletionStage<HttpResponse> tenants(VmapClient client) {
+    return client.tenants().thenApply(rows -> json(StatusCodes.OK, io.vmap.http.api.TenantsJson.of(rows)));
   }
 
   private CompletionStage<HttpResponse> purge(VmapClient client) {

@@ -123,4 +123,28 @@ class QuotaTest extends AllocatorTestBase {
     // A refusal is an answer too: its retry gets it again.
     assertEquals(ErrorCode.EDQUOT, failure(q.alloc(AllocOptions.size(4096).requestId("twice"))).code());
   }
+
+  @Test
+  void tenantsSumsEveryNodesUsageWithoutTheAreasAndATenantSeesOnlyItsOwnRow() {
+    vmap = withQuotas(Map.of("q", new Quota(0x40000, 10), "idle", new Quota(Quota.UNLIMITED, 3)));
+    VmapClient q = vmap.client("q");
+    // One area on each home, one spanning two nodes, one freed lazily.
+    for (int home = 0; home < 4; home++) await(q.alloc(AllocOptions.size(4096).home(home)));
+    await(q.alloc(AllocOptions.size(0x20000)));
+    Area freed = await(q.alloc(AllocOptions.size(8192))).area();
+    await(q.free(freed.start()));
+    await(vmap.client("r").alloc(AllocOptions.size(4096)));
+
+    List<VmapInfo.TenantInfo> all = await(vmap.client().tenants());
+    assertEquals(List.of("idle", "q", "r"), all.stream().map(VmapInfo.TenantInfo::tenant).toList());
+    assertEquals(new TenantUsage("q", 4 * 4096 + 0x20000, 5, 8192, 1), all.get(1).usage());
+    assertEquals(new Quota(0x40000, 10), all.get(1).quota());
+    assertEquals(TenantUsage.none("idle"), all.get(0).usage(), "a quota of its own: listed, holding nothing");
+    // The same rows info computes from every area.
+    assertEquals(await(vmap.client().info()).tenants(), all);
+
+    assertEquals(List.of(all.get(1)), await(q.tenants()));
+    List<VmapInfo.TenantInfo> none = await(vmap.client("nobody").tenants());
+    assertEquals(List.of(new VmapInfo.TenantInfo("nobody", TenantUsage.none("nobody"), Quota.NONE)), none);
+  }
 }

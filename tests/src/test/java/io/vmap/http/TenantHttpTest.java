@@ -240,6 +240,57 @@ class TenantHttpTest {
   }
 
   @Test
+  void tenantsListsEveryTenantsUsageAndQuotaForAnAdminAndOnlyItsOwnRowForATenant() throws Exception {
+    allocOk(tokenA, "{\"size\":8192,\"node\":0}");
+    String freed = allocOk(tokenA, "{\"size\":4096,\"node\":1}");
+    assertEquals(204, send(tokenA, "DELETE", "/v1/areas/" + freed, null).status());
+    allocOk(tokenB, "{\"size\":4096}");
+
+    JsonNode all = send(tokenAdmin, "GET", "/v1/tenants", null).json().get("tenants");
+    List<String> names = new java.util.ArrayList<>();
+    all.forEach(t -> names.add(t.get("tenant").asText()));
+    // "small" holds nothing but has a quota of its own: the dashboard shows it too.
+    assertEquals(List.of("a", "b", "small"), names, all.toString());
+    JsonNode a = all.get(0);
+    assertEquals(1, a.get("liveAreas").asLong(), a.toString());
+    assertEquals(8192, a.get("liveBytes").asLong(), a.toString());
+    assertEquals(1, a.get("lazyAreas").asLong(), "lazily freed, still counted: " + a);
+    assertEquals(12288, a.get("bytes").asLong(), a.toString());
+    assertTrue(a.get("maxAreas").isNull(), a.toString());
+    assertEquals(2, all.get(2).get("maxAreas").asLong(), all.get(2).toString());
+    assertEquals(0, all.get(2).get("areas").asLong(), all.get(2).toString());
+
+    // The same numbers as the info rows.
+    assertEquals(send(tokenAdmin, "GET", "/v1/info?format=json", null).json().get("tenants"), all);
+
+    JsonNode own = send(tokenB, "GET", "/v1/tenants", null).json().get("tenants");
+    assertEquals(1, own.size(), own.toString());
+    assertEquals("b", own.get(0).get("tenant").asText());
+    assertEquals(1, own.get(0).get("liveAreas").asLong());
+    // A tenant holding nothing gets its own empty row, not an empty list.
+    String newcomer = TokenStore.newToken();
+    Files.writeString(tokensFile, Files.readString(tokensFile) + line(newcomer, "c", "tenant") + "\n");
+    JsonNode none = send(newcomer, "GET", "/v1/tenants", null).json().get("tenants");
+    assertEquals(1, none.size(), none.toString());
+    assertEquals("c", none.get(0).get("tenant").asText());
+    assertEquals(0, none.get(0).get("areas").asLong());
+    assertEquals(401, send(null, "GET", "/v1/tenants", null).status());
+  }
+
+  @Test
+  void theOperatorViewsShowEveryTenantsAreasSoTheyAnswerAnAdminOnly() throws Exception {
+    allocOk(tokenA, "{\"size\":4096}");
+    for (String path : List.of("/v1/space", "/v1/space/areas", "/v1/nodes", "/v1/purge/status")) {
+      assertError(send(tokenA, "GET", path, null), 403, "EPERM", "admin");
+      assertEquals(401, send(null, "GET", path, null).status(), path);
+      assertEquals(200, send(tokenAdmin, "GET", path, null).status(), path);
+    }
+    // The API's description and the page itself hold no data: any caller with a token, and the page for all.
+    assertEquals(200, send(tokenA, "GET", "/v1/openapi.json", null).status());
+    assertEquals(200, send(null, "GET", "/ui", null).status());
+  }
+
+  @Test
   void theTokenFileIsReadAgainWhenItChangesAndABrokenEditIsIgnored() throws Exception {
     String newcomer = TokenStore.newToken();
     assertEquals(401, send(newcomer, "GET", "/v1/info", null).status());

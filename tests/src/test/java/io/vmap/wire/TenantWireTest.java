@@ -77,6 +77,8 @@ class TenantWireTest {
     roundTrip(new QuotaProtocol.Settle("t", k, true));
     roundTrip(new QuotaProtocol.UsageQuery("t", 7, 1));
     roundTrip(new QuotaProtocol.UsageReport(7, 1, new TenantUsage("t", 1, 2, 3, 4)));
+    roundTrip(new ClientProtocol.GetTenants(kit.createTestProbe(ClientProtocol.TenantsHere.class).getRef()));
+    roundTrip(new ClientProtocol.TenantsHere(3, List.of(new TenantUsage("t", 1, 2, 3, 4), TenantUsage.none("u"))));
   }
 
   @Test

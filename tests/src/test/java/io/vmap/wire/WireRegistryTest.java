@@ -88,6 +88,8 @@ final class WireRegistryTest {
     m.put(261, "io.vmap.protocol.ClientProtocol$NodeInfo");
     m.put(262, "io.vmap.protocol.ClientProtocol$NodeReport");
     m.put(263, "io.vmap.protocol.ClientProtocol$ReservationAge");
+    m.put(264, "io.vmap.protocol.ClientProtocol$GetTenants");
+    m.put(265, "io.vmap.protocol.ClientProtocol$TenantsHere");
     m.put(270, "io.vmap.protocol.PeerProtocol$AllocHere");
     m.put(271, "io.vmap.protocol.PeerProtocol$AttemptPlaced");
     m.put(272, "io.vmap.protocol.PeerProtocol$AttemptFailed");

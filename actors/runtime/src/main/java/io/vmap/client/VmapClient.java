@@ -343,6 +343,29 @@ public final class VmapClient implements AutoCloseable {
   }
 
   /**
+   * What each tenant holds over the whole space (live and lazily freed areas, what its quota counts)
+   * and its quota, by tenant name, without copying any area (each node sends its per-tenant sums):
+   * the view a dashboard polls. An admin gets every tenant holding something or having a quota of
+   * its own; a tenant only its own row (zero if it holds nothing).
+   */
+  public CompletionStage<List<VmapInfo.TenantInfo>> tenants() {
+    List<CompletableFuture<ClientProtocol.TenantsHere>> parts = new ArrayList<>();
+    for (int k = 0; k < geometry.nodes(); k++) {
+      int node = k;
+      parts.add(retrying(() -> ask(nodes.client(node), (ActorRef<ClientProtocol.TenantsHere> r) -> new ClientProtocol.GetTenants(r))));
+    }
+    return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenApply(v -> {
+      List<io.vmap.state.TenantUsage> perNode = new ArrayList<>();
+      for (CompletableFuture<ClientProtocol.TenantsHere> p : parts) perNode.addAll(p.join().tenants());
+      List<VmapInfo.TenantInfo> rows = VmapInfo.tenantRows(perNode, quotas);
+      if (principal.admin()) return rows;
+      String me = principal.tenant();
+      return List.of(rows.stream().filter(t -> t.tenant().equals(me)).findFirst()
+          .orElse(new VmapInfo.TenantInfo(me, io.vmap.state.TenantUsage.none(me), quotas.of(me))));
+    });
+  }
+
+  /**
    * Runs a purge now (after the running one, if any); completes with the areas it released. Needs the
    * admin role (EPERM otherwise): a purge flushes every subscriber and is the operator's tool (a
    * tenant's allocation over its quota purges by itself when that would help).

@@ -81,12 +81,11 @@ public record VmapInfo(
     List<AreaInfo> busy = new ArrayList<>();
     List<AreaInfo> lazy = new ArrayList<>();
     List<NodeStats> stats = new ArrayList<>();
-    Map<String, TenantUsage> usage = new TreeMap<>();
-    for (String t : quotas.byTenant().keySet()) usage.put(t, TenantUsage.none(t));
+    List<TenantUsage> perNode = new ArrayList<>();
     for (ClientProtocol.NodeInfo n : infos) {
       for (Area a : n.busy()) busy.add(new AreaInfo(a, n.node(), n.ownerOf(a.start())));
       for (LazyArea la : n.lazy()) lazy.add(new AreaInfo(la.area(), n.node(), n.ownerOf(la.area().start())));
-      for (TenantUsage u : n.tenants()) usage.merge(u.tenant(), u, TenantUsage::plus);
+      perNode.addAll(n.tenants());
       stats.add(
           new NodeStats(
               n.node(), n.busy().size(), n.lazy().size(), n.freeBytes(), n.freeBlocks(),
@@ -96,9 +95,21 @@ public record VmapInfo(
     busy.sort(byStart);
     lazy.sort(byStart);
     stats.sort(Comparator.comparingInt(NodeStats::node));
+    return new VmapInfo(g, List.copyOf(busy), List.copyOf(lazy), List.copyOf(stats), purge, tenantRows(perNode, quotas),
+        null);
+  }
+
+  /**
+   * One row per tenant, by name: its usage summed over the nodes' {@code perNode} rows, and its
+   * quota; every tenant with a quota of its own has a row, holding something or not.
+   */
+  static List<TenantInfo> tenantRows(List<TenantUsage> perNode, Quotas quotas) {
+    Map<String, TenantUsage> usage = new TreeMap<>();
+    for (String t : quotas.byTenant().keySet()) usage.put(t, TenantUsage.none(t));
+    for (TenantUsage u : perNode) usage.merge(u.tenant(), u, TenantUsage::plus);
     List<TenantInfo> tenants = new ArrayList<>();
     for (TenantUsage u : usage.values()) tenants.add(new TenantInfo(u.tenant(), u, quotas.of(u.tenant())));
-    return new VmapInfo(g, List.copyOf(busy), List.copyOf(lazy), List.copyOf(stats), purge, List.copyOf(tenants), null);
+    return List.copyOf(tenants);
   }
 
   /**

@@ -164,6 +164,10 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
     return newReceiveBuilder()
         // clients
         .onMessage(ClientProtocol.Batch.class, this::onBatch)
+        .onMessage(ClientProtocol.GetTenants.class, m -> {
+          inspection.onGetTenants(m);
+          return this;
+        })
         .onMessage(ClientProtocol.GetInfo.class, m -> {
           inspection.onGetInfo(m);
           return this;

@@ -30,7 +30,7 @@ public final class ClientProtocol {
   private ClientProtocol() {}
 
   /** A client's message to one node. */
-  public sealed interface Command extends NodeMessage permits Batch, GetInfo, Inspect {}
+  public sealed interface Command extends NodeMessage permits Batch, GetInfo, Inspect, GetTenants {}
 
   /**
    * Requests to one node, handled in one turn in list order; each gets the answer it would get
@@ -109,6 +109,19 @@ public final class ClientProtocol {
 
   /** This node's areas and counters, for {@code info}. */
   public record GetInfo(ActorRef<NodeInfo> replyTo) implements Command {}
+
+  /**
+   * What each tenant holds on this node, without the areas themselves: the light view a dashboard
+   * polls ({@code GET /v1/tenants}), where {@link GetInfo} would copy every area.
+   */
+  public record GetTenants(ActorRef<TenantsHere> replyTo) implements Command {}
+
+  /** Answer to {@link GetTenants}: what each tenant holding something on {@code node} holds there. */
+  public record TenantsHere(int node, List<TenantUsage> tenants) implements WireMessage {
+    public TenantsHere {
+      tenants = tenants == null ? List.of() : List.copyOf(tenants);
+    }
+  }
 
   /** This node's books, for an fsck: free blocks, areas, parts, reservations and their ages. */
   public record Inspect(ActorRef<NodeReport> replyTo) implements Command {}

@@ -337,6 +337,8 @@ public final class WireRegistry {
     b.add(261, io.vmap.protocol.ClientProtocol.NodeInfo.class);
     b.add(262, io.vmap.protocol.ClientProtocol.NodeReport.class);
     b.add(263, io.vmap.protocol.ClientProtocol.ReservationAge.class);
+    b.add(264, io.vmap.protocol.ClientProtocol.GetTenants.class);
+    b.add(265, io.vmap.protocol.ClientProtocol.TenantsHere.class);
     // PeerProtocol: 270-299.
     b.add(270, io.vmap.protocol.PeerProtocol.AllocHere.class);
     b.add(271, io.vmap.protocol.PeerProtocol.AttemptPlaced.class);

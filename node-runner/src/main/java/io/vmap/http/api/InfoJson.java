@@ -40,7 +40,7 @@ public record InfoJson(
       Long maxAreas,
       Long maxBytes) {
 
-    static TenantJson of(VmapInfo.TenantInfo t) {
+    public static TenantJson of(VmapInfo.TenantInfo t) {
       TenantUsage u = t.usage();
       Quota q = t.quota();
       return new TenantJson(t.tenant(), u.areas(), u.bytes(), u.liveAreas(), u.liveBytes(), u.lazyAreas(), u.lazyBytes(),
