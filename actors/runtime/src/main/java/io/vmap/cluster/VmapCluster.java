@@ -45,24 +45,29 @@ public final class VmapCluster {
     ClusterSharding sharding = ClusterSharding.get(system);
     NodeDirectory nodes = sharded(sharding, g.nodes());
     ReadIndexes indexes = new ReadIndexes(g.nodes());
-    ActorRef<PurgeProtocol.Command> coordinator =
-        ClusterSingleton.get(system)
-            .init(
-                SingletonActor.of(
-                    Behaviors.supervise(
-                            PurgeCoordinator.create(g, nodes, settings.lazyMaxPages(), settings.releaseBatch(),
-                                settings.node().askTimeout()))
-                        .onFailure(SupervisorStrategy.restart()),
-                    "vmap-purge-coordinator")
-                    .withProps(io.vmap.client.Vmap.DISPATCHER));
+    SingletonActor<PurgeProtocol.Command> purge =
+        SingletonActor.of(
+                Behaviors.supervise(
+                        PurgeCoordinator.create(g, nodes, settings.lazyMaxPages(), settings.releaseBatch(),
+                            settings.node().askTimeout()))
+                    .onFailure(SupervisorStrategy.restart()),
+                "vmap-purge-coordinator")
+            .withProps(io.vmap.client.Vmap.DISPATCHER);
+    // Sharding first: the coordinator's first act is to ask every node (nodes.node(k)), which throws
+    // "Shard type [vmap-node] must be started first" if the singleton starts while sharding.init is
+    // still starting the region (seen on a loaded machine), and a failure in its setup stops it for
+    // good (restart does not apply to the initial start). The entities get the singleton's proxy
+    // from init, which gives the same proxy however often it is called.
+    ClusterSingleton singletons = ClusterSingleton.get(system);
     sharding.init(
         Entity.of(
             NODE,
             ctx -> {
               int k = Integer.parseInt(ctx.getEntityId());
-              return VmapNode.create(k, g, settings.node(), nodes, coordinator, settings.persistenceId(k), indexes);
+              return VmapNode.create(k, g, settings.node(), nodes, singletons.init(purge), settings.persistenceId(k), indexes);
             })
             .withEntityProps(io.vmap.client.Vmap.DISPATCHER));
+    ActorRef<PurgeProtocol.Command> coordinator = singletons.init(purge);
     // Start every node now (recovering it, if durable) rather than on the first request.
     for (int k = 0; k < g.nodes(); k++) nodes.node(k).tell(new NodeMessage.Wake());
     // Finds of this member's own nodes read their index; the rest travel to the node.
