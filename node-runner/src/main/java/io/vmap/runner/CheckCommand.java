@@ -138,11 +138,17 @@ final class CheckCommand extends CliCommand {
       throw new CheckFailed("cannot reach " + uri + ": " + e);
     }
     if (r.statusCode() != 200) throw new CheckFailed(uri + " answered " + r.statusCode() + ": " + r.body());
+    VmapInfo info;
     try {
-      return Api.read(r.body(), InfoJson.class).toVmapInfo();
+      info = Api.read(r.body(), InfoJson.class).toVmapInfo();
     } catch (IllegalArgumentException e) {
       throw new CheckFailed(uri + " did not answer vmap info JSON: " + e.getMessage());
     }
+    // A tenant's token sees only its own areas and no node counters: nothing to check the books with.
+    if (info.scope() != null) {
+      throw new CheckFailed(uri + " showed only tenant " + info.scope() + "'s areas: an fsck needs an admin token in VMAP_TOKEN");
+    }
+    return info;
   }
 
   /** The target could not be checked at all: exit 1 with the reason on stderr. */
