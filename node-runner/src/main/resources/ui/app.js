@@ -46,9 +46,24 @@ function blend(shares) {
 
 function nodeHue(k, nodes) { return 'hsl(' + Math.round(360 * k / Math.max(1, nodes)) + ',55%,50%)'; }
 
+// With authentication on, the views answer an admin's bearer token: asked for on the first 401 and
+// kept in sessionStorage (this tab only, gone when it closes), never in the URL.
+const tokenForm = document.getElementById('token-form');
+tokenForm.addEventListener('submit', evt => {
+  evt.preventDefault();
+  const t = document.getElementById('token').value.trim();
+  if (t) sessionStorage.setItem('vmapToken', t); else sessionStorage.removeItem('vmapToken');
+  document.getElementById('token').value = '';
+  refresh();
+});
+
 async function getJson(path) {
-  const r = await fetch(path, { headers: { Accept: 'application/json' }, cache: 'no-store' });
+  const headers = { Accept: 'application/json' };
+  const token = sessionStorage.getItem('vmapToken');
+  if (token) headers.Authorization = 'Bearer ' + token;
+  const r = await fetch(path, { headers, cache: 'no-store' });
   const body = await r.json().catch(() => null);
+  if (r.status === 401 || r.status === 403) tokenForm.hidden = false;
   if (!r.ok) {
     const e = new Error(path + ': ' + r.status + (body && body.error ? ' ' + body.error + ': ' + body.reason : ''));
     e.status = r.status;
@@ -337,18 +352,27 @@ function drawEpochs(p) {
 // ------------------------------------------------------------------ tenants (placeholder)
 
 /**
- * Tenants' usage against quota. No route serves it yet; when GET /v1/tenants exists, this draws
- * its rows ({tenant, areas, bytes, quotaAreas, quotaBytes} as the tenants work defines them).
+ * Tenants' usage against quota, from GET /v1/tenants: areas and bytes count live and lazily freed
+ * areas (what the quota counts); maxAreas / maxBytes are null without a limit.
  */
 async function drawTenants() {
   const body = document.getElementById('tenants-body');
   try {
     const t = await getJson('/v1/tenants');
-    const rows = (t.tenants || []).map(x =>
-      `<tr><td>${x.tenant}</td><td>${x.areas}${x.quotaAreas != null ? ' / ' + x.quotaAreas : ''}</td>` +
-      `<td>${fmtBytes(x.bytes)}${x.quotaBytes != null ? ' / ' + fmtBytes(x.quotaBytes) : ''}</td></tr>`).join('');
+    const cell = (tr, text) => { tr.appendChild(document.createElement('td')).textContent = text; };
+    const tbody = document.createElement('tbody');
+    for (const x of (t.tenants || [])) {
+      const tr = tbody.appendChild(document.createElement('tr'));
+      // Tenant names are [A-Za-z0-9._-] (the server checks), but set as text all the same.
+      cell(tr, x.tenant);
+      cell(tr, x.areas + (x.maxAreas != null ? ' / ' + x.maxAreas : ''));
+      cell(tr, fmtBytes(x.bytes) + (x.maxBytes != null ? ' / ' + fmtBytes(x.maxBytes) : ''));
+      cell(tr, x.lazyAreas + ' (' + fmtBytes(x.lazyBytes) + ')');
+    }
     body.className = '';
-    body.innerHTML = `<table><thead><tr><th>tenant</th><th>areas / quota</th><th>bytes / quota</th></tr></thead><tbody>${rows}</tbody></table>`;
+    body.innerHTML = '<table><thead><tr><th>tenant</th><th>areas / quota</th><th>bytes / quota</th>' +
+      '<th>lazily freed</th></tr></thead></table>';
+    body.firstChild.appendChild(tbody);
   } catch (e) {
     body.className = 'muted';
     body.textContent = e.status === 404
