@@ -37,11 +37,26 @@ function hex(b) { return '0x' + b.toString(16).padStart(16, '0'); }
 
 function ms(v) { return v == null ? '–' : (v < 10 ? v.toFixed(2) : v.toFixed(1)) + ' ms'; }
 
-/** The colour of a cell: the states' colours mixed by their share of its bytes. */
+/**
+ * The colour of a cell: the states' colours mixed by their share of its bytes, the used part
+ * (busy, lazy, reserved) shown with the square root of its share and at least 30%, so that a few
+ * areas in a cell of thousands of zones still show. An all-busy cell is exactly the busy colour.
+ */
 function blend(shares) {
+  const used = shares.busy + shares.lazy + shares.reserved;
+  const shown = used === 0 ? 0 : Math.max(0.3, Math.sqrt(used));
   const rgb = [0, 0, 0];
-  for (const s of STATES) for (let i = 0; i < 3; i++) rgb[i] += shares[s] * COLORS[s][i];
+  for (const s of STATES) {
+    const w = s === 'free' ? 1 - shown : (used === 0 ? 0 : shown * shares[s] / used);
+    for (let i = 0; i < 3; i++) rgb[i] += w * COLORS[s][i];
+  }
   return 'rgb(' + rgb.map(Math.round).join(',') + ')';
+}
+
+/** A share in percent, with the decimals a small one needs. */
+function pct(x) {
+  const p = 100 * x;
+  return (p === 0 || p >= 10 ? p.toFixed(1) : p >= 0.1 ? p.toFixed(2) : p.toPrecision(2)) + '%';
 }
 
 function nodeHue(k, nodes) { return 'hsl(' + Math.round(360 * k / Math.max(1, nodes)) + ',55%,50%)'; }
@@ -116,7 +131,7 @@ function drawSpace(s) {
     const total = c.busy[i] + c.lazy[i] + c.reserved[i] + c.free[i] || 1;
     const shares = {};
     for (const st of STATES) shares[st] = c[st][i] / total;
-    const dominant = STATES.reduce((a, b) => (shares[b] > shares[a] ? b : a));
+    const dominant = STATES.reduce((a, b) => (shares[b] > shares[a] ? b : a)); // most bytes
     const rect = el('rect', {
       class: 'cell', x, y, width: w, height: h, fill: blend(shares),
       'data-index': i, 'data-start': c.start[i], 'data-state': dominant,
@@ -129,7 +144,7 @@ function drawSpace(s) {
       `zones ${zoneFirst}..${Math.min(zoneFirst + s.zonesPerCell, s.firstZone + s.zones) - 1}`;
     const tip = `${zoneText}  ${c.start[i]} – ${end}\n` +
       `node ${c.node[i] == null ? 'several' : c.node[i]}   ${fmtBytes(c.bytes[i])}\n` +
-      STATES.map(st => `${st.padEnd(9)}${fmtBytes(c[st][i]).padStart(11)}  ${(100 * shares[st]).toFixed(1)}%`).join('\n');
+      STATES.map(st => `${st.padEnd(9)}${fmtBytes(c[st][i]).padStart(11)}  ${pct(shares[st])}`).join('\n');
     rect.addEventListener('mousemove', e => showTip(e, tip));
     rect.addEventListener('mouseleave', hideTip);
     rect.addEventListener('mousedown', e => { dragFrom = i; e.preventDefault(); });
@@ -248,7 +263,7 @@ function drawNodes(n) {
     const ratio = Number(x.freeBytes) > 0 ? Number(x.largestFreeBlock) / Number(x.freeBytes) : 0;
     const fr = document.createElement('tr');
     fr.innerHTML = `<td>${x.node}</td><td>${fmtBytes(x.freeBytes)}</td><td>${fmtBytes(x.largestFreeBlock)}</td>` +
-      `<td><span class="ratio"><i style="width:${(100 * ratio).toFixed(1)}%"></i></span>${(100 * ratio).toFixed(2)}%</td>` +
+      `<td><span class="ratio"><i style="width:${(100 * ratio).toFixed(1)}%"></i></span>${pct(ratio)}</td>` +
       `<td>${x.freeBlocks}</td>`;
     ftbody.appendChild(fr);
   }
@@ -349,36 +364,69 @@ function drawEpochs(p) {
     `${Math.round((t1 - t0) / 1000)} s`;
 }
 
-// ------------------------------------------------------------------ tenants (placeholder)
+// ------------------------------------------------------------------ tenants
+
+/** A tenant at this share of a limit or more stands out. */
+const NEAR_QUOTA = 0.9;
+/** While /v1/tenants answers 404, ask again only every this many polls. */
+const TENANTS_RETRY_POLLS = 15;
+let tenantsWait = 0;
+
+/** used / limit, or null without a limit. */
+function quotaShare(used, limit) { return limit == null ? null : Number(used) / Math.max(1, Number(limit)); }
 
 /**
- * Tenants' usage against quota, from GET /v1/tenants: areas and bytes count live and lazily freed
- * areas (what the quota counts); maxAreas / maxBytes are null without a limit.
+ * Tenants' usage against quota from GET /v1/tenants: {tenants: [{tenant, areas, bytes, liveAreas,
+ * liveBytes, lazyAreas, lazyBytes, maxAreas, maxBytes}]} (the rows of /v1/info's "tenants"; a null
+ * max is no limit). The section stays hidden while the member answers 404 (no tenants there).
  */
 async function drawTenants() {
-  const body = document.getElementById('tenants-body');
+  const section = document.getElementById('tenants');
+  let t;
   try {
-    const t = await getJson('/v1/tenants');
-    const cell = (tr, text) => { tr.appendChild(document.createElement('td')).textContent = text; };
-    const tbody = document.createElement('tbody');
-    for (const x of (t.tenants || [])) {
-      const tr = tbody.appendChild(document.createElement('tr'));
-      // Tenant names are [A-Za-z0-9._-] (the server checks), but set as text all the same.
-      cell(tr, x.tenant);
-      cell(tr, x.areas + (x.maxAreas != null ? ' / ' + x.maxAreas : ''));
-      cell(tr, fmtBytes(x.bytes) + (x.maxBytes != null ? ' / ' + fmtBytes(x.maxBytes) : ''));
-      cell(tr, x.lazyAreas + ' (' + fmtBytes(x.lazyBytes) + ')');
-    }
-    body.className = '';
-    body.innerHTML = '<table><thead><tr><th>tenant</th><th>areas / quota</th><th>bytes / quota</th>' +
-      '<th>lazily freed</th></tr></thead></table>';
-    body.firstChild.appendChild(tbody);
+    t = await getJson('/v1/tenants');
   } catch (e) {
-    body.className = 'muted';
-    body.textContent = e.status === 404
-      ? 'Tenant accounting is not served by this member yet (no /v1/tenants route).'
-      : 'Tenants: ' + e.message;
+    if (e.status === 404) {
+      section.hidden = true;
+      tenantsWait = TENANTS_RETRY_POLLS;
+      return;
+    }
+    section.hidden = false;
+    document.querySelector('#tenants-table tbody').replaceChildren();
+    document.getElementById('tenants-note').textContent = 'Tenants: ' + e.message;
+    return;
   }
+  const rows = Array.isArray(t) ? t : (t.tenants || []);
+  const tbody = document.querySelector('#tenants-table tbody');
+  tbody.replaceChildren();
+  let near = 0;
+  for (const x of rows) {
+    const shares = [quotaShare(x.areas, x.maxAreas), quotaShare(x.bytes, x.maxBytes)].filter(v => v != null);
+    const worst = shares.length ? Math.max(...shares) : null;
+    const tr = document.createElement('tr');
+    tr.className = 'tenant' + (worst != null && worst >= NEAR_QUOTA ? ' near' : '');
+    if (worst != null && worst >= NEAR_QUOTA) near++;
+    tr.dataset.tenant = x.tenant;
+    tr.innerHTML = '<td class="mono"></td><td></td><td></td><td></td><td></td><td class="wide"></td>';
+    tr.children[0].textContent = x.tenant;
+    tr.children[1].textContent = `${x.liveAreas} · ${fmtBytes(x.liveBytes)}`;
+    tr.children[2].textContent = `${x.lazyAreas} · ${fmtBytes(x.lazyBytes)}`;
+    tr.children[3].textContent = x.areas + ' / ' + (x.maxAreas == null ? 'no limit' : x.maxAreas);
+    tr.children[4].textContent = fmtBytes(x.bytes) + ' / ' + (x.maxBytes == null ? 'no limit' : fmtBytes(x.maxBytes));
+    tr.children[5].innerHTML = worst == null ? '<span class="muted">no quota</span>' :
+      `<span class="ratio"><i class="${worst >= NEAR_QUOTA ? 'near' : ''}" style="width:${Math.min(100, 100 * worst).toFixed(1)}%"></i></span>${pct(worst)}`;
+    tbody.appendChild(tr);
+  }
+  if (!rows.length) {
+    const tr = document.createElement('tr');
+    tr.innerHTML = '<td colspan="6" class="muted">no tenant holds areas</td>';
+    tbody.appendChild(tr);
+  }
+  document.getElementById('tenants-note').textContent = near
+    ? `${near} tenant${near > 1 ? 's are' : ' is'} at ${Math.round(100 * NEAR_QUOTA)}% of a quota or more: the next allocations ` +
+      'may fail with EDQUOT (lazily freed areas count until a purge releases them).'
+    : '';
+  section.hidden = false;
 }
 
 // ------------------------------------------------------------------ the loop
@@ -409,7 +457,8 @@ async function refresh() {
 
 async function loop() {
   await refresh();
-  drawTenants();
+  if (tenantsWait > 0) tenantsWait--;
+  else await drawTenants().catch(e => { document.getElementById('tenants-note').textContent = 'Tenants: ' + e.message; });
   setTimeout(loop, INTERVAL);
 }
 loop();

@@ -35,8 +35,9 @@ public final class BenchCommand extends CliCommand {
 
   @Option(names = "--target", paramLabel = "T", defaultValue = "embedded",
       description = "embedded (default: the actor allocator, volatile), embedded-durable (event sourced "
-          + "on the H2 journal; -Dvmap.node.max-batch-events=1 turns group commit off), global-lock, "
-          + "first-fit, or http://host:port (a member's HTTP API).")
+          + "on the H2 journal; -Dvmap.node.max-batch-events=1 turns group commit off), embedded-postgres "
+          + "(the same on the PostgreSQL journal of scripts/postgres.sh), global-lock, first-fit, or "
+          + "http://host:port (a member's HTTP API).")
   String target;
 
   @Option(names = "--compare", description = "Run embedded, global-lock and first-fit on the same cases and print a table.")
@@ -87,7 +88,7 @@ public final class BenchCommand extends CliCommand {
   int window;
 
   @Option(names = "--lazy-max-pages", paramLabel = "N|auto", defaultValue = "auto",
-      description = "Purge threshold in pages for every target; auto = fls(nodes) * 32 MiB / page.")
+      description = "Purge threshold in pages for every target; auto = fls(nodes) * 32 MiB / page, at most half the space's pages.")
   String lazyMaxPages;
 
   @Option(names = "--release-batch", paramLabel = "N", defaultValue = "256",

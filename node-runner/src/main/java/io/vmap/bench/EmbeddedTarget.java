@@ -47,6 +47,19 @@ final class EmbeddedTarget implements BenchTarget {
    * {@code JAVA_OPTS=-Dvmap.node.max-batch-events=1} for one write per event).
    */
   static EmbeddedTarget durable(VmapSettings settings, RequestIds ids) {
+    return durable("embedded-durable", "journal-h2.conf", settings, ids);
+  }
+
+  /**
+   * {@code --target embedded-postgres}: as {@code embedded-durable} on the PostgreSQL journal
+   * (cluster-config/journal-postgres.conf: the server of {@code scripts/postgres.sh start}, or the
+   * one its {@code VMAP_PG_*} variables name). Every run uses fresh persistence ids.
+   */
+  static EmbeddedTarget postgres(VmapSettings settings, RequestIds ids) {
+    return durable("embedded-postgres", "journal-postgres.conf", settings, ids);
+  }
+
+  private static EmbeddedTarget durable(String name, String journalFile, VmapSettings settings, RequestIds ids) {
     java.nio.file.Path dir;
     try {
       dir = java.nio.file.Files.createTempDirectory("vmap-bench-journal-");
@@ -56,12 +69,12 @@ final class EmbeddedTarget implements BenchTarget {
     // ./vmap sets VMAP_HOME; else the repository is here or, from a module directory, one up.
     String home = System.getenv("VMAP_HOME");
     java.nio.file.Path journal = java.nio.file.Path.of(home != null && !home.isEmpty() ? home : ".")
-        .resolve("cluster-config/journal-h2.conf");
+        .resolve("cluster-config").resolve(journalFile);
     if (home == null && !java.nio.file.Files.isRegularFile(journal)) {
-      journal = java.nio.file.Path.of("..").resolve("cluster-config/journal-h2.conf");
+      journal = java.nio.file.Path.of("..").resolve("cluster-config").resolve(journalFile);
     }
     if (!java.nio.file.Files.isRegularFile(journal)) {
-      throw new UsageException("target 'embedded-durable' needs " + journal + " (run from the repository or through ./vmap)");
+      throw new UsageException("target '" + name + "' needs " + journal + " (run from the repository or through ./vmap)");
     }
     com.typesafe.config.Config c = com.typesafe.config.ConfigFactory.load(
         com.typesafe.config.ConfigFactory.parseString("vmap.data-dir = \"" + dir.toAbsolutePath() + "\"")
@@ -69,7 +82,7 @@ final class EmbeddedTarget implements BenchTarget {
     akka.actor.typed.ActorSystem<Void> system =
         akka.actor.typed.ActorSystem.create(akka.actor.typed.javadsl.Behaviors.empty(), "vmap-bench", c);
     VmapSettings durable = settings.durable("bench-" + System.nanoTime() + "-");
-    return new EmbeddedTarget("embedded-durable", Vmap.embed(system, durable), system, dir, durable, ids);
+    return new EmbeddedTarget(name, Vmap.embed(system, durable), system, dir, durable, ids);
   }
 
   private EmbeddedTarget(String name, Vmap vmap, akka.actor.typed.ActorSystem<Void> durableSystem,
@@ -83,7 +96,7 @@ final class EmbeddedTarget implements BenchTarget {
     this.ids = ids;
     Geometry g = settings.geometry();
     this.describe = name + ": actor allocator (" + (settings.isDurable()
-            ? "durable, H2 journal, max-batch-events " + settings.node().maxBatchEvents()
+            ? "durable, " + (name.endsWith("postgres") ? "PostgreSQL" : "H2") + " journal, max-batch-events " + settings.node().maxBatchEvents()
             : "volatile") + "), " + g.nodes() + " nodes, zone " + g.zone()
         + ", lazy-max-pages " + settings.lazyMaxPages() + ", release-batch " + settings.releaseBatch()
         + ", request ids " + ids.name().toLowerCase() + "; each call = Akka ask + CompletionStage";

@@ -19,11 +19,11 @@ public final class Targets {
   /** Throws {@link UsageException} (a target that cannot be opened) unless {@code name} can be opened now. */
   public static void check(String name) {
     switch (name) {
-      case "embedded", "embedded-durable", "global-lock", "first-fit" -> {}
+      case "embedded", "embedded-durable", "embedded-postgres", "global-lock", "first-fit" -> {}
       default -> {
         if (HTTP.matcher(name).matches()) return;
         throw new UsageException("unknown target '" + name
-            + "' (expected embedded, global-lock, first-fit, embedded-durable or http://host:port)");
+            + "' (expected embedded, global-lock, first-fit, embedded-durable, embedded-postgres or http://host:port)");
       }
     }
   }
@@ -35,6 +35,7 @@ public final class Targets {
     return switch (name) {
       case "embedded" -> new EmbeddedTarget(cfg.vmapSettings(), cfg.requestIds());
       case "embedded-durable" -> EmbeddedTarget.durable(cfg.vmapSettings(), cfg.requestIds());
+      case "embedded-postgres" -> EmbeddedTarget.postgres(cfg.vmapSettings(), cfg.requestIds());
       case "global-lock" -> new GlobalLockTarget(g.vstart(), g.vend(), g.page(), cfg.thresholdPages());
       case "first-fit" -> new FirstFitTarget(g.vstart(), g.vend(), g.page(), cfg.thresholdPages());
       default -> new HttpTarget(name.endsWith("/") ? name.substring(0, name.length() - 1) : name);

@@ -6,12 +6,14 @@ import io.vmap.http.api.Api;
 import io.vmap.http.api.AreaJson;
 import io.vmap.http.api.BatchRequest;
 import io.vmap.http.api.BatchResponse;
+import io.vmap.protocol.Limits;
 import io.vmap.space.Unsigned;
 import io.vmap.state.ErrorCode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.function.IntSupplier;
 
 /**
  * {@code POST /v1/areas/batch}: every operation of the body is submitted to the client at once, in
@@ -22,33 +24,51 @@ import java.util.concurrent.CompletionException;
 final class Batches {
 
   private final VmapClient client;
+  private final IntSupplier anyHome;
+  private final int maxOps;
+  private final InFlight inFlight;
 
-  /** Operations of {@code client}'s principal. */
-  Batches(VmapClient client) {
+  /**
+   * Operations of {@code client}'s principal; {@code anyHome}: the next home node for a batch whose
+   * allocations name none (drawn once per batch).
+   */
+  Batches(VmapClient client, IntSupplier anyHome, int maxOps, InFlight inFlight) {
     this.client = client;
+    this.anyHome = anyHome;
+    this.maxOps = maxOps;
+    this.inFlight = inFlight;
   }
 
   CompletableFuture<BatchResponse> run(String body) {
     BatchRequest req = Api.read(body, BatchRequest.class);
     if (req.ops() == null) throw new Api.BadJson("ops: missing (a list of operations)");
-    if (req.ops().size() > BatchRequest.MAX_OPS) {
-      throw new Api.BadJson("ops: " + req.ops().size() + " operations, more than the limit of " + BatchRequest.MAX_OPS);
+    int n = req.ops().size();
+    if (n > maxOps) throw new Api.BadJson(Limits.over("ops", n, "operations", "http.batch-ops", maxOps));
+    inFlight.acquire(n);
+    List<CompletableFuture<BatchResponse.Result>> results = new ArrayList<>(n);
+    // One home for the batch's allocations that name none, as one caller's requests share a home.
+    int[] home = {-1};
+    IntSupplier batchHome = () -> home[0] >= 0 ? home[0] : (home[0] = anyHome.getAsInt());
+    try {
+      for (int i = 0; i < n; i++) results.add(submit(i, req.ops().get(i), batchHome));
+    } catch (RuntimeException e) {
+      inFlight.release(n);
+      throw e;
     }
-    List<CompletableFuture<BatchResponse.Result>> results = new ArrayList<>(req.ops().size());
-    for (int i = 0; i < req.ops().size(); i++) results.add(submit(i, req.ops().get(i)));
-    return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)).thenApply(v -> {
+    return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)).whenComplete((v, t) -> inFlight.release(n))
+        .thenApply(v -> {
       List<BatchResponse.Result> out = new ArrayList<>(results.size());
       for (CompletableFuture<BatchResponse.Result> r : results) out.add(r.join());
       return new BatchResponse(out);
     });
   }
 
-  private CompletableFuture<BatchResponse.Result> submit(int i, BatchRequest.Op op) {
+  private CompletableFuture<BatchResponse.Result> submit(int i, BatchRequest.Op op, IntSupplier batchHome) {
     try {
       if (op == null) throw new Api.BadJson("null is not an operation");
       String kind = op.op() == null ? "" : op.op();
       return switch (kind) {
-        case "alloc" -> client.alloc(op.toOptions(client.geometry())).toCompletableFuture()
+        case "alloc" -> client.alloc(op.toOptions(client.geometry(), batchHome)).toCompletableFuture()
             .handle((a, t) -> t == null ? BatchResponse.Result.ok(201, AreaJson.of(a.area(), a.node())) : failed(i, t));
         case "free" -> {
           long addr = op.address();

@@ -29,6 +29,12 @@ import java.util.function.ToLongFunction;
  *       time from the parsed request to the allocator's answer.
  *   <li>{@code vmap_http_responses_total{code}}: every HTTP response by status code.
  *   <li>{@code vmap_info_scrape_errors_total}: scrape-time info calls that failed.
+ *   <li>{@code vmap_node_requests_total{node,op}}, {@code vmap_node_request_errors_total{node,op}}
+ *       (answers of status 400 and up) and {@code vmap_node_request_latency_seconds{node}}: the
+ *       allocator requests ({@code /v1/areas...}) this member served, per vmap node, as the operator
+ *       page's Nodes panel counts them (an allocation for the node its area starts on, a free or find
+ *       for {@code nodeOf(addr)}, {@code node="unattributed"} when there is no address). A node gets
+ *       its series when first served.
  *   <li>Per tenant, from info at scrape time: {@code vmap_tenant_bytes{tenant,state}} and {@code
  *       vmap_tenant_areas{tenant,state}} ({@code state} live or lazy: lazily freed, not purged yet,
  *       still counted against the quota), {@code vmap_tenant_quota_bytes{tenant}} and {@code
@@ -85,6 +91,26 @@ public final class Metrics {
       .help("Scrape-time info calls that failed or timed out.")
       .register(registry);
 
+  private final Counter nodeRequests = Counter.builder()
+      .name("vmap_node_requests_total")
+      .help("Allocator requests over HTTP by the vmap node they are for (the area's node) and operation.")
+      .labelNames("node", "op")
+      .register(registry);
+
+  private final Counter nodeErrors = Counter.builder()
+      .name("vmap_node_request_errors_total")
+      .help("Allocator requests over HTTP answered with a status of 400 or more, by vmap node and operation.")
+      .labelNames("node", "op")
+      .register(registry);
+
+  private final Histogram nodeLatency = Histogram.builder()
+      .name("vmap_node_request_latency_seconds")
+      .help("Time to answer an allocator request over HTTP, by the vmap node it is for.")
+      .labelNames("node")
+      .classicUpperBounds(BUCKETS)
+      .classicOnly()
+      .register(registry);
+
   public Metrics() {
     for (String op : OPS) {
       latency.initLabelValues(op);
@@ -96,6 +122,16 @@ public final class Metrics {
   public void record(String op, String result, long nanos) {
     ops.labelValues(op, result).inc();
     latency.labelValues(op).observe(Math.max(0, nanos) / 1e9);
+  }
+
+  /**
+   * Records one allocator request for vmap node {@code node} (a number, or "unattributed"): the
+   * per-node figures of the Nodes panel, for Prometheus.
+   */
+  public void nodeRequest(String node, String op, long nanos, boolean error) {
+    nodeRequests.labelValues(node, op).inc();
+    if (error) nodeErrors.labelValues(node, op).inc();
+    nodeLatency.labelValues(node).observe(Math.max(0, nanos) / 1e9);
   }
 
   /** Records one HTTP response status. */

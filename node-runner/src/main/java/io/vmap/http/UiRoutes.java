@@ -43,7 +43,8 @@ import java.util.regex.Pattern;
  * the jar's {@code ui/}), the JSON views it draws ({@code GET /v1/space}, {@code /v1/space/areas},
  * {@code /v1/nodes}, {@code /v1/purge/status}) and the API's description ({@code GET
  * /v1/openapi.json}). {@link #observe} counts the allocator requests per vmap node for
- * {@code /v1/nodes}. Mounted by {@link VmapRoutes} inside its error handling, so failures here get
+ * {@code /v1/nodes} and for {@code /metrics} ({@link Metrics#nodeRequest}). Mounted by {@link
+ * VmapRoutes} inside its error handling, so failures here get
  * the API's JSON error shape.
  */
 final class UiRoutes extends AllDirectives {
@@ -54,20 +55,23 @@ final class UiRoutes extends AllDirectives {
   /** Asset names under /ui/: one segment, no dot-dot. */
   private static final Pattern ASSET = Pattern.compile("[A-Za-z0-9_-][A-Za-z0-9_.-]{0,100}");
 
-  /** Inspections younger than this are shared between viewers (the page and vmap top poll every second or two). */
+  /** Inspections finished less than this ago are shared between viewers (the page and vmap top poll every second or two). */
   static final Duration SNAPSHOT_TTL = Duration.ofMillis(500);
 
   private final VmapClient client;
   private final HealthProbe probe;
+  private final Metrics metrics;
   private final Traffic traffic = new Traffic();
   private final PurgeView purge = new PurgeView();
 
   private CompletableFuture<SpaceModel> snapshot;
-  private long snapshotAt;
+  /** When {@link #snapshot} completed (System.nanoTime()). */
+  private volatile long snapshotDoneAt;
 
-  UiRoutes(VmapClient client, HealthProbe probe) {
+  UiRoutes(VmapClient client, HealthProbe probe, Metrics metrics) {
     this.client = client;
     this.probe = probe;
+    this.metrics = metrics;
   }
 
   Route route() {
@@ -151,11 +155,14 @@ final class UiRoutes extends AllDirectives {
     return client.purgeStatus().thenApply(st -> VmapRoutes.json(StatusCodes.OK, purge.view(st, Instant.now(), stuck)));
   }
 
-  /** Every node's books, shared for {@link #SNAPSHOT_TTL} between concurrent viewers. */
+  /**
+   * Every node's books: an inspection still under way is joined, a finished one is shared for
+   * {@link #SNAPSHOT_TTL}, so viewers polling together never pile inspections onto the nodes.
+   */
   private synchronized CompletionStage<SpaceModel> model(Scheduler scheduler) {
     long now = System.nanoTime();
-    if (snapshot != null && now - snapshotAt < SNAPSHOT_TTL.toNanos()
-        && !snapshot.isCompletedExceptionally()) {
+    if (snapshot != null && !snapshot.isDone()) return snapshot;
+    if (snapshot != null && !snapshot.isCompletedExceptionally() && now - snapshotDoneAt < SNAPSHOT_TTL.toNanos()) {
       return snapshot;
     }
     Geometry g = client.geometry();
@@ -167,7 +174,7 @@ final class UiRoutes extends AllDirectives {
     }
     snapshot = CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new))
         .thenApply(v -> new SpaceModel(g, asks.stream().map(CompletableFuture::join).toList(), Instant.now()));
-    snapshotAt = now;
+    snapshot.whenComplete((m, e) -> snapshotDoneAt = System.nanoTime());
     return snapshot;
   }
 
@@ -221,16 +228,17 @@ final class UiRoutes extends AllDirectives {
       return;
     }
     boolean error = resp.status().intValue() >= 400;
-    String node = "node:unattributed";
+    String node = "unattributed";
     if (segment != null) {
       try {
-        node = "node:" + client.geometry().nodeOf(io.vmap.space.Unsigned.parse(segment));
+        node = Integer.toString(client.geometry().nodeOf(io.vmap.space.Unsigned.parse(segment)));
       } catch (NumberFormatException e) {
         // a malformed address: counted, but for no node
       }
     }
     traffic.record("op:" + op, nanos, error);
-    traffic.record(node, nanos, error);
+    traffic.record("node:" + node, nanos, error);
+    metrics.nodeRequest(node, op, nanos, error);
   }
 
   private static String lastSegment(String path) {

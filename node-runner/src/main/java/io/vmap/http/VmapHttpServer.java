@@ -82,7 +82,8 @@ public final class VmapHttpServer {
     Objects.requireNonNull(ready, "ready");
     Objects.requireNonNull(metrics, "metrics");
     Objects.requireNonNull(auth, "auth");
-    return new VmapRoutes(client, auth, ready, metrics, requestTimeout(system.settings().config()), SCRAPE_INFO_TIMEOUT)
+    return new VmapRoutes(client, auth, ready, metrics, requestTimeout(system.settings().config()), SCRAPE_INFO_TIMEOUT,
+        HttpLimits.from(system.settings().config()))
         .route();
   }
 

@@ -45,11 +45,6 @@ final class VmapRoutes extends AllDirectives {
 
   static final ContentType PROMETHEUS = ContentTypes.parse(Metrics.CONTENT_TYPE);
 
-  /** Bodies of POST /v1/areas are a few hundred bytes; anything this large is a mistake. */
-  static final long MAX_BODY = 64 * 1024;
-  /** A batch of the most operations allowed, each with every field, fits in this. */
-  static final long MAX_BATCH_BODY = 8L << 20;
-
   private final VmapClient client;
   private final Authentication auth;
   private final HealthProbe probe;
@@ -57,18 +52,25 @@ final class VmapRoutes extends AllDirectives {
   /** Null: leave akka.http.server.request-timeout as configured. */
   private final Duration requestTimeout;
   private final Duration scrapeTimeout;
+  /** vmap.limits.http: body sizes, batch operations, operations in flight. */
+  private final HttpLimits limits;
+  private final InFlight inFlight;
   /** The operator page and its JSON views (/ui, /v1/space, /v1/nodes, ...). */
   private final UiRoutes ui;
+  /** Allocations that name no node and carry no id get their home round robin, one per HTTP request. */
+  private final java.util.concurrent.atomic.AtomicInteger nextHome = new java.util.concurrent.atomic.AtomicInteger();
 
   VmapRoutes(VmapClient client, Authentication auth, HealthProbe probe, Metrics metrics, Duration requestTimeout,
-      Duration scrapeTimeout) {
+      Duration scrapeTimeout, HttpLimits limits) {
     this.client = client;
     this.auth = auth;
+    this.limits = limits;
+    this.inFlight = new InFlight(limits.inFlightOps());
     this.probe = probe;
     this.metrics = metrics;
     this.requestTimeout = requestTimeout;
     this.scrapeTimeout = scrapeTimeout;
-    this.ui = new UiRoutes(client, probe);
+    this.ui = new UiRoutes(client, probe, metrics);
   }
 
   Route route() {
@@ -124,10 +126,10 @@ final class VmapRoutes extends AllDirectives {
   private Route api(Principal principal, VmapClient client) {
     return concat(
         path(PathMatchers.segment("areas").slash("batch"), () -> post(() ->
-            withSizeLimit(MAX_BATCH_BODY, () ->
+            withSizeLimit(limits.batchBodyBytes(), () ->
                 entity(Unmarshaller.entityToString(), body -> op("batch", () -> batch(client, body)))))),
         path("areas", () -> post(() ->
-            withSizeLimit(MAX_BODY, () ->
+            withSizeLimit(limits.bodyBytes(), () ->
                 optionalHeaderValueByName("Idempotency-Key", key ->
                     entity(Unmarshaller.entityToString(), body -> op("alloc", () -> alloc(client, body, key))))))),
         // Any segment but "batch" is an address: GET or DELETE /v1/areas/batch is 405, not a bad address.
@@ -147,14 +149,20 @@ final class VmapRoutes extends AllDirectives {
   // ------------------------------------------------------------------ operations
 
   private CompletionStage<HttpResponse> alloc(VmapClient client, String body, Optional<String> key) {
-    AllocOptions o = Api.read(body, AllocRequest.class).toOptions(client.geometry(), key);
+    AllocOptions o = Api.read(body, AllocRequest.class).toOptions(client.geometry(), key, this::anyHome);
     return client.alloc(o).thenApply(a ->
         json(StatusCodes.CREATED, AreaJson.of(a.area(), a.node()))
             .addHeader(Location.create("/v1/areas/" + Unsigned.hex(a.start()))));
   }
 
+  /** The next home node, round robin over the space's nodes. */
+  private int anyHome() {
+    return Math.floorMod(nextHome.getAndIncrement(), client.geometry().nodes());
+  }
+
+  /** A batch of {@code client}'s principal; the limit on operations in flight is the member's, shared by all. */
   private CompletionStage<HttpResponse> batch(VmapClient client, String body) {
-    return new Batches(client).run(body).thenApply(r -> json(StatusCodes.OK, r));
+    return new Batches(client, this::anyHome, limits.batchOps(), inFlight).run(body).thenApply(r -> json(StatusCodes.OK, r));
   }
 
   private CompletionStage<HttpResponse> find(VmapClient client, String segment) {
@@ -210,16 +218,23 @@ final class VmapRoutes extends AllDirectives {
 
   private CompletionStage<HttpResponse> run(String op, Supplier<CompletionStage<HttpResponse>> action) {
     long t0 = System.nanoTime();
+    // A batch counts its operations itself (Batches), once its body is read.
+    int weight = op.equals("batch") ? 0 : 1;
+    boolean counted = false;
     CompletionStage<HttpResponse> s;
     try {
       if (!probe.ready()) {
         throw new VmapException(ErrorCode.EAGAIN, "not ready (" + probe.detail() + "); retry later or on another member");
       }
+      inFlight.acquire(weight);
+      counted = true;
       s = action.get();
     } catch (RuntimeException e) {
       s = CompletableFuture.failedFuture(e);
     }
+    boolean release = counted;
     return s.handle((resp, err) -> {
+      if (release) inFlight.release(weight);
       long dt = System.nanoTime() - t0;
       if (err == null) {
         metrics.record(op, "ok", dt);
@@ -363,7 +378,8 @@ final class VmapRoutes extends AllDirectives {
   /** An unreadable body: too large (413) or not decodable (400), without the exception's text. */
   private static HttpResponse bodyError(Throwable cause) {
     if (cause instanceof akka.http.scaladsl.model.EntityStreamSizeException e) {
-      return error(StatusCodes.PAYLOAD_TOO_LARGE, "EINVAL", "body: larger than the limit of " + e.limit() + " bytes");
+      return error(StatusCodes.PAYLOAD_TOO_LARGE, "EINVAL", "body: larger than the limit of " + e.limit()
+          + " bytes (" + HttpLimits.PATH + ".body-bytes, or batch-body-bytes for a batch)");
     }
     return error(StatusCodes.BAD_REQUEST, "EINVAL", "body: unreadable request content");
   }

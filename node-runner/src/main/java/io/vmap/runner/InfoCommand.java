@@ -71,10 +71,11 @@ final class InfoCommand extends CliCommand {
 
     String lazyRaw = rc.config().getString("vmap.purge.lazy-max-pages");
     long lazy = s.lazyMaxPages();
-    String how = lazyRaw.equals("auto")
-        ? "auto: fls(" + g.nodes() + ")=" + (32 - Integer.numberOfLeadingZeros(g.nodes()))
-            + " x 32 MiB / " + g.page()
-        : "set";
+    String how = !lazyRaw.equals("auto") ? "set"
+        : g.kernelLazyMaxPages() <= g.halfSpacePages()
+            ? "auto: fls(" + g.nodes() + ")=" + (32 - Integer.numberOfLeadingZeros(g.nodes())) + " x 32 MiB / " + g.page()
+            : "auto: half the space's " + Long.toUnsignedString(g.pagesOf(g.spaceBytes())) + " pages, below fls("
+                + g.nodes() + ") x 32 MiB / " + g.page() + " = " + g.kernelLazyMaxPages();
     o.printf(fmt, "purge threshold:", "lazy-max-pages " + lazy + " (" + how + ") = "
         + Numbers.bytes(lazy * g.page()) + " lazily freed; purge when exceeded");
     o.printf(fmt, "release batch:", s.releaseBatch() + " pieces per release message");

@@ -18,6 +18,7 @@ import io.vmap.http.Readiness;
 import io.vmap.http.VmapHttpServer;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
@@ -35,8 +36,9 @@ import picocli.CommandLine.Option;
       "of the sharded vmap nodes and may host the purge coordinator singleton. Serves the",
       "JSON API on --http-port; /health/ready answers 200 once the member is Up and every",
       "vmap node answers (recovered). Stops on SIGTERM (leaving the cluster gracefully).",
-      "With TLS between members (tls-tcp) it opens the key and trust stores first and refuses",
-      "to start if it cannot; vmap.http.https / vmap.http.auth protect the HTTP API."
+      "With Artery over TLS it first opens the key store and trust store (exit 2 naming the",
+      "file if one cannot be opened) and warns of certificates expiring within 30 days;",
+      "vmap.http.https / vmap.http.auth protect the HTTP API."
     })
 final class NodeCommand extends CliCommand {
 
@@ -73,9 +75,13 @@ final class NodeCommand extends CliCommand {
       throw new UsageException(config + " does not set akka.actor.provider = cluster (use ./vmap demo for one JVM)");
     }
     VmapSettings settings = rc.settings();
-    // Before anything starts: a member that cannot use its TLS keys, or an HTTP API whose key store
-    // or token file is wrong, is a usage error now rather than failures in the log later.
-    for (String w : MemberTlsCheck.check(c, java.time.Instant.now())) err().println("vmap node: warning: " + w);
+    // Akka opens the TLS stores only at the first connection: a member that could not make one
+    // must not start at all (a first seed would form a cluster of one).
+    for (String warning : TlsStartupCheck.check(c, System.getenv(), Instant.now())) {
+      err().println("vmap node: warning: " + warning);
+    }
+    err().flush();
+    // The HTTP API's key store and token file too: a usage error now rather than failures later.
     HttpSecurity security;
     try {
       security = HttpSecurity.from(c);

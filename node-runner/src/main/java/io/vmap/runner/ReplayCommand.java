@@ -56,7 +56,7 @@ final class ReplayCommand extends CliCommand {
   Numbers.Space space;
 
   @Option(names = "--lazy-max-pages", paramLabel = "L", converter = Numbers.UnsignedConverter.class,
-      description = "Purge when more than L pages are lazily freed (default fls(nodes) * 32 MiB / page).")
+      description = "Purge when more than L pages are lazily freed (default fls(nodes) * 32 MiB / page, at most half the space's pages).")
   Long lazyMaxPages;
 
   @Parameters(index = "0", paramLabel = "FILE|-", description = "The ops to replay; - reads stdin.")

@@ -342,6 +342,13 @@ class BenchTargetsTest {
     assertTrue(d.out().contains("Summary: fix_size_alloc_test passed: 1 failed: 0"), d.out());
     assertTrue(d.out().contains("durable, H2 journal"), d.out());
 
+    // the PostgreSQL server the build starts (scripts/postgres.sh, VMAP_PG_* in the Failsafe environment)
+    Run p = bench("--target", "embedded-postgres", "--test", "fix_size_alloc_test", "--test-loop-count", "20",
+        "--warmup-loops", "0", "--no-progress", "--nodes", "2");
+    assertEquals(0, p.exit(), p.err());
+    assertTrue(p.out().contains("Summary: fix_size_alloc_test passed: 1 failed: 0"), p.out());
+    assertTrue(p.out().contains("durable, PostgreSQL journal"), p.out());
+
     try (io.vmap.client.Vmap vmap = io.vmap.client.Vmap.start(io.vmap.client.VmapSettings.defaults()
         .withGeometry(new io.vmap.space.Geometry(0x100000, 0x100000 + 64 * 0x100000L, 4096, 0x100000, 2), null))) {
       int port = io.vmap.http.VmapHttpServer.start(vmap.system(), vmap.client(), "127.0.0.1", 0,

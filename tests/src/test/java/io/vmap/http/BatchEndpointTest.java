@@ -132,8 +132,10 @@ class BatchEndpointTest {
     assertTrue(r.get(3).reason().startsWith("ops[3].addr"), r.get(3).reason());
     assertTrue(r.get(4).reason().startsWith("ops[4].find"), r.get(4).reason());
     assertTrue(r.get(5).reason().startsWith("ops[5].op"), r.get(5).reason());
-    assertEquals(507, r.get(6).status()); // more than the space: ENOSPC, the others unaffected
-    assertEquals("ENOSPC", r.get(6).error());
+    // More than the whole space: no state could fit it, so EINVAL (not ENOSPC); the others unaffected.
+    assertEquals(400, r.get(6).status());
+    assertEquals("EINVAL", r.get(6).error());
+    assertTrue(r.get(6).reason().contains("does not fit in the range"), r.get(6).reason());
     assertEquals(201, r.get(7).status());
   }
 
@@ -148,7 +150,7 @@ class BatchEndpointTest {
     for (int i = 0; i <= BatchRequest.MAX_OPS; i++) tooMany.add(BatchRequest.Op.find(BASE));
     HttpResponse<String> big = post(Api.write(new BatchRequest(tooMany)));
     assertEquals(400, big.statusCode());
-    assertTrue(big.body().contains("limit of " + BatchRequest.MAX_OPS), big.body());
+    assertTrue(big.body().contains("more than vmap.limits.http.batch-ops = " + BatchRequest.MAX_OPS), big.body());
   }
 
   @Test

@@ -371,13 +371,16 @@ class VmapHttpServerTest {
     assertEquals(0, metrics.count("alloc", "EIO"));
   }
 
-  /** An alignment of 2^63 is valid (a power of two); the ENOSPC reason echoes it unsigned. */
+  /**
+   * An alignment of 2^63 is a power of two, but no multiple of it lies in the space: a request no
+   * state could satisfy is EINVAL (not ENOSPC), and the reason echoes the alignment in hex.
+   */
   @Test
   void anAlignmentOfTwoToThe63IsEchoedUnsigned() throws Exception {
     for (String align : List.of("\"0x8000000000000000\"", "9223372036854775808", "\"9223372036854775808\"")) {
       Resp r = alloc("{\"size\":4096,\"align\":" + align + "}");
-      // No 2^63-aligned page in [0x100000, 0x200000): no space, and the reason says which align.
-      assertError(r, 507, "ENOSPC", "");
+      // No 2^63-aligned page in [0x100000, 0x200000).
+      assertError(r, 400, "EINVAL", "align 0x8000000000000000: no multiple of it in the range");
       String reason = r.json().get("reason").asText();
       assertFalse(reason.contains("-9223372036854775808"), reason);
       assertTrue(reason.contains("0x8000000000000000") || reason.contains("9223372036854775808"), reason);
@@ -469,13 +472,26 @@ class VmapHttpServerTest {
         "vmap_largest_free_block_bytes{node=\"0\"} " + ZONE,
         "vmap_largest_free_block_bytes{node=\"1\"} " + ZONE,
         "vmap_ready 1",
-        "vmap_info_up 1")) {
+        "vmap_info_up 1",
+        // Per vmap node, as the Nodes panel counts: the area's node; no address (size 0), no node.
+        "vmap_node_requests_total{node=\"0\",op=\"alloc\"} 1",
+        "vmap_node_requests_total{node=\"1\",op=\"alloc\"} 1",
+        "vmap_node_requests_total{node=\"unattributed\",op=\"alloc\"} 1",
+        "vmap_node_request_errors_total{node=\"unattributed\",op=\"alloc\"} 1",
+        "vmap_node_requests_total{node=\"0\",op=\"find\"} 2",
+        "vmap_node_request_errors_total{node=\"0\",op=\"find\"} 1",
+        "vmap_node_requests_total{node=\"0\",op=\"free\"} 2",
+        "vmap_node_request_errors_total{node=\"0\",op=\"free\"} 1",
+        "vmap_node_request_latency_seconds_count{node=\"0\"} 5",
+        "vmap_node_request_latency_seconds_bucket{node=\"1\",le=\"+Inf\"} 1")) {
       Map.Entry<String, Double> e = samples(expected).entrySet().iterator().next();
       assertEquals(e.getValue(), samples.get(e.getKey()), "'" + expected + "' in\n" + m.body());
     }
     assertTrue(lines.contains("# TYPE vmap_op_latency_seconds histogram"));
     assertTrue(lines.contains("# TYPE vmap_ops_total counter"));
     assertTrue(lines.contains("# TYPE vmap_free_bytes gauge"));
+    assertTrue(lines.contains("# TYPE vmap_node_request_latency_seconds histogram"));
+    assertFalse(m.body().contains("vmap_node_request_errors_total{node=\"1\""), "node 1 had no error");
     // Every (op, known result) pair is there from the start, and every op's latency histogram.
     for (String op : Metrics.OPS) {
       for (String result : Metrics.RESULTS) {

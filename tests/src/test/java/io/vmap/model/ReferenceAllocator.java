@@ -91,13 +91,16 @@ public final class ReferenceAllocator {
     this.page = page;
     this.zone = zone;
     this.nodes = nodes;
-    this.lazyMax = lazyMaxPages != null ? lazyMaxPages : defaultLazyMax(nodes, page);
+    this.lazyMax = lazyMaxPages != null ? lazyMaxPages : defaultLazyMax(nodes, page, vend - vstart);
   }
 
-  /** fls(n) * (32 MiB / page), the kernel's lazy_max_pages() with nodes for CPUs. */
-  public static long defaultLazyMax(int nodes, long page) {
+  /**
+   * fls(n) * (32 MiB / page), the kernel's lazy_max_pages() with nodes for CPUs, but at most half the
+   * space's pages (README, "Decisions").
+   */
+  public static long defaultLazyMax(int nodes, long page, long spaceBytes) {
     int fls = 32 - Integer.numberOfLeadingZeros(nodes);
-    return fls * ((32L << 20) / page);
+    return Math.min(fls * ((32L << 20) / page), Long.divideUnsigned(spaceBytes, page) / 2);
   }
 
   public ReferenceAllocator withSearch(Search s) {
@@ -393,6 +396,15 @@ public final class ReferenceAllocator {
     if (rounded == 0 || lt(rounded, size)) return "EINVAL size overflows";
     if (!lt(lo, hi)) return "EINVAL vstart >= vend";
     if (lt(lo, vstart) || lt(vend, hi)) return "EINVAL range outside the space";
+    // Impossible in any state: no aligned address in the range, or no room for size above the first.
+    long first = (lo + align - 1) & -align;
+    if (lt(first, lo) || !lt(first, hi)) {
+      return "EINVAL align " + hex(align) + ": no multiple of it in the range " + hex(lo) + ":" + hex(hi);
+    }
+    if (lt(hi - first, rounded)) {
+      return "EINVAL size " + hex(rounded) + " does not fit in the range " + hex(lo) + ":" + hex(hi)
+          + (align == page ? "" : " at align " + hex(align));
+    }
     AllocResult r = alloc(rounded, align, lo, hi, home, failFast, tag);
     return r.ok() ? hex(r.start) : r.error;
   }

@@ -178,6 +178,16 @@ class VmapCommandTest {
   }
 
   @Test
+  void infoSaysWhenTheAutoThresholdIsHalfASmallSpace() throws IOException {
+    // 64 MiB over 4 nodes: fls(4) * 32 MiB = 96 MiB would exceed the space; half its pages instead.
+    Path conf = file("tiny.conf", "vmap.space { start = 0x100000000, end = 0x104000000, zone = 1 MiB, nodes = 4 }\n");
+    Run r = vmap("info", "--config", conf.toString());
+    assertEquals(0, r.exit(), r.err());
+    assertTrue(r.out().contains("lazy-max-pages 8192 (auto: half the space's 16384 pages, below fls(4) x 32 MiB / 4096 = 24576)"),
+        r.out());
+  }
+
+  @Test
   void infoRejectsABadConfigWithTheKey() throws IOException {
     Path conf = file("bad.conf", "vmap.space.nodes = 0\n");
     Run r = vmap("info", "--config", conf.toString());

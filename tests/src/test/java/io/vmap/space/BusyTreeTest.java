@@ -49,6 +49,14 @@ class BusyTreeTest {
   }
 
   @Test
+  void pageMustBeAPowerOfTwo() {
+    for (long bad : new long[] {0, -4096, 3000}) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new BusyTree(bad));
+      assertTrue(e.getMessage().contains("page " + bad), e.getMessage());
+    }
+  }
+
+  @Test
   void overlapsAreRejectedNamingBothAreas() {
     BusyTree t = new BusyTree();
     Area a = new Area(0x4000, 0x8000, "a");
@@ -93,19 +101,24 @@ class BusyTreeTest {
     assertEquals(0x1000L + 0x2000 + 0x1000 + 0xfff, t.busyBytes());
   }
 
-  /** Random inserts, removes and lookups against a list searched by brute force. */
+  /**
+   * Random inserts, removes and lookups against a list searched by brute force. The first-page
+   * index is keyed by the tree's page: areas starting on that page (0x1000), several areas per
+   * key (0x4000: starts are multiples of 0x1000), and a key that is the exact start (1).
+   */
   @ParameterizedTest(name = "seed {0}")
   @ValueSource(longs = {1, 42, 0xfeedL})
   void agreesWithBruteForce(long seed) {
     long[] bases = {0x10000, Geometry.DEFAULT_VSTART, TOP - 4096L * 0x1000};
+    for (long page : new long[] {0x1000, 0x4000, 1})
     for (long base : bases) {
       SplittableRandom rnd = new SplittableRandom(seed);
-      BusyTree t = new BusyTree();
+      BusyTree t = new BusyTree(page);
       List<Area> model = new ArrayList<>();
       long span = 4096L * 0x1000;
       for (int op = 0; op < 4000; op++) {
         int at = op;
-        Supplier<String> ctx = () -> "seed " + seed + " base " + Unsigned.hex(base) + " op " + at;
+        Supplier<String> ctx = () -> "seed " + seed + " page " + page + " base " + Unsigned.hex(base) + " op " + at;
         long s = base + rnd.nextLong(4096) * 0x1000;
         long e = Math.min(4096, (s - base) / 0x1000 + 1 + rnd.nextInt(16)) * 0x1000 + base;
         int k = rnd.nextInt(10);

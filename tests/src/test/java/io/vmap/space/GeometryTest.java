@@ -63,6 +63,22 @@ class GeometryTest {
     assertEquals(5 * 512, new Geometry(0, 1L << 40, 65536, 1L << 25, 16).defaultLazyMaxPages());
   }
 
+  @Test
+  void lazyMaxPagesIsAtMostHalfTheSpace() {
+    // 64 MiB, 4 nodes: fls(4) = 3, 3 * 32 MiB = 96 MiB is more than the space; half its 16384 pages.
+    Geometry small = new Geometry(0x100000000L, 0x104000000L, 4096, 1L << 20, 4);
+    assertEquals(24576, small.kernelLazyMaxPages());
+    assertEquals(8192, small.defaultLazyMaxPages());
+    // One node, 8192 pages by the kernel's rule: from a space of twice that on, that rule alone.
+    assertEquals(4096, new Geometry(0, 32L << 20, 4096, 1L << 20, 1).defaultLazyMaxPages());
+    assertEquals(8192, new Geometry(0, 64L << 20, 4096, 1L << 20, 1).defaultLazyMaxPages());
+    assertEquals(8192, new Geometry(0, 128L << 20, 4096, 1L << 20, 1).defaultLazyMaxPages());
+    // One page: 0, every free purges at once.
+    assertEquals(0, new Geometry(0, 4096, 4096, 4096, 1).defaultLazyMaxPages());
+    // The top of the 64-bit space (unsigned size): the kernel's figure, far below half.
+    assertEquals(8192, new Geometry(0x8000000000000000L, 0xfffffffffffff000L, 4096, 1L << 25, 1).defaultLazyMaxPages());
+  }
+
   static Stream<Arguments> spaces() {
     List<Arguments> out = new ArrayList<>();
     for (int nodes = 1; nodes <= 7; nodes++) {

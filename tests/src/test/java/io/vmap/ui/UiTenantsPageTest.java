@@ -78,8 +78,8 @@ class UiTenantsPageTest {
     // With the admin token: the map draws, the banner clears, the Tenants panel has a's row.
     wait.until(d -> d.findElements(By.cssSelector("#map rect.cell")).size() == 16);
     String row = wait.until(d -> {
-      for (WebElement tr : d.findElements(By.cssSelector("#tenants-body tbody tr"))) {
-        if (tr.getText().startsWith("a ")) return tr.getText();
+      for (WebElement tr : d.findElements(By.cssSelector("#tenants-table tbody tr.tenant"))) {
+        if ("a".equals(tr.getAttribute("data-tenant"))) return tr.getText();
       }
       return null;
     });

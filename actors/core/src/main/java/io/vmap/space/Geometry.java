@@ -153,11 +153,25 @@ public final class Geometry {
 
   /**
    * {@code lazy_max_pages()}: {@code fls(nodes) * 32 MiB / page}, the kernel's rule with nodes
-   * standing in for online CPUs.
+   * standing in for online CPUs, at most half the space's pages ({@link #kernelLazyMaxPages}).
    */
   public long defaultLazyMaxPages() {
+    return Math.min(kernelLazyMaxPages(), halfSpacePages());
+  }
+
+  /**
+   * {@code fls(nodes) * 32 MiB / page} alone. Made for the kernel's 32 TiB; in a space not much
+   * larger than it, lazily freed areas could hold most or all of the space before a purge starts
+   * (never, when it exceeds the space): every allocation would end on the synchronous purge path.
+   */
+  public long kernelLazyMaxPages() {
     int fls = 32 - Integer.numberOfLeadingZeros(nodes);
     return fls * ((32L << 20) >>> pageShift);
+  }
+
+  /** Half the space's pages (unsigned), the most {@link #defaultLazyMaxPages} gives. */
+  public long halfSpacePages() {
+    return pagesOf(spaceBytes()) >>> 1;
   }
 
   /** Receives one free range. */

@@ -55,6 +55,17 @@ public record AllocSpec(long size, long align, long lo, long hi, int home, Strin
           "range " + Unsigned.hex(lo) + ":" + Unsigned.hex(hi) + " is outside the space "
               + Unsigned.hex(g.vstart()) + ":" + Unsigned.hex(g.vend()));
     }
+    // A request that no state of the allocator could ever satisfy is malformed, not a lack of
+    // space: ENOSPC would make the node purge and the caller retry in vain.
+    long first = Unsigned.alignUp(lo, a);
+    if (first == Unsigned.OVERFLOW || !Unsigned.lt(first, hi)) {
+      throw new Invalid("align " + Unsigned.hex(a) + ": no multiple of it in the range "
+          + Unsigned.hex(lo) + ":" + Unsigned.hex(hi));
+    }
+    if (Unsigned.lt(hi - first, rounded)) {
+      throw new Invalid("size " + Unsigned.hex(rounded) + " does not fit in the range " + Unsigned.hex(lo) + ":"
+          + Unsigned.hex(hi) + (a == g.page() ? "" : " at align " + Unsigned.hex(a)));
+    }
     if (home < 0 || home >= g.nodes()) {
       throw new Invalid("node " + home + " is not in 0.." + (g.nodes() - 1));
     }

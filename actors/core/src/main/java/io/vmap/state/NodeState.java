@@ -41,7 +41,7 @@ public final class NodeState implements ReadIndex {
   private final int node;
   private final Geometry geometry;
   private final FreeShard shard;
-  private final BusyTree busy = new BusyTree();
+  private final BusyTree busy;
   /** Parts of our own spanning areas, by area start; absent for single-zone areas. */
   private final Map<Long, List<Part>> spans = new HashMap<>();
   /** Pieces of other nodes' spanning areas that lie in our zones, by piece start. */
@@ -90,6 +90,7 @@ public final class NodeState implements ReadIndex {
   private NodeState(int node, Geometry geometry, Memory memory, FreeShard shard) {
     this.node = node;
     this.geometry = geometry;
+    this.busy = new BusyTree(geometry.page());
     this.memory = memory;
     this.shard = shard;
     this.decisions = new BoundedMap<>(memory.decisions());

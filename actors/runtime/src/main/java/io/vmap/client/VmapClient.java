@@ -64,6 +64,8 @@ public final class VmapClient implements AutoCloseable {
   private final Quotas quotas;
   /** False for a view made by {@link #as}: closing it leaves the session to its owner. */
   private final boolean ownsSession;
+  /** vmap.limits: tag and request id lengths, requests per allocAll/freeAll. */
+  private final io.vmap.protocol.Limits limits;
 
   /** Retries, batch size and dispatcher from the system's configuration ({@code vmap.client.*}). */
   public VmapClient(
@@ -119,6 +121,7 @@ public final class VmapClient implements AutoCloseable {
     this.coordinator = coordinator;
     this.indexes = indexes;
     com.typesafe.config.Config c = system.settings().config();
+    this.limits = io.vmap.protocol.Limits.from(c);
     this.session = new ClientSession(system, nodes, timeout, retries, configured(system, "vmap.client.max-batch", 256),
         c.hasPath("vmap.dispatcher.type") ? "vmap.dispatcher" : null);
     int n = geometry.nodes();
@@ -137,6 +140,7 @@ public final class VmapClient implements AutoCloseable {
     this.indexes = of.indexes;
     this.threadHome = of.threadHome;
     this.quotas = of.quotas;
+    this.limits = of.limits;
     this.principal = principal;
     this.ownsSession = false;
   }
@@ -222,6 +226,8 @@ public final class VmapClient implements AutoCloseable {
    * (a failed one fails only itself).
    */
   public CompletionStage<List<Result<Allocation>>> allocAll(List<AllocOptions> requests) {
+    String tooMany = limits.callRefusal("allocAll", requests.size());
+    if (tooMany != null) return CompletableFuture.failedFuture(new VmapException(ErrorCode.EINVAL, tooMany));
     List<CompletableFuture<Allocation>> out = new ArrayList<>(requests.size());
     for (AllocOptions o : requests) out.add(submitAlloc(o).future);
     return collect(out);
@@ -229,6 +235,9 @@ public final class VmapClient implements AutoCloseable {
 
   private AllocPending submitAlloc(AllocOptions o) {
     int home = o.home() != null ? o.home() : defaultHome(o.requestIdOrNull());
+    String overLimit = limits.tagRefusal(o.tagText());
+    if (overLimit == null) overLimit = limits.requestIdRefusal(o.requestIdOrNull());
+    if (overLimit != null) return AllocPending.failed(new VmapException(ErrorCode.EINVAL, overLimit));
     AllocSpec spec;
     try {
       AllocSpec plain = AllocSpec.of(geometry, o.sizeBytes(), o.alignOrNull() == null ? geometry.page() : o.alignOrNull(),
@@ -279,6 +288,8 @@ public final class VmapClient implements AutoCloseable {
 
   /** Many frees in one call, each with its own result, in order. */
   public CompletionStage<List<Result<Area>>> freeAll(List<Long> addrs) {
+    String tooMany = limits.callRefusal("freeAll", addrs.size());
+    if (tooMany != null) return CompletableFuture.failedFuture(new VmapException(ErrorCode.EINVAL, tooMany));
     List<CompletableFuture<Area>> out = new ArrayList<>(addrs.size());
     for (long a : addrs) out.add(submitFree(a, null).future);
     return collect(out);
@@ -291,6 +302,8 @@ public final class VmapClient implements AutoCloseable {
     }
     RequestKey key;
     try {
+      String overLimit = limits.requestIdRefusal(requestId);
+      if (overLimit != null) throw new IllegalArgumentException(overLimit);
       key = RequestKey.keyed(keyOp("free"), requestId);
     } catch (IllegalArgumentException e) {
       FreePending p = new FreePending(null, owner, 0);

@@ -115,6 +115,8 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
   private final ReadIndexes indexes;
   /** What this node publishes in {@link #indexes}: its state, or the journal's replica when durable. */
   private final ReadIndex index;
+  /** vmap.limits: a batch from another process is checked against them (BatchLimits). */
+  private final io.vmap.protocol.Limits limits;
 
   private VmapNode(
       ActorContext<NodeMessage> ctx,
@@ -129,6 +131,7 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
       ReadIndexes indexes,
       ReadIndex index) {
     super(ctx);
+    this.limits = io.vmap.protocol.Limits.from(ctx.getSystem().settings().config());
     this.indexes = indexes;
     this.index = index;
     if (journal == null) {
@@ -318,9 +321,14 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
 
   /** Every request of a client's batch in order, answered in one reply (DESIGN.md "Batches"). */
   private Behavior<NodeMessage> onBatch(ClientProtocol.Batch b) {
+    if (!BatchLimits.admit(b, limits, getContext().getLog())) return this;
     c.responses.begin(b);
     for (ClientProtocol.Request r : b.requests()) {
-      if (r instanceof ClientProtocol.AllocRequest a) {
+      if (r == null || r.key() == null) continue; // no key to answer under (BatchLimits logged it)
+      String refused = BatchLimits.refusal(r, limits);
+      if (refused != null) {
+        c.responses.now(new ClientProtocol.Failed(r.key(), io.vmap.state.ErrorCode.EINVAL, refused));
+      } else if (r instanceof ClientProtocol.AllocRequest a) {
         home.onAlloc(a, b.replyTo());
       } else if (r instanceof ClientProtocol.FreeRequest f) {
         lookups.onFree(f, b.replyTo());

@@ -35,6 +35,9 @@ public final class KryoSerializer extends JSerializer {
   // rather than kept in the pool for the life of the process.
   private static final int RETAINED_BUFFER_MAX = 1 << 20;
 
+  /** Config path of the deepest object nesting read or written (Kryo's max depth). */
+  public static final String MAX_DEPTH_PATH = "vmap.wire.max-depth";
+
   private final Pool<Kryo> kryos;
   private final Pool<Output> outputs;
 
@@ -43,11 +46,16 @@ public final class KryoSerializer extends JSerializer {
         WireRegistry.fromConfig(system.settings().config(), system.dynamicAccess().classLoader());
     TypedActorRefSerializer typedRefs = new TypedActorRefSerializer(system);
     ClassicActorRefSerializer classicRefs = new ClassicActorRefSerializer(system);
+    int maxDepth = maxDepth(system.settings().config());
     this.kryos =
         new Pool<>(true, false, POOL_CAPACITY) {
           @Override
           protected Kryo create() {
-            return registry.newKryo(typedRefs, classicRefs);
+            Kryo kryo = registry.newKryo(typedRefs, classicRefs);
+            // A frame nesting collections thousands deep would otherwise end in a
+            // StackOverflowError, which Akka treats as fatal.
+            kryo.setMaxDepth(maxDepth);
+            return kryo;
           }
         };
     this.outputs =
@@ -103,7 +111,8 @@ public final class KryoSerializer extends JSerializer {
   public Object fromBinaryJava(byte[] bytes, Class<?> manifest) {
     Kryo kryo = kryos.obtain();
     try {
-      Input input = new Input(bytes);
+      // Declared lengths are checked against the frame before anything is allocated for them.
+      Input input = new BoundedInput(bytes);
       Object o = kryo.readClassAndObject(input);
       if (input.position() != bytes.length) {
         throw new WireException(
@@ -124,6 +133,12 @@ public final class KryoSerializer extends JSerializer {
     } finally {
       kryos.free(kryo);
     }
+  }
+
+  static int maxDepth(com.typesafe.config.Config config) {
+    int depth = config.hasPath(MAX_DEPTH_PATH) ? config.getInt(MAX_DEPTH_PATH) : 32;
+    if (depth < 1) throw new IllegalArgumentException(MAX_DEPTH_PATH + ": " + depth + " < 1");
+    return depth;
   }
 
   private static Output newOutput() {

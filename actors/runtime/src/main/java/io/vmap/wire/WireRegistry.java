@@ -84,9 +84,9 @@ public final class WireRegistry {
    * @param type the exact runtime class (Kryo looks registrations up by exact class)
    * @param serializer a factory of the serializer, called once per Kryo instance because Kryo's
    *     serializers may keep per-instance state; null means Kryo's default serializer for the
-   *     type (records: {@code RecordSerializer}, enums: {@code EnumSerializer}, collections:
-   *     {@code CollectionSerializer}/{@code MapSerializer}, actor refs: the ones installed by
-   *     {@link #newKryo}).
+   *     type (records: {@code RecordSerializer}, enums: {@code EnumSerializer}, actor refs: the
+   *     ones installed by {@link #newKryo}). The table's collections, maps and object arrays use
+   *     {@link BoundedSerializers}: Kryo's formats, with sizes checked against the frame.
    */
   public record Entry(int id, Class<?> type, Supplier<? extends Serializer<?>> serializer) {
     public Entry {
@@ -205,28 +205,30 @@ public final class WireRegistry {
     b.add(10, byte[].class, DefaultArraySerializers.ByteArraySerializer::new);
     b.add(11, int[].class, DefaultArraySerializers.IntArraySerializer::new);
     b.add(12, long[].class, DefaultArraySerializers.LongArraySerializer::new);
-    b.add(13, boolean[].class, DefaultArraySerializers.BooleanArraySerializer::new);
+    b.add(13, boolean[].class, BoundedSerializers.BooleanArray::new);
     b.add(14, double[].class, DefaultArraySerializers.DoubleArraySerializer::new);
-    b.add(15, String[].class, DefaultArraySerializers.StringArraySerializer::new);
+    b.add(15, String[].class, BoundedSerializers.StringArray::new);
 
-    b.add(20, ArrayList.class);
-    b.add(21, HashMap.class);
-    b.add(22, LinkedHashMap.class);
-    b.add(23, TreeMap.class);
-    b.add(24, HashSet.class);
-    b.add(25, LinkedHashSet.class);
-    b.add(26, TreeSet.class);
-    b.add(27, Arrays.asList().getClass()); // java.util.Arrays$ArrayList
+    // Collections and maps: Kryo's formats, read with sizes checked against the frame
+    // (BoundedSerializers), so a frame cannot claim more elements than it holds.
+    b.add(20, ArrayList.class, BoundedSerializers.Collection::new);
+    b.add(21, HashMap.class, BoundedSerializers.Dictionary::new);
+    b.add(22, LinkedHashMap.class, BoundedSerializers.Dictionary::new);
+    b.add(23, TreeMap.class, BoundedSerializers.SortedMap::new);
+    b.add(24, HashSet.class, BoundedSerializers.Collection::new);
+    b.add(25, LinkedHashSet.class, BoundedSerializers.Collection::new);
+    b.add(26, TreeSet.class, BoundedSerializers.SortedSet::new);
+    b.add(27, Arrays.asList().getClass(), BoundedSerializers.ArraysAsList::new); // java.util.Arrays$ArrayList
 
     // java.util.ImmutableCollections$*: List.of, Set.of, Map.of, List.copyOf, Stream.toList,
     // Collectors.toUnmodifiable*. Elements must not be null (they are read back through List.of).
-    b.add(30, List.of(1).getClass()); // List12 (1 or 2 elements)
-    b.add(31, List.of().getClass()); // ListN (0 or 3+ elements)
-    b.add(32, List.of(1, 2, 3, 4).subList(0, 1).getClass()); // SubList
-    b.add(33, Set.of(1).getClass()); // Set12
-    b.add(34, Set.of().getClass()); // SetN
-    b.add(35, Map.of(1, 1).getClass()); // Map1
-    b.add(36, Map.of().getClass()); // MapN
+    b.add(30, List.of(1).getClass(), BoundedSerializers.ImmutableList::new); // List12 (1 or 2 elements)
+    b.add(31, List.of().getClass(), BoundedSerializers.ImmutableList::new); // ListN (0 or 3+ elements)
+    b.add(32, List.of(1, 2, 3, 4).subList(0, 1).getClass(), BoundedSerializers.ImmutableList::new); // SubList
+    b.add(33, Set.of(1).getClass(), BoundedSerializers.ImmutableSet::new); // Set12
+    b.add(34, Set.of().getClass(), BoundedSerializers.ImmutableSet::new); // SetN
+    b.add(35, Map.of(1, 1).getClass(), BoundedSerializers.ImmutableMap::new); // Map1
+    b.add(36, Map.of().getClass(), BoundedSerializers.ImmutableMap::new); // MapN
 
     b.add(37, Collections.emptyList().getClass());
     b.add(38, Collections.emptySet().getClass());

@@ -8,6 +8,7 @@ import io.vmap.space.Geometry;
 import io.vmap.state.Policy;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.function.IntSupplier;
 
 /**
  * The body of {@code POST /v1/areas}; only {@code size} is required, and an explicit null is an
@@ -24,8 +25,6 @@ public record AllocRequest(
     @JsonDeserialize(using = Wire.TextIn.class) String requestId,
     @JsonDeserialize(using = Wire.NodeIn.class) Long node) {
 
-  static final int MAX_TAG = 256;
-
   /** {@code size} bytes aligned to {@code align} (0: the default), on home {@code node} (negative: any). */
   public static AllocRequest of(long size, long align, int node) {
     return new AllocRequest(size, align == 0 ? null : align, null, null, null, null, null, node < 0 ? null : (long) node);
@@ -33,17 +32,18 @@ public record AllocRequest(
 
   /**
    * The client's options for this request. {@code headerKey} is the {@code Idempotency-Key} header,
-   * the request id when the body has none.
+   * the request id when the body has none. {@code anyHome} gives the home node of a request that
+   * names no node and has no id.
    *
    * @throws Api.BadJson naming the bad field
    */
-  public AllocOptions toOptions(Geometry g, Optional<String> headerKey) {
+  public AllocOptions toOptions(Geometry g, Optional<String> headerKey, IntSupplier anyHome) {
     if (size == null) throw new Api.BadJson("size: missing (bytes, a number or a decimal/0x string)");
     AllocOptions o = AllocOptions.size(size);
     if (align != null) o.align(align);
     if (vstart != null || vend != null) o.range(vstart == null ? g.vstart() : vstart, vend == null ? g.vend() : vend);
     if (tag != null) {
-      if (tag.length() > MAX_TAG) throw new Api.BadJson("tag: longer than " + MAX_TAG + " characters");
+      // Its length is the client's to check (vmap.limits.tag-length), the same at every door.
       if (hasControl(tag)) throw new Api.BadJson("tag: must not contain control characters (it is one vmallocinfo line)");
       o.tag(tag);
     }
@@ -56,6 +56,9 @@ public record AllocRequest(
     // With an id and no node, VmapClient pins the home to the id, so retries reach the node that
     // remembers the first answer.
     if (id != null) o.requestId(id);
+    // Neither: not VmapClient's per-thread home, since the server's pool threads are nobody's CPU (a
+    // few hot threads would leave some nodes without allocations).
+    else if (node == null) o.home(anyHome.getAsInt());
     return o;
   }
 

@@ -48,12 +48,12 @@ public final class Api {
 
   // ---------------------------------------------------------------- request ids and paths
 
-  static final int MAX_REQUEST_ID = 256;
-
-  /** A request id from {@code field} (body, query or header): non-empty, short, no control characters. */
+  /**
+   * A request id from {@code field} (body, query or header): non-empty, no control characters. Its
+   * length is the client's to check (vmap.limits.request-id-length), the same at every door.
+   */
   public static String requestId(String text, String field) {
     if (text.isEmpty()) throw new BadJson(field + ": must not be empty");
-    if (text.length() > MAX_REQUEST_ID) throw new BadJson(field + ": longer than " + MAX_REQUEST_ID + " characters");
     if (AllocRequest.hasControl(text)) throw new BadJson(field + ": must not contain control characters");
     return text;
   }

@@ -7,6 +7,7 @@ import io.vmap.client.AllocOptions;
 import io.vmap.space.Geometry;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.IntSupplier;
 
 /**
  * The body of {@code POST /v1/areas/batch}: many allocations, frees and lookups in one request,
@@ -49,10 +50,13 @@ public record BatchRequest(List<Op> ops) {
       return new Op("find", null, null, null, null, null, null, null, null, addr);
     }
 
-    /** The client's options for an alloc op. @throws Api.BadJson naming the bad field */
-    public AllocOptions toOptions(Geometry g) {
+    /**
+     * The client's options for an alloc op; {@code anyHome} gives the home node when it names no node
+     * and has no id. @throws Api.BadJson naming the bad field
+     */
+    public AllocOptions toOptions(Geometry g, IntSupplier anyHome) {
       if (addr != null) throw new Api.BadJson("addr: not a field of an alloc op");
-      return new AllocRequest(size, align, vstart, vend, tag, policy, requestId, node).toOptions(g, Optional.empty());
+      return new AllocRequest(size, align, vstart, vend, tag, policy, requestId, node).toOptions(g, Optional.empty(), anyHome);
     }
 
     /** The address of a free or find op. @throws Api.BadJson if absent or with alloc fields */

@@ -47,7 +47,10 @@ public final class SpaceModel {
   private final Geometry g;
   private final List<NodeBooks> books;
   private final String takenAt;
-  /** Every range, in no particular order (sorted only for a query's few). */
+  /**
+   * Every busy, lazy and reserved range, in no particular order (sorted only for a query's few).
+   * Free blocks (a million on the default space) stay in the books' arrays, read in place.
+   */
   private final List<Piece> pieces = new ArrayList<>();
 
   public SpaceModel(Geometry g, List<NodeBooks> books, Instant takenAt) {
@@ -61,9 +64,6 @@ public final class SpaceModel {
       }
       for (NodeBooks.Reserved r : b.reservations()) {
         for (Part p : r.parts()) pieces.add(new Piece(p.start(), p.end(), "reserved", b.node(), r.area().tag()));
-      }
-      for (int i = 0; i < b.freeStarts().length; i++) {
-        pieces.add(new Piece(b.freeStarts()[i], b.freeEnds()[i], "free", b.node(), null));
       }
     }
   }
@@ -112,7 +112,13 @@ public final class SpaceModel {
         default -> free;
       };
       c.add(col, Unsigned.max(p.start(), lo), Unsigned.min(p.end(), hi));
-      if (!p.state().equals("free") && !p.state().equals("reserved") && spans(p)) crossing.add(p);
+      if (!p.state().equals("reserved") && spans(p)) crossing.add(p);
+    }
+    for (NodeBooks b : books) {
+      long[] fs = b.freeStarts(), fe = b.freeEnds();
+      for (int i = 0; i < fs.length; i++) {
+        if (Unsigned.lt(fs[i], hi) && Unsigned.lt(lo, fe[i])) c.add(free, Unsigned.max(fs[i], lo), Unsigned.min(fe[i], hi));
+      }
     }
     crossing.sort(BY_START);
     for (Piece p : crossing) {
@@ -182,6 +188,12 @@ public final class SpaceModel {
     long[] r = range(from, to);
     List<Piece> in = new ArrayList<>();
     for (Piece p : pieces) if (overlaps(p, r[0], r[1])) in.add(p);
+    for (NodeBooks b : books) {
+      long[] fs = b.freeStarts(), fe = b.freeEnds();
+      for (int i = 0; i < fs.length; i++) {
+        if (Unsigned.lt(fs[i], r[1]) && Unsigned.lt(r[0], fe[i])) in.add(new Piece(fs[i], fe[i], "free", b.node(), null));
+      }
+    }
     in.sort(BY_START);
     List<SpaceAreaJson> out = new ArrayList<>(Math.min(in.size(), limit));
     for (int i = 0; i < in.size() && i < limit; i++) out.add(json(in.get(i)));
@@ -220,6 +232,9 @@ public final class SpaceModel {
         default -> freeB;
       };
       addByOwner(col, p.start(), p.end());
+    }
+    for (NodeBooks b : books) {
+      for (int i = 0; i < b.freeStarts().length; i++) addByOwner(freeB, b.freeStarts()[i], b.freeEnds()[i]);
     }
     int pageBucket = 63 - Long.numberOfLeadingZeros(g.page());
     int top = pageBucket;
