@@ -144,8 +144,8 @@ class UiPageTest {
   }
 
   /**
-   * The tenants panel before and after GET /v1/tenants exists (the tenants work adds it): hidden
-   * while this member answers 404; given that route's answer (the rows of /v1/info's "tenants", in
+   * The tenants panel with GET /v1/tenants (shown) and against a member without it (404: hidden);
+   * given that route's answer (the rows of /v1/info's "tenants", in
    * the shape that work defines) in place of the 404, it draws usage against quota and marks the
    * tenant near its quota.
    */
@@ -157,7 +157,19 @@ class UiPageTest {
       String n = d.findElement(By.tagName("body")).getAttribute("data-refreshed");
       return n != null && Integer.parseInt(n) >= 2; // two polls, each asked /v1/tenants first time round
     });
-    assertEquals(404, m.send("GET", "/v1/tenants", null).status(), "this member has no tenants route");
+    // This member serves the route (the tenants work added it): the panel shows its answer.
+    assertEquals(200, m.send("GET", "/v1/tenants", null).status());
+    wait.until(d -> d.findElement(By.id("tenants")).isDisplayed());
+    // A member of a version without the route answers 404: no panel for it.
+    Object hidden = driver.executeAsyncScript(
+        "const done = arguments[arguments.length - 1];"
+            + "const real = window.fetch.bind(window);"
+            + "window.fetch = (url, opts) => String(url).startsWith('/v1/tenants')"
+            + "  ? Promise.resolve(new Response('{\"error\":\"ENOENT\",\"reason\":\"no route\"}',"
+            + "      {status: 404, headers: {'Content-Type': 'application/json'}}))"
+            + "  : real(url, opts);"
+            + "drawTenants().then(() => { window.fetch = real; done('drawn'); }, e => done(String(e)));");
+    assertEquals("drawn", hidden);
     assertFalse(driver.findElement(By.id("tenants")).isDisplayed(), "no panel for a route that is not there");
 
     String answer = "{\"tenants\":["
