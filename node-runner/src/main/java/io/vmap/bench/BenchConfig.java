@@ -64,10 +64,19 @@ public record BenchConfig(
         lazyMaxPages, releaseBatch, window, seed, requestIds, findsPerAlloc, loops, progress);
   }
 
-  /** The space every target manages: DESIGN.md's default space, page and zone, {@code nodes} nodes. */
+  /**
+   * The space every target manages, with {@code nodes} nodes: the configuration's space, page and
+   * zone (reference.conf: DESIGN.md's defaults; {@code -Dvmap.space.start=... -Dvmap.space.end=...}
+   * measures another space, e.g. the 12.5 PiB of cluster-config/five-level.conf).
+   */
   public Geometry geometry() {
-    return new Geometry(Geometry.DEFAULT_VSTART, Geometry.DEFAULT_VEND, Geometry.DEFAULT_PAGE,
-        Geometry.DEFAULT_ZONE, nodes);
+    Geometry c = Configured.SPACE;
+    return new Geometry(c.vstart(), c.vend(), c.page(), c.zone(), nodes);
+  }
+
+  /** The configuration, read once, when a geometry is first asked for. */
+  private static final class Configured {
+    static final Geometry SPACE = VmapSettings.defaults().geometry();
   }
 
   public long thresholdPages() {

@@ -157,6 +157,32 @@ class SpanningTest extends AllocatorTestBase {
     assertEquals(b, await(c.alloc(AllocOptions.size(0x18000).home(1))).start());
   }
 
+  /**
+   * An align above a zone: the search jumps from one aligned start to the next instead of scanning
+   * the zones between them, and still finds the lowest free one; with none left it answers ENOSPC,
+   * and after a purge frees the only one, the retry takes it.
+   */
+  @Test
+  void anAlignAboveAZoneTakesTheLowestFreeAlignedStartOrNone() {
+    VmapClient c = start(B); // B is a multiple of 16 zones: the aligned starts are B + 4kZ
+    Geometry g = c.geometry();
+    Allocation first = await(c.alloc(AllocOptions.size(0x1000).home(0)));
+    assertEquals(B, first.start());
+    Allocation inFive = await(c.alloc(AllocOptions.size(0x1000).home(1).range(B + 5 * ZONE, g.vend())));
+    assertEquals(B + 5 * ZONE, inFive.start());
+    // 1.5 zones aligned to 4: B overlaps first, B + 4Z runs into inFive's page; B + 8Z is free.
+    Allocation s = await(c.alloc(AllocOptions.size(ZONE + ZONE / 2).align(4 * ZONE).home(1)));
+    assertEquals(B + 8 * ZONE, s.start());
+    // Aligned to 16 zones the only start in the space is B: busy, so ENOSPC, from either home.
+    assertEquals(ErrorCode.ENOSPC, failure(c.alloc(AllocOptions.size(ZONE + ZONE / 2).align(16 * ZONE).home(0))));
+    assertEquals(ErrorCode.ENOSPC, failure(c.alloc(AllocOptions.size(ZONE + ZONE / 2).align(16 * ZONE).home(1))));
+    // Lazily freed, B is still taken until the synchronous purge that comes before ENOSPC.
+    await(c.free(first.start()));
+    Allocation b = await(c.alloc(AllocOptions.size(ZONE + ZONE / 2).align(16 * ZONE).home(1)));
+    assertEquals(B, b.start());
+    assertTrue(info(vmap).accountsForSpace());
+  }
+
   // ------------------------------------------------------------------ (b)
 
   @Test

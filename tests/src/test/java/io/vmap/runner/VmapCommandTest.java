@@ -139,7 +139,7 @@ class VmapCommandTest {
     "--page 3000 OPS                  | page 3000 is not a power of two",
     "--space 0x200000:0x100000 OPS    | space start 0x0000000000200000 is not below its end 0x0000000000100000",
     "--nodes 0 OPS                    | nodes 0 is not in 1..4096",
-    "--zone 4096 --nodes 2 OPS        | more than 4194304; use a larger zone",
+    "--zone 4096 --nodes 2 OPS        | more than 2147483648; use a larger zone",
     "--zone 2048 OPS                  | zone 2048 is smaller than page 4096",
     "--page 4k OPS                    | '4k' is not a decimal or 0x hex number",
     "--space 0x100000 OPS             | '0x100000' is not START:END",

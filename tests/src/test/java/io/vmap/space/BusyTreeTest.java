@@ -138,6 +138,7 @@ class BusyTreeTest {
           if (!model.isEmpty() && rnd.nextBoolean()) s = model.get(rnd.nextInt(model.size())).start();
           long start = s;
           Area expected = model.stream().filter(x -> x.start() == start).findFirst().orElse(null);
+          assertEquals(expected, t.get(s), ctx);
           assertEquals(expected, t.remove(s), ctx);
           model.remove(expected);
         } else {

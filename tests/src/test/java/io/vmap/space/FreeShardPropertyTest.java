@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.math.BigInteger;
 import java.util.ArrayList;
@@ -31,6 +32,11 @@ import org.junit.jupiter.params.provider.MethodSource;
  * one byte) for aligns above the limit to land inside it, and its blocks are mostly short, so
  * near misses abound. After every operation the class maxima at the root are compared with the
  * model's too.
+ *
+ * <p>{@link #runsAgreeWithBruteForce} starts from the shard of one node of a small {@link
+ * Geometry} (one run of zones, edge zones cut by the space's bounds) and also releases space the
+ * shard never held (other nodes' zones, in a run's gaps), so runs are cut, expanded, merged and
+ * rejoined.
  */
 class FreeShardPropertyTest {
 
@@ -57,13 +63,53 @@ class FreeShardPropertyTest {
   @ParameterizedTest(name = "{0} seed {4}")
   @MethodSource("spaces")
   void agreesWithBruteForce(String name, long base, long unit, int units, long seed) {
-    Run run = new Run(base, unit, units, seed);
+    Run run = new Run(base, unit, units, seed, null, 0);
     try {
       run.go();
     } catch (Throwable t) {
       throw new AssertionError(
           "space '" + name + "' seed " + seed + " op " + run.op + " (" + run.what.get() + "): " + t,
           t);
+    }
+  }
+
+  static Stream<Arguments> geometries() {
+    List<Arguments> out = new ArrayList<>();
+    Object[][] geometries = {
+      // name, vstart, vend, page, zone, nodes, node
+      {"4 nodes, zone-aligned", 0x100000L, 0x100000L + 256 * 0x1000L, 0x1000L, 0x4000L, 4, 1},
+      {"3 nodes, both edges cut", 0x103000L, 0x103000L + 301 * 0x1000L, 0x1000L, 0x4000L, 3, 0},
+      {"5 nodes, node owning the cut last zone", 0x10000L, 0x10000L + 250 * 0x1000L, 0x1000L,
+          0x8000L, 5, 3},
+      {"2 nodes, ending at 0xfffffffffffff000", 0xfffffffffffff000L - 300 * 0x1000L,
+          0xfffffffffffff000L, 0x1000L, 0x4000L, 2, 1},
+      {"7 nodes, around 2^63", (1L << 63) - 150 * 0x1000L, (1L << 63) + 150 * 0x1000L, 0x1000L,
+          0x2000L, 7, 6},
+      {"16 nodes, 1-byte pages", 0x400L, 0x400L + 2048, 1L, 8L, 16, 5},
+      // Granule 1 byte: aligns above the exact limit (2^14) land inside; node 0 owns the zones
+      // at multiples of 2^14 (zone index 0 mod 256), half of them odd multiples: near misses.
+      {"4 nodes, zones of 64 bytes past the classes", 0x10000L - 0x100L, 0x10000L + 0x10000L,
+          1L, 64L, 4, 0},
+    };
+    for (Object[] g : geometries) {
+      for (long seed : SEEDS) out.add(Arguments.of(g[0], g[1], g[2], g[3], g[4], g[5], g[6], seed));
+    }
+    return out.stream();
+  }
+
+  @ParameterizedTest(name = "{0} seed {7}")
+  @MethodSource("geometries")
+  void runsAgreeWithBruteForce(String name, long vstart, long vend, long page, long zone,
+      int nodes, int node, long seed) {
+    Geometry g = new Geometry(vstart, vend, page, zone, nodes);
+    int units = (int) ((vend - vstart) / page);
+    Run run = new Run(vstart, page, units, seed, g, node);
+    try {
+      run.go();
+    } catch (Throwable t) {
+      throw new AssertionError(
+          "geometry '" + name + "' seed " + seed + " op " + run.op + " (" + run.what.get() + "): "
+              + t, t);
     }
   }
 
@@ -214,12 +260,15 @@ class FreeShardPropertyTest {
     final int[] runLen;
     final List<long[]> runs = new ArrayList<>();
     final List<long[]> pieces = new ArrayList<>();
-    final FreeShard shard = new FreeShard();
+    /** The geometry whose node's shard this is, or null for a shard built by releases. */
+    final Geometry geometry;
+    final int node;
+    FreeShard shard;
     int op;
     /** The operation under way, formatted only if it fails. */
     Supplier<String> what = () -> "setup";
 
-    Run(long base, long unit, int units, long seed) {
+    Run(long base, long unit, int units, long seed, Geometry geometry, int node) {
       this.base = base;
       this.unit = unit;
       this.units = units;
@@ -227,9 +276,16 @@ class FreeShardPropertyTest {
       this.rnd = new SplittableRandom(seed);
       this.free = new boolean[units];
       this.runLen = new int[units + 1];
+      this.geometry = geometry;
+      this.node = node;
     }
 
     void go() {
+      if (geometry != null) {
+        goRuns();
+        return;
+      }
+      shard = new FreeShard();
       // Start with random blocks released in random order, exercising every kind of merge.
       List<long[]> initial = new ArrayList<>();
       for (int u = 0; u < units; ) {
@@ -260,7 +316,112 @@ class FreeShardPropertyTest {
       }
     }
 
+    /** From a node's initial shard: mostly runs; releases also fill other nodes' zones. */
+    void goRuns() {
+      shard = FreeShard.of(geometry, node);
+      geometry.forEachOwnedRange(node, (s, e) -> {
+        for (int u = unitOf(s); u < unitOf(e); u++) free[u] = true;
+      });
+      mark(base, base, true); // recompute the runs only
+      assertTrue(shard.entryCount() <= 3, () -> "initial entries " + shard.entryCount());
+      compare();
+      for (op = 0; op < OPS; op++) {
+        int k = rnd.nextInt(100);
+        if (k < 35) {
+          allocLowest();
+        } else if (k < 45) {
+          allocExact();
+        } else if (k < 70) {
+          releasePiece();
+        } else if (k < 78) {
+          releaseBusy();
+        } else if (k < 83) {
+          releaseTwice();
+        } else if (k < 98) {
+          query();
+        } else {
+          snapshotRoundTrip();
+        }
+      }
+    }
+
     // --- operations -------------------------------------------------------------------------------
+
+    /**
+     * Releases part of a busy stretch that was never carved here (another node's zone, a run's
+     * gap), or a carved piece's neighbourhood: anything not free.
+     */
+    void releaseBusy() {
+      int u = rnd.nextInt(units);
+      if (free[u]) return;
+      int e = u;
+      int max = 1 + rnd.nextInt(Math.max(1, units / 8));
+      while (e < units && !free[e] && e - u < max) e++;
+      long s = addr(u);
+      long end = addr(e);
+      // Drop pieces overlapping what is released now: they are free again.
+      List<long[]> keep = new ArrayList<>();
+      for (long[] p : pieces) {
+        if (Unsigned.le(end, p[0]) || Unsigned.le(p[1], s)) {
+          keep.add(p);
+        } else {
+          if (Unsigned.lt(p[0], s)) keep.add(new long[] {p[0], s});
+          if (Unsigned.lt(end, p[1])) keep.add(new long[] {end, p[1]});
+        }
+      }
+      pieces.clear();
+      pieces.addAll(keep);
+      what = () -> "release busy " + Unsigned.hex(s) + "-" + Unsigned.hex(end);
+      release(s, end);
+      compare();
+    }
+
+    /** forEachRun then ofRuns gives the same shard, and forEachRunIn cuts runs to [lo, hi). */
+    void snapshotRoundTrip() {
+      List<long[]> entries = new ArrayList<>();
+      shard.forEachRun((s, w, p, k) -> entries.add(new long[] {s, w, p, k}));
+      assertEquals(shard.entryCount(), entries.size(), "forEachRun entries");
+      int n = entries.size();
+      long[][] cols = new long[4][n];
+      for (int i = 0; i < n; i++) {
+        for (int c = 0; c < 4; c++) cols[c][i] = entries.get(i)[c];
+      }
+      FreeShard copy = FreeShard.ofRuns(geometry, cols[0], cols[1], cols[2], cols[3], n);
+      copy.checkInvariants();
+      assertEquals(blocks(), blocksOf(copy), "ofRuns(forEachRun)");
+      assertEquals(shard.entryCount(), copy.entryCount(), "entries of the copy");
+      // The blocks one by one, folded back into runs where whole zones are a stride apart.
+      int b = shard.blockCount();
+      long[] bs = new long[b];
+      long[] be = new long[b];
+      int[] at = {0};
+      shard.forEach((s, e) -> {
+        bs[at[0]] = s;
+        be[at[0]++] = e;
+      });
+      FreeShard folded = FreeShard.ofBlocks(geometry, bs, be, b);
+      folded.checkInvariants();
+      assertEquals(blocks(), blocksOf(folded), "ofBlocks(geometry, forEach)");
+      assertTrue(folded.entryCount() <= shard.entryCount(),
+          () -> "folded " + folded.entryCount() + " entries, live " + shard.entryCount());
+      long lo = bound();
+      long hi = bound();
+      List<Long> want = new ArrayList<>();
+      shard.forEachIn(lo, hi, (s, e) -> {
+        want.add(s);
+        want.add(e);
+      });
+      List<Long> have = new ArrayList<>();
+      shard.forEachRunIn(lo, hi, (s, w, p, k) -> {
+        assertTrue(k >= 1 && (k == 1) == (p == 0), "count " + k + " stride " + p);
+        for (long j = 0; j < k; j++) {
+          have.add(s + j * p);
+          have.add(s + j * p + w);
+        }
+      });
+      assertEquals(want, have, () -> "forEachRunIn " + hex(lo) + " " + hex(hi));
+      shard = copy; // continue on the copy: it must behave the same
+    }
 
     void allocLowest() {
       long size = size();

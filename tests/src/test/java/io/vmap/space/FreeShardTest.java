@@ -10,7 +10,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** Unit cases for {@link FreeShard}: each clip shape, each merge, bounds, alignment, overflow. */
 class FreeShardTest {
@@ -457,6 +461,8 @@ class FreeShardTest {
         assertEquals(n, g.nodeOf(e - 1));
       });
       total += f.freeBytes();
+      assertEquals(1, f.entryCount(), "the zones of a node are one run");
+      assertEquals(65536L, f.blockCountLong());
     }
     assertEquals(g.spaceBytes(), total);
   }
@@ -549,6 +555,371 @@ class FreeShardTest {
             + " align " + Unsigned.hex(align) + " lo " + Unsigned.hex(lo));
       }
     }
+  }
+
+  // --- runs ---------------------------------------------------------------------------------------
+
+  static final long ZONE = 32L << 20;
+
+  /** Spaces with 32 MiB zones and 16 nodes; each starts and ends at a zone of node 0. */
+  static Stream<Arguments> runSpaces() {
+    return Stream.of(
+        Arguments.of("32 TiB", Geometry.DEFAULT_VSTART, Geometry.DEFAULT_VEND),
+        // x86-64's vmalloc range with 5-level paging.
+        Arguments.of("12.5 PiB", 0xffa0000000000000L, 0xffd2000000000000L));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("runSpaces")
+  void aNodeStartsAsOneRun(String name, long vstart, long vend) {
+    Geometry g = new Geometry(vstart, vend, PAGE, ZONE, 16);
+    long zones = g.zoneCount() / 16;
+    FreeShard f = FreeShard.of(g, 5);
+    f.checkInvariants();
+    assertEquals(1, f.entryCount());
+    assertEquals(zones, f.blockCountLong());
+    assertEquals(zones, f.blockCount());
+    assertEquals(g.spaceBytes() / 16, f.freeBytes());
+    assertEquals(ZONE, f.largestBlock());
+    assertTrue(f.footprintBytes() < 4096, () -> "footprint " + f.footprintBytes());
+    long first = vstart + 5 * ZONE;
+    assertEquals(first, f.findLowest(PAGE, PAGE, 0, -1L));
+    assertEquals(first, f.findLowest(ZONE, ZONE, 0, -1L));
+    // Zone indices of node 5 are 5 mod 16: odd, so never a multiple of two zones.
+    assertEquals(NO_FIT, f.findLowest(PAGE, 2 * ZONE, 0, -1L));
+    assertEquals(first + 16 * ZONE, f.findLowest(PAGE, PAGE, first + ZONE - PAGE + 1, -1L));
+    assertEquals(first + ZONE - PAGE, f.findLowest(PAGE, PAGE, first + ZONE - PAGE, -1L));
+    assertEquals(NO_FIT, f.findLowest(ZONE + PAGE, PAGE, 0, -1L));
+    long last = vend - 11 * ZONE; // zone index 5 mod 16, 11 zones before the end
+    assertEquals(5, g.nodeOf(last));
+    assertEquals(last, f.findLowest(PAGE, PAGE, last - 3 * ZONE, -1L));
+    assertEquals(NO_FIT, f.findLowest(PAGE, PAGE, last + ZONE, -1L));
+    assertEquals(NO_FIT, f.findLowest(PAGE, PAGE, 0, first + PAGE - 1));
+    assertTrue(f.isFree(last + PAGE, last + ZONE));
+    assertFalse(f.isFree(last + PAGE, last + ZONE + 1));
+    assertArrayEquals(new long[] {last, last + ZONE}, f.blockContaining(last + 77));
+    assertNull(f.blockContaining(last - 1));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("runSpaces")
+  void alignsAboveAZoneAcrossARunByArithmetic(String name, long vstart, long vend) {
+    Geometry g = new Geometry(vstart, vend, PAGE, ZONE, 16);
+    FreeShard node0 = FreeShard.of(g, 0);
+    FreeShard node2 = FreeShard.of(g, 2);
+    // Node 0 owns zone indices 0 mod 16: every multiple of 512 MiB in the space is its, so the
+    // fit of an align of 512 MiB or more is the first multiple of it from lo.
+    SplittableRandom rnd = new SplittableRandom(3);
+    for (int i = 0; i < 2000; i++) {
+      long align = 1L << (29 + rnd.nextInt(35));
+      long lo = rnd.nextInt(4) == 0 ? 0 : vstart + rnd.nextLong(vend - vstart);
+      long hi = lo == 0 || rnd.nextInt(3) == 0 ? -1L : lo + rnd.nextLong(vend - lo + ZONE);
+      long size = rnd.nextBoolean() ? PAGE : ZONE;
+      long a = Unsigned.alignUp(Unsigned.max(lo, vstart), align);
+      long want = a != Unsigned.OVERFLOW && Unsigned.lt(a, vend) && Unsigned.le(a + size, hi)
+          && Unsigned.lt(a, a + size) ? a : NO_FIT;
+      assertEquals(Unsigned.hex(want), Unsigned.hex(node0.findLowest(size, align, lo, hi)),
+          () -> "align " + Unsigned.hex(align) + " lo " + Unsigned.hex(lo) + " hi "
+              + Unsigned.hex(hi));
+    }
+    assertEquals(vstart, node0.findLowest(PAGE, 1L << 29, 0, -1L));
+    assertEquals(vstart + (1L << 40), node0.findLowest(PAGE, 1L << 40, vstart + 1, -1L));
+    assertEquals(NO_FIT, node0.findLowest(PAGE, 1L << 63, 0, -1L));
+    // Node 2 owns indices 2 mod 16: multiples of two zones, never of four.
+    assertEquals(vstart + 2 * ZONE, node2.findLowest(PAGE, 2 * ZONE, 0, -1L));
+    assertEquals(vstart + 18 * ZONE, node2.findLowest(PAGE, 2 * ZONE, vstart + 2 * ZONE + 1, -1L));
+    assertEquals(NO_FIT, node2.findLowest(PAGE, 4 * ZONE, 0, -1L));
+    // hi cuts the run: the fit must end at or below it.
+    assertEquals(NO_FIT,
+        node0.findLowest(PAGE, 1L << 40, vstart + 1, vstart + (1L << 40) + PAGE - 1));
+    assertEquals(vstart + (1L << 40),
+        node0.findLowest(PAGE, 1L << 40, vstart + 1, vstart + (1L << 40) + PAGE));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("runSpaces")
+  void allocatingInAZoneCutsTheRunAndFreeingItRejoins(String name, long vstart, long vend) {
+    Geometry g = new Geometry(vstart, vend, PAGE, ZONE, 16);
+    long zones = g.zoneCount() / 16;
+    FreeShard f = FreeShard.of(g, 1);
+    long zone = vstart + (1000L * 16 + 1) * ZONE; // node 1's 1001st zone
+    long a = f.allocLowest(PAGE, PAGE, zone, -1L);
+    assertEquals(zone, a);
+    f.checkInvariants();
+    assertEquals(3, f.entryCount()); // zones before, the cut zone, zones after
+    assertEquals(zones, f.blockCountLong());
+    assertArrayEquals(new long[] {zone + PAGE, zone + ZONE}, f.blockContaining(zone + PAGE));
+    assertTrue(f.allocExact(zone + 5 * PAGE, zone + 6 * PAGE));
+    long b = f.allocLowest(2 * PAGE, 2 * PAGE, zone, -1L);
+    assertEquals(zone + 2 * PAGE, b);
+    f.checkInvariants();
+    assertEquals(zones + 2, f.blockCountLong()); // the zone is three blocks now
+    f.release(zone + 5 * PAGE, zone + 6 * PAGE);
+    f.release(a, a + PAGE);
+    assertEquals(4, f.entryCount());
+    f.release(b, b + 2 * PAGE);
+    f.checkInvariants();
+    assertEquals(1, f.entryCount(), "the whole zone is a member again");
+    assertEquals(g.spaceBytes() / 16, f.freeBytes());
+    // The first and the last member, too.
+    long firstZone = vstart + ZONE;
+    long lastZone = vend - 15 * ZONE;
+    assertTrue(f.allocExact(firstZone, firstZone + ZONE));
+    assertTrue(f.allocExact(lastZone + ZONE - PAGE, lastZone + ZONE));
+    f.checkInvariants();
+    assertEquals(zones - 1, f.blockCountLong());
+    assertEquals(firstZone + 16 * ZONE, f.findLowest(PAGE, PAGE, 0, -1L));
+    f.release(lastZone + ZONE - PAGE, lastZone + ZONE);
+    f.release(firstZone, firstZone + ZONE);
+    f.checkInvariants();
+    assertEquals(1, f.entryCount());
+  }
+
+  /** Every zone of a node touched once, then all freed in random order: one run again. */
+  @Test
+  void wholeZonesFreedInAnyOrderComeBackAsOneRun() {
+    Geometry g = new Geometry(0x100000L, 0x100000L + 4096 * 0x4000L, PAGE, 0x4000L, 4);
+    FreeShard f = FreeShard.of(g, 2);
+    String before = dump(f);
+    assertEquals(1, f.entryCount());
+    SplittableRandom rnd = new SplittableRandom(9);
+    List<long[]> areas = new ArrayList<>();
+    g.forEachOwnedRange(2, (s, e) -> {
+      long a = s + PAGE * rnd.nextInt(4);
+      areas.add(new long[] {a, a + PAGE});
+    });
+    java.util.Collections.shuffle(areas, new java.util.Random(9));
+    for (long[] a : areas) assertTrue(f.allocExact(a[0], a[1]));
+    f.checkInvariants();
+    assertTrue(f.entryCount() >= 1024, () -> "entries " + f.entryCount());
+    java.util.Collections.shuffle(areas, new java.util.Random(10));
+    for (long[] a : areas) f.release(a[0], a[1]);
+    f.checkInvariants();
+    assertEquals(before, dump(f));
+    assertEquals(1, f.entryCount());
+  }
+
+  /**
+   * A node's blocks listed one by one (NodeState's snapshot today) come back as runs through
+   * ofBlocks(Geometry, ...); without the geometry, as blocks.
+   */
+  @Test
+  void ofBlocksForANodeFoldsWholeZonesIntoRuns() {
+    Geometry g = new Geometry(Geometry.DEFAULT_VSTART + 0x3000, Geometry.DEFAULT_VEND - 0x5000,
+        PAGE, ZONE, 16);
+    for (int node : new int[] {0, 7, 15}) {
+      FreeShard live = FreeShard.of(g, node);
+      assertEquals(node == 0 || node == 15 ? 2 : 1, live.entryCount()); // the cut edge zones
+      long base = g.vstart() - 0x3000 + node * ZONE;
+      for (long z : new long[] {5, 6, 100, 4000, 4001, 4002}) {
+        long a = live.allocLowest(PAGE, PAGE, base + z * 16 * ZONE + 7 * PAGE, -1L);
+        assertEquals(base + z * 16 * ZONE + 7 * PAGE, a);
+      }
+      int n = live.blockCount();
+      long[] s = new long[n];
+      long[] e = new long[n];
+      int[] i = {0};
+      live.forEach((bs, be) -> {
+        s[i[0]] = bs;
+        e[i[0]++] = be;
+      });
+      FreeShard back = FreeShard.ofBlocks(g, s, e, n);
+      back.checkInvariants();
+      assertEquals(live.entryCount(), back.entryCount());
+      assertEquals(runs(live), runs(back));
+      assertEquals(n, back.blockCount());
+      assertEquals(n, FreeShard.ofBlocks(s, e, n).entryCount());
+    }
+  }
+
+  private static List<String> runs(FreeShard f) {
+    List<String> out = new ArrayList<>();
+    f.forEachRun((s, w, p, k) -> out.add(Long.toHexString(s) + "/" + Long.toHexString(w) + "/"
+        + Long.toHexString(p) + "/" + k));
+    return out;
+  }
+
+  @Test
+  void releasesInARunsGapAndTouchingItsMembers() {
+    // Members [0x10000, 0x11000), [0x14000, 0x15000), ... 6 of them, stride 0x4000.
+    FreeShard f = FreeShard.ofRuns(new long[] {0x10000}, new long[] {0x1000},
+        new long[] {0x4000}, new long[] {6}, 1);
+    assertShard(f, "10000-11000 14000-15000 18000-19000 1c000-1d000 20000-21000 24000-25000");
+    assertEquals(1, f.entryCount());
+    f.release(0x16000, 0x17000); // inside the gap after member 1: the run is cut there
+    assertShard(f, "10000-11000 14000-15000 16000-17000 18000-19000 1c000-1d000 20000-21000"
+        + " 24000-25000");
+    f.release(0x19000, 0x1a000); // touching member 2's end: it leaves the run and merges
+    assertShard(f, "10000-11000 14000-15000 16000-17000 18000-1a000 1c000-1d000 20000-21000"
+        + " 24000-25000");
+    f.release(0x1b000, 0x1c000); // touching member 3's start
+    assertShard(f, "10000-11000 14000-15000 16000-17000 18000-1a000 1b000-1d000 20000-21000"
+        + " 24000-25000");
+    f.release(0x21000, 0x24000); // filling the whole gap between members 4 and 5
+    assertShard(f, "10000-11000 14000-15000 16000-17000 18000-1a000 1b000-1d000 20000-25000");
+    IllegalStateException e =
+        assertThrows(IllegalStateException.class, () -> f.release(0x13000, 0x14001));
+    assertTrue(e.getMessage().contains("[0x0000000000014000, 0x0000000000015000)"), e.getMessage());
+    assertThrows(IllegalStateException.class, () -> f.release(0x10800, 0x10900));
+    assertThrows(IllegalStateException.class, () -> f.release(0x11000, 0x14001));
+    assertShard(f, "10000-11000 14000-15000 16000-17000 18000-1a000 1b000-1d000 20000-25000");
+    // Taking the gap back out leaves members 0 and 1 a run again only if a block rejoins.
+    assertTrue(f.allocExact(0x16000, 0x17000));
+    f.release(0x16000, 0x17000);
+    f.checkInvariants();
+  }
+
+  @Test
+  void blocksRejoinRunsFromEitherSideAndJoinTwoRuns() {
+    FreeShard f = FreeShard.ofRuns(new long[] {0x10000}, new long[] {0x1000},
+        new long[] {0x4000}, new long[] {8}, 1);
+    assertTrue(f.allocExact(0x18000, 0x19000)); // member 2 of 8
+    assertEquals(2, f.entryCount()); // members 0-1 and 3-7
+    f.release(0x18000, 0x19000);
+    assertEquals(1, f.entryCount()); // joins both
+    assertTrue(f.allocExact(0x10000, 0x11000)); // member 0: the rest is one run
+    assertEquals(1, f.entryCount());
+    f.release(0x10000, 0x11000); // joins the run after it
+    assertEquals(1, f.entryCount());
+    assertTrue(f.allocExact(0x2c000, 0x2d000)); // member 7
+    f.release(0x2c000, 0x2d000); // joins the run before it
+    assertEquals(1, f.entryCount());
+    assertShard(f, "10000-11000 14000-15000 18000-19000 1c000-1d000 20000-21000 24000-25000"
+        + " 28000-29000 2c000-2d000");
+    // A block of the width at the next stride joins: the run grows.
+    f.release(0x30000, 0x31000);
+    assertEquals(1, f.entryCount());
+    assertEquals(9, f.blockCount());
+    // Not at a member position, or not the width: stays a block.
+    f.release(0x35000, 0x36000);
+    f.release(0x38000, 0x38800);
+    assertEquals(3, f.entryCount());
+    f.checkInvariants();
+  }
+
+  /** Runs of several shapes, odd strides included: every search matches the expanded blocks. */
+  @Test
+  void runsAgreeWithTheirExpansion() {
+    SplittableRandom rnd = new SplittableRandom(5);
+    for (int round = 0; round < 40; round++) {
+      List<long[]> entries = new ArrayList<>();
+      List<long[]> blocks = new ArrayList<>();
+      long at = 1L << (20 + rnd.nextInt(20));
+      for (int i = 0; i < 6; i++) {
+        long w = PAGE << rnd.nextInt(12);
+        long stride = w * (2 + rnd.nextInt(40));
+        long k = 2 + rnd.nextInt(200);
+        long s = Unsigned.alignUp(at, w) + (rnd.nextBoolean() ? 0 : w * rnd.nextInt(1000));
+        if (rnd.nextInt(3) == 0) entries.add(new long[] {s, PAGE * (1 + rnd.nextInt(9)), 0, 1});
+        else entries.add(new long[] {s, w, stride, k});
+        long[] en = entries.get(entries.size() - 1);
+        for (long j = 0; j < en[3]; j++) {
+          blocks.add(new long[] {s + j * en[2], s + j * en[2] + en[1]});
+        }
+        at = blocks.get(blocks.size() - 1)[1] + PAGE;
+      }
+      long[][] cols = new long[4][entries.size()];
+      for (int i = 0; i < entries.size(); i++) {
+        for (int c = 0; c < 4; c++) cols[c][i] = entries.get(i)[c];
+      }
+      FreeShard f = FreeShard.ofRuns(cols[0], cols[1], cols[2], cols[3], entries.size());
+      f.checkInvariants();
+      assertEquals(blocks.size(), f.blockCount());
+      long lowest = blocks.get(0)[0];
+      long span = blocks.get(blocks.size() - 1)[1] - lowest;
+      for (int q = 0; q < 2000; q++) {
+        long size = PAGE << rnd.nextInt(13);
+        long align = 1L << (12 + rnd.nextInt(40));
+        long lo = lowest - PAGE + rnd.nextLong(span + 2 * PAGE);
+        long hi = rnd.nextInt(3) == 0 ? -1L : lo + rnd.nextLong(span + PAGE);
+        long want = linearLowest(blocks, size, align, lo, hi);
+        long got = f.findLowest(size, align, lo, hi);
+        if (want != got) {
+          assertEquals(Unsigned.hex(want), Unsigned.hex(got), "round " + round + " size "
+              + Unsigned.hex(size) + " align " + Unsigned.hex(align) + " lo " + Unsigned.hex(lo)
+              + " hi " + Unsigned.hex(hi));
+        }
+      }
+    }
+  }
+
+  @Test
+  void ofRunsValidatesEveryEntryAndMergesTouchingOnes() {
+    expectBad("count 0", () -> FreeShard.ofRuns(new long[] {0x1000}, new long[] {0x1000},
+        new long[] {0}, new long[] {0}, 1));
+    expectBad("width is 0", () -> FreeShard.ofRuns(new long[] {0x1000}, new long[] {0},
+        new long[] {0}, new long[] {1}, 1));
+    expectBad("passes 2^64 - 1", () -> FreeShard.ofRuns(new long[] {TOP}, new long[] {PAGE},
+        new long[] {0}, new long[] {1}, 1));
+    expectBad("run width 0x0000000000003000 is not a power of two", () -> FreeShard.ofRuns(
+        new long[] {0x6000}, new long[] {0x3000}, new long[] {0x6000}, new long[] {2}, 1));
+    expectBad("not a multiple of its width", () -> FreeShard.ofRuns(new long[] {0x1000},
+        new long[] {0x2000}, new long[] {0x4000}, new long[] {2}, 1));
+    expectBad("stride 0x0000000000002000", () -> FreeShard.ofRuns(new long[] {0x2000},
+        new long[] {0x2000}, new long[] {0x2000}, new long[] {2}, 1));
+    expectBad("stride 0x0000000000005000", () -> FreeShard.ofRuns(new long[] {0x2000},
+        new long[] {0x2000}, new long[] {0x5000}, new long[] {2}, 1));
+    expectBad("members of stride", () -> FreeShard.ofRuns(new long[] {1L << 62},
+        new long[] {0x1000}, new long[] {1L << 62}, new long[] {4}, 1));
+    expectBad("entry 1 at 0x0000000000004000 is not above the entry before it, ending at "
+            + "0x000000000000a000", () -> FreeShard.ofRuns(new long[] {0x1000, 0x4000},
+        new long[] {0x1000, 0x1000}, new long[] {0x4000, 0}, new long[] {3, 1}, 2));
+    expectBad("does not fit", () -> FreeShard.ofRuns(new long[] {0x1000}, new long[] {0x1000},
+        new long[] {0}, new long[] {1}, 2));
+    // Touching: a block ending at a run's first member, a run's last member and a block.
+    FreeShard f = FreeShard.ofRuns(new long[] {0x1000, 0x4000, 0x11000},
+        new long[] {0x3000, 0x1000, 0x2000}, new long[] {0, 0x4000, 0}, new long[] {1, 4, 1}, 3);
+    assertShard(f, "1000-5000 8000-9000 c000-d000 10000-13000");
+    assertEquals(3, f.entryCount());
+    // Two runs touching end to start: members peel off into one block.
+    FreeShard t = FreeShard.ofRuns(new long[] {0x0, 0xd000}, new long[] {0x1000, 0x1000},
+        new long[] {0x4000, 0x2000}, new long[] {4, 3}, 2);
+    assertShard(t, "0-1000 4000-5000 8000-9000 c000-e000 f000-10000 11000-12000");
+    assertEquals(6, t.blockCount());
+    // A run of one is a block; stride ignored.
+    assertShard(FreeShard.ofRuns(new long[] {0x3000}, new long[] {0x5000}, new long[] {7},
+        new long[] {1}, 1), "3000-8000");
+  }
+
+  @Test
+  void forEachRunGivesEntriesAndForEachRunInCutsRuns() {
+    FreeShard f = FreeShard.ofRuns(new long[] {0x1000, 0x10000, 0x40000},
+        new long[] {0x2000, 0x1000, 0x3000}, new long[] {0, 0x2000, 0}, new long[] {1, 10, 1}, 3);
+    List<String> all = new ArrayList<>();
+    f.forEachRun((s, w, p, k) -> all.add(Long.toHexString(s) + "/" + Long.toHexString(w) + "/"
+        + Long.toHexString(p) + "/" + k));
+    assertEquals(List.of("1000/2000/0/1", "10000/1000/2000/10", "40000/3000/0/1"), all);
+    List<String> cut = new ArrayList<>();
+    f.forEachRunIn(0x12fff, 0x16001, (s, w, p, k) -> cut.add(Long.toHexString(s) + "/" + k));
+    assertEquals(List.of("12000/3"), cut); // members at 0x12000, 0x14000, 0x16000
+    cut.clear();
+    f.forEachRunIn(0x13000, 0x14000, (s, w, p, k) -> cut.add(Long.toHexString(s) + "/" + k));
+    assertEquals(List.of(), cut); // a gap
+    cut.clear();
+    f.forEachRunIn(0x2000, 0x10001,
+        (s, w, p, k) -> cut.add(Long.toHexString(s) + "/" + p + "/" + k));
+    assertEquals(List.of("1000/0/1", "10000/0/1"), cut);
+    cut.clear();
+    f.forEachRunIn(0x22fff, -1L, (s, w, p, k) -> cut.add(Long.toHexString(s) + "/" + k));
+    assertEquals(List.of("22000/1", "40000/1"), cut);
+    assertEquals(12, f.blockCount());
+    assertEquals(3, f.entryCount());
+  }
+
+  @Test
+  void blockCountSaturatesAtAnInt() {
+    FreeShard f = FreeShard.ofRuns(new long[] {0}, new long[] {PAGE}, new long[] {2 * PAGE},
+        new long[] {1L << 32}, 1);
+    assertEquals(1L << 32, f.blockCountLong());
+    assertEquals(Integer.MAX_VALUE, f.blockCount());
+    assertEquals(PAGE << 32, f.freeBytes());
+    f.checkInvariants();
+  }
+
+  private static void expectBad(String named, Runnable r) {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, r::run);
+    assertTrue(e.getMessage().contains(named),
+        () -> "'" + e.getMessage() + "' should name " + named);
   }
 
   // --- a large shard --------------------------------------------------------------------------------

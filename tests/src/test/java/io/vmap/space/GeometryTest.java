@@ -177,6 +177,27 @@ class GeometryTest {
     assertEquals(g.spaceBytes(), total);
   }
 
+  /** x86-64's vmalloc range with 5-level paging, 12.5 PiB, in the default 32 MiB zones. */
+  @Test
+  void theFiveLevelSpaceFitsUnderTheZoneCap() {
+    Geometry g = new Geometry(0xffa0000000000000L, 0xffd2000000000000L, 4096, 32L << 20, 16);
+    assertEquals(12800L << 40, g.spaceBytes());
+    assertEquals(419_430_400L, g.zoneCount());
+    for (int node : new int[] {0, 7, 15}) {
+      List<long[]> runs = new ArrayList<>();
+      g.forEachOwnedRun(node, (s, w, p, k) -> runs.add(new long[] {s, w, p, k}));
+      assertEquals(1, runs.size());
+      assertEquals(0xffa0000000000000L + node * (32L << 20), runs.get(0)[0]);
+      assertEquals(26_214_400L, runs.get(0)[3]);
+      assertEquals(g.spaceBytes() / 16, g.ownedBytes(node));
+    }
+    // The cap itself: 2^31 zones pass, one more does not.
+    new Geometry(0, (1L << 31) * 4096, 4096, 4096, 2);
+    expectBad("2147483649 zones", () -> new Geometry(0, ((1L << 31) + 1) * 4096, 4096, 4096, 2));
+    assertThrows(IllegalArgumentException.class, () -> g.forEachOwnedRun(16, (s, w, p, k) -> { }));
+    expectBad("node -1", () -> g.ownedBytes(-1));
+  }
+
   @Test
   void zoneBoundsNearTheTop() {
     Geometry g = new Geometry(TOP - 0x3000, TOP, 0x1000, 0x2000, 2);

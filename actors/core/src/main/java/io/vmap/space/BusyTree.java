@@ -141,22 +141,24 @@ public final class BusyTree {
     }
   }
 
-  /** The area with {@code start <= addr < end}, or null. O(log n). */
+  /** The area with {@code start <= addr < end}, or null. O(1) in an area's first page, else O(log n). */
   public Area find(long addr) {
-    int n = floor(addr);
+    int n = firstPageSlot(slots, addr);
+    if (n != NIL) return area(n);
+    n = floor(addr);
     return n != NIL && Unsigned.lt(addr, end(n)) ? area(n) : null;
   }
 
-  /** The area starting exactly at {@code start}, or null. O(log n). */
+  /** The area starting exactly at {@code start}, or null. O(1): the first-page index. */
   public Area get(long start) {
-    int n = floor(start);
-    return n != NIL && start(n) == start ? area(n) : null;
+    int n = slotStartingAt(start);
+    return n != NIL ? area(n) : null;
   }
 
-  /** Removes and returns the area starting exactly at {@code start}, or null. O(log n). */
+  /** Removes and returns the area starting exactly at {@code start}, or null. O(log n) (one walk). */
   public Area remove(long start) {
-    int n = floor(start);
-    if (n == NIL || start(n) != start) return null;
+    int n = slotStartingAt(start);
+    if (n == NIL) return null;
     Area a = area(n);
     long stamp = lock.writeLock();
     try {
@@ -263,6 +265,16 @@ public final class BusyTree {
       if (s < 0 || at + STRIDE > sl.length) return NIL;
       long st = sl[at];
       if ((st & pageMask) == key && Unsigned.le(st, addr) && Unsigned.lt(addr, sl[at + 1])) return s;
+    }
+    return NIL;
+  }
+
+  /** The slot of the area starting exactly at {@code start}, or NIL: a probe run of the index (owner). */
+  private int slotStartingAt(long start) {
+    int[] table = firstPage;
+    int mask = table.length - 1;
+    for (int i = hash(start & pageMask) & mask; table[i] != NIL; i = (i + 1) & mask) {
+      if (start(table[i]) == start) return table[i];
     }
     return NIL;
   }

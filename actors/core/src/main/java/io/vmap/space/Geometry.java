@@ -23,10 +23,14 @@ public final class Geometry {
   /** Upper bound on nodes: node ids travel as ints and every node is an actor. */
   public static final int MAX_NODES = 4096;
   /**
-   * Upper bound on zones inside the space when {@code nodes > 1}: each zone is a free block of its
-   * owner's shard until allocated, so this bounds start-up memory (the default space has 2^20).
+   * Upper bound on zones inside the space when {@code nodes > 1}: 2^31, so a node's zone count
+   * (and a shard's block count before any allocation) fits in an int. Start-up memory no longer
+   * depends on it: a node's untouched zones are one run ({@link #forEachOwnedRun}, {@code
+   * FreeShard.of}). The default space has 2^20 zones; x86-64's 5-level vmalloc range (12.5 PiB)
+   * with 32 MiB zones has 419,430,400. What still costs O(zones) is a walk over every zone:
+   * {@link #forEachOwnedRange}, and expanding a shard with {@code FreeShard.forEach}.
    */
-  public static final long MAX_ZONES = 1L << 22;
+  public static final long MAX_ZONES = 1L << 31;
 
   private final long vstart;
   private final long vend;

@@ -1,9 +1,7 @@
 package io.vmap.state;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * One node's lazily freed areas not handed to a purge yet: the kernel's {@code vmap_purge_list}.
@@ -19,15 +17,15 @@ import java.util.Map;
  */
 final class LazyList {
 
-  private final Map<Long, LazyArea> byStart = new HashMap<>();
+  private final AreasByStart byStart = new AreasByStart();
   private final ArrayList<LazyArea> inFreeOrder = new ArrayList<>();
   private int removed;
 
   void add(LazyArea la) {
-    LazyArea before = byStart.put(la.area().start(), la);
+    LazyArea before = byStart.put(la);
     if (before != null) {
       // A start is lazy at most once: its space is unusable until released.
-      byStart.put(before.area().start(), before);
+      byStart.put(before);
       throw new IllegalStateException("area at " + la.area() + " is lazy already: " + before.area());
     }
     inFreeOrder.add(la);
@@ -71,5 +69,5 @@ final class LazyList {
   }
 
   /** What a hand-over gives: the same areas as a list in free order and as a map by start. */
-  record HandedOver(List<LazyArea> inFreeOrder, Map<Long, LazyArea> byStart) {}
+  record HandedOver(List<LazyArea> inFreeOrder, AreasByStart byStart) {}
 }

@@ -53,7 +53,7 @@ public final class NodeState implements ReadIndex {
    * Areas handed to a purge epoch and not released yet: still unusable, still counted lazy. The
    * map of the lazy list handed over, not a copy (a splice is O(1)).
    */
-  private Map<Long, LazyArea> purging = new HashMap<>();
+  private AreasByStart purging = new AreasByStart();
   /** The epoch of the last splice: what a new purge coordinator re-drives after a crash. */
   private long spliceEpoch;
   /** First answers to clients' requests, by session window (a retry gets the first answer). */
@@ -154,7 +154,7 @@ public final class NodeState implements ReadIndex {
   /** The state a snapshot describes. */
   public static NodeState restore(NodeSnapshot s, Geometry geometry, Memory memory) {
     NodeState st =
-        new NodeState(s.node(), geometry, memory, FreeShard.ofBlocks(s.freeStarts(), s.freeEnds(), s.freeStarts().length));
+        new NodeState(s.node(), geometry, memory, FreeShard.ofBlocks(geometry, s.freeStarts(), s.freeEnds(), s.freeStarts().length));
     st.spliceEpoch = s.spliceEpoch();
     for (Area a : s.busy()) st.busy.insert(a);
     for (int k = 0; k < s.spanStarts().size(); k++) st.spans.put(s.spanStarts().get(k), s.spanParts().get(k));
@@ -162,7 +162,7 @@ public final class NodeState implements ReadIndex {
     for (Reservation r : s.reservations()) st.reservations.put(r.id(), r);
     st.countForeignPieces();
     for (LazyArea la : s.lazy()) st.lazy.add(la);
-    for (LazyArea la : s.purging()) st.purging.put(la.area().start(), la);
+    for (LazyArea la : s.purging()) st.purging.put(la);
     for (int k = 0; k < s.decisionIds().size(); k++) st.decisions.put(s.decisionIds().get(k), s.decisions().get(k));
     for (int k = 0; k < s.clientKeys().size(); k++) st.clients.record(s.clientKeys().get(k), s.clientAnswers().get(k));
     for (int k = 0; k < s.attemptKeys().size(); k++) st.attempts.put(s.attemptKeys().get(k), s.attemptAnswers().get(k));
@@ -689,8 +689,7 @@ public final class NodeState implements ReadIndex {
    */
   public void checkInvariants() {
     shard.checkInvariants();
-    long[] owned = {0};
-    geometry.forEachOwnedRange(node, (s, e) -> owned[0] += e - s);
+    long[] owned = {geometry.ownedBytes(node)};
     long heldBytes = 0;
     for (HeldPart h : held.values()) heldBytes += h.end() - h.start();
     long own = 0;

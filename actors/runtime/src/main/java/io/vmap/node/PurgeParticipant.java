@@ -82,10 +82,15 @@ final class PurgeParticipant {
         boolean own = p.start() == p.areaStart();
         // An own area of the epoch spliced last is released at most once by the purging map alone.
         boolean byPurgingMap = own && m.epoch() == spliced;
-        if (byPurgingMap && c.state.purgingAt(p.areaStart()) == null) continue;
+        // One lookup serves both checks below: a release batch is memory-bound on these maps.
+        LazyArea purging = own ? c.state.purgingAt(p.areaStart()) : null;
+        if (byPurgingMap && purging == null) continue;
         if (!byPurgingMap && releasedInEpoch.contains(p)) continue;
         // The area there now must be the one released (a newer area may lie at the same address).
-        if (identified && !m.areas().get(i).equals(areaAt(p.start(), own))) continue;
+        if (identified
+            && !m.areas().get(i).equals(purging != null ? purging.area() : areaAt(p.start(), own))) {
+          continue;
+        }
         pieces.add(p);
         if (!byPurgingMap) releasedInEpoch.add(p);
       }

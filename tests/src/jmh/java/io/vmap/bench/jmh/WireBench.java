@@ -10,7 +10,7 @@ import com.fasterxml.jackson.dataformat.cbor.CBORFactory;
 import io.vmap.state.AnswerKey;
 import io.vmap.state.NodeEvent;
 import io.vmap.state.ReleasePiece;
-import io.vmap.state.RequestId;
+import io.vmap.state.RequestKey;
 import io.vmap.space.Area;
 import io.vmap.wire.WireRegistry;
 import java.io.IOException;
@@ -52,11 +52,11 @@ public class WireBench {
   Kryo kryo;
   Output out = new Output(1 << 16, -1);
   /**
-   * The event's key is an {@link AnswerKey} (sealed: a RequestId here). Kryo writes the concrete
+   * The event's key is an {@link AnswerKey} (sealed: a client session's RequestKey here). Kryo writes the concrete
    * class's id; CBOR is told the class instead, which costs it no bytes (slightly in its favour).
    */
   ObjectMapper cbor = new ObjectMapper(new CBORFactory())
-      .registerModule(new SimpleModule().addAbstractTypeMapping(AnswerKey.class, RequestId.class));
+      .registerModule(new SimpleModule().addAbstractTypeMapping(AnswerKey.class, RequestKey.class));
 
   /** The messages benchmarked carry no ActorRef: their serializers are never called. */
   static final class NoRefs extends Serializer<Object> {
@@ -77,7 +77,7 @@ public class WireBench {
     long base = 0xffffc90000000000L;
     if (message.equals("small")) {
       value = new NodeEvent.AreaAllocated(new Area(base + 0x3000, base + 0x5000, "buf"),
-          new RequestId("9f1c2d3e-5a6b-4c7d-8e9f-0a1b2c3d4e5f"));
+          new RequestKey(0x1c2d3e4f5a6b7c8dL, 42));
     } else {
       List<ReleasePiece> pieces = new ArrayList<>();
       for (int i = 0; i < 256; i++) pieces.add(new ReleasePiece(base + i * 0x10000L, base + i * 0x10000L, base + i * 0x10000L + 0x2000));
