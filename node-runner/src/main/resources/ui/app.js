@@ -61,9 +61,24 @@ function pct(x) {
 
 function nodeHue(k, nodes) { return 'hsl(' + Math.round(360 * k / Math.max(1, nodes)) + ',55%,50%)'; }
 
+// With authentication on, the views answer an admin's bearer token: asked for on the first 401 and
+// kept in sessionStorage (this tab only, gone when it closes), never in the URL.
+const tokenForm = document.getElementById('token-form');
+tokenForm.addEventListener('submit', evt => {
+  evt.preventDefault();
+  const t = document.getElementById('token').value.trim();
+  if (t) sessionStorage.setItem('vmapToken', t); else sessionStorage.removeItem('vmapToken');
+  document.getElementById('token').value = '';
+  refresh();
+});
+
 async function getJson(path) {
-  const r = await fetch(path, { headers: { Accept: 'application/json' }, cache: 'no-store' });
+  const headers = { Accept: 'application/json' };
+  const token = sessionStorage.getItem('vmapToken');
+  if (token) headers.Authorization = 'Bearer ' + token;
+  const r = await fetch(path, { headers, cache: 'no-store' });
   const body = await r.json().catch(() => null);
+  if (r.status === 401 || r.status === 403) tokenForm.hidden = false;
   if (!r.ok) {
     const e = new Error(path + ': ' + r.status + (body && body.error ? ' ' + body.error + ': ' + body.reason : ''));
     e.status = r.status;

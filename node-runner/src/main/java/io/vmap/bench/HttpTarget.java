@@ -136,6 +136,11 @@ final class HttpTarget implements BenchTarget {
   private record Reply(int status, String body) {}
 
   private CompletionStage<Reply> call(HttpRequest request) {
+    // A member with authentication on (vmap.http.auth) needs a bearer token: VMAP_TOKEN, if set.
+    String token = System.getenv("VMAP_TOKEN");
+    if (token != null && !token.isBlank()) {
+      request = request.addHeader(akka.http.javadsl.model.headers.Authorization.oauth2(token.strip()));
+    }
     return http.singleRequest(request).thenCompose((HttpResponse r) -> r.entity().toStrict(TIMEOUT_MS, system)
         .thenApply(e -> new Reply(r.status().intValue(), e.getData().utf8String())));
   }

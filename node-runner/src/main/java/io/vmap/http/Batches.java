@@ -28,7 +28,10 @@ final class Batches {
   private final int maxOps;
   private final InFlight inFlight;
 
-  /** {@code anyHome}: the next home node for a batch whose allocations name none (drawn once per batch). */
+  /**
+   * Operations of {@code client}'s principal; {@code anyHome}: the next home node for a batch whose
+   * allocations name none (drawn once per batch).
+   */
   Batches(VmapClient client, IntSupplier anyHome, int maxOps, InFlight inFlight) {
     this.client = client;
     this.anyHome = anyHome;

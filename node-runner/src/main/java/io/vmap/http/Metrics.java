@@ -35,6 +35,10 @@ import java.util.function.ToLongFunction;
  *       page's Nodes panel counts them (an allocation for the node its area starts on, a free or find
  *       for {@code nodeOf(addr)}, {@code node="unattributed"} when there is no address). A node gets
  *       its series when first served.
+ *   <li>Per tenant, from info at scrape time: {@code vmap_tenant_bytes{tenant,state}} and {@code
+ *       vmap_tenant_areas{tenant,state}} ({@code state} live or lazy: lazily freed, not purged yet,
+ *       still counted against the quota), {@code vmap_tenant_quota_bytes{tenant}} and {@code
+ *       vmap_tenant_quota_areas{tenant}} (only for limits that are set).
  * </ul>
  *
  * <p>The allocator's state (lazy pages, purge epochs, free bytes per node ...) is not counted
@@ -47,7 +51,8 @@ public final class Metrics {
   public static final List<String> OPS = List.of("alloc", "free", "find", "info", "purge");
 
   /** The results exported from the start (others, e.g. "EIO", appear when first seen). */
-  public static final List<String> RESULTS = List.of("ok", "ENOSPC", "EAGAIN", "EINVAL", "ENOENT", "ETIMEDOUT");
+  public static final List<String> RESULTS =
+      List.of("ok", "ENOSPC", "EAGAIN", "EINVAL", "ENOENT", "ETIMEDOUT", "EDQUOT", "EPERM");
 
   /** Upper bounds of the latency buckets, in seconds; +Inf is implicit. */
   static final double[] BUCKETS = {
@@ -190,6 +195,46 @@ public final class Metrics {
     all.metricSnapshot(perNode("vmap_lazy_areas", "Lazily freed areas not yet purged, per node.", nodes, VmapInfo.NodeStats::lazy));
     all.metricSnapshot(perNode("vmap_reserved_bytes", "Bytes held by spanning reservations, per node.", nodes,
         VmapInfo.NodeStats::reservedBytes));
+    tenants(all, info.tenants());
+  }
+
+  /** What each tenant holds, live and lazily freed (both count against its quota), and its quota. */
+  private static void tenants(MetricSnapshots.Builder all, List<VmapInfo.TenantInfo> tenants) {
+    all.metricSnapshot(GaugeWithCallback.builder().name("vmap_tenant_bytes")
+        .help("Bytes a tenant holds over the whole space: live areas, and lazily freed ones not purged yet (both count"
+            + " against its quota).")
+        .labelNames("tenant", "state")
+        .callback(cb -> {
+          for (VmapInfo.TenantInfo t : tenants) {
+            cb.call(unsigned(t.usage().liveBytes()), t.tenant(), "live");
+            cb.call(unsigned(t.usage().lazyBytes()), t.tenant(), "lazy");
+          }
+        }).build().collect());
+    all.metricSnapshot(GaugeWithCallback.builder().name("vmap_tenant_areas")
+        .help("Areas a tenant holds over the whole space: live, and lazily freed ones not purged yet.")
+        .labelNames("tenant", "state")
+        .callback(cb -> {
+          for (VmapInfo.TenantInfo t : tenants) {
+            cb.call(t.usage().liveAreas(), t.tenant(), "live");
+            cb.call(t.usage().lazyAreas(), t.tenant(), "lazy");
+          }
+        }).build().collect());
+    all.metricSnapshot(GaugeWithCallback.builder().name("vmap_tenant_quota_bytes")
+        .help("A tenant's quota in bytes (tenants with a byte limit only).")
+        .labelNames("tenant")
+        .callback(cb -> {
+          for (VmapInfo.TenantInfo t : tenants) {
+            if (t.quota().maxBytes() != io.vmap.state.Quota.UNLIMITED) cb.call(t.quota().maxBytes(), t.tenant());
+          }
+        }).build().collect());
+    all.metricSnapshot(GaugeWithCallback.builder().name("vmap_tenant_quota_areas")
+        .help("A tenant's quota in areas (tenants with an area limit only).")
+        .labelNames("tenant")
+        .callback(cb -> {
+          for (VmapInfo.TenantInfo t : tenants) {
+            if (t.quota().maxAreas() != io.vmap.state.Quota.UNLIMITED) cb.call(t.quota().maxAreas(), t.tenant());
+          }
+        }).build().collect());
   }
 
   private static MetricSnapshot gauge(String name, String help, long value) {

@@ -35,6 +35,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
 
 /**
@@ -74,18 +75,30 @@ final class UiRoutes extends AllDirectives {
   }
 
   Route route() {
+    return concat(pathPrefix("v1", () -> views(UnaryOperator.identity())), page());
+  }
+
+  /**
+   * The JSON views under {@code /v1} (mounted there by the caller); {@code guard} wraps each view
+   * that shows the whole space (every tenant's areas), once its path has matched: with
+   * authentication on, an admin check. The API description is for every caller.
+   */
+  Route views(UnaryOperator<Route> guard) {
     return concat(
-        pathPrefix("v1", () -> concat(
-            path("openapi.json", () -> get(() -> getFromResource(OPENAPI, ContentTypes.APPLICATION_JSON))),
-            pathPrefix("space", () -> concat(
-                pathEnd(() -> get(this::spaceRoute)),
-                path("areas", () -> get(this::areasRoute)))),
-            path("nodes", () -> get(() -> view(this::nodes))),
-            path(PathMatchers.segment("purge").slash("status"), () -> get(() ->
-                parameterOptional("stuckAfter", stuck -> view(s -> purgeStatus(stuck))))))),
-        pathPrefix("ui", () -> concat(
-            pathEndOrSingleSlash(() -> get(() -> getFromResource("ui/index.html", ContentTypes.TEXT_HTML_UTF8))),
-            path(PathMatchers.segment(ASSET), name -> get(() -> getFromResource("ui/" + name))))));
+        path("openapi.json", () -> get(() -> getFromResource(OPENAPI, ContentTypes.APPLICATION_JSON))),
+        pathPrefix("space", () -> concat(
+            pathEnd(() -> get(() -> guard.apply(spaceRoute()))),
+            path("areas", () -> get(() -> guard.apply(areasRoute()))))),
+        path("nodes", () -> get(() -> guard.apply(view(this::nodes)))),
+        path(PathMatchers.segment("purge").slash("status"), () -> get(() ->
+            guard.apply(parameterOptional("stuckAfter", stuck -> view(s -> purgeStatus(stuck)))))));
+  }
+
+  /** The page and its static assets ({@code /ui}): no data of their own, so open to every caller. */
+  Route page() {
+    return pathPrefix("ui", () -> concat(
+        pathEndOrSingleSlash(() -> get(() -> getFromResource("ui/index.html", ContentTypes.TEXT_HTML_UTF8))),
+        path(PathMatchers.segment(ASSET), name -> get(() -> getFromResource("ui/" + name)))));
   }
 
   private Route spaceRoute() {

@@ -22,7 +22,10 @@ import java.util.concurrent.CompletionStage;
  * <p>Endpoints: {@code POST /v1/areas}, {@code GET|DELETE /v1/areas/{addr}}, {@code GET /v1/info},
  * {@code POST /v1/purge}, {@code GET /health/alive}, {@code GET /health/ready}, {@code GET /metrics}.
  * Every error is {@code {"error":"<ErrorCode>","reason":"..."}} with 507 (ENOSPC), 503 (EAGAIN),
- * 400 (EINVAL), 404 (ENOENT) or 504 (ETIMEDOUT).
+ * 400 (EINVAL), 404 (ENOENT), 504 (ETIMEDOUT), 429 (EDQUOT), 403 (EPERM) or 401 (EACCES).
+ *
+ * <p>{@link HttpSecurity} (from {@code vmap.http} unless given) switches on HTTPS and bearer-token
+ * authentication: each request then acts for the token's tenant ({@link VmapClient#as}).
  *
  * <p>The binding is registered with coordinated shutdown (unbound, then in-flight requests get up to
  * {@link #SHUTDOWN_DEADLINE}) so terminating the ActorSystem stops the server too.
@@ -46,22 +49,40 @@ public final class VmapHttpServer {
     return start(system, client, host, port, ready, new Metrics());
   }
 
-  /** As {@link #start(ActorSystem, VmapClient, String, int, HealthProbe)}, counting into {@code metrics}. */
+  /**
+   * As {@link #start(ActorSystem, VmapClient, String, int, HealthProbe)}, counting into {@code
+   * metrics}, protected as {@code vmap.http} in the system's configuration says.
+   */
   public static CompletionStage<ServerBinding> start(
       ActorSystem<?> system, VmapClient client, String host, int port, HealthProbe ready, Metrics metrics) {
-    Route route = routes(system, client, ready, metrics);
-    return Http.get(system)
-        .newServerAt(host, port)
+    return start(system, client, host, port, ready, metrics, HttpSecurity.from(system.settings().config()));
+  }
+
+  /** As above, with HTTPS and authentication as {@code security} says. */
+  public static CompletionStage<ServerBinding> start(
+      ActorSystem<?> system, VmapClient client, String host, int port, HealthProbe ready, Metrics metrics,
+      HttpSecurity security) {
+    Route route = routes(system, client, ready, metrics, security.auth());
+    var server = Http.get(system).newServerAt(host, port);
+    if (security.https() != null) server = server.enableHttps(security.https());
+    return server
         .bind(route)
         .thenApply(b -> b.addToCoordinatedShutdown(SHUTDOWN_DEADLINE, system));
   }
 
-  /** The route tree alone, to mount it in another server or test it without binding. */
+  /** The route tree alone, to mount it in another server or test it without binding ({@code vmap.http.auth}). */
   public static Route routes(ActorSystem<?> system, VmapClient client, HealthProbe ready, Metrics metrics) {
+    return routes(system, client, ready, metrics, HttpSecurity.from(system.settings().config()).auth());
+  }
+
+  /** The route tree, every request authenticated by {@code auth}. */
+  public static Route routes(ActorSystem<?> system, VmapClient client, HealthProbe ready, Metrics metrics,
+      Authentication auth) {
     Objects.requireNonNull(client, "client");
     Objects.requireNonNull(ready, "ready");
     Objects.requireNonNull(metrics, "metrics");
-    return new VmapRoutes(client, ready, metrics, requestTimeout(system.settings().config()), SCRAPE_INFO_TIMEOUT,
+    Objects.requireNonNull(auth, "auth");
+    return new VmapRoutes(client, auth, ready, metrics, requestTimeout(system.settings().config()), SCRAPE_INFO_TIMEOUT,
         HttpLimits.from(system.settings().config()))
         .route();
   }

@@ -22,6 +22,7 @@ import io.vmap.http.api.Api;
 import io.vmap.http.api.AreaJson;
 import io.vmap.http.api.InfoJson;
 import io.vmap.state.ErrorCode;
+import io.vmap.state.Principal;
 import io.vmap.space.Unsigned;
 import java.time.Duration;
 import java.util.Locale;
@@ -39,11 +40,13 @@ import org.slf4j.LoggerFactory;
 final class VmapRoutes extends AllDirectives {
 
   private static final Logger LOG = LoggerFactory.getLogger(VmapHttpServer.class);
+  /** Admin actions: who did what. */
+  private static final Logger AUDIT = LoggerFactory.getLogger("io.vmap.audit");
 
   static final ContentType PROMETHEUS = ContentTypes.parse(Metrics.CONTENT_TYPE);
 
   private final VmapClient client;
-  private final Batches batches;
+  private final Authentication auth;
   private final HealthProbe probe;
   private final Metrics metrics;
   /** Null: leave akka.http.server.request-timeout as configured. */
@@ -57,12 +60,12 @@ final class VmapRoutes extends AllDirectives {
   /** Allocations that name no node and carry no id get their home round robin, one per HTTP request. */
   private final java.util.concurrent.atomic.AtomicInteger nextHome = new java.util.concurrent.atomic.AtomicInteger();
 
-  VmapRoutes(VmapClient client, HealthProbe probe, Metrics metrics, Duration requestTimeout, Duration scrapeTimeout,
-      HttpLimits limits) {
+  VmapRoutes(VmapClient client, Authentication auth, HealthProbe probe, Metrics metrics, Duration requestTimeout,
+      Duration scrapeTimeout, HttpLimits limits) {
     this.client = client;
+    this.auth = auth;
     this.limits = limits;
     this.inFlight = new InFlight(limits.inFlightOps());
-    this.batches = new Batches(client, this::anyHome, limits.batchOps(), inFlight);
     this.probe = probe;
     this.metrics = metrics;
     this.requestTimeout = requestTimeout;
@@ -87,42 +90,67 @@ final class VmapRoutes extends AllDirectives {
   }
 
   private Route endpoints() {
+    // Without authentication every request is the same principal: the tree is built once.
+    Route open = auth.enabled() ? null : v1(Principal.SYSTEM);
     return concat(
-        ui.route(),
-        pathPrefix("v1", () -> ui.observe(this::v1)),
+        // The operator page itself is static; the JSON it draws is under /v1 (admin only with authentication on).
+        ui.page(),
+        // Every /v1 request is authenticated first (401 before anything else, even a 404).
+        pathPrefix("v1", () -> open != null ? open : auth.authenticated(this::v1)),
         pathPrefix("health", () -> concat(
             path("alive", () -> get(() -> extractRequest(r -> complete(alive())))),
             path("ready", () -> get(() -> extractRequest(r -> complete(readiness())))))),
-        path("metrics", () -> get(() -> extractRequest(r -> completeWithFuture(scrape())))));
+        // Every tenant's usage is in the metrics: an admin's business once there are tenants.
+        path("metrics", () -> get(() -> auth.enabled()
+            ? auth.authenticated(p -> auth.admin(p, this::metrics))
+            : metrics())));
+  }
+
+  private Route metrics() {
+    return extractRequest(r -> completeWithFuture(scrape()));
   }
 
   private static final java.util.regex.Pattern NOT_BATCH = java.util.regex.Pattern.compile("(?!batch$)[^/]+");
 
-  private Route v1() {
+  /**
+   * The API as {@code principal} sees it: its client acts for it. The operator views show every
+   * tenant's areas, so they answer an admin only (403 EPERM for a tenant).
+   */
+  private Route v1(Principal principal) {
+    VmapClient client = this.client.as(principal);
+    return concat(
+        ui.views(view -> auth.admin(principal, () -> view)),
+        ui.observe(() -> api(principal, client)));
+  }
+
+  private Route api(Principal principal, VmapClient client) {
     return concat(
         path(PathMatchers.segment("areas").slash("batch"), () -> post(() ->
             withSizeLimit(limits.batchBodyBytes(), () ->
-                entity(Unmarshaller.entityToString(), body -> op("batch", () -> batch(body)))))),
+                entity(Unmarshaller.entityToString(), body -> op("batch", () -> batch(client, body)))))),
         path("areas", () -> post(() ->
             withSizeLimit(limits.bodyBytes(), () ->
                 optionalHeaderValueByName("Idempotency-Key", key ->
-                    entity(Unmarshaller.entityToString(), body -> op("alloc", () -> alloc(body, key))))))),
+                    entity(Unmarshaller.entityToString(), body -> op("alloc", () -> alloc(client, body, key))))))),
         // Any segment but "batch" is an address: GET or DELETE /v1/areas/batch is 405, not a bad address.
         path(PathMatchers.segment("areas").slash(PathMatchers.segment(NOT_BATCH)), addr -> concat(
-            get(() -> op("find", () -> find(addr))),
+            get(() -> op("find", () -> find(client, addr))),
             delete(() ->
                 parameterOptional("requestId", qid ->
-                    optionalHeaderValueByName("Idempotency-Key", key -> op("free", () -> free(addr, qid, key))))))),
+                    optionalHeaderValueByName("Idempotency-Key", key -> op("free", () -> free(client, addr, qid, key))))))),
         path("info", () -> get(() ->
             parameterOptional("format", format ->
-                optionalHeaderValueByName("Accept", accept -> op("info", () -> info(format, accept)))))),
-        path("purge", () -> post(() -> op("purge", this::purge))),
-        path("fsck", this::fsckRoute));
+                optionalHeaderValueByName("Accept", accept -> op("info", () -> info(client, format, accept)))))),
+        // Every tenant's usage and quota for an admin, a tenant's own row for a tenant (the dashboard's view).
+        path("tenants", () -> get(() -> op("tenants", () -> tenants(client)))),
+        path("purge", () -> post(() -> auth.admin(principal, () -> op("purge", () -> purge(client))))),
+        // Every node's books: the whole space, so an admin's only.
+        path("fsck", () -> fsckRoute(principal, client)));
   }
 
   // ------------------------------------------------------------------ operations
 
-  private CompletionStage<HttpResponse> alloc(String body, Optional<String> key) {
+  private CompletionStage<HttpResponse> alloc(VmapClient client, String body, Optional<String> key) {
     AllocOptions o = Api.read(body, AllocRequest.class).toOptions(client.geometry(), key, this::anyHome);
     return client.alloc(o).thenApply(a ->
         json(StatusCodes.CREATED, AreaJson.of(a.area(), a.node()))
@@ -134,11 +162,12 @@ final class VmapRoutes extends AllDirectives {
     return Math.floorMod(nextHome.getAndIncrement(), client.geometry().nodes());
   }
 
-  private CompletionStage<HttpResponse> batch(String body) {
-    return batches.run(body).thenApply(r -> json(StatusCodes.OK, r));
+  /** A batch of {@code client}'s principal; the limit on operations in flight is the member's, shared by all. */
+  private CompletionStage<HttpResponse> batch(VmapClient client, String body) {
+    return new Batches(client, this::anyHome, limits.batchOps(), inFlight).run(body).thenApply(r -> json(StatusCodes.OK, r));
   }
 
-  private CompletionStage<HttpResponse> find(String segment) {
+  private CompletionStage<HttpResponse> find(VmapClient client, String segment) {
     long addr = Api.pathAddress(segment);
     return client.find(addr).thenApply(area -> {
       if (area.isEmpty()) throw new VmapException(ErrorCode.ENOENT, "no busy area contains " + Unsigned.hex(addr));
@@ -146,7 +175,8 @@ final class VmapRoutes extends AllDirectives {
     });
   }
 
-  private CompletionStage<HttpResponse> free(String segment, Optional<String> queryId, Optional<String> key) {
+  private CompletionStage<HttpResponse> free(VmapClient client, String segment, Optional<String> queryId,
+      Optional<String> key) {
     long addr = Api.pathAddress(segment);
     String q = queryId.map(id -> Api.requestId(id, "requestId")).orElse(null);
     String id = Api.reconcileIds(q, key, "requestId");
@@ -154,7 +184,7 @@ final class VmapRoutes extends AllDirectives {
     return s.thenApply(area -> HttpResponse.create().withStatus(StatusCodes.NO_CONTENT));
   }
 
-  private CompletionStage<HttpResponse> info(Optional<String> format, Optional<String> accept) {
+  private CompletionStage<HttpResponse> info(VmapClient client, Optional<String> format, Optional<String> accept) {
     boolean asJson;
     if (format.isPresent()) {
       asJson = switch (format.get().toLowerCase(Locale.ROOT)) {
@@ -170,7 +200,12 @@ final class VmapRoutes extends AllDirectives {
         : HttpResponse.create().withStatus(StatusCodes.OK).withEntity(ContentTypes.TEXT_PLAIN_UTF8, i.render()));
   }
 
-  private CompletionStage<HttpResponse> purge() {
+  private CompletionStage<HttpResponse> tenants(VmapClient client) {
+    return client.tenants().thenApply(rows -> json(StatusCodes.OK, io.vmap.http.api.TenantsJson.of(rows)));
+  }
+
+  private CompletionStage<HttpResponse> purge(VmapClient client) {
+    if (auth.enabled()) AUDIT.info("admin {} asked for a synchronous purge over HTTP", client.principal().tenant());
     return client.purge().thenApply(n -> json(StatusCodes.OK, new Api.Purged(n)));
   }
 
@@ -178,10 +213,11 @@ final class VmapRoutes extends AllDirectives {
    * {@code GET /v1/fsck[?node=K]}: every node's books, or node K's ({@link FsckBooks}); gzip when
    * asked (the free lists of the default geometry are about 44 MB of JSON).
    */
-  private Route fsckRoute() {
-    return get(() -> encodeResponse(() -> parameterOptional("node", node -> extractActorSystem(sys -> op("fsck", () ->
-        FsckBooks.of(client, akka.actor.typed.javadsl.Adapter.toTyped(sys).scheduler(), node)
-            .thenApply(books -> json(StatusCodes.OK, books)))))));
+  private Route fsckRoute(Principal principal, VmapClient client) {
+    return get(() -> auth.admin(principal, () -> encodeResponse(() -> parameterOptional("node", node ->
+        extractActorSystem(sys -> op("fsck", () ->
+            FsckBooks.of(client, akka.actor.typed.javadsl.Adapter.toTyped(sys).scheduler(), node)
+                .thenApply(books -> json(StatusCodes.OK, books))))))));
   }
 
   /**
@@ -293,12 +329,19 @@ final class VmapRoutes extends AllDirectives {
       case EINVAL -> StatusCodes.BAD_REQUEST;
       case ENOENT -> StatusCodes.NOT_FOUND;
       case ETIMEDOUT -> StatusCodes.GATEWAY_TIMEOUT;
+      // 4xx, not ENOSPC's 507: the tenant hit its own limit, the server is not out of space
+      // (README "HTTP API").
+      case EDQUOT -> StatusCodes.TOO_MANY_REQUESTS;
+      case EPERM -> StatusCodes.FORBIDDEN;
     };
   }
 
   private static String codeOf(int status) {
     return switch (status) {
+      case 401 -> "EACCES";
+      case 403 -> "EPERM";
       case 404 -> "ENOENT";
+      case 429 -> "EDQUOT";
       case 503 -> "EAGAIN";
       case 504 -> "ETIMEDOUT";
       case 507 -> "ENOSPC";

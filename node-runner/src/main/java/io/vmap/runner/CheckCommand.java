@@ -43,7 +43,8 @@ import picocli.CommandLine.Option;
     name = "check",
     header = "Checks a live allocator's books (an fsck); exit status 1 on any violation.",
     description = {
-      "--url URL: a member of a running cluster (any vmap HTTP server). Reads /v1/info and",
+      "--url URL: a member of a running cluster (any vmap HTTP server; with authentication on,",
+      "an admin token in VMAP_TOKEN). Reads /v1/info and",
       "/v1/fsck (every node's books) and checks what the embedded mode checks of the books:",
       "free blocks, busy, lazy, held and reserved parts disjoint, inside the node's zones and",
       "adding up to them; spanning areas consistent across owners; no reservation older than",
@@ -172,11 +173,17 @@ final class CheckCommand extends CliCommand {
 
   private static VmapInfo fetch(HttpClient http, URI uri) throws Exception {
     String body = get(http, uri, false);
+    VmapInfo info;
     try {
-      return Api.read(body, InfoJson.class).toVmapInfo();
+      info = Api.read(body, InfoJson.class).toVmapInfo();
     } catch (IllegalArgumentException e) {
       throw new CheckFailed(uri + " did not answer vmap info JSON: " + e.getMessage());
     }
+    // A tenant's token sees only its own areas and no node counters: nothing to check the books with.
+    if (info.scope() != null) {
+      throw new CheckFailed(uri + " showed only tenant " + info.scope() + "'s areas: an fsck needs an admin token in VMAP_TOKEN");
+    }
+    return info;
   }
 
   /** The books, or null if the server has no /v1/fsck (it answers 404). */
@@ -198,8 +205,11 @@ final class CheckCommand extends CliCommand {
     HttpResponse<byte[]> r;
     String body;
     try {
-      r = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(120)).header("Accept-Encoding", "gzip")
-          .GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+      HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(120)).header("Accept-Encoding", "gzip").GET();
+      // A member with authentication on (vmap.http.auth) shows the whole space to an admin token only.
+      String token = System.getenv("VMAP_TOKEN");
+      if (token != null && !token.isBlank()) b.header("Authorization", "Bearer " + token.strip());
+      r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
       boolean gzip = r.headers().firstValue("Content-Encoding").map(v -> v.equalsIgnoreCase("gzip")).orElse(false);
       byte[] bytes = gzip ? new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(r.body())).readAllBytes() : r.body();
       body = new String(bytes, java.nio.charset.StandardCharsets.UTF_8);

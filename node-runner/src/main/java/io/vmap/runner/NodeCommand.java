@@ -14,6 +14,8 @@ import com.typesafe.config.ConfigFactory;
 import io.vmap.client.VmapSettings;
 import io.vmap.cluster.JournalRefused;
 import io.vmap.cluster.VmapCluster;
+import io.vmap.http.HttpSecurity;
+import io.vmap.http.Metrics;
 import io.vmap.http.Readiness;
 import io.vmap.http.VmapHttpServer;
 import java.nio.file.Path;
@@ -41,7 +43,8 @@ import picocli.CommandLine.Option;
       "--data-dir on one machine, the same database across machines); otherwise it says",
       "why, leaves the cluster and exits with status 78.",
       "With Artery over TLS it first opens the key store and trust store (exit 2 naming the",
-      "file if one cannot be opened) and warns of certificates expiring within 30 days."
+      "file if one cannot be opened) and warns of certificates expiring within 30 days;",
+      "vmap.http.https / vmap.http.auth protect the HTTP API."
     })
 final class NodeCommand extends CliCommand {
 
@@ -84,6 +87,13 @@ final class NodeCommand extends CliCommand {
       err().println("vmap node: warning: " + warning);
     }
     err().flush();
+    // The HTTP API's key store and token file too: a usage error now rather than failures later.
+    HttpSecurity security;
+    try {
+      security = HttpSecurity.from(c);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
 
     // A start that fails ends the JVM through coordinated shutdown (exit-jvm): with status 1, not 0.
     Config withExit = ConfigFactory.parseString(
@@ -95,7 +105,7 @@ final class NodeCommand extends CliCommand {
     ServerBinding binding;
     try {
       cluster = VmapCluster.start(system, settings);
-      binding = VmapHttpServer.start(system, cluster.client(), httpHost, httpPort, ready)
+      binding = VmapHttpServer.start(system, cluster.client(), httpHost, httpPort, ready, new Metrics(), security)
           .toCompletableFuture()
           .get(30, TimeUnit.SECONDS);
     } catch (Exception | LinkageError e) {
@@ -107,8 +117,9 @@ final class NodeCommand extends CliCommand {
       system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
       return Cli.FAILED;
     }
-    out().printf("vmap node: member %s, HTTP http://%s:%d, %s, %s%n",
-        Cluster.get(system).selfMember().address(), httpHost, binding.localAddress().getPort(),
+    out().printf("vmap node: member %s, HTTP %s://%s:%d (authentication %s), %s, %s%n",
+        Cluster.get(system).selfMember().address(), security.https() != null ? "https" : "http", httpHost,
+        binding.localAddress().getPort(), security.auth().enabled() ? "on" : "off",
         settings.isDurable() ? "durable" : "volatile", rc.source());
     out().flush();
     AtomicBoolean refused = new AtomicBoolean();

@@ -37,7 +37,8 @@ import picocli.CommandLine.Option;
     description = {
       "Polls GET /v1/nodes, /v1/space and /v1/purge/status of --url and draws them. Without",
       "--url, starts the embedded allocator with a light workload over its HTTP API (the",
-      "operator page is at the printed address). --once prints one frame and exits."
+      "operator page is at the printed address). --once prints one frame and exits. With",
+      "authentication on, an admin token in VMAP_TOKEN."
     })
 final class TopCommand extends CliCommand {
 
@@ -141,8 +142,12 @@ final class TopCommand extends CliCommand {
   }
 
   private <T> T get(String u, Class<T> type) throws IOException, InterruptedException {
-    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(u)).timeout(Duration.ofSeconds(30))
-        .header("Accept", "application/json").GET().build(), HttpResponse.BodyHandlers.ofString());
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(u)).timeout(Duration.ofSeconds(30))
+        .header("Accept", "application/json").GET();
+    // With authentication on (vmap.http.auth) the views answer an admin token only.
+    String token = System.getenv("VMAP_TOKEN");
+    if (token != null && !token.isBlank()) b.header("Authorization", "Bearer " + token.strip());
+    HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     if (r.statusCode() != 200) throw new IOException("GET " + u + ": " + r.statusCode() + " " + r.body());
     return Api.read(r.body(), type);
   }

@@ -17,7 +17,8 @@ import picocli.CommandLine.Command;
     description = "A distributed address-space allocator: Linux vmalloc's design as Akka actors.",
     synopsisSubcommandLabel = "COMMAND",
     subcommands = {ReplayCommand.class, DemoCommand.class, InfoCommand.class, NodeCommand.class, BenchCommand.class,
-        CheckCommand.class, ChaosCommand.class, TopCommand.class, TortureCommand.class, CommandLine.HelpCommand.class})
+        CheckCommand.class, ChaosCommand.class, TopCommand.class, TokenCommand.class, TortureCommand.class,
+        CommandLine.HelpCommand.class})
 public final class VmapCommand extends CliCommand {
 
   @Override

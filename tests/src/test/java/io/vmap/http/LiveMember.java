@@ -31,9 +31,14 @@ public final class LiveMember implements AutoCloseable {
   public final String base;
 
   public LiveMember(String name, VmapSettings settings) throws Exception {
+    this(name, settings, ConfigFactory.empty());
+  }
+
+  /** A member whose configuration is {@code extra} over reference.conf (e.g. {@code vmap.http.auth}). */
+  public LiveMember(String name, VmapSettings settings, com.typesafe.config.Config extra) throws Exception {
     // A generous logger start-up timeout: the default 5 s is hit on a loaded 2-core build machine.
     system = ActorSystem.create(Behaviors.empty(), name,
-        ConfigFactory.parseString("akka.logger-startup-timeout = 60s").withFallback(ConfigFactory.load()));
+        extra.withFallback(ConfigFactory.parseString("akka.logger-startup-timeout = 60s")).withFallback(ConfigFactory.load()));
     vmap = Vmap.embed(system, settings);
     binding = VmapHttpServer.start(system, vmap.client(), "127.0.0.1", 0, readiness, new Metrics())
         .toCompletableFuture().get(30, TimeUnit.SECONDS);

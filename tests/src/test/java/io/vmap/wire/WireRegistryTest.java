@@ -57,6 +57,9 @@ final class WireRegistryTest {
     m.put(206, "io.vmap.state.Answer$Done");
     m.put(207, "io.vmap.state.NodeSnapshot");
     m.put(208, "io.vmap.state.Answer$Failed");
+    m.put(209, "io.vmap.state.Principal");
+    m.put(210, "io.vmap.state.OwnedSnapshot");
+    m.put(211, "io.vmap.state.TenantUsage");
     m.put(220, "io.vmap.state.NodeEvent$AreaAllocated");
     m.put(221, "io.vmap.state.NodeEvent$AreaFreed");
     m.put(222, "io.vmap.state.NodeEvent$LazySpliced");
@@ -69,6 +72,8 @@ final class WireRegistryTest {
     m.put(229, "io.vmap.state.NodeEvent$Placed");
     m.put(230, "io.vmap.state.NodeEvent$Refused");
     m.put(231, "io.vmap.state.NodeEvent$Batch");
+    m.put(232, "io.vmap.state.NodeEvent$AreaAllocatedFor");
+    m.put(233, "io.vmap.state.NodeEvent$SpanCommittedFor");
     m.put(250, "io.vmap.protocol.ClientProtocol$Batch");
     m.put(251, "io.vmap.protocol.ClientProtocol$AllocRequest");
     m.put(252, "io.vmap.protocol.ClientProtocol$FreeRequest");
@@ -83,6 +88,8 @@ final class WireRegistryTest {
     m.put(261, "io.vmap.protocol.ClientProtocol$NodeInfo");
     m.put(262, "io.vmap.protocol.ClientProtocol$NodeReport");
     m.put(263, "io.vmap.protocol.ClientProtocol$ReservationAge");
+    m.put(264, "io.vmap.protocol.ClientProtocol$GetTenants");
+    m.put(265, "io.vmap.protocol.ClientProtocol$TenantsHere");
     m.put(270, "io.vmap.protocol.PeerProtocol$AllocHere");
     m.put(271, "io.vmap.protocol.PeerProtocol$AttemptPlaced");
     m.put(272, "io.vmap.protocol.PeerProtocol$AttemptFailed");
@@ -121,6 +128,11 @@ final class WireRegistryTest {
     m.put(317, "io.vmap.protocol.PurgeProtocol$ReleasePieces");
     m.put(318, "io.vmap.protocol.PurgeProtocol$ReportUnreleased");
     m.put(330, "io.vmap.protocol.NodeMessage$Wake");
+    m.put(340, "io.vmap.protocol.QuotaProtocol$Admit");
+    m.put(341, "io.vmap.protocol.QuotaProtocol$Admitted");
+    m.put(342, "io.vmap.protocol.QuotaProtocol$Settle");
+    m.put(343, "io.vmap.protocol.QuotaProtocol$UsageQuery");
+    m.put(344, "io.vmap.protocol.QuotaProtocol$UsageReport");
     return m;
   }
 

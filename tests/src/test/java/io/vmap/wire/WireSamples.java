@@ -126,6 +126,14 @@ final class WireSamples {
       // Both runtime classes a message's list has in practice.
       return rnd.nextBoolean() ? list : List.copyOf(list);
     }
+    if (raw == Map.class) {
+      // NodeInfo's owners (area start -> tenant): a HashMap, as Ownership.owners() gives, or an immutable one.
+      Type[] kv = ((ParameterizedType) t).getActualTypeArguments();
+      int n = depth >= MAX_NESTING ? 0 : rnd.nextInt(4);
+      Map<Object, Object> map = new HashMap<>();
+      for (int i = 0; i < n; i++) map.put(value(kv[0], depth + 1), value(kv[1], depth + 1));
+      return rnd.nextBoolean() ? map : Map.copyOf(map);
+    }
     if (raw == Optional.class) {
       Type element = ((ParameterizedType) t).getActualTypeArguments()[0];
       return rnd.nextBoolean() ? Optional.empty() : Optional.of(value(element, depth + 1));

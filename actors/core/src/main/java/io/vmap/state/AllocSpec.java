@@ -6,10 +6,20 @@ import io.vmap.space.Unsigned;
 /**
  * A validated allocation request: {@code size} is a whole number of pages, {@code align} a power
  * of two of at least a page, {@code [lo, hi)} a non-empty range inside the space, {@code home} a
- * node id. Built only through {@link #of}, which names the first bad value.
+ * node id, {@code tenant} the tenant the area will belong to (null reads as the default tenant).
+ * Built only through {@link #of}, which names the first bad value.
  */
-public record AllocSpec(long size, long align, long lo, long hi, int home, String tag, Policy policy)
+public record AllocSpec(long size, long align, long lo, long hi, int home, String tag, Policy policy, String tenant)
     {
+
+  public AllocSpec {
+    if (tenant == null) tenant = Principal.DEFAULT_TENANT;
+  }
+
+  /** A spec for the default tenant. */
+  public AllocSpec(long size, long align, long lo, long hi, int home, String tag, Policy policy) {
+    this(size, align, lo, hi, home, tag, policy, Principal.DEFAULT_TENANT);
+  }
 
   /** A request that cannot be served as asked; the message is the reason. */
   public static final class Invalid extends IllegalArgumentException {
@@ -71,7 +81,7 @@ public record AllocSpec(long size, long align, long lo, long hi, int home, Strin
    */
   public AllocSpec checkedAgainst(Geometry g) {
     try {
-      return of(g, size, align, lo, hi, home, tag, policy);
+      return of(g, size, align, lo, hi, home, tag, policy).withTenant(tenant);
     } catch (Invalid e) {
       throw e;
     } catch (RuntimeException e) {
@@ -80,6 +90,19 @@ public record AllocSpec(long size, long align, long lo, long hi, int home, Strin
   }
 
   public AllocSpec withHome(int node) {
-    return new AllocSpec(size, align, lo, hi, node, tag, policy);
+    return new AllocSpec(size, align, lo, hi, node, tag, policy, tenant);
+  }
+
+  /**
+   * This spec for {@code tenant}.
+   *
+   * @throws Invalid if it is not a valid tenant name
+   */
+  public AllocSpec withTenant(String tenant) {
+    try {
+      return new AllocSpec(size, align, lo, hi, home, tag, policy, Principal.checkTenant(tenant));
+    } catch (IllegalArgumentException e) {
+      throw new Invalid(e.getMessage());
+    }
   }
 }

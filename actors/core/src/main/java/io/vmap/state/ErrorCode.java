@@ -11,5 +11,12 @@ public enum ErrorCode {
   /** No busy area contains the address (never allocated, or already freed). */
   ENOENT,
   /** No answer in time; the request may or may not have taken effect: retry with the same id. */
-  ETIMEDOUT
+  ETIMEDOUT,
+  /**
+   * The tenant would exceed its quota (bytes or live areas, counting lazily freed areas until they
+   * are released), even after a synchronous purge of its lazily freed areas.
+   */
+  EDQUOT,
+  /** The operation needs the admin role (a synchronous purge, another tenant's view). */
+  EPERM
 }

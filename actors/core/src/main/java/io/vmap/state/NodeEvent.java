@@ -37,6 +37,25 @@ public sealed interface NodeEvent {
   }
 
   /**
+   * As {@link AreaAllocated}, for an area of a tenant other than the default one: the owner is part
+   * of the allocation's event, so it survives recovery and moves with the node. (An area of the
+   * default tenant is still an {@link AreaAllocated}, the format it has always had.)
+   */
+  record AreaAllocatedFor(Area area, AnswerKey key, String tenant) implements NodeEvent {
+    @Override
+    public void replayOn(NodeState state) {
+      state.apply(this);
+    }
+  }
+
+  /** The allocation event of {@code area} for {@code tenant}: the plain one for the default tenant. */
+  static NodeEvent allocated(Area area, AnswerKey key, String tenant) {
+    return tenant == null || tenant.equals(Principal.DEFAULT_TENANT)
+        ? new AreaAllocated(area, key)
+        : new AreaAllocatedFor(area, key, tenant);
+  }
+
+  /**
    * The area starting at {@code start} moved from the busy tree to the lazy list.
    *
    * @param key the client request, or the placement a home did not keep (the area was never given out)
@@ -74,6 +93,14 @@ public sealed interface NodeEvent {
 
   /** The start owner's commit point: the reserved area became busy. */
   record SpanCommitted(ReservationId id) implements NodeEvent {
+    @Override
+    public void replayOn(NodeState state) {
+      state.apply(this);
+    }
+  }
+
+  /** As {@link SpanCommitted}, for an area of a tenant other than the default one. */
+  record SpanCommittedFor(ReservationId id, String tenant) implements NodeEvent {
     @Override
     public void replayOn(NodeState state) {
       state.apply(this);

@@ -76,6 +76,8 @@ public final class NodeState implements ReadIndex {
   /** Start-owner decisions: a part owner asks only within a lease of the reservation. */
   private final BoundedMap<ReservationId, Decision> decisions;
   private Consumer<NodeEvent> applied = e -> {};
+  /** The tenant of each area and what each tenant holds here. */
+  private final Ownership ownership = new Ownership();
   /**
    * Held parts plus reservations for other start owners: pieces of other nodes' areas that may
    * cover an address here. While there are none, a miss in the busy tree is certain (read by
@@ -179,12 +181,25 @@ public final class NodeState implements ReadIndex {
     for (int k = 0; k < s.abandonedKeys().size(); k++) st.abandoned.put(s.abandonedKeys().get(k), s.abandoned().get(k));
     st.releaseEpoch = s.releaseEpoch();
     st.releasedInEpoch.addAll(s.releasedInEpoch());
+    st.restoreOwners(Map.of());
     return st;
+  }
+
+  /** Sets the owners of this state's areas (from an {@link OwnedSnapshot}); tenant usage follows from them. */
+  void restoreOwners(Map<Long, String> owners) {
+    ownership.restore(owners, busy.areas(), unpurged());
+  }
+
+  /** Which tenant each area belongs to, and what each tenant holds here. */
+  public Ownership ownership() {
+    return ownership;
   }
 
   /** An independent copy (snapshot and restore); the copy has no {@link #onApplied} sink. */
   public NodeState copy() {
-    return restore(snapshot(), geometry, memory);
+    NodeState c = restore(snapshot(), geometry, memory);
+    c.restoreOwners(ownership.owners());
+    return c;
   }
 
   // ---------------------------------------------------------------- answers
@@ -251,12 +266,30 @@ public final class NodeState implements ReadIndex {
 
   /** Carves the area out of the shard into the busy tree; returns it. */
   public Area apply(NodeEvent.AreaAllocated e) {
-    Area area = e.area();
+    return allocate(e.area(), e.key(), Principal.DEFAULT_TENANT, e);
+  }
+
+  /** As {@link #apply(NodeEvent.AreaAllocated)}, the area owned by {@code e.tenant()}. */
+  public Area apply(NodeEvent.AreaAllocatedFor e) {
+    return allocate(e.area(), e.key(), e.tenant(), e);
+  }
+
+  /**
+   * Applies the allocation event of {@code area} for {@code tenant} ({@link NodeEvent.AreaAllocated}
+   * for the default tenant, else {@link NodeEvent.AreaAllocatedFor}); returns the area.
+   */
+  public Area allocate(Area area, AnswerKey key, String tenant) {
+    NodeEvent e = NodeEvent.allocated(area, key, tenant);
+    return e instanceof NodeEvent.AreaAllocated plain ? apply(plain) : apply((NodeEvent.AreaAllocatedFor) e);
+  }
+
+  private Area allocate(Area area, AnswerKey key, String tenant, NodeEvent e) {
     if (!shard.allocExact(area.start(), area.end())) {
       throw new IllegalStateException("node " + node + ": " + area + " is not free");
     }
+    ownership.allocated(area, tenant); // before the busy tree: a reader that finds the area finds its owner
     busy.insert(area);
-    record(e.key(), false, new Answer.Done(area));
+    record(key, false, new Answer.Done(area));
     applied.accept(e);
     return area;
   }
@@ -288,6 +321,24 @@ public final class NodeState implements ReadIndex {
     Area a = busy.findConcurrent(addr);
     if (a != null) return a;
     return foreignPieces == 0 ? null : ReadIndex.UNSURE;
+  }
+
+  /**
+   * {@link #find} with the area's tenant, for readers on any thread: null if no area contains
+   * {@code addr}, {@link OwnedArea#UNSURE} when only the node can tell (a foreign piece, or owners
+   * changing under the read several times in a row).
+   */
+  @Override
+  public OwnedArea findOwned(long addr) {
+    for (int tries = 0; tries < 4; tries++) {
+      long v = ownership.version();
+      Area a = find(addr);
+      if (a == null) return null;
+      if (a == ReadIndex.UNSURE) return OwnedArea.UNSURE;
+      String tenant = ownership.ownerOf(a.start());
+      if (ownership.version() == v) return new OwnedArea(a, tenant);
+    }
+    return OwnedArea.UNSURE;
   }
 
   private void countForeignPieces() {
@@ -326,6 +377,7 @@ public final class NodeState implements ReadIndex {
     List<Part> parts = spans.remove(start);
     if (parts == null) parts = List.of(new Part(node, area.start(), area.end()));
     LazyArea la = new LazyArea(area, node, parts);
+    ownership.freed(area);
     lazy.add(la);
     applied.accept(e);
     return la;
@@ -391,6 +443,7 @@ public final class NodeState implements ReadIndex {
           shard.release(part.start(), part.end());
           bytes += part.end() - part.start();
         }
+        ownership.released(la.area());
         areas++;
       } else {
         HeldPart h = held.get(p.start());
@@ -490,13 +543,29 @@ public final class NodeState implements ReadIndex {
    * while the reservation is held; a late commit finds it gone and gets "not committed".
    */
   public void apply(NodeEvent.SpanCommitted e) {
-    Reservation r = reservations.remove(e.id());
+    commit(e.id(), Principal.DEFAULT_TENANT, e);
+  }
+
+  /** As {@link #apply(NodeEvent.SpanCommitted)}, the area owned by {@code e.tenant()}. */
+  public void apply(NodeEvent.SpanCommittedFor e) {
+    commit(e.id(), e.tenant(), e);
+  }
+
+  /** The start owner's commit of reservation {@code id} for {@code tenant} (the plain event for the default tenant). */
+  public void commit(ReservationId id, String tenant) {
+    if (tenant == null || tenant.equals(Principal.DEFAULT_TENANT)) apply(new NodeEvent.SpanCommitted(id));
+    else apply(new NodeEvent.SpanCommittedFor(id, tenant));
+  }
+
+  private void commit(ReservationId id, String tenant, NodeEvent e) {
+    Reservation r = reservations.remove(id);
     if (r == null || r.startOwner() != node) {
-      throw new IllegalStateException("node " + node + ": no reservation " + e.id() + " to commit");
+      throw new IllegalStateException("node " + node + ": no reservation " + id + " to commit");
     }
+    ownership.allocated(r.area(), tenant);
     busy.insert(r.area());
     spans.put(r.area().start(), r.allParts());
-    decisions.put(e.id(), Decision.COMMITTED);
+    decisions.put(id, Decision.COMMITTED);
     applied.accept(e);
   }
 
@@ -661,6 +730,7 @@ public final class NodeState implements ReadIndex {
       own += bytesHere(spans.get(a.start()), a.size());
     }
     for (LazyArea la : unpurged()) own += bytesHere(la.parts(), la.area().size());
+    ownership.check(node, busy.areas(), unpurged());
     long sum = shard.freeBytes() + own + heldBytes + reservedBytes();
     if (sum != owned[0]) {
       throw new IllegalStateException("node " + node + ": free " + shard.freeBytes() + " + areas "

@@ -15,4 +15,14 @@ public interface ReadIndex {
 
   /** The busy area containing {@code addr}, null if none, or {@link #UNSURE}. */
   Area find(long addr);
+
+  /**
+   * As {@link #find}, with the tenant the area belongs to: null if none, or {@link
+   * OwnedArea#UNSURE}. An index that knows no owners answers the default tenant.
+   */
+  default OwnedArea findOwned(long addr) {
+    Area a = find(addr);
+    if (a == null) return null;
+    return a == UNSURE ? OwnedArea.UNSURE : new OwnedArea(a, Principal.DEFAULT_TENANT);
+  }
 }

@@ -13,6 +13,7 @@ import io.vmap.protocol.NodeDirectory;
 import io.vmap.protocol.ReadIndexes;
 import io.vmap.node.VmapNode;
 import io.vmap.purge.PurgeCoordinator;
+import io.vmap.state.Principal;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -92,7 +93,9 @@ public final class Vmap implements AutoCloseable {
     all.add(coordinator);
     this.actors = List.copyOf(all);
     this.nodes = dir;
-    this.client = new VmapClient(system, g, dir, coordinator, settings.clientTimeout(), indexes);
+    this.client = new VmapClient(system, g, dir, coordinator, settings.clientTimeout(),
+        system.settings().config().hasPath("vmap.client.retries") ? system.settings().config().getInt("vmap.client.retries") : 0,
+        indexes, settings.node().quotas());
   }
 
   /**
@@ -124,8 +127,28 @@ public final class Vmap implements AutoCloseable {
     return new Vmap(system, false, settings, wrapping);
   }
 
+  /**
+   * The embedding system's own client: the default tenant with the admin role ({@link
+   * Principal#SYSTEM}), which sees and frees every area, as before tenants existed.
+   */
   public VmapClient client() {
     return client;
+  }
+
+  /**
+   * A client for one component of the embedding system: what it allocates belongs to {@code tenant},
+   * and it frees and finds only its own areas (another tenant's are as if they did not exist). It
+   * shares {@link #client()}'s session; closing it does nothing.
+   *
+   * @throws IllegalArgumentException if {@code tenant} is not a valid tenant name
+   */
+  public VmapClient client(String tenant) {
+    return client.as(Principal.tenant(tenant));
+  }
+
+  /** A client acting for {@code principal} (a tenant, with or without the admin role). */
+  public VmapClient client(Principal principal) {
+    return client.as(principal);
   }
 
   /**

@@ -14,6 +14,9 @@ import io.vmap.space.Area;
 import io.vmap.space.Geometry;
 import io.vmap.state.AllocSpec;
 import io.vmap.state.ErrorCode;
+import io.vmap.state.OwnedArea;
+import io.vmap.state.Principal;
+import io.vmap.state.Quotas;
 import io.vmap.state.ReadIndex;
 import io.vmap.state.RequestKey;
 import java.time.Duration;
@@ -37,6 +40,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * #allocAll} and {@link #freeAll} submit many at once. A call that gets no answer within {@link
  * #timeout()} is sent again, with the same request key, {@link #retries()} times, then fails with
  * ETIMEDOUT; a retry never gets a second area.
+ *
+ * <p>A client acts for a {@link Principal} (DESIGN.md "Tenants"): the areas it allocates belong to
+ * its tenant, and it frees and finds only those, unless it is an admin. A client made by a
+ * constructor acts for {@link Principal#SYSTEM} (the default tenant, admin: as before tenants
+ * existed); {@link #as} gives the same session acting for another principal.
  */
 public final class VmapClient implements AutoCloseable {
 
@@ -50,6 +58,12 @@ public final class VmapClient implements AutoCloseable {
   private final AtomicInteger nextHome = new AtomicInteger();
   /** The default home node of each calling thread (the kernel picks the current CPU's node). */
   private final ThreadLocal<int[]> threadHome;
+  /** Who this client acts for. */
+  private final Principal principal;
+  /** Every tenant's quota, for {@link #info}. */
+  private final Quotas quotas;
+  /** False for a view made by {@link #as}: closing it leaves the session to its owner. */
+  private final boolean ownsSession;
   /** vmap.limits: tag and request id lengths, requests per allocAll/freeAll. */
   private final io.vmap.protocol.Limits limits;
 
@@ -87,6 +101,19 @@ public final class VmapClient implements AutoCloseable {
       Duration timeout,
       int retries,
       ReadIndexes indexes) {
+    this(system, geometry, nodes, coordinator, timeout, retries, indexes, VmapSettings.quotas(system.settings().config()));
+  }
+
+  /** @param quotas every tenant's quota, shown by {@link #info} (the nodes enforce their own) */
+  public VmapClient(
+      ActorSystem<?> system,
+      Geometry geometry,
+      NodeDirectory nodes,
+      ActorRef<PurgeProtocol.Command> coordinator,
+      Duration timeout,
+      int retries,
+      ReadIndexes indexes,
+      Quotas quotas) {
     if (retries < 0) throw new IllegalArgumentException("vmap.client.retries: " + retries + " < 0");
     this.system = system;
     this.geometry = geometry;
@@ -99,6 +126,44 @@ public final class VmapClient implements AutoCloseable {
         c.hasPath("vmap.dispatcher.type") ? "vmap.dispatcher" : null);
     int n = geometry.nodes();
     this.threadHome = ThreadLocal.withInitial(() -> new int[] {Math.floorMod(nextHome.getAndIncrement(), n)});
+    this.principal = Principal.SYSTEM;
+    this.quotas = quotas == null ? Quotas.NONE : quotas;
+    this.ownsSession = true;
+  }
+
+  private VmapClient(VmapClient of, Principal principal) {
+    this.system = of.system;
+    this.geometry = of.geometry;
+    this.nodes = of.nodes;
+    this.coordinator = of.coordinator;
+    this.session = of.session;
+    this.indexes = of.indexes;
+    this.threadHome = of.threadHome;
+    this.quotas = of.quotas;
+    this.limits = of.limits;
+    this.principal = principal;
+    this.ownsSession = false;
+  }
+
+  /**
+   * This client's session acting for {@code principal}: what it allocates belongs to {@code
+   * principal.tenant()}, and it frees, finds and lists only that tenant's areas unless it is an
+   * admin. Cheap (no actor, no thread): make one per request if need be. Closing it does nothing;
+   * the session ends with this client.
+   */
+  public VmapClient as(Principal principal) {
+    if (principal == null) throw new IllegalArgumentException("principal: null");
+    return principal.equals(this.principal) ? this : new VmapClient(this, principal);
+  }
+
+  /** Who this client acts for. */
+  public Principal principal() {
+    return principal;
+  }
+
+  /** Every tenant's quota (what {@link #info} shows). */
+  public Quotas quotas() {
+    return quotas;
   }
 
   private static int configured(ActorSystem<?> system, String key, int fallback) {
@@ -175,8 +240,9 @@ public final class VmapClient implements AutoCloseable {
     if (overLimit != null) return AllocPending.failed(new VmapException(ErrorCode.EINVAL, overLimit));
     AllocSpec spec;
     try {
-      spec = AllocSpec.of(geometry, o.sizeBytes(), o.alignOrNull() == null ? geometry.page() : o.alignOrNull(),
+      AllocSpec plain = AllocSpec.of(geometry, o.sizeBytes(), o.alignOrNull() == null ? geometry.page() : o.alignOrNull(),
           o.vstart(), o.vend(), home, o.tagText(), o.policyValue());
+      spec = principal.tenant().equals(Principal.DEFAULT_TENANT) ? plain : plain.withTenant(principal.tenant());
     } catch (IllegalArgumentException e) {
       return AllocPending.failed(new VmapException(ErrorCode.EINVAL, e.getMessage()));
     }
@@ -185,13 +251,21 @@ public final class VmapClient implements AutoCloseable {
     }
     RequestKey key;
     try {
-      key = RequestKey.keyed("alloc", o.requestIdOrNull());
+      key = RequestKey.keyed(keyOp("alloc"), o.requestIdOrNull());
     } catch (IllegalArgumentException e) {
       return AllocPending.failed(new VmapException(ErrorCode.EINVAL, e.getMessage()));
     }
     AllocPending p = new AllocPending(new ClientProtocol.AllocRequest(key, spec), home, retries());
     session.submit(p);
     return p;
+  }
+
+  /**
+   * The operation a caller-chosen id is keyed under: the tenant's own, so that two tenants using the
+   * same id never share an answer (the default tenant keeps the keys it always had).
+   */
+  private String keyOp(String op) {
+    return principal.tenant().equals(Principal.DEFAULT_TENANT) ? op : op + "@" + principal.tenant();
   }
 
   private int defaultHome(String requestId) {
@@ -224,42 +298,49 @@ public final class VmapClient implements AutoCloseable {
   private FreePending submitFree(long addr, String requestId) {
     int owner = geometry.nodeOf(addr);
     if (requestId == null) {
-      return session.submitNew(owner, key -> new FreePending(new ClientProtocol.FreeRequest(key, addr), owner, retries()));
+      return session.submitNew(owner, key -> new FreePending(new ClientProtocol.FreeRequest(key, addr, principal), owner, retries()));
     }
     RequestKey key;
     try {
       String overLimit = limits.requestIdRefusal(requestId);
       if (overLimit != null) throw new IllegalArgumentException(overLimit);
-      key = RequestKey.keyed("free", requestId);
+      key = RequestKey.keyed(keyOp("free"), requestId);
     } catch (IllegalArgumentException e) {
       FreePending p = new FreePending(null, owner, 0);
       p.future.completeExceptionally(new VmapException(ErrorCode.EINVAL, e.getMessage()));
       return p;
     }
-    FreePending p = new FreePending(new ClientProtocol.FreeRequest(key, addr), owner, retries());
+    FreePending p = new FreePending(new ClientProtocol.FreeRequest(key, addr, principal), owner, retries());
     session.submit(p);
     return p;
   }
 
   /**
-   * The busy area containing {@code addr}, if any. When the node owning {@code addr} runs in this
-   * JVM, its read index answers at once, without a message; what the index cannot tell (a piece
-   * of a spanning area) is asked of the node.
+   * The busy area containing {@code addr}, if any and if this client may see it (another tenant's
+   * area is not found). When the node owning {@code addr} runs in this JVM, its read index answers
+   * at once, without a message; what the index cannot tell (a piece of a spanning area) is asked
+   * of the node.
    */
   public CompletionStage<Optional<Area>> find(long addr) {
     int owner = geometry.nodeOf(addr);
     ReadIndex index = indexes == null ? null : indexes.get(owner);
     if (index != null) {
-      Area a = index.find(addr);
-      if (a != ReadIndex.UNSURE) return CompletableFuture.completedFuture(Optional.ofNullable(a));
+      OwnedArea a = index.findOwned(addr);
+      if (a == null) return CompletableFuture.completedFuture(Optional.empty());
+      if (a != OwnedArea.UNSURE) {
+        return CompletableFuture.completedFuture(principal.sees(a.tenant()) ? Optional.of(a.area()) : Optional.empty());
+      }
     }
-    return session.submitNew(owner, key -> new FindPending(new ClientProtocol.FindRequest(key, addr), owner, retries()))
+    return session.submitNew(owner, key -> new FindPending(new ClientProtocol.FindRequest(key, addr, principal), owner, retries()))
         .future;
   }
 
   // ------------------------------------------------------------------ the rest: asked, not batched
 
-  /** Every node's areas and counters plus the purge coordinator's status. */
+  /**
+   * Every node's areas and counters plus the purge coordinator's status and every tenant's usage and
+   * quota; for a tenant without the admin role, only its own areas and usage ({@link VmapInfo#forTenant}).
+   */
   public CompletionStage<VmapInfo> info() {
     List<CompletableFuture<ClientProtocol.NodeInfo>> parts = new ArrayList<>();
     for (int k = 0; k < geometry.nodes(); k++) {
@@ -268,11 +349,45 @@ public final class VmapClient implements AutoCloseable {
     }
     CompletableFuture<PurgeProtocol.Status> status = purgeStatus().toCompletableFuture();
     return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
-        .thenCombine(status, (v, s) -> VmapInfo.of(geometry, parts.stream().map(CompletableFuture::join).toList(), s));
+        .thenCombine(status, (v, s) -> {
+          VmapInfo all = VmapInfo.of(geometry, parts.stream().map(CompletableFuture::join).toList(), s, quotas);
+          return principal.admin() ? all : all.forTenant(principal.tenant());
+        });
   }
 
-  /** Runs a purge now (after the running one, if any); completes with the areas it released. */
+  /**
+   * What each tenant holds over the whole space (live and lazily freed areas, what its quota counts)
+   * and its quota, by tenant name, without copying any area (each node sends its per-tenant sums):
+   * the view a dashboard polls. An admin gets every tenant holding something or having a quota of
+   * its own; a tenant only its own row (zero if it holds nothing).
+   */
+  public CompletionStage<List<VmapInfo.TenantInfo>> tenants() {
+    List<CompletableFuture<ClientProtocol.TenantsHere>> parts = new ArrayList<>();
+    for (int k = 0; k < geometry.nodes(); k++) {
+      int node = k;
+      parts.add(retrying(() -> ask(nodes.client(node), (ActorRef<ClientProtocol.TenantsHere> r) -> new ClientProtocol.GetTenants(r))));
+    }
+    return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenApply(v -> {
+      List<io.vmap.state.TenantUsage> perNode = new ArrayList<>();
+      for (CompletableFuture<ClientProtocol.TenantsHere> p : parts) perNode.addAll(p.join().tenants());
+      List<VmapInfo.TenantInfo> rows = VmapInfo.tenantRows(perNode, quotas);
+      if (principal.admin()) return rows;
+      String me = principal.tenant();
+      return List.of(rows.stream().filter(t -> t.tenant().equals(me)).findFirst()
+          .orElse(new VmapInfo.TenantInfo(me, io.vmap.state.TenantUsage.none(me), quotas.of(me))));
+    });
+  }
+
+  /**
+   * Runs a purge now (after the running one, if any); completes with the areas it released. Needs the
+   * admin role (EPERM otherwise): a purge flushes every subscriber and is the operator's tool (a
+   * tenant's allocation over its quota purges by itself when that would help).
+   */
   public CompletionStage<Integer> purge() {
+    if (!principal.admin()) {
+      return CompletableFuture.failedFuture(new VmapException(ErrorCode.EPERM,
+          "purge needs the admin role; tenant " + principal.tenant() + " does not have it"));
+    }
     return retrying(() -> ask(coordinator, (ActorRef<PurgeProtocol.PurgeDone> r) -> new PurgeProtocol.PurgeSync(r)))
         .thenApply(PurgeProtocol.PurgeDone::released);
   }
@@ -308,10 +423,10 @@ public final class VmapClient implements AutoCloseable {
     coordinator.tell(new PurgeProtocol.Unsubscribe(subscriber));
   }
 
-  /** Ends the session: calls still waiting fail with ETIMEDOUT. */
+  /** Ends the session: calls still waiting fail with ETIMEDOUT. A view made by {@link #as} leaves it open. */
   @Override
   public void close() {
-    session.close();
+    if (ownsSession) session.close();
   }
 
   // ------------------------------------------------------------------ plumbing

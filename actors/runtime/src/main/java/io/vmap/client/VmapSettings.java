@@ -5,7 +5,12 @@ import com.typesafe.config.ConfigFactory;
 import io.vmap.node.NodeSettings;
 import io.vmap.space.Geometry;
 import io.vmap.space.Unsigned;
+import io.vmap.state.Principal;
+import io.vmap.state.Quota;
+import io.vmap.state.Quotas;
 import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Everything under {@code vmap} in the configuration (documented key by key in reference.conf).
@@ -62,7 +67,8 @@ public record VmapSettings(
             c.getDuration("node.ask-timeout"),
             c.getInt("node.stash-capacity"),
             c.getInt("node.snapshot-every"),
-            c.getInt("node.max-batch-events"));
+            c.getInt("node.max-batch-events"),
+            quotas(root));
     String mode = c.getString("mode");
     String prefix =
         switch (mode) {
@@ -71,6 +77,55 @@ public record VmapSettings(
           default -> throw new IllegalArgumentException("vmap.mode: '" + mode + "' is not volatile or durable");
         };
     return new VmapSettings(g, lazyMax, batch, ns, c.getDuration("client.ask-timeout"), prefix);
+  }
+
+  /**
+   * Every tenant's quota from {@code vmap.tenants}: {@code max-bytes} / {@code max-areas} for every
+   * tenant not listed, and {@code quotas.<tenant>} for the listed ones; {@code off} means no limit.
+   * A bad value is an IllegalArgumentException naming the key.
+   */
+  public static Quotas quotas(Config root) {
+    if (!root.hasPath("vmap.tenants")) return Quotas.NONE;
+    Config t = root.getConfig("vmap.tenants");
+    Quota every = quota(t, "vmap.tenants");
+    Map<String, Quota> byTenant = new TreeMap<>();
+    if (t.hasPath("quotas")) {
+      for (String name : t.getObject("quotas").keySet()) {
+        String key = "vmap.tenants.quotas." + name;
+        try {
+          Principal.checkTenant(name);
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException(key + ": " + e.getMessage());
+        }
+        Config q = t.getConfig("quotas").getConfig(com.typesafe.config.ConfigUtil.quoteString(name));
+        byTenant.put(name, quota(q.withFallback(com.typesafe.config.ConfigFactory.parseString(
+            "max-bytes = off\nmax-areas = off")), key));
+      }
+    }
+    return new Quotas(every, byTenant);
+  }
+
+  private static Quota quota(Config q, String where) {
+    long bytes = limit(q, "max-bytes", where, true);
+    long areas = limit(q, "max-areas", where, false);
+    return new Quota(bytes, areas);
+  }
+
+  private static long limit(Config q, String key, String where, boolean bytes) {
+    if (!q.hasPath(key)) return Quota.UNLIMITED;
+    if (q.getValue(key).valueType() == com.typesafe.config.ConfigValueType.STRING
+        && q.getString(key).trim().equalsIgnoreCase("off")) {
+      return Quota.UNLIMITED;
+    }
+    long v;
+    try {
+      v = bytes ? q.getBytes(key) : q.getLong(key);
+    } catch (com.typesafe.config.ConfigException e) {
+      throw new IllegalArgumentException(where + "." + key + ": '" + q.getValue(key).unwrapped()
+          + "' is not off or " + (bytes ? "a size (1 GiB, 1048576)" : "a number of areas"));
+    }
+    if (v < 0) throw new IllegalArgumentException(where + "." + key + ": " + v + " < 0");
+    return v;
   }
 
   /** reference.conf alone. */

@@ -75,7 +75,10 @@ public final class VmapCluster {
                     "vmap-purge-coordinator")
                     .withProps(io.vmap.client.Vmap.DISPATCHER));
     // Finds of this member's own nodes read their index; the rest travel to the node.
-    this.client = new VmapClient(system, g, nodes, coordinator, settings.clientTimeout(), indexes);
+    com.typesafe.config.Config config = system.settings().config();
+    int retries = config.hasPath("vmap.client.retries") ? config.getInt("vmap.client.retries") : 0;
+    this.client = new VmapClient(system, g, nodes, coordinator, settings.clientTimeout(), retries, indexes,
+        settings.node().quotas());
   }
 
   /**

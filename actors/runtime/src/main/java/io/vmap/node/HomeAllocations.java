@@ -40,6 +40,10 @@ final class HomeAllocations {
     int walked;
     /** The attempt waiting for its neighbour's answer, or null. */
     AttemptId asking;
+    /** Waiting for its tenant's quota node to admit it. */
+    boolean admitting;
+    /** Admitted by its tenant's quota node: settled there once answered. */
+    boolean granted;
 
     InFlight(AllocSpec spec, ActorRef<Replies> first) {
       this.spec = spec;
@@ -51,13 +55,15 @@ final class HomeAllocations {
   private record PurgeTimer(long tag) {}
 
   private final NodeContext c;
+  private final QuotaGate quotas;
   private final Map<RequestKey, InFlight> inFlight = new HashMap<>();
   /** Synchronous purges asked for, by tag: the request that waits for each. */
   private final Map<Long, RequestKey> purgeWaits = new HashMap<>();
   private long nextPurgeTag;
 
-  HomeAllocations(NodeContext c) {
+  HomeAllocations(NodeContext c, QuotaGate quotas) {
     this.c = c;
+    this.quotas = quotas;
   }
 
   /** Whether {@code request} is still being placed (walk, spanning, purge wait). */
@@ -86,9 +92,17 @@ final class HomeAllocations {
       c.responses.now(refuse(id, ErrorCode.EINVAL, e.getMessage()));
       return;
     }
+    if (quotas.limits(spec)) {
+      // Its tenant has a quota: its quota node admits it first (README "Decisions").
+      InFlight f = new InFlight(spec, replyTo);
+      f.admitting = true;
+      inFlight.put(id, f);
+      quotas.admit(id, spec);
+      return;
+    }
     Area fit = c.state.findFit(spec);
     if (fit != null) {
-      c.state.apply(new NodeEvent.AreaAllocated(fit, id));
+      c.state.allocate(fit, id, spec.tenant());
       c.responses.now(new Allocated(id, fit, c.node));
       return;
     }
@@ -99,6 +113,33 @@ final class HomeAllocations {
     InFlight f = new InFlight(spec, replyTo);
     inFlight.put(id, f);
     walkOn(id, f);
+  }
+
+  /**
+   * The tenant's quota node answered: place the request as any other, or refuse it ({@code refusal}
+   * EDQUOT, or EAGAIN for a fail-fast request that only a purge would make fit).
+   */
+  void admitted(RequestKey id, ErrorCode refusal, String reason) {
+    InFlight f = inFlight.get(id);
+    if (f == null || !f.admitting) return;
+    f.admitting = false;
+    if (refusal != null) {
+      inFlight.remove(id);
+      answerLater(f, refuse(id, refusal, reason == null ? "tenant " + f.spec.tenant() + " is over its quota" : reason));
+      return;
+    }
+    f.granted = true;
+    Area fit = c.state.findFit(f.spec);
+    if (fit != null) {
+      inFlight.remove(id);
+      c.state.allocate(fit, id, f.spec.tenant());
+      answerLater(f, new Allocated(id, fit, c.node));
+    } else if (f.spec.policy() == Policy.FAIL_FAST) {
+      inFlight.remove(id);
+      answerLater(f, refuse(id, ErrorCode.EAGAIN, "no fit on home node " + c.node));
+    } else {
+      walkOn(id, f);
+    }
   }
 
   private ClientProtocol.Reply reply(RequestKey id, Answer first) {
@@ -210,7 +251,7 @@ final class HomeAllocations {
     Area fit = c.state.findFit(f.spec);
     if (fit != null) {
       inFlight.remove(id);
-      c.state.apply(new NodeEvent.AreaAllocated(fit, id));
+      c.state.allocate(fit, id, f.spec.tenant());
       answerLater(f, new Allocated(id, fit, c.node));
     } else {
       walkOn(id, f);
@@ -226,8 +267,10 @@ final class HomeAllocations {
     answerLater(f, new Allocated(id, area, c.geometry.nodeOf(area.start())));
   }
 
+  /** The final answer to a request that waited; an admitted one is settled with its quota node. */
   private void answerLater(InFlight f, ClientProtocol.Reply reply) {
     for (ActorRef<Replies> w : f.waiters) c.responses.later(w, reply);
+    if (f.granted) quotas.settle(reply.key(), f.spec.tenant(), reply instanceof Allocated);
   }
 
   /** The node is stopping after a journal failure: every request still being placed fails. */

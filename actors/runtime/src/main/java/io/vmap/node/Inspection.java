@@ -1,5 +1,6 @@
 package io.vmap.node;
 
+import io.vmap.protocol.ClientProtocol;
 import io.vmap.protocol.ClientProtocol.GetInfo;
 import io.vmap.protocol.ClientProtocol.Inspect;
 import io.vmap.protocol.ClientProtocol.NodeInfo;
@@ -26,7 +27,12 @@ final class Inspection {
   void onGetInfo(GetInfo m) {
     NodeState s = c.state;
     m.replyTo().tell(new NodeInfo(c.node, new ArrayList<>(s.busyAreas()), s.unpurged(), s.freeBytes(), s.freeBlocks(),
-        s.largestFreeBlock(), s.reservationCount(), s.reservedBytes(), s.heldParts().size()));
+        s.largestFreeBlock(), s.reservationCount(), s.reservedBytes(), s.heldParts().size(), s.ownership().owners(),
+        s.ownership().usages()));
+  }
+
+  void onGetTenants(ClientProtocol.GetTenants m) {
+    m.replyTo().tell(new ClientProtocol.TenantsHere(c.node, c.state.ownership().usages()));
   }
 
   void onInspect(Inspect m) {

@@ -61,7 +61,7 @@ final class NeighbourAttempts {
       c.durability.afterStored(() -> m.replyTo().tell(new AttemptFailed(attempt, ErrorCode.ENOSPC, reason)));
       return;
     }
-    c.state.apply(new NodeEvent.AreaAllocated(fit, attempt));
+    c.state.allocate(fit, attempt, spec.tenant());
     c.durability.afterStored(
         () -> m.replyTo().tell(new AttemptPlaced(attempt, fit, c.node)),
         () -> m.replyTo().tell(new AttemptFailed(attempt, ErrorCode.ETIMEDOUT, Responses.JOURNAL_FAILED)));

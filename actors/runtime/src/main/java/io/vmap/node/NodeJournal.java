@@ -13,7 +13,7 @@ import akka.persistence.typed.javadsl.RetentionCriteria;
 import akka.persistence.typed.javadsl.SignalHandler;
 import io.vmap.space.Geometry;
 import io.vmap.state.NodeEvent;
-import io.vmap.state.NodeSnapshot;
+import io.vmap.state.OwnedSnapshot;
 import io.vmap.state.NodeState;
 import java.util.List;
 
@@ -128,12 +128,13 @@ public final class NodeJournal
     return new SnapshotAdapter<>() {
       @Override
       public Object toJournal(Replica r) {
-        return r.state.snapshot();
+        // A plain NodeSnapshot while every area is the default tenant's; with the owners once not.
+        return OwnedSnapshot.of(r.state);
       }
 
       @Override
       public Replica fromJournal(Object from) {
-        return new Replica(NodeState.restore((NodeSnapshot) from, geometry, memory));
+        return new Replica(OwnedSnapshot.restore(from, geometry, memory));
       }
     };
   }

@@ -1,6 +1,7 @@
 package io.vmap.node;
 
 import io.vmap.state.NodeState;
+import io.vmap.state.Quotas;
 import java.time.Duration;
 
 /**
@@ -21,6 +22,7 @@ import java.time.Duration;
  * @param stashCapacity requests a node holds while it waits to be attached or recovered
  * @param snapshotEvery a durable node snapshots after this many journal writes
  * @param maxBatchEvents most events in one journal write (group commit); 1 = one write per event
+ * @param quotas every tenant's quota ({@code vmap.tenants}); a tenant's quota node decides with its own
  */
 public record NodeSettings(
     int dedupWindow,
@@ -33,7 +35,20 @@ public record NodeSettings(
     Duration askTimeout,
     int stashCapacity,
     int snapshotEvery,
-    int maxBatchEvents) {
+    int maxBatchEvents,
+    Quotas quotas) {
+
+  public NodeSettings {
+    if (quotas == null) quotas = Quotas.NONE;
+  }
+
+  /** Settings without quotas. */
+  public NodeSettings(int dedupWindow, int dedupSessions, int dedupCapacity, int decisionCapacity, Duration lease,
+      int spanWindowZones, int spanMaxAttempts, Duration askTimeout, int stashCapacity, int snapshotEvery,
+      int maxBatchEvents) {
+    this(dedupWindow, dedupSessions, dedupCapacity, decisionCapacity, lease, spanWindowZones, spanMaxAttempts,
+        askTimeout, stashCapacity, snapshotEvery, maxBatchEvents, Quotas.NONE);
+  }
 
   public static NodeSettings defaults() {
     return new NodeSettings(256, 1024, 16384, 16384, Duration.ofSeconds(5), 64, 64, Duration.ofSeconds(30), 100_000,
@@ -47,16 +62,21 @@ public record NodeSettings(
 
   public NodeSettings withLease(Duration d) {
     return new NodeSettings(dedupWindow, dedupSessions, dedupCapacity, decisionCapacity, d, spanWindowZones,
-        spanMaxAttempts, askTimeout, stashCapacity, snapshotEvery, maxBatchEvents);
+        spanMaxAttempts, askTimeout, stashCapacity, snapshotEvery, maxBatchEvents, quotas);
   }
 
   public NodeSettings withSnapshotEvery(int n) {
     return new NodeSettings(dedupWindow, dedupSessions, dedupCapacity, decisionCapacity, lease, spanWindowZones,
-        spanMaxAttempts, askTimeout, stashCapacity, n, maxBatchEvents);
+        spanMaxAttempts, askTimeout, stashCapacity, n, maxBatchEvents, quotas);
   }
 
   public NodeSettings withMaxBatchEvents(int n) {
     return new NodeSettings(dedupWindow, dedupSessions, dedupCapacity, decisionCapacity, lease, spanWindowZones,
-        spanMaxAttempts, askTimeout, stashCapacity, snapshotEvery, n);
+        spanMaxAttempts, askTimeout, stashCapacity, snapshotEvery, n, quotas);
+  }
+
+  public NodeSettings withQuotas(Quotas q) {
+    return new NodeSettings(dedupWindow, dedupSessions, dedupCapacity, decisionCapacity, lease, spanWindowZones,
+        spanMaxAttempts, askTimeout, stashCapacity, snapshotEvery, maxBatchEvents, q);
   }
 }

@@ -82,7 +82,7 @@ final class SpanParticipant {
     Reservation r = c.state.reservation(id);
     boolean committed;
     if (r != null && r.startOwner() == c.node) {
-      c.state.apply(new NodeEvent.SpanCommitted(id));
+      c.state.commit(id, m.tenant());
       c.timers.cancel(id);
       committed = true;
       placements.placed(id, r.area());

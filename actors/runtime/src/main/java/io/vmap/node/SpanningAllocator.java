@@ -356,7 +356,7 @@ public final class SpanningAllocator extends AbstractBehavior<SpanningAllocator.
   }
 
   private void askCommit() {
-    peers.node(startOwner).tell(new PeerProtocol.CommitArea(reservation, commitReplies));
+    peers.node(startOwner).tell(new PeerProtocol.CommitArea(reservation, commitReplies, spec.tenant()));
     timers.startSingleTimer(reservation, new CommitTimedOut(reservation), settings.askTimeout());
   }
 

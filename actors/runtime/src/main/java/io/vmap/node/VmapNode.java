@@ -13,6 +13,7 @@ import io.vmap.protocol.NodeDirectory;
 import io.vmap.protocol.NodeMessage;
 import io.vmap.protocol.PeerProtocol;
 import io.vmap.protocol.PurgeProtocol;
+import io.vmap.protocol.QuotaProtocol;
 import io.vmap.protocol.ReadIndexes;
 import io.vmap.space.Geometry;
 import io.vmap.state.NodeState;
@@ -110,6 +111,7 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
   private final SpanParticipant spans;
   private final Placements placements;
   private final PurgeParticipant purge;
+  private final QuotaGate quotas;
   private final ReadIndexes indexes;
   /** What this node publishes in {@link #indexes}: its state, or the journal's replica when durable. */
   private final ReadIndex index;
@@ -147,7 +149,9 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
         ctx.messageAdapter(PurgeProtocol.PurgeDone.class, d -> new Internal.PurgeAnswered(d.tag(), d)),
         ctx::spawnAnonymous);
     placements = new Placements(c);
-    home = new HomeAllocations(c);
+    quotas = new QuotaGate(c);
+    home = new HomeAllocations(c, quotas);
+    quotas.answeringTo(home);
     placements.answeringFor(home);
     neighbours = new NeighbourAttempts(c, placements);
     lookups = new Lookups(c);
@@ -163,6 +167,10 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
     return newReceiveBuilder()
         // clients
         .onMessage(ClientProtocol.Batch.class, this::onBatch)
+        .onMessage(ClientProtocol.GetTenants.class, m -> {
+          inspection.onGetTenants(m);
+          return this;
+        })
         .onMessage(ClientProtocol.GetInfo.class, m -> {
           inspection.onGetInfo(m);
           return this;
@@ -247,7 +255,33 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
           return this;
         })
         .onMessage(Internal.PurgeAnswered.class, m -> {
-          home.onPurgeAnswered(m);
+          if (QuotaGate.isQuotaPurge(m.tag())) quotas.onPurgeAnswered(m);
+          else home.onPurgeAnswered(m);
+          return this;
+        })
+        // tenant quotas
+        .onMessage(QuotaProtocol.Admit.class, m -> {
+          quotas.onAdmit(m);
+          return this;
+        })
+        .onMessage(QuotaProtocol.Admitted.class, m -> {
+          quotas.onAdmitted(m);
+          return this;
+        })
+        .onMessage(QuotaProtocol.Settle.class, m -> {
+          quotas.onSettle(m);
+          return this;
+        })
+        .onMessage(QuotaProtocol.UsageQuery.class, m -> {
+          quotas.onUsageQuery(m);
+          return this;
+        })
+        .onMessage(QuotaProtocol.UsageReport.class, m -> {
+          quotas.onReport(m);
+          return this;
+        })
+        .onMessage(QuotaGate.Timer.class, m -> {
+          quotas.onTimer(m);
           return this;
         })
         .onMessage(Internal.AddressCheckAnswered.class, m -> {

@@ -7,8 +7,10 @@ import io.vmap.state.ErrorCode;
 import io.vmap.state.HeldPart;
 import io.vmap.state.LazyArea;
 import io.vmap.state.Part;
+import io.vmap.state.Principal;
 import io.vmap.state.RequestKey;
 import io.vmap.state.ReservationId;
+import io.vmap.state.TenantUsage;
 import io.vmap.protocol.WireMessage;
 import java.util.List;
 
@@ -28,7 +30,7 @@ public final class ClientProtocol {
   private ClientProtocol() {}
 
   /** A client's message to one node. */
-  public sealed interface Command extends NodeMessage permits Batch, GetInfo, Inspect {}
+  public sealed interface Command extends NodeMessage permits Batch, GetInfo, Inspect, GetTenants {}
 
   /**
    * Requests to one node, handled in one turn in list order; each gets the answer it would get
@@ -44,14 +46,39 @@ public final class ClientProtocol {
     RequestKey key();
   }
 
-  /** Allocate, with this node as home. */
+  /** Allocate, with this node as home, for the spec's tenant. */
   public record AllocRequest(RequestKey key, AllocSpec spec) implements Request {}
 
-  /** Free the area starting at {@code addr} (lazily). */
-  public record FreeRequest(RequestKey key, long addr) implements Request {}
+  /**
+   * Free the area starting at {@code addr} (lazily), if {@code by} may see it: another tenant's
+   * area is answered exactly like a missing one (ENOENT), an admin may free any.
+   *
+   * @param by who asks; null reads as {@link Principal#SYSTEM}
+   */
+  public record FreeRequest(RequestKey key, long addr, Principal by) implements Request {
+    public FreeRequest {
+      if (by == null) by = Principal.SYSTEM;
+    }
 
-  /** The busy area containing {@code addr}. */
-  public record FindRequest(RequestKey key, long addr) implements Request {}
+    public FreeRequest(RequestKey key, long addr) {
+      this(key, addr, Principal.SYSTEM);
+    }
+  }
+
+  /**
+   * The busy area containing {@code addr}, if {@code by} may see it (else none).
+   *
+   * @param by who asks; null reads as {@link Principal#SYSTEM}
+   */
+  public record FindRequest(RequestKey key, long addr, Principal by) implements Request {
+    public FindRequest {
+      if (by == null) by = Principal.SYSTEM;
+    }
+
+    public FindRequest(RequestKey key, long addr) {
+      this(key, addr, Principal.SYSTEM);
+    }
+  }
 
   /**
    * Answers to requests of one client.
@@ -83,10 +110,29 @@ public final class ClientProtocol {
   /** This node's areas and counters, for {@code info}. */
   public record GetInfo(ActorRef<NodeInfo> replyTo) implements Command {}
 
+  /**
+   * What each tenant holds on this node, without the areas themselves: the light view a dashboard
+   * polls ({@code GET /v1/tenants}), where {@link GetInfo} would copy every area.
+   */
+  public record GetTenants(ActorRef<TenantsHere> replyTo) implements Command {}
+
+  /** Answer to {@link GetTenants}: what each tenant holding something on {@code node} holds there. */
+  public record TenantsHere(int node, List<TenantUsage> tenants) implements WireMessage {
+    public TenantsHere {
+      tenants = tenants == null ? List.of() : List.copyOf(tenants);
+    }
+  }
+
   /** This node's books, for an fsck: free blocks, areas, parts, reservations and their ages. */
   public record Inspect(ActorRef<NodeReport> replyTo) implements Command {}
 
-  /** A node's view for {@code info}: busy and unpurged areas in no particular order. */
+  /**
+   * A node's view for {@code info}: busy and unpurged areas in no particular order.
+   *
+   * @param owners the tenant of each busy or unpurged area that does not belong to the default
+   *     tenant, by area start
+   * @param tenants what each tenant holds on this node
+   */
   public record NodeInfo(
       int node,
       List<Area> busy,
@@ -96,8 +142,28 @@ public final class ClientProtocol {
       long largestFreeBlock,
       int reservations,
       long reservedBytes,
-      int heldParts)
-      implements WireMessage {}
+      int heldParts,
+      java.util.Map<Long, String> owners,
+      List<TenantUsage> tenants)
+      implements WireMessage {
+
+    public NodeInfo {
+      if (owners == null) owners = java.util.Map.of();
+      if (tenants == null) tenants = List.of();
+    }
+
+    /** A node's view where every area belongs to the default tenant. */
+    public NodeInfo(int node, List<Area> busy, List<LazyArea> lazy, long freeBytes, int freeBlocks,
+        long largestFreeBlock, int reservations, long reservedBytes, int heldParts) {
+      this(node, busy, lazy, freeBytes, freeBlocks, largestFreeBlock, reservations, reservedBytes, heldParts,
+          java.util.Map.of(), List.of());
+    }
+
+    /** The tenant of the area starting at {@code start}. */
+    public String ownerOf(long start) {
+      return owners.getOrDefault(start, Principal.DEFAULT_TENANT);
+    }
+  }
 
   /**
    * Answer to {@link Inspect}.

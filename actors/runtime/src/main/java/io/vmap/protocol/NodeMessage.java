@@ -14,7 +14,7 @@ import io.vmap.protocol.WireMessage;
  * messages.
  */
 public sealed interface NodeMessage extends WireMessage
-    permits ClientProtocol.Command, PeerProtocol.Command, PurgeProtocol.ToNode, NodeMessage.Wake,
+    permits ClientProtocol.Command, PeerProtocol.Command, PurgeProtocol.ToNode, QuotaProtocol.Command, NodeMessage.Wake,
         NodeMessage.Attach, NodeMessage.Local {
 
   /**

@@ -8,6 +8,7 @@ import io.vmap.state.Decision;
 import io.vmap.state.ErrorCode;
 import io.vmap.state.Part;
 import io.vmap.state.PlacementId;
+import io.vmap.state.Principal;
 import io.vmap.state.RequestKey;
 import io.vmap.state.ReservationId;
 import io.vmap.state.ZoneEdge;
@@ -46,13 +47,25 @@ public final class PeerProtocol {
    * A client's lookup of {@code addr}, forwarded to the node holding the start of the spanning area
    * whose piece covers it: look it up in this node's busy tree only and answer the client.
    */
-  public record FindHere(RequestKey key, long addr, ActorRef<ClientProtocol.Replies> replyTo) implements Command {}
+  public record FindHere(RequestKey key, long addr, ActorRef<ClientProtocol.Replies> replyTo, Principal by)
+      implements Command {
+    public FindHere {
+      if (by == null) by = Principal.SYSTEM;
+    }
+  }
 
   /** Is {@code addr} inside one of this node's busy areas? (A free of an address in a piece held elsewhere.) */
   public record CheckAddress(long addr, ActorRef<AddressChecked> replyTo) implements Command {}
 
-  /** @param area the busy area of the answering node containing {@code addr}, or null */
-  public record AddressChecked(long addr, Area area) implements WireMessage {}
+  /**
+   * @param area the busy area of the answering node containing {@code addr}, or null
+   * @param owner the tenant {@code area} belongs to
+   */
+  public record AddressChecked(long addr, Area area, String owner) implements WireMessage {
+    public AddressChecked {
+      if (owner == null) owner = Principal.DEFAULT_TENANT;
+    }
+  }
 
   // ---- spanning allocation (SpanningAllocator)
 
@@ -73,8 +86,20 @@ public final class PeerProtocol {
 
   public record ReserveReply(ReservationId id, int node, boolean ok, String reason) implements WireMessage {}
 
-  /** Phase two on the start owner: the commit point. */
-  public record CommitArea(ReservationId id, ActorRef<CommitReply> replyTo) implements Command {}
+  /**
+   * Phase two on the start owner: the commit point.
+   *
+   * @param tenant the tenant the area will belong to (null reads as the default tenant)
+   */
+  public record CommitArea(ReservationId id, ActorRef<CommitReply> replyTo, String tenant) implements Command {
+    public CommitArea {
+      if (tenant == null) tenant = Principal.DEFAULT_TENANT;
+    }
+
+    public CommitArea(ReservationId id, ActorRef<CommitReply> replyTo) {
+      this(id, replyTo, Principal.DEFAULT_TENANT);
+    }
+  }
 
   public record CommitReply(ReservationId id, boolean committed) implements WireMessage {}
 

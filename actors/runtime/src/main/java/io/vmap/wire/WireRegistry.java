@@ -304,6 +304,10 @@ public final class WireRegistry {
     b.add(206, io.vmap.state.Answer.Done.class);
     b.add(207, io.vmap.state.NodeSnapshot.class);
     b.add(208, io.vmap.state.Answer.Failed.class);
+    // Tenants (issue 12): who asks, a snapshot with the owners of its areas, what a tenant holds.
+    b.add(209, io.vmap.state.Principal.class);
+    b.add(210, io.vmap.state.OwnedSnapshot.class);
+    b.add(211, io.vmap.state.TenantUsage.class);
     // NodeEvent: 220-239.
     b.add(220, io.vmap.state.NodeEvent.AreaAllocated.class);
     b.add(221, io.vmap.state.NodeEvent.AreaFreed.class);
@@ -317,6 +321,8 @@ public final class WireRegistry {
     b.add(229, io.vmap.state.NodeEvent.Placed.class);
     b.add(230, io.vmap.state.NodeEvent.Refused.class);
     b.add(231, io.vmap.state.NodeEvent.Batch.class);
+    b.add(232, io.vmap.state.NodeEvent.AreaAllocatedFor.class);
+    b.add(233, io.vmap.state.NodeEvent.SpanCommittedFor.class);
     // 240-249: reserved (NodeJournal's messages are local to a node and never serialized).
     // ClientProtocol: 250-269.
     b.add(250, io.vmap.protocol.ClientProtocol.Batch.class);
@@ -333,6 +339,8 @@ public final class WireRegistry {
     b.add(261, io.vmap.protocol.ClientProtocol.NodeInfo.class);
     b.add(262, io.vmap.protocol.ClientProtocol.NodeReport.class);
     b.add(263, io.vmap.protocol.ClientProtocol.ReservationAge.class);
+    b.add(264, io.vmap.protocol.ClientProtocol.GetTenants.class);
+    b.add(265, io.vmap.protocol.ClientProtocol.TenantsHere.class);
     // PeerProtocol: 270-299.
     b.add(270, io.vmap.protocol.PeerProtocol.AllocHere.class);
     b.add(271, io.vmap.protocol.PeerProtocol.AttemptPlaced.class);
@@ -374,6 +382,12 @@ public final class WireRegistry {
     b.add(318, io.vmap.protocol.PurgeProtocol.ReportUnreleased.class);
     // NodeMessage lifecycle: 330-339.
     b.add(330, io.vmap.protocol.NodeMessage.Wake.class);
+    // QuotaProtocol: 340-359.
+    b.add(340, io.vmap.protocol.QuotaProtocol.Admit.class);
+    b.add(341, io.vmap.protocol.QuotaProtocol.Admitted.class);
+    b.add(342, io.vmap.protocol.QuotaProtocol.Settle.class);
+    b.add(343, io.vmap.protocol.QuotaProtocol.UsageQuery.class);
+    b.add(344, io.vmap.protocol.QuotaProtocol.UsageReport.class);
   }
 
   /**

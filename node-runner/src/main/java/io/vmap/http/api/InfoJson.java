@@ -1,22 +1,58 @@
 package io.vmap.http.api;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import com.fasterxml.jackson.databind.annotation.JsonSerialize;
 import io.vmap.client.VmapInfo;
 import io.vmap.protocol.PurgeProtocol;
 import io.vmap.space.Geometry;
+import io.vmap.state.Quota;
+import io.vmap.state.TenantUsage;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.List;
 
 /**
  * {@code GET /v1/info?format=json}: the {@link VmapInfo} of a member (every area, per-node
- * statistics, totals, the purge coordinator's status), and back ({@code vmap check --url}).
+ * statistics, totals, the purge coordinator's status, every tenant's usage and quota), and back
+ * ({@code vmap check --url}). For a tenant without the admin role, {@code scope} is that tenant and
+ * only its areas and its row are there.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record InfoJson(
-    GeometryJson geometry, List<AreaJson> busy, List<AreaJson> lazy, List<NodeJson> nodes, Totals totals, Purge purge) {
+    GeometryJson geometry, List<AreaJson> busy, List<AreaJson> lazy, List<NodeJson> nodes, Totals totals, Purge purge,
+    List<TenantJson> tenants, @JsonInclude(JsonInclude.Include.NON_NULL) String scope) {
+
+  /**
+   * A tenant's usage over the whole space, live and lazily freed (both count against its quota),
+   * and its quota; a null limit is none.
+   */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record TenantJson(
+      String tenant,
+      long areas,
+      long bytes,
+      long liveAreas,
+      long liveBytes,
+      long lazyAreas,
+      long lazyBytes,
+      Long maxAreas,
+      Long maxBytes) {
+
+    public static TenantJson of(VmapInfo.TenantInfo t) {
+      TenantUsage u = t.usage();
+      Quota q = t.quota();
+      return new TenantJson(t.tenant(), u.areas(), u.bytes(), u.liveAreas(), u.liveBytes(), u.lazyAreas(), u.lazyBytes(),
+          q.maxAreas() == Quota.UNLIMITED ? null : q.maxAreas(), q.maxBytes() == Quota.UNLIMITED ? null : q.maxBytes());
+    }
+
+    VmapInfo.TenantInfo toInfo() {
+      return new VmapInfo.TenantInfo(need(tenant, "tenants.tenant"),
+          new TenantUsage(tenant, liveBytes, liveAreas, lazyBytes, lazyAreas),
+          new Quota(maxBytes == null ? Quota.UNLIMITED : maxBytes, maxAreas == null ? Quota.UNLIMITED : maxAreas));
+    }
+  }
 
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record GeometryJson(
@@ -97,9 +133,10 @@ public record InfoJson(
             .map(h -> new Holder(h.subscriber(), h.epoch(), h.flushSentAt() == null ? null : h.flushSentAt().toString()))
             .toList());
     return new InfoJson(GeometryJson.of(g),
-        info.busy().stream().map(a -> AreaJson.of(a.area(), a.node())).toList(),
-        info.lazy().stream().map(a -> AreaJson.of(a.area(), a.node())).toList(),
-        info.nodes().stream().map(NodeJson::of).toList(), totals, purge);
+        info.busy().stream().map(AreaJson::of).toList(),
+        info.lazy().stream().map(AreaJson::of).toList(),
+        info.nodes().stream().map(NodeJson::of).toList(), totals, purge,
+        info.tenants().stream().map(TenantJson::of).toList(), info.scope());
   }
 
   /**
@@ -123,11 +160,12 @@ public record InfoJson(
           purge.subscribers(), hs, purge.epochsRun(), purge.areasReleased());
     }
     return new VmapInfo(g, areas(need(busy, "busy")), areas(need(lazy, "lazy")),
-        need(nodes, "nodes").stream().map(NodeJson::toStats).toList(), status);
+        need(nodes, "nodes").stream().map(NodeJson::toStats).toList(), status,
+        tenants == null ? List.of() : tenants.stream().map(TenantJson::toInfo).toList(), scope);
   }
 
   private static List<VmapInfo.AreaInfo> areas(List<AreaJson> l) {
-    return l.stream().map(a -> new VmapInfo.AreaInfo(a.toArea(), a.node())).toList();
+    return l.stream().map(a -> new VmapInfo.AreaInfo(a.toArea(), a.node(), a.tenant())).toList();
   }
 
   private static Instant instant(String s) {
