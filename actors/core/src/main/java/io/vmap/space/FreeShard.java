@@ -52,8 +52,8 @@ public final class FreeShard {
   /** Free blocks, each run member counted. */
   private long blocks;
   private long bytes;
-  /** The address picked by the last {@link #search}; valid only when it returned a slot. */
-  private long found;
+  /** {@code find_vmap_lowest_match} over this shard's tree and runs. */
+  private final LowestFit lowest;
 
   /** An empty shard for 4 KiB pages. */
   public FreeShard() {
@@ -64,6 +64,7 @@ public final class FreeShard {
   FreeShard(ShardTree t, long blocks, long bytes) {
     this.t = t;
     this.runs = new Runs(t);
+    this.lowest = new LowestFit(t, runs);
     this.blocks = blocks;
     this.bytes = bytes;
   }
@@ -230,7 +231,7 @@ public final class FreeShard {
    */
   public long findLowest(long size, long align, long lo, long hi) {
     requireRequest(size, align);
-    return search(size, align, lo, hi) == NIL ? NO_FIT : found;
+    return lowest.search(size, align, lo, hi) == NIL ? NO_FIT : lowest.found;
   }
 
   /**
@@ -243,9 +244,9 @@ public final class FreeShard {
    */
   public long allocLowest(long size, long align, long lo, long hi) {
     requireRequest(size, align);
-    int b = search(size, align, lo, hi);
+    int b = lowest.search(size, align, lo, hi);
     if (b == NIL) return NO_FIT;
-    long a = found;
+    long a = lowest.found;
     if (t.shape[b] != 0) b = runs.isolate(b, Long.divideUnsigned(a - t.start[b], t.stride(b)));
     clip(b, a, a + size);
     return a;
@@ -457,98 +458,6 @@ public final class FreeShard {
   /** For tests: log2 of the granule. */
   int granuleShift() {
     return t.granule;
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Search
-
-  /**
-   * The entry holding the lowest fit (see {@link #findLowest}), with the address in
-   * {@link #found}, or NIL.
-   */
-  private int search(long size, long align, long lo, long hi) {
-    if (Unsigned.lt(t.maxSize[t.root], size) || !Unsigned.lt(lo, hi) || Unsigned.lt(hi - lo, size)) {
-      return NIL;
-    }
-    int c = Long.numberOfTrailingZeros(align) - t.granule;
-    boolean exact = c <= t.live;
-    int fc = exact ? c : t.live; // the class steering the descent; <= 0: sizes alone
-    // A fit anywhere, even clipped at lo, is a fit of its unclipped block.
-    if (fc > 0 && !t.subtreeFits(t.root, fc, size)) return NIL;
-    for (long key = lo; ; ) {
-      // The entry straddling key is the only one usable clipped; all others start above key.
-      int b = t.floor(key);
-      if (b != NIL && Unsigned.lt(key, t.end[b])) {
-        if (t.shape[b] == 0) {
-          long a = Unsigned.alignUp(key, align);
-          // Any later block has an aligned start >= a: if this end is out of bounds, theirs is too.
-          if (!endsBelow(a, size, hi)) return NIL;
-          if (Unsigned.le(a + size, t.end[b])) {
-            found = a;
-            return b;
-          }
-        } else {
-          long s = t.start[b];
-          long st = t.stride(b);
-          long j = Long.divideUnsigned(key - s, st);
-          long me = s + j * st + t.width(b);
-          if (Unsigned.lt(key, me)) { // key is inside member j
-            long a = Unsigned.alignUp(key, align);
-            if (!endsBelow(a, size, hi)) return NIL;
-            if (Unsigned.le(a + size, me)) {
-              found = a;
-              return b;
-            }
-          }
-          long m = runs.memberFit(b, j + 1, size, align);
-          if (m >= 0) {
-            long a = s + m * st;
-            if (!endsBelow(a, size, hi)) return NIL;
-            found = a;
-            return b;
-          }
-        }
-      }
-      int x = t.firstFitAbove(key, size, fc);
-      if (x == NIL) return NIL;
-      long a;
-      if (t.shape[x] == 0) {
-        a = Unsigned.alignUp(t.start[x], align);
-        if (!endsBelow(a, size, hi)) return NIL;
-        if (Unsigned.le(a + size, t.end[x])) {
-          found = a;
-          return x;
-        }
-      } else {
-        long m = runs.memberFit(x, 0, size, align);
-        if (m >= 0) {
-          a = t.start[x] + m * t.stride(x);
-          if (!endsBelow(a, size, hi)) return NIL;
-          found = a;
-          return x;
-        }
-      }
-      if (exact) {
-        throw new IllegalStateException("class " + c + " deficits promised a fit of "
-            + Unsigned.hex(size) + " aligned to " + Unsigned.hex(align) + " in the entry at "
-            + Unsigned.hex(t.start[x]) + ", which has none");
-      }
-      // A near miss above the classes: no fit before the next multiple of align past x.
-      key = Unsigned.alignUp(t.end[x], align);
-      if (!endsBelow(key, size, hi)) return NIL;
-    }
-  }
-
-  /**
-   * Whether an area of {@code size} bytes at {@code a} (from {@link Unsigned#alignUp}, so possibly
-   * {@link Unsigned#OVERFLOW}) ends at or below {@code hi} without passing 2^64. Not
-   * {@link Unsigned#addOrOverflow}: its marker is also the legal end 2^64 - 1. A start of
-   * 2^64 - 1, legal or marker, never has room for a nonzero size.
-   */
-  private static boolean endsBelow(long a, long size, long hi) {
-    if (a == Unsigned.OVERFLOW) return false;
-    long e = a + size;
-    return Unsigned.lt(a, e) && Unsigned.le(e, hi);
   }
 
   // ---------------------------------------------------------------------------------------------

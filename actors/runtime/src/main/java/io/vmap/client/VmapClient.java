@@ -6,7 +6,6 @@ import akka.actor.typed.Props;
 import akka.actor.typed.RecipientRef;
 import akka.actor.typed.javadsl.AskPattern;
 import io.vmap.protocol.ClientProtocol;
-import io.vmap.protocol.ClientProtocol.Reply;
 import io.vmap.protocol.ReadIndexes;
 import io.vmap.protocol.NodeDirectory;
 import io.vmap.protocol.PurgeProtocol;
@@ -217,7 +216,7 @@ public final class VmapClient implements AutoCloseable {
    * node), so one thread's requests batch on one node.
    */
   public CompletionStage<Allocation> alloc(AllocOptions o) {
-    AllocPending p = submitAlloc(o);
+    Call<Allocation> p = submitAlloc(o);
     return p.future;
   }
 
@@ -233,29 +232,29 @@ public final class VmapClient implements AutoCloseable {
     return collect(out);
   }
 
-  private AllocPending submitAlloc(AllocOptions o) {
+  private Call<Allocation> submitAlloc(AllocOptions o) {
     int home = o.home() != null ? o.home() : defaultHome(o.requestIdOrNull());
     String overLimit = limits.tagRefusal(o.tagText());
     if (overLimit == null) overLimit = limits.requestIdRefusal(o.requestIdOrNull());
-    if (overLimit != null) return AllocPending.failed(new VmapException(ErrorCode.EINVAL, overLimit));
+    if (overLimit != null) return Call.failed(new VmapException(ErrorCode.EINVAL, overLimit));
     AllocSpec spec;
     try {
       AllocSpec plain = AllocSpec.of(geometry, o.sizeBytes(), o.alignOrNull() == null ? geometry.page() : o.alignOrNull(),
           o.vstart(), o.vend(), home, o.tagText(), o.policyValue());
       spec = principal.tenant().equals(Principal.DEFAULT_TENANT) ? plain : plain.withTenant(principal.tenant());
     } catch (IllegalArgumentException e) {
-      return AllocPending.failed(new VmapException(ErrorCode.EINVAL, e.getMessage()));
+      return Call.failed(new VmapException(ErrorCode.EINVAL, e.getMessage()));
     }
     if (o.requestIdOrNull() == null) {
-      return session.submitNew(home, key -> new AllocPending(new ClientProtocol.AllocRequest(key, spec), home, retries()));
+      return session.submitNew(home, key -> new Call<>(new ClientProtocol.AllocRequest(key, spec), home, retries(), ALLOCATED));
     }
     RequestKey key;
     try {
       key = RequestKey.keyed(keyOp("alloc"), o.requestIdOrNull());
     } catch (IllegalArgumentException e) {
-      return AllocPending.failed(new VmapException(ErrorCode.EINVAL, e.getMessage()));
+      return Call.failed(new VmapException(ErrorCode.EINVAL, e.getMessage()));
     }
-    AllocPending p = new AllocPending(new ClientProtocol.AllocRequest(key, spec), home, retries());
+    Call<Allocation> p = new Call<>(new ClientProtocol.AllocRequest(key, spec), home, retries(), ALLOCATED);
     session.submit(p);
     return p;
   }
@@ -295,10 +294,10 @@ public final class VmapClient implements AutoCloseable {
     return collect(out);
   }
 
-  private FreePending submitFree(long addr, String requestId) {
+  private Call<Area> submitFree(long addr, String requestId) {
     int owner = geometry.nodeOf(addr);
     if (requestId == null) {
-      return session.submitNew(owner, key -> new FreePending(new ClientProtocol.FreeRequest(key, addr, principal), owner, retries()));
+      return session.submitNew(owner, key -> new Call<>(new ClientProtocol.FreeRequest(key, addr, principal), owner, retries(), FREED));
     }
     RequestKey key;
     try {
@@ -306,11 +305,11 @@ public final class VmapClient implements AutoCloseable {
       if (overLimit != null) throw new IllegalArgumentException(overLimit);
       key = RequestKey.keyed(keyOp("free"), requestId);
     } catch (IllegalArgumentException e) {
-      FreePending p = new FreePending(null, owner, 0);
+      Call<Area> p = new Call<>(null, owner, 0, FREED);
       p.future.completeExceptionally(new VmapException(ErrorCode.EINVAL, e.getMessage()));
       return p;
     }
-    FreePending p = new FreePending(new ClientProtocol.FreeRequest(key, addr, principal), owner, retries());
+    Call<Area> p = new Call<>(new ClientProtocol.FreeRequest(key, addr, principal), owner, retries(), FREED);
     session.submit(p);
     return p;
   }
@@ -331,7 +330,7 @@ public final class VmapClient implements AutoCloseable {
         return CompletableFuture.completedFuture(principal.sees(a.tenant()) ? Optional.of(a.area()) : Optional.empty());
       }
     }
-    return session.submitNew(owner, key -> new FindPending(new ClientProtocol.FindRequest(key, addr, principal), owner, retries()))
+    return session.submitNew(owner, key -> new Call<>(new ClientProtocol.FindRequest(key, addr, principal), owner, retries(), FOUND))
         .future;
   }
 
@@ -431,6 +430,13 @@ public final class VmapClient implements AutoCloseable {
 
   // ------------------------------------------------------------------ plumbing
 
+  /** What each batched call's reply means to its caller (see {@link Call}). */
+  private static final Call.Answer<Allocation> ALLOCATED =
+      r -> r instanceof ClientProtocol.Allocated a ? new Allocation(a.area(), a.node()) : null;
+  private static final Call.Answer<Area> FREED = r -> r instanceof ClientProtocol.Freed f ? f.area() : null;
+  private static final Call.Answer<Optional<Area>> FOUND =
+      r -> r instanceof ClientProtocol.Found f ? Optional.ofNullable(f.area()) : null;
+
   /** One call's result among many: its value, or why it failed. */
   public record Result<T>(T value, VmapException error) {
     public boolean ok() {
@@ -452,76 +458,6 @@ public final class VmapClient implements AutoCloseable {
   private static VmapException vmapException(Throwable t) {
     Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
     return c instanceof VmapException v ? v : new VmapException(ErrorCode.ETIMEDOUT, String.valueOf(c));
-  }
-
-  private static VmapException unexpected(Reply r) {
-    return new VmapException(ErrorCode.EINVAL, "unexpected answer " + r);
-  }
-
-  private static final class AllocPending extends ClientSession.Pending {
-    final CompletableFuture<Allocation> future = new CompletableFuture<>();
-
-    AllocPending(ClientProtocol.Request request, int node, int retries) {
-      super(request, node, retries);
-    }
-
-    static AllocPending failed(VmapException e) {
-      AllocPending p = new AllocPending(null, 0, 0);
-      p.future.completeExceptionally(e);
-      return p;
-    }
-
-    @Override
-    void complete(Reply r) {
-      if (r instanceof ClientProtocol.Allocated a) future.complete(new Allocation(a.area(), a.node()));
-      else if (r instanceof ClientProtocol.Failed f) future.completeExceptionally(new VmapException(f.code(), f.reason()));
-      else future.completeExceptionally(unexpected(r));
-    }
-
-    @Override
-    void fail(VmapException e) {
-      future.completeExceptionally(e);
-    }
-  }
-
-  private static final class FreePending extends ClientSession.Pending {
-    final CompletableFuture<Area> future = new CompletableFuture<>();
-
-    FreePending(ClientProtocol.Request request, int node, int retries) {
-      super(request, node, retries);
-    }
-
-    @Override
-    void complete(Reply r) {
-      if (r instanceof ClientProtocol.Freed f) future.complete(f.area());
-      else if (r instanceof ClientProtocol.Failed f) future.completeExceptionally(new VmapException(f.code(), f.reason()));
-      else future.completeExceptionally(unexpected(r));
-    }
-
-    @Override
-    void fail(VmapException e) {
-      future.completeExceptionally(e);
-    }
-  }
-
-  private static final class FindPending extends ClientSession.Pending {
-    final CompletableFuture<Optional<Area>> future = new CompletableFuture<>();
-
-    FindPending(ClientProtocol.Request request, int node, int retries) {
-      super(request, node, retries);
-    }
-
-    @Override
-    void complete(Reply r) {
-      if (r instanceof ClientProtocol.Found f) future.complete(Optional.ofNullable(f.area()));
-      else if (r instanceof ClientProtocol.Failed f) future.completeExceptionally(new VmapException(f.code(), f.reason()));
-      else future.completeExceptionally(unexpected(r));
-    }
-
-    @Override
-    void fail(VmapException e) {
-      future.completeExceptionally(e);
-    }
   }
 
   /**

@@ -1,0 +1,50 @@
+package io.vmap.client;
+
+import io.vmap.protocol.ClientProtocol;
+import io.vmap.protocol.ClientProtocol.Reply;
+import io.vmap.state.ErrorCode;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A batched call (an alloc, a free or a find) waiting in its session for the reply: the reply it
+ * expects becomes its future's value, a {@code Failed} reply the caller's {@link VmapException},
+ * any other reply an {@code EINVAL} naming it.
+ */
+final class Call<T> extends ClientSession.Pending {
+
+  /** What the expected reply means to the caller, or null if {@code r} is not that reply. */
+  interface Answer<T> {
+    T of(Reply r);
+  }
+
+  final CompletableFuture<T> future = new CompletableFuture<>();
+  private final Answer<T> answer;
+
+  Call(ClientProtocol.Request request, int node, int retries, Answer<T> answer) {
+    super(request, node, retries);
+    this.answer = answer;
+  }
+
+  /** A call refused before it was sent (bad arguments): already failed with {@code e}. */
+  static <T> Call<T> failed(VmapException e) {
+    Call<T> c = new Call<>(null, 0, 0, r -> null);
+    c.future.completeExceptionally(e);
+    return c;
+  }
+
+  @Override
+  void complete(Reply r) {
+    if (r instanceof ClientProtocol.Failed f) {
+      future.completeExceptionally(new VmapException(f.code(), f.reason()));
+      return;
+    }
+    T value = answer.of(r);
+    if (value != null) future.complete(value);
+    else future.completeExceptionally(new VmapException(ErrorCode.EINVAL, "unexpected answer " + r));
+  }
+
+  @Override
+  void fail(VmapException e) {
+    future.completeExceptionally(e);
+  }
+}
