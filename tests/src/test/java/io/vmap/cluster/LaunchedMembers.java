@@ -134,6 +134,29 @@ final class LaunchedMembers implements AutoCloseable {
     return send(i, HttpRequest.newBuilder(uri(i, "/v1/areas/" + addr)).GET());
   }
 
+  /**
+   * {@link #find}, asked again while member {@code i} answers 503 or 504 (a member that just
+   * joined, shards moving: no answer yet is not an answer), for at most {@code max}. The result is
+   * the first definite answer: the area (200) or its absence (404).
+   */
+  HttpResponse<String> findSettled(int i, String addr, Duration max) {
+    java.util.concurrent.atomic.AtomicReference<HttpResponse<String>> last = new java.util.concurrent.atomic.AtomicReference<>();
+    kit.createTestProbe().awaitAssert(max, Duration.ofMillis(500), () -> {
+      try {
+        last.set(find(i, addr));
+      } catch (IOException e) {
+        throw new AssertionError("find " + addr + " on member " + i + ": " + e, e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError(e);
+      }
+      int status = last.get().statusCode();
+      assertTrue(status != 503 && status != 504, "member " + i + " has no answer yet: " + last.get().body());
+      return null;
+    });
+    return last.get();
+  }
+
   JsonNode getJson(int i, String path) throws IOException, InterruptedException {
     HttpResponse<String> r = send(i, HttpRequest.newBuilder(uri(i, path)).GET());
     assertTrue(r.statusCode() == 200, path + " answered " + r.statusCode() + ": " + r.body());

@@ -93,7 +93,7 @@ class OwnDataDirRefusedTest {
       // Every acknowledged area not freed is still there, through both serving members.
       for (Map.Entry<String, String> e : load.live.entrySet()) {
         for (int member : new int[] {0, 1}) {
-          HttpResponse<String> r = m.find(member, e.getKey());
+          HttpResponse<String> r = m.findSettled(member, e.getKey(), Duration.ofSeconds(60));
           assertEquals(200, r.statusCode(), "acknowledged area " + e.getKey() + " lost (member " + member + "): " + r.body());
           assertEquals(e.getValue(), LaunchedMembers.JSON.readTree(r.body()).get("end").asText());
         }

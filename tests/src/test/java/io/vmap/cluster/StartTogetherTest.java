@@ -68,7 +68,7 @@ class StartTogetherTest {
       }
       for (JsonNode a : areas) {
         for (int i = 0; i < 3; i++) {
-          HttpResponse<String> r = m.find(i, a.get("start").asText());
+          HttpResponse<String> r = m.findSettled(i, a.get("start").asText(), Duration.ofSeconds(60));
           assertEquals(200, r.statusCode(), r.body());
           assertEquals(a.get("end").asText(), LaunchedMembers.JSON.readTree(r.body()).get("end").asText());
         }
