@@ -7,9 +7,9 @@ import io.vmap.client.Vmap;
 import io.vmap.client.VmapClient;
 import io.vmap.client.VmapException;
 import io.vmap.client.VmapSettings;
+import io.vmap.state.AllocSpec;
 import io.vmap.state.ErrorCode;
 import io.vmap.space.Geometry;
-import io.vmap.space.Unsigned;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -134,7 +134,9 @@ final class EmbeddedTarget implements BenchTarget {
     // A request no state of the space could satisfy (an align with no multiple in it, as
     // align_shift_alloc_test ends with) is the kernel's NULL, as on the lock targets; the
     // allocator itself answers it EINVAL (README "Error codes"), which here means a bench bug.
-    if (!satisfiable(size, align)) return CompletableFuture.completedFuture(NONE);
+    if (AllocSpec.impossible(geometry, size, align == 0 ? geometry.page() : align)) {
+      return CompletableFuture.completedFuture(NONE);
+    }
     AllocOptions o = AllocOptions.size(size).align(align);
     if (hint >= 0) o.home(hint % nodes);
     String id = id();
@@ -146,15 +148,6 @@ final class EmbeddedTarget implements BenchTarget {
       if (v != null && v.code() == ErrorCode.EINVAL) throw new IllegalArgumentException(v.reason());
       throw ex instanceof CompletionException c ? c : new CompletionException(ex);
     });
-  }
-
-  /** Whether some aligned start in the space leaves room for {@code size} (rounded to pages). */
-  private boolean satisfiable(long size, long align) {
-    long a = Unsigned.lt(align, geometry.page()) ? geometry.page() : align;
-    long first = Unsigned.alignUp(geometry.vstart(), a);
-    if (first == Unsigned.OVERFLOW || !Unsigned.lt(first, geometry.vend())) return false;
-    long pages = Long.divideUnsigned(size, geometry.page()) + (Long.remainderUnsigned(size, geometry.page()) == 0 ? 0 : 1);
-    return size == 0 || Long.compareUnsigned(pages, Long.divideUnsigned(geometry.vend() - first, geometry.page())) <= 0;
   }
 
   @Override

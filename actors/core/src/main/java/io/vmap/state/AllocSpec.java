@@ -57,20 +57,36 @@ public record AllocSpec(long size, long align, long lo, long hi, int home, Strin
     }
     // A request that no state of the allocator could ever satisfy is malformed, not a lack of
     // space: ENOSPC would make the node purge and the caller retry in vain.
-    long first = Unsigned.alignUp(lo, a);
-    if (first == Unsigned.OVERFLOW || !Unsigned.lt(first, hi)) {
-      throw new Invalid("align " + Unsigned.hex(a) + ": no multiple of it in the range "
-          + Unsigned.hex(lo) + ":" + Unsigned.hex(hi));
-    }
-    if (Unsigned.lt(hi - first, rounded)) {
-      throw new Invalid("size " + Unsigned.hex(rounded) + " does not fit in the range " + Unsigned.hex(lo) + ":"
-          + Unsigned.hex(hi) + (a == g.page() ? "" : " at align " + Unsigned.hex(a)));
+    if (!hasRoom(lo, hi, a, rounded)) {
+      long first = Unsigned.alignUp(lo, a);
+      throw new Invalid(first == Unsigned.OVERFLOW || !Unsigned.lt(first, hi)
+          ? "align " + Unsigned.hex(a) + ": no multiple of it in the range " + Unsigned.hex(lo) + ":" + Unsigned.hex(hi)
+          : "size " + Unsigned.hex(rounded) + " does not fit in the range " + Unsigned.hex(lo) + ":"
+              + Unsigned.hex(hi) + (a == g.page() ? "" : " at align " + Unsigned.hex(a)));
     }
     if (home < 0 || home >= g.nodes()) {
       throw new Invalid("node " + home + " is not in 0.." + (g.nodes() - 1));
     }
     if (policy == null) throw new Invalid("no policy");
     return new AllocSpec(rounded, a, lo, hi, home, tag == null ? "" : tag, policy);
+  }
+
+  /**
+   * Whether a well-formed request (a nonzero size, a power-of-two align) is one no state of the
+   * space could hold: no aligned start leaves room for it anywhere, so {@link #of} refuses it. For
+   * callers that treat such a request as a failed allocation (the kernel's NULL), as the bench's
+   * targets do; a malformed request is not "impossible", it is an error.
+   */
+  public static boolean impossible(Geometry g, long size, long align) {
+    long rounded = g.pageRoundUp(size);
+    return size != 0 && rounded != Unsigned.OVERFLOW && Long.bitCount(align) == 1
+        && !hasRoom(g.vstart(), g.vend(), Unsigned.max(align, g.page()), rounded);
+  }
+
+  /** Whether {@code [lo, hi)} holds {@code rounded} bytes starting at a multiple of {@code a}. */
+  private static boolean hasRoom(long lo, long hi, long a, long rounded) {
+    long first = Unsigned.alignUp(lo, a);
+    return first != Unsigned.OVERFLOW && Unsigned.lt(first, hi) && !Unsigned.lt(hi - first, rounded);
   }
 
   /**
