@@ -1,7 +1,6 @@
 package io.vmap.torture;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -386,9 +385,7 @@ public final class LocalCluster implements AutoCloseable {
   }
 
   static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
+    return io.vmap.torture.FreePorts.next();
   }
 
   static void pause(long millis) {

@@ -21,7 +21,6 @@ import io.vmap.purge.PurgeCoordinator;
 import io.vmap.space.Area;
 import java.io.File;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -61,9 +60,7 @@ class ClusterInOneJvmTest {
   }
 
   static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
+    return io.vmap.torture.FreePorts.next();
   }
 
   @BeforeAll

@@ -25,7 +25,6 @@ import io.vmap.client.VmapSettings;
 import io.vmap.protocol.WireMessage;
 import java.io.File;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.List;
 import java.util.stream.StreamSupport;
@@ -160,8 +159,6 @@ class MalformedFrameTest {
   }
 
   private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
+    return io.vmap.torture.FreePorts.next();
   }
 }

@@ -22,7 +22,6 @@ import akka.event.Logging;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -55,8 +54,8 @@ final class TlsMembers {
   private TlsMembers() {}
 
   static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
+    try {
+      return io.vmap.torture.FreePorts.next();
     } catch (IOException e) {
       throw new IllegalStateException("no free port", e);
     }

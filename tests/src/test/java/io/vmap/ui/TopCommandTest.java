@@ -74,10 +74,7 @@ class TopCommandTest {
 
   @Test
   void anUnreachableMemberFailsWithTheReason() throws Exception {
-    int port;
-    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
+    int port = io.vmap.torture.FreePorts.next();
     Run r = vmap("top", "--url", "http://127.0.0.1:" + port, "--once");
     assertEquals(1, r.exit(), r.out());
     assertTrue(r.err().startsWith("vmap top: cannot read http://127.0.0.1:" + port), r.err());
