@@ -41,7 +41,10 @@ import picocli.CommandLine.Option;
       "cluster gracefully).",
       "A durable member hosts vmap nodes only if its journal is the cluster's (the same",
       "--data-dir on one machine, the same database across machines); otherwise it says",
-      "why, leaves the cluster and exits with status 78.",
+      "why, leaves the cluster and exits with status 78. A member whose journal holds the",
+      "cluster's history never forms a new cluster (Akka's first seed node would, when no",
+      "other seed answers in time): it joins the running members, retrying until one answers.",
+      "When every member is down, start one of them with --form-cluster.",
       "With Artery over TLS it first opens the key store and trust store (exit 2 naming the",
       "file if one cannot be opened) and warns of certificates expiring within 30 days;",
       "vmap.http.https / vmap.http.auth protect the HTTP API."
@@ -67,6 +70,12 @@ final class NodeCommand extends CliCommand {
       description = "Directory of the embedded journal: every member on one machine passes the same one.")
   Path dataDir;
 
+  @Option(names = "--form-cluster",
+      description = {"Form the cluster again even though the journal holds its history (vmap.cluster.form-cluster):",
+          "for a restart of the whole cluster, every member down; start one member with it, the others",
+          "without. Without it, a member whose journal has history only ever joins running members."})
+  boolean formCluster;
+
   @Override
   protected int run() throws Exception {
     if (port != null && (port < 0 || port > 65535)) throw new UsageException("port " + port + " is not in 0..65535");
@@ -74,6 +83,7 @@ final class NodeCommand extends CliCommand {
     // System properties override the file (RunnerConfig), and the journal file refers to vmap.data-dir.
     if (port != null) System.setProperty("akka.remote.artery.canonical.port", Integer.toString(port));
     if (dataDir != null) System.setProperty("vmap.data-dir", dataDir.toAbsolutePath().normalize().toString());
+    if (formCluster) System.setProperty("vmap.cluster.form-cluster", "on");
     ConfigFactory.invalidateCaches();
     RunnerConfig rc = RunnerConfig.load(config);
     Config c = rc.config();
@@ -98,7 +108,7 @@ final class NodeCommand extends CliCommand {
     // A start that fails ends the JVM through coordinated shutdown (exit-jvm): with status 1, not 0.
     Config withExit = ConfigFactory.parseString(
         "akka.coordinated-shutdown.reason-overrides.\"" + StartFailed.class.getName() + "\".exit-code = " + Cli.FAILED)
-        .withFallback(c);
+        .withFallback(VmapCluster.memberConfig(c));
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "vmap", withExit);
     Readiness ready = Readiness.notReady("joining the cluster");
     VmapCluster cluster;

@@ -23,7 +23,9 @@ import java.util.concurrent.TimeUnit;
  * part, the seed nodes, the role {@value #ROLE} (sharding and the singletons run only on members
  * with it, so an {@link Observer} that joins can never host them) and the {@link
  * IncarnationRecorder}. With proxies, each member's canonical Artery port is its {@link
- * ArteryProxies} proxy's and it binds another.
+ * ArteryProxies} proxy's and it binds another. A restarted member runs the same configuration too:
+ * once the journal has history, no member forms a new cluster by itself (io.vmap.cluster.SeedJoin).
+ * The multi-process tests drive it through their LaunchedMembers (HTTP calls, waits as assertions).
  */
 public final class LocalCluster implements AutoCloseable {
 
@@ -83,6 +85,8 @@ public final class LocalCluster implements AutoCloseable {
   private final Path incarnations;
   /** pid -> when it was seen dead (epoch ms), for every process that ended. */
   private final Map<Long, Long> deaths = new ConcurrentHashMap<>();
+  /** pid -> its log file. */
+  private final Map<Long, Path> logOf = new ConcurrentHashMap<>();
   private final int observerBind;
   private final int observerCanonical;
 
@@ -186,34 +190,53 @@ public final class LocalCluster implements AutoCloseable {
   // ------------------------------------------------------------------ processes
 
   /** Starts member {@code i} (not running) and returns at once; see {@link #awaitReady}. */
-  public synchronized void start(int i) throws IOException {
+  public Process start(int i) throws IOException {
+    return start(i, data, List.of());
+  }
+
+  /**
+   * Starts member {@code i} (not running) with {@code --data-dir dataDir} and more {@code vmap node}
+   * arguments (e.g. {@code --form-cluster}), and returns its process at once. Every start, a restart
+   * too, runs the same configuration: a member whose journal holds the cluster's history joins the
+   * running members and never forms a new cluster (io.vmap.cluster.SeedJoin).
+   */
+  public synchronized Process start(int i, Path dataDir, List<String> args) throws IOException {
     Member m = members.get(i);
     if (m.process != null && m.process.isAlive()) throw new IllegalStateException("member " + i + " runs already");
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.addAll(options.jvmOptions());
     if (m.bindPort != m.canonicalPort) cmd.add("-Dakka.remote.artery.bind.port=" + m.bindPort);
-    if (m.starts > 0) {
-      // Back into a running cluster: join only. The first of the seed nodes forms a new cluster
-      // when no other seed answers within seed-node-timeout (5 s), and on a busy machine they may
-      // not: two clusters would run every vmap node on one journal (README "Torture tests").
-      int k = 0;
-      for (Member other : members) {
-        if (other != m) cmd.add("-Dakka.cluster.seed-nodes." + (k++) + "=" + address(other.index));
-      }
-    }
+    // The vmap command's logging (INFO, VMAP_LOG_LEVEL below), also on a test class path, whose
+    // logback-test.xml would keep a member's log to warnings.
+    cmd.add("-Dlogback.configurationFile=logback.xml");
     cmd.addAll(List.of("-cp", classPath(), "io.vmap.runner.VmapCommand", "node", "--config", config.toString(),
         "--port", Integer.toString(m.canonicalPort), "--http-port", Integer.toString(m.httpPort),
-        "--data-dir", data.toString()));
+        "--data-dir", dataDir.toAbsolutePath().toString()));
+    cmd.addAll(args);
     ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.redirectErrorStream(true);
-    pb.redirectOutput(logs.resolve("member-" + i + "-" + (m.starts++) + ".log").toFile());
+    Path log = logs.resolve("member-" + i + "-" + (m.starts++) + ".log");
+    pb.redirectOutput(log.toFile());
     pb.environment().put("VMAP_LOG_LEVEL", "INFO");
     Process p = pb.start();
     long pid = p.pid();
     p.onExit().thenRun(() -> deaths.putIfAbsent(pid, System.currentTimeMillis()));
     m.process = p;
+    logOf.put(pid, log);
     if (proxies != null) proxies.register(pid, i);
+    return p;
+  }
+
+  /** Everything process {@code p} (one of this cluster's) has printed so far. */
+  public String output(Process p) {
+    Path log = logOf.get(p.pid());
+    if (log == null) throw new IllegalArgumentException("process " + p.pid() + " is not a member's");
+    try {
+      return Files.readString(log);
+    } catch (IOException e) {
+      return "(" + log + ": " + e + ")";
+    }
   }
 
   /** Starts member 0 and waits until it is ready (it creates the journal), then the others. */

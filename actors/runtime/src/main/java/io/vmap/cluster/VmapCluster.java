@@ -41,6 +41,11 @@ import java.util.concurrent.CompletionStage;
  * region, so no node can be moved to it. A member whose journal is another one fails {@link
  * #hosting()} with a {@link JournalMismatch}, logs why and leaves the cluster ({@link
  * JournalRefused}).
+ *
+ * <p>A member whose ActorSystem was made with {@link #memberConfig} joins the seed nodes through
+ * {@link SeedJoin}: once its journal holds a cluster's history it never forms a new cluster (as
+ * Akka's first seed node would when the others are slow to answer), unless {@code
+ * vmap.cluster.form-cluster} is on.
  */
 public final class VmapCluster {
 
@@ -90,18 +95,27 @@ public final class VmapCluster {
     ClusterSharding sharding = ClusterSharding.get(system);
     ReadIndexes indexes = new ReadIndexes(settings.geometry().nodes());
     VmapCluster cluster = new VmapCluster(system, settings, new HostedNodes(sharding, settings.geometry().nodes()), indexes);
-    if (!settings.isDurable()) {
-      cluster.host(sharding, indexes);
-      return cluster;
-    }
     Config c = system.settings().config();
     Duration timeout = c.hasPath("vmap.cluster.identity-timeout")
         ? c.getDuration("vmap.cluster.identity-timeout") : Duration.ofMinutes(2);
     String journal = JournalIdentity.location(c);
+    String identityId = JournalIdentityStore.persistenceId(settings.persistencePrefix());
+    if (c.hasPath(SeedJoin.SEED_NODES) && !c.getStringList(SeedJoin.SEED_NODES).isEmpty()) {
+      boolean form = c.hasPath(SeedJoin.FORM_CLUSTER) && c.getBoolean(SeedJoin.FORM_CLUSTER);
+      system.systemActorOf(SeedJoin.create(c.getStringList(SeedJoin.SEED_NODES), form, settings.isDurable(), identityId,
+          journal, timeout, cluster::refuse), "vmap-seed-join", Props.empty());
+    } else if (settings.isDurable() && !c.getStringList("akka.cluster.seed-nodes").isEmpty()) {
+      system.log().warn("vmap: akka.cluster.seed-nodes is set, so Akka joins by itself: restarted while no other seed "
+          + "node answers, the first seed node forms a second cluster on this journal. Start the ActorSystem with "
+          + "VmapCluster.memberConfig(config) (vmap node does) to join by the journal's rule.");
+    }
+    if (!settings.isDurable()) {
+      cluster.host(sharding, indexes);
+      return cluster;
+    }
     CompletableFuture<JournalIdentity> checked = new CompletableFuture<>();
     system.systemActorOf(
-        JournalIdentityCheck.create(JournalIdentityStore.persistenceId(settings.persistencePrefix()), journal, timeout,
-            checked),
+        JournalIdentityCheck.create(identityId, journal, timeout, checked),
         "vmap-journal-identity", Props.empty());
     checked.whenComplete((identity, failure) -> {
       if (failure == null) {
@@ -132,13 +146,25 @@ public final class VmapCluster {
     for (int k = 0; k < g.nodes(); k++) nodes.node(k).tell(new NodeMessage.Wake());
   }
 
+  /**
+   * The configuration to create a member's ActorSystem with: Akka's seed nodes moved to {@code
+   * vmap.cluster.seed-nodes}, so that {@link #start} joins them by the journal's rule ({@link
+   * SeedJoin}: a member whose journal holds a cluster's history never forms a new cluster unless
+   * {@code vmap.cluster.form-cluster} is on) instead of Akka joining by itself.
+   */
+  public static Config memberConfig(Config config) {
+    return SeedJoin.manualJoin(config);
+  }
+
   /** This member's journal is not the cluster's (or that could not be found out): leave, host nothing. */
   private void refuse(Throwable why) {
-    String reason = why instanceof JournalMismatch ? why.getMessage()
+    if (hosting.isDone()) return;
+    String reason = why instanceof JournalMismatch || why instanceof SeedJoin.Refused ? why.getMessage()
         : "this member's journal could not be checked against the cluster's, so it hosts no vmap node and leaves "
             + "the cluster: " + why.getMessage();
     system.log().error("vmap: {}", reason);
-    hosting.completeExceptionally(why instanceof JournalMismatch ? why : new IllegalStateException(reason, why));
+    hosting.completeExceptionally(why instanceof JournalMismatch || why instanceof SeedJoin.Refused ? why
+        : new IllegalStateException(reason, why));
     CoordinatedShutdown.get(system).run(JournalRefused.INSTANCE);
   }
 
