@@ -72,9 +72,9 @@ class JournalIdentityInOneJvmTest {
 
   @Test
   void aMemberOfAnotherClustersJournalIsRefusedAndOneOfTheSameJournalServesItsHistory() throws Exception {
-    int a = LaunchedMembers.freePort();
-    int b = LaunchedMembers.freePort();
-    int c = LaunchedMembers.freePort();
+    int a = io.vmap.torture.FreePorts.next();
+    int b = io.vmap.torture.FreePorts.next();
+    int c = io.vmap.torture.FreePorts.next();
     Path journalA = dir.resolve("a");
     Path journalB = dir.resolve("b");
 

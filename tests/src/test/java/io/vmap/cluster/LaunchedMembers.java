@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.vmap.torture.LocalCluster;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -14,91 +15,104 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Real {@code vmap node} processes on loopback for the journal-safety tests: a cluster
- * configuration over {@code cluster-config/three-local.conf} with free ports, members started with
- * any {@code --data-dir}, their readiness, exit status and logs, and the HTTP calls the tests make.
- * Close it to kill what is still running.
+ * The multi-process tests' view of a {@link LocalCluster} (the harness {@code vmap torture} runs
+ * too): real {@code vmap node} processes on loopback over {@code cluster-config/three-local.conf}
+ * with a small space, started with any {@code --data-dir} and arguments; the waits as test
+ * assertions (an ActorTestKit's awaitAssert, its own) and the HTTP calls the tests make. Close it
+ * to kill what is still running.
  */
 final class LaunchedMembers implements AutoCloseable {
 
   static final ObjectMapper JSON = new ObjectMapper();
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
+  /** The tests' space and timeouts, over three-local.conf. */
+  static final String SETTINGS = String.join("\n",
+      "akka.cluster.split-brain-resolver.stable-after = 3s",
+      "vmap.space { start = \"0x100000000\", end = \"0x110000000\", page = 4096, zone = 1 MiB, nodes = 8 }",
+      "vmap.purge.lazy-max-pages = 1024",
+      "vmap.client.ask-timeout = 5s");
+
   final Path dir;
-  final int[] ports;
-  final int[] http;
-  final Path conf;
-  private final ActorTestKit kit;
-  private final List<Process> processes = new ArrayList<>();
-  private int started;
+  final LocalCluster cluster;
+  private final ActorTestKit kit = ActorTestKit.create();
 
   /** {@code members} seed members (every one a seed, the first forms the cluster) on loopback. */
-  LaunchedMembers(Path dir, int members, ActorTestKit kit) throws IOException {
+  LaunchedMembers(Path dir, int members) throws IOException {
+    this(dir, members, false);
+  }
+
+  /** With {@code proxies}, each member's Artery port sits behind an {@link io.vmap.torture.ArteryProxies} proxy. */
+  LaunchedMembers(Path dir, int members, boolean proxies) throws IOException {
     this.dir = dir;
-    this.kit = kit;
-    ports = new int[members];
-    http = new int[members];
-    for (int i = 0; i < members; i++) {
-      ports[i] = freePort();
-      http[i] = freePort();
+    LocalCluster c = null;
+    try {
+      c = new LocalCluster(new LocalCluster.Options(members, dir,
+          "include file(\"" + repo().resolve("cluster-config/three-local.conf") + "\")\n", SETTINGS, proxies,
+          LocalCluster.Options.DEFAULT_JVM));
+    } finally {
+      if (c == null) kit.shutdownTestKit();
     }
-    StringBuilder seeds = new StringBuilder();
-    for (int p : ports) seeds.append(seeds.length() == 0 ? "" : ", ").append("\"akka://vmap@127.0.0.1:").append(p).append('"');
-    conf = dir.resolve("cluster.conf");
-    Files.writeString(conf, "include file(\"" + repo().resolve("cluster-config/three-local.conf") + "\")\n"
-        + "akka.cluster.seed-nodes = [" + seeds + "]\n"
-        + "akka.cluster.split-brain-resolver.stable-after = 3s\n"
-        + "vmap.space { start = \"0x100000000\", end = \"0x110000000\", page = 4096, zone = 1 MiB, nodes = 8 }\n"
-        + "vmap.purge.lazy-max-pages = 1024\n"
-        + "vmap.client.ask-timeout = 5s\n");
+    this.cluster = c;
   }
 
-  /** Starts member {@code i} with {@code --data-dir dataDir}; its output goes to member-i-n.log. */
-  Process start(int i, Path dataDir) throws IOException {
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    ProcessBuilder pb = new ProcessBuilder(java, "-Xmx384m", "-XX:+UseSerialGC", "-cp", cp,
-        "io.vmap.runner.VmapCommand", "node", "--config", conf.toString(), "--port", Integer.toString(ports[i]),
-        "--http-port", Integer.toString(http[i]), "--data-dir", dataDir.toString());
-    pb.redirectErrorStream(true);
-    pb.redirectOutput(log(i, ++started).toFile());
-    pb.environment().put("VMAP_LOG_LEVEL", "INFO");
-    Process p = pb.start();
-    processes.add(p);
-    return p;
+  int size() {
+    return cluster.size();
   }
 
-  private Path log(int member, int n) {
-    return dir.resolve("member-" + member + "-" + n + ".log");
+  /** Starts member {@code i} with the cluster's --data-dir. */
+  Process start(int i) throws IOException {
+    return cluster.start(i);
+  }
+
+  /** Starts member {@code i} with {@code --data-dir dataDir} and more {@code vmap node} arguments. */
+  Process start(int i, Path dataDir, String... args) throws IOException {
+    return cluster.start(i, dataDir, List.of(args));
   }
 
   /** The whole output of {@code p} so far. */
-  String output(Process p) throws IOException {
-    int n = processes.indexOf(p) + 1;
-    try (var files = Files.list(dir)) {
-      for (Path f : files.toList()) {
-        if (f.getFileName().toString().matches("member-\\d+-" + n + "\\.log")) return Files.readString(f);
-      }
-    }
-    return "";
+  String output(Process p) {
+    return cluster.output(p);
   }
 
   /** Waits until member {@code i} answers 200 on /health/ready. */
   void awaitReady(int i, Duration max) {
     try {
-      kit.createTestProbe().awaitAssert(max, Duration.ofMillis(500), () -> {
-        HttpResponse<String> r = send(i, HttpRequest.newBuilder(uri(i, "/health/ready")).GET());
-        assertEquals(200, r.statusCode(), r.body());
-        return null;
-      });
+      awaitAssert(max, () -> assertEquals(200, status(i, "/health/ready"), "member " + i + " ready"));
     } catch (AssertionError e) {
-      throw new AssertionError("member " + i + " (HTTP " + http[i] + ") not ready; logs in " + dir + ":\n" + logTails(), e);
+      throw new AssertionError("member " + i + " (HTTP " + cluster.httpPort(i) + ") not ready; logs in " + dir + ":\n"
+          + logTails(), e);
     }
+  }
+
+  /** Waits until {@code p} has printed {@code text}. */
+  void awaitOutput(Process p, String text, Duration max) {
+    awaitAssert(max, () -> assertTrue(output(p).contains(text), "no '" + text + "' in its output yet:\n" + output(p)));
+  }
+
+  /** The status of a GET of {@code path} on member {@code i}; -1 if it does not answer. */
+  int status(int i, String path) {
+    try {
+      return send(i, HttpRequest.newBuilder(uri(i, path)).GET()).statusCode();
+    } catch (IOException e) {
+      return -1;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
+  /** Runs {@code check} until it passes, for at most {@code max}. */
+  void awaitAssert(Duration max, Runnable check) {
+    kit.createTestProbe().awaitAssert(max, Duration.ofMillis(500), () -> {
+      check.run();
+      return null;
+    });
   }
 
   /** The exit status of {@code p}, which must end within {@code max}. */
@@ -107,12 +121,6 @@ final class LaunchedMembers implements AutoCloseable {
       throw new AssertionError("process " + p.pid() + " still runs after " + max + "; logs:\n" + logTails());
     }
     return p.exitValue();
-  }
-
-  /** Asks {@code p} to stop (SIGTERM: it leaves the cluster) and waits for it. */
-  void stop(Process p) throws InterruptedException {
-    p.destroy();
-    if (!p.waitFor(60, TimeUnit.SECONDS)) p.destroyForcibly().waitFor();
   }
 
   HttpResponse<String> send(int i, HttpRequest.Builder b) throws IOException, InterruptedException {
@@ -139,8 +147,8 @@ final class LaunchedMembers implements AutoCloseable {
    * the first definite answer: the area (200) or its absence (404).
    */
   HttpResponse<String> findSettled(int i, String addr, Duration max) {
-    java.util.concurrent.atomic.AtomicReference<HttpResponse<String>> last = new java.util.concurrent.atomic.AtomicReference<>();
-    kit.createTestProbe().awaitAssert(max, Duration.ofMillis(500), () -> {
+    AtomicReference<HttpResponse<String>> last = new AtomicReference<>();
+    awaitAssert(max, () -> {
       try {
         last.set(find(i, addr));
       } catch (IOException e) {
@@ -151,7 +159,6 @@ final class LaunchedMembers implements AutoCloseable {
       }
       int status = last.get().statusCode();
       assertTrue(status != 503 && status != 504, "member " + i + " has no answer yet: " + last.get().body());
-      return null;
     });
     return last.get();
   }
@@ -163,44 +170,28 @@ final class LaunchedMembers implements AutoCloseable {
   }
 
   URI uri(int i, String path) {
-    return URI.create("http://127.0.0.1:" + http[i] + path);
+    return cluster.uri(i, path);
   }
 
   String url(int i) {
-    return "http://127.0.0.1:" + http[i];
+    return "http://127.0.0.1:" + cluster.httpPort(i);
   }
 
-  /** The last lines of every member's log, for failure messages. */
+  /** The last lines of every member's latest log, for failure messages. */
   String logTails() {
-    StringBuilder sb = new StringBuilder();
-    try (var files = Files.list(dir)) {
-      for (Path f : files.filter(x -> x.getFileName().toString().endsWith(".log")).sorted().toList()) {
-        List<String> lines = Files.readAllLines(f);
-        sb.append("== ").append(f.getFileName()).append('\n');
-        for (String l : lines.subList(Math.max(0, lines.size() - 25), lines.size())) sb.append(l).append('\n');
-      }
-    } catch (IOException e) {
-      sb.append(e);
-    }
-    return sb.toString();
+    return cluster.logTails(25);
   }
 
   @Override
   public void close() {
-    for (Process p : processes) p.destroyForcibly();
-    for (Process p : processes) {
-      try {
-        p.waitFor(30, TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
+    try {
+      cluster.close();
+    } finally {
+      kit.shutdownTestKit();
     }
   }
 
-  static int freePort() throws IOException {
-    return io.vmap.torture.FreePorts.next();
-  }
-
+  /** The repository root (tests run in tests/). */
   static Path repo() {
     Path here = Path.of("").toAbsolutePath();
     return Files.isDirectory(here.resolve("cluster-config")) ? here : here.getParent();

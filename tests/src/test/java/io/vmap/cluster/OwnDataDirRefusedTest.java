@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -20,8 +19,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,23 +36,11 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("integration")
 class OwnDataDirRefusedTest {
 
-  private static ActorTestKit kit;
-
   @TempDir Path dir;
-
-  @BeforeAll
-  static void start() {
-    kit = ActorTestKit.create();
-  }
-
-  @AfterAll
-  static void stop() {
-    kit.shutdownTestKit();
-  }
 
   @Test
   void aMemberWithItsOwnDataDirRefusesToHostNodesAndNothingAcknowledgedIsLost() throws Exception {
-    try (LaunchedMembers m = new LaunchedMembers(dir, 3, kit)) {
+    try (LaunchedMembers m = new LaunchedMembers(dir, 3)) {
       Path a = dir.resolve("data-a");
       m.start(0, a);
       m.awaitReady(0, Duration.ofSeconds(180));
@@ -179,10 +164,7 @@ class OwnDataDirRefusedTest {
     }
 
     void awaitAcked(int atLeast, Duration max) {
-      kit.createTestProbe().awaitAssert(max, Duration.ofMillis(200), () -> {
-        assertTrue(acked.get() >= atLeast, acked.get() + " < " + atLeast + "; errors " + errors);
-        return null;
-      });
+      m.awaitAssert(max, () -> assertTrue(acked.get() >= atLeast, acked.get() + " < " + atLeast + "; errors " + errors));
     }
 
     private void run(int client) {
@@ -190,7 +172,7 @@ class OwnDataDirRefusedTest {
       ConcurrentLinkedQueue<String> mine = new ConcurrentLinkedQueue<>();
       int i = 0;
       while (!stop.get()) {
-        int member = (client + i++) % m.http.length;
+        int member = (client + i++) % m.size();
         try {
           if (mine.size() > 10 && random.nextInt(3) == 0) {
             String start = mine.poll();

@@ -3,7 +3,6 @@ package io.vmap.cluster;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.vmap.runner.VmapCommand;
 import java.io.ByteArrayOutputStream;
@@ -15,8 +14,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,25 +30,13 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("integration")
 class StartTogetherTest {
 
-  private static ActorTestKit kit;
-
   @TempDir Path dir;
-
-  @BeforeAll
-  static void start() {
-    kit = ActorTestKit.create();
-  }
-
-  @AfterAll
-  static void stop() {
-    kit.shutdownTestKit();
-  }
 
   @Test
   void threeMembersStartedAtOnceOnANewDatabaseAllServeAndCheckClean() throws Exception {
-    try (LaunchedMembers m = new LaunchedMembers(dir, 3, kit)) {
-      Path data = dir.resolve("data");
-      assertTrue(!Files.exists(data), "a fresh directory");
+    try (LaunchedMembers m = new LaunchedMembers(dir, 3)) {
+      Path data = m.cluster.dataDir();
+      assertTrue(!Files.exists(data.resolve("vmap-journal.mv.db")), "a fresh directory, no database");
       long t0 = System.nanoTime();
       for (int i = 0; i < 3; i++) m.start(i, data);
       for (int i = 0; i < 3; i++) m.awaitReady(i, Duration.ofSeconds(240));
