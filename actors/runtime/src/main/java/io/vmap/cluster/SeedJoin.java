@@ -152,10 +152,10 @@ final class SeedJoin {
         List<Address> first = new ArrayList<>();
         first.add(self);
         first.addAll(others);
-        ctx.getLog().warn("vmap: {} = on (--form-cluster): this member forms the cluster again if none of {} answers "
-            + "within {} s. Only for a restart of the whole cluster: a member started so while the others run, but "
-            + "cannot reach them, forms a second cluster on the same journal", FORM_CLUSTER, others,
-            seedNodeTimeout.toSeconds());
+        ctx.getLog().warn("vmap: {} = on (--form-cluster): this member forms the cluster {}. Only for a restart of the "
+            + "whole cluster: a member started so while the others run, but cannot reach them, forms a second cluster "
+            + "on the same journal", FORM_CLUSTER, others.isEmpty() ? "at once (no other seed node)"
+            : "again if none of " + others + " answers within " + seedNodeTimeout.toSeconds() + " s");
         return join(first, "");
       }
       if (!seeds.get(0).equals(self)) {
@@ -214,8 +214,7 @@ final class SeedJoin {
             + "It does not form a new cluster: another one may run on this journal.\n"
             + "Fix: if every member of the cluster is down, start this member with --form-cluster "
             + "(" + FORM_CLUSTER + " = on); otherwise list the running members in akka.cluster.seed-nodes.";
-        ctx.getLog().error("vmap: {}", message);
-        refused.accept(new Refused(message));
+        refused.accept(new Refused(message)); // which logs it and leaves
         return Behaviors.stopped();
       }
       ctx.getLog().info("vmap: {}: joining the running members {}, never forming a new cluster", why, others);
