@@ -15,6 +15,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -93,7 +94,9 @@ class TenantRestartTest {
     JsonNode before = json(send(tokenOps, "GET", "/v1/info?format=json", null));
 
     member.destroyForcibly().waitFor(60, TimeUnit.SECONDS);
-    member = startMember(conf, data, "second");
+    // The whole (one-member) cluster is down and its journal has history: forming it again takes
+    // --form-cluster (README "Running a cluster", Restarts); without it the member is refused.
+    member = startMember(conf, data, "second", "--form-cluster");
     awaitReady();
 
     JsonNode after = json(send(tokenOps, "GET", "/v1/info?format=json", null));
@@ -123,12 +126,14 @@ class TenantRestartTest {
 
   // ------------------------------------------------------------------ helpers
 
-  private Process startMember(Path conf, Path data, String name) throws IOException {
+  private Process startMember(Path conf, Path data, String name, String... args) throws IOException {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    ProcessBuilder pb = new ProcessBuilder(java, "-Xmx384m", "-XX:+UseSerialGC", "-cp", cp,
+    List<String> cmd = new ArrayList<>(List.of(java, "-Xmx384m", "-XX:+UseSerialGC", "-cp", cp,
         "io.vmap.runner.VmapCommand", "node", "--config", conf.toString(), "--port", Integer.toString(port),
-        "--http-port", Integer.toString(http), "--data-dir", data.toString());
+        "--http-port", Integer.toString(http), "--data-dir", data.toString()));
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.redirectErrorStream(true);
     pb.redirectOutput(dir.resolve(name + ".log").toFile());
     return pb.start();
