@@ -86,12 +86,14 @@ final class SeedJoin {
    * @param journal where this member's journal is, for messages
    * @param readTimeout how long reading the journal may take before joining the others anyway
    * @param refused told when this member may neither form the cluster nor join anything
+   * @throws IllegalArgumentException naming a seed node that is not an Akka address
    */
   static Behavior<Msg> create(List<String> seeds, boolean form, boolean durable, String persistenceId, String journal,
       Duration readTimeout, Consumer<Throwable> refused) {
+    // Parsed here, so a bad address fails the member's start with its name rather than the actor.
+    List<Address> parsed = addresses(seeds);
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new SeedJoin.Run(ctx, timers, addresses(seeds), form, durable, persistenceId, journal, readTimeout, refused)
-            .start()));
+        new SeedJoin.Run(ctx, timers, parsed, form, durable, persistenceId, journal, readTimeout, refused).start()));
   }
 
   private static List<Address> addresses(List<String> seeds) {
@@ -99,8 +101,9 @@ final class SeedJoin {
     for (String s : seeds) {
       try {
         out.add(AddressFromURIString.parse(s));
-      } catch (RuntimeException e) {
-        throw new IllegalArgumentException(SEED_NODES + ": '" + s + "' is not an Akka address (akka://vmap@host:port)", e);
+      } catch (Exception e) { // Scala's parse throws java.net.MalformedURLException unchecked
+        throw new IllegalArgumentException("seed node '" + s + "' (akka.cluster.seed-nodes, " + SEED_NODES
+            + ") is not an Akka address such as akka://vmap@host:2551", e);
       }
     }
     return out;
