@@ -13,9 +13,10 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * Seeded random puts and removes on a {@link FirstPageIndex} against a model: a {@link TreeMap} of
  * area starts (unsigned order) to slot and tag bit. After each operation every probe must agree
- * with the model: the area containing an address is the model's floor entry, and the index
- * answers it exactly when that area starts in the address's page; the area starting exactly at an
- * address is the model's entry for it; every entry keeps the tag bit it was put with.
+ * with the model: the index's floor entry of an address, looking a given number of pages back, is
+ * the model's floor entry when that one starts in the address's page or those below it (else
+ * none); the area starting exactly at an address is the model's entry for it; every entry keeps
+ * the tag bit it was put with.
  *
  * <p>Areas are laid over a small window (so pages hold several areas when the page is bigger than
  * the step, and probe runs collide and wrap around the table), near 0, near the top of the space
@@ -25,6 +26,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 class FirstPageIndexPropertyTest {
 
   static final int STRIDE = 2; // the test's slot array: start, end
+  /** What an entry says outside the index: its slot and tag bit (the hash bits are the index's). */
+  static final int KEPT = FirstPageIndex.SLOT | FirstPageIndex.TAGGED;
 
   @ParameterizedTest(name = "seed {0} page {1} base {2}")
   @CsvSource({
@@ -77,7 +80,9 @@ class FirstPageIndexPropertyTest {
       assertEquals(model.size(), index.size(), ctx);
       for (int probe = 0; probe < 8; probe++) {
         long addr = base + rnd.nextLong(cells * step + step) - step / 2;
-        assertEquals(expectedEntry(model, sl, page, addr), index.slotContaining(sl, STRIDE, addr), () -> ctx.get() + " addr " + Unsigned.hex(addr));
+        int back = rnd.nextInt(4);
+        assertEquals(expectedEntry(model, page, back, addr), index.floorEntry(sl, STRIDE, addr, back) & KEPT,
+            () -> ctx.get() + " addr " + Unsigned.hex(addr) + " back " + back);
         int[] exact = model.get(addr);
         assertEquals(exact == null ? FirstPageIndex.NIL : exact[0], index.slotStartingAt(sl, STRIDE, addr), ctx);
       }
@@ -85,17 +90,19 @@ class FirstPageIndexPropertyTest {
     // Every entry is still found at its start, with its tag bit.
     for (Map.Entry<Long, int[]> e : model.entrySet()) {
       int want = e.getValue()[0] | (e.getValue()[1] == 1 ? FirstPageIndex.TAGGED : 0);
-      assertEquals(want, index.slotContaining(sl, STRIDE, e.getKey()), () -> "start " + Unsigned.hex(e.getKey()));
+      assertEquals(want, index.floorEntry(sl, STRIDE, e.getKey(), 0) & KEPT, () -> "start " + Unsigned.hex(e.getKey()));
     }
   }
 
-  /** The model's answer: the floor area's entry if it contains {@code addr} and starts in its page. */
-  private static int expectedEntry(TreeMap<Long, int[]> model, long[] sl, long page, long addr) {
+  /**
+   * The model's answer: its floor entry of {@code addr} if that starts in {@code addr}'s page or
+   * the {@code back} pages below it (not wrapping below address 0), else NIL.
+   */
+  private static int expectedEntry(TreeMap<Long, int[]> model, long page, int back, long addr) {
     Map.Entry<Long, int[]> f = model.floorEntry(addr);
     if (f == null) return FirstPageIndex.NIL;
-    int s = f.getValue()[0];
-    boolean contains = Unsigned.lt(addr, sl[s * STRIDE + 1]);
-    boolean samePage = (f.getKey() & -page) == (addr & -page);
-    return contains && samePage ? s | (f.getValue()[1] == 1 ? FirstPageIndex.TAGGED : 0) : FirstPageIndex.NIL;
+    long pagesBelow = Long.divideUnsigned(addr & -page, page) - Long.divideUnsigned(f.getKey() & -page, page);
+    if (pagesBelow > back) return FirstPageIndex.NIL;
+    return f.getValue()[0] | (f.getValue()[1] == 1 ? FirstPageIndex.TAGGED : 0);
   }
 }

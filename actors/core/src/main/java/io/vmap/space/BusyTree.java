@@ -20,9 +20,10 @@ import java.util.concurrent.locks.StampedLock;
  * <p>Beside the tree, a {@link FirstPageIndex} from the page holding an area's start to its slot.
  * A lookup of an address in an area's first page, the common case (callers look areas up by the
  * address they were given, as the kernel's {@code find_vmap_area} callers do), costs about two
- * cache misses (the table, the slot) instead of one per tree level (16 at 62,500 areas). Every hit
- * is checked against the slot's bounds and a miss walks the tree, so the answer never depends on
- * the table, only the speed.
+ * cache misses (the table, the slot) instead of one per tree level (16 at 62,500 areas); an address
+ * a few pages further into an area, or in free space just above one, a probe per page. Every hit
+ * is checked against the slot's bounds and what the index does not hold is found by walking the
+ * tree, so the answer never depends on the table, only the speed.
  *
  * <p>Invariants: keys are area starts compared unsigned; areas never overlap, so they are ordered
  * by end as well and the area containing an address, if any, is the floor entry of that address;
@@ -35,6 +36,12 @@ public final class BusyTree {
   private static final int NIL = 0;
   /** Above any AVL height an int-sized pool can reach (45). */
   private static final int MAX_HEIGHT = 64;
+  /**
+   * Pages below an address's own that a lookup probes in the first-page index before it walks the
+   * tree: an address up to this many pages into an area, or in free space that close above one,
+   * costs a probe per page (a cache miss each) instead of a walk (one per level).
+   */
+  private static final int PAGES_BACK = 4;
   /** Optimistic reads that meet a write before one falls back to the read lock. */
   private static final int OPTIMISTIC_TRIES = 8;
 
@@ -136,11 +143,13 @@ public final class BusyTree {
     }
   }
 
-  /** The area with {@code start <= addr < end}, or null. O(1) in an area's first page, else O(log n). */
+  /**
+   * The area with {@code start <= addr < end}, or null. O(1) within {@value #PAGES_BACK} pages
+   * above an area's start, else O(log n).
+   */
   public Area find(long addr) {
-    int n = firstPage.slotContaining(slots, STRIDE, addr) & FirstPageIndex.SLOT;
-    if (n != NIL) return area(n);
-    n = floor(addr);
+    int e = firstPage.floorEntry(slots, STRIDE, addr, PAGES_BACK);
+    int n = e != NIL ? e & FirstPageIndex.SLOT : floor(addr);
     return n != NIL && Unsigned.lt(addr, end(n)) ? area(n) : null;
   }
 
@@ -207,8 +216,8 @@ public final class BusyTree {
         // Array references first: the owner may replace them (growth) while we read.
         long[] sl = slots;
         String[] t = tag;
-        int entry = firstPage.slotContaining(sl, STRIDE, addr);
-        // A first-page hit is the answer (its tag read only if it has one); else walk the tree.
+        int entry = firstPage.floorEntry(sl, STRIDE, addr, PAGES_BACK);
+        // The index's floor entry is the tree's (its tag read only if it has one); else walk.
         int best = entry != NIL ? entry & FirstPageIndex.SLOT : floorConcurrent(sl, addr);
         if (best < 0 || best >= t.length) {
           torn = true;
@@ -406,7 +415,7 @@ public final class BusyTree {
   }
 
   private void grow() {
-    int next = (int) Math.min((long) tag.length + (tag.length >> 1) + 1, (Integer.MAX_VALUE - 8) / STRIDE);
+    int next = (int) Math.min((long) tag.length + (tag.length >> 1) + 1, FirstPageIndex.SLOT + 1L);
     if (next == tag.length) throw new IllegalStateException("busy tree is full");
     // New arrays are filled before they are published: a concurrent reader that sees the old
     // arrays, the new ones or one of each reads valid slots or fails validation.
