@@ -101,7 +101,7 @@ final class PurgeParticipant {
       if (la == null) la = c.state.lazyAt(start);
       return la == null ? null : la.area();
     }
-    HeldPart h = c.state.heldAt(start);
+    HeldPart h = c.state.spans().heldAt(start);
     return h == null ? null : h.area();
   }
 
