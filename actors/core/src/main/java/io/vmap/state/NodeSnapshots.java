@@ -37,13 +37,13 @@ final class NodeSnapshots {
       clientAnswers.add(a);
     });
     return new NodeSnapshot(
-        st.node, st.spliceEpoch, fs, fe, new ArrayList<>(st.busy.areas()), spanStarts, spanParts,
+        st.node, st.lazy.spliceEpoch(), fs, fe, new ArrayList<>(st.busy.areas()), spanStarts, spanParts,
         new ArrayList<>(st.spans.heldParts()), new ArrayList<>(st.spans.reservations()),
-        st.lazy.copyInFreeOrder(), new ArrayList<>(st.purging.values()),
+        st.lazy.lazyInFreeOrder(), st.lazy.purging(),
         keys(st.spans.decisions()), values(st.spans.decisions()), clientKeys, clientAnswers,
         keys(st.attempts.entries()), values(st.attempts.entries()),
         keys(st.abandoned.entries()), values(st.abandoned.entries()),
-        st.releaseEpoch, new ArrayList<>(st.releasedInEpoch));
+        st.lazy.releaseEpoch(), st.lazy.releasedInEpoch());
   }
 
   private static <K, V> List<K> keys(Collection<Map.Entry<K, V>> entries) {
@@ -61,16 +61,12 @@ final class NodeSnapshots {
   static NodeState restore(NodeSnapshot s, Geometry geometry, NodeState.Memory memory) {
     NodeState st =
         new NodeState(s.node(), geometry, memory, FreeShard.ofBlocks(geometry, s.freeStarts(), s.freeEnds(), s.freeStarts().length));
-    st.spliceEpoch = s.spliceEpoch();
     for (Area a : s.busy()) st.busy.insert(a);
     st.spans.restore(s);
-    for (LazyArea la : s.lazy()) st.lazy.add(la);
-    for (LazyArea la : s.purging()) st.purging.put(la);
+    st.lazy.restore(s);
     for (int k = 0; k < s.clientKeys().size(); k++) st.clients.record(s.clientKeys().get(k), s.clientAnswers().get(k));
     for (int k = 0; k < s.attemptKeys().size(); k++) st.attempts.put(s.attemptKeys().get(k), s.attemptAnswers().get(k));
     for (int k = 0; k < s.abandonedKeys().size(); k++) st.abandoned.put(s.abandonedKeys().get(k), s.abandoned().get(k));
-    st.releaseEpoch = s.releaseEpoch();
-    st.releasedInEpoch.addAll(s.releasedInEpoch());
     st.restoreOwners(Map.of());
     return st;
   }

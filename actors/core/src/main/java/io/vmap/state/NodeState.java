@@ -7,10 +7,8 @@ import io.vmap.space.Geometry;
 import io.vmap.space.Unsigned;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.Consumer;
 
 /**
@@ -46,24 +44,8 @@ public final class NodeState implements ReadIndex {
   final BusyTree busy;
   /** Reservations, held parts, our spanning areas' parts and decisions (the two-phase protocol). */
   final SpanBook spans;
-  /** Freed areas not handed to a purge yet, in free order (vmap_purge_list). */
-  LazyList lazy = new LazyList();
-  /**
-   * Areas handed to a purge epoch and not released yet: still unusable, still counted lazy. The
-   * map of the lazy list handed over, not a copy (a splice is O(1)).
-   */
-  AreasByStart purging = new AreasByStart();
-  /** The epoch of the last splice: what a new purge coordinator re-drives after a crash. */
-  long spliceEpoch;
-  /**
-   * The epoch of the last release and the pieces released in it that the purging map does not
-   * guard (held pieces; own areas of an epoch this node did not splice last): a late copy of one
-   * of its batches must not release a piece again (a newer area with the same boundaries and tag may lie
-   * there by then). Derived from the {@link NodeEvent.PiecesReleased} events and kept in snapshots,
-   * so it survives a restart without a journal write of its own.
-   */
-  long releaseEpoch = -1;
-  final Set<ReleasePiece> releasedInEpoch = new HashSet<>();
+  /** The lazy list, the areas handed to a purge epoch, and the epochs (vmap_purge_list). */
+  final LazyBook lazy;
   /** First answers to clients' requests, by session window (a retry gets the first answer). */
   final ClientAnswers clients;
   /** First answers to neighbour attempts placed here, by attempt, bounded. */
@@ -95,6 +77,7 @@ public final class NodeState implements ReadIndex {
     this.memory = memory;
     this.shard = shard;
     this.spans = new SpanBook(node, geometry, shard, memory.decisions());
+    this.lazy = new LazyBook(geometry);
     this.clients = new ClientAnswers(memory.dedupWindow(), memory.dedupSessions(), memory.answers());
     this.attempts = new BoundedMap<>(memory.answers());
     this.abandoned = new BoundedMap<>(memory.answers());
@@ -132,7 +115,7 @@ public final class NodeState implements ReadIndex {
 
   /** Sets the owners of this state's areas (from an {@link OwnedSnapshot}); tenant usage follows from them. */
   void restoreOwners(Map<Long, String> owners) {
-    ownership.restore(owners, busy.areas(), unpurged());
+    ownership.restore(owners, busy.areas(), lazy.unpurged());
   }
 
   /** Which tenant each area belongs to, and what each tenant holds here. */
@@ -314,18 +297,7 @@ public final class NodeState implements ReadIndex {
    *     instead of staying quarantined for good
    */
   public List<LazyArea> apply(NodeEvent.LazySpliced e) {
-    spliceEpoch = e.epoch();
-    LazyList.HandedOver handed = lazy.handOver();
-    lazy = new LazyList();
-    List<LazyArea> out = handed.inFreeOrder();
-    if (purging.isEmpty()) {
-      purging = handed.byStart();
-    } else {
-      // Left over from an earlier epoch (a lost release): rare, and the only copy a splice makes.
-      out = new ArrayList<>(out);
-      out.addAll(purging.values());
-      purging.putAll(handed.byStart());
-    }
+    List<LazyArea> out = lazy.splice(e.epoch());
     applied.accept(e);
     return out;
   }
@@ -337,24 +309,13 @@ public final class NodeState implements ReadIndex {
    * successor coordinator re-driving an epoch) is harmless.
    */
   public Released apply(NodeEvent.PiecesReleased e) {
-    if (e.epoch() != releaseEpoch) {
-      releaseEpoch = e.epoch();
-      releasedInEpoch.clear();
-    }
-    // An own area of the epoch spliced last leaves the purging map when released, which guards a
-    // repeat: only the other pieces are recorded, so the set grows with the spanning traffic
-    // rather than with every area of a big epoch.
-    for (ReleasePiece p : e.pieces()) {
-      if (!(p.start() == p.areaStart() && e.epoch() == spliceEpoch)) releasedInEpoch.add(p);
-    }
+    lazy.noteReleased(e.epoch(), e.pieces());
     int areas = 0;
     long bytes = 0;
     for (ReleasePiece p : e.pieces()) {
       if (p.start() == p.areaStart()) {
         // Our own area: its start piece gives back every part of it on this node at once.
-        LazyArea la = purging.remove(p.areaStart());
-        // A successor coordinator may re-drive an epoch whose splice this node never stored.
-        if (la == null) la = lazy.remove(p.areaStart());
+        LazyArea la = lazy.take(p.areaStart());
         if (la == null) continue; // released already: a duplicate release changes nothing
         for (Part part : la.parts()) {
           if (part.node() != node) continue;
@@ -370,6 +331,14 @@ public final class NodeState implements ReadIndex {
     }
     applied.accept(e);
     return new Released(areas, bytes);
+  }
+
+  /**
+   * This node's freed areas until released (the lazy list, the purging areas, the epochs), for
+   * queries; they change only through the free and purge events above.
+   */
+  public LazyBook lazy() {
+    return lazy;
   }
 
   // ---------------------------------------------------------------- spanning
@@ -446,53 +415,6 @@ public final class NodeState implements ReadIndex {
     return busy.size();
   }
 
-  /** Lazy and purging areas (not released yet). */
-  public List<LazyArea> unpurged() {
-    List<LazyArea> out = lazy.copyInFreeOrder();
-    out.addAll(purging.values());
-    return out;
-  }
-
-  /** The area handed to a purge and not released yet that starts at {@code start}, or null. */
-  public LazyArea purgingAt(long start) {
-    return purging.get(start);
-  }
-
-  /** The lazily freed area not handed to a purge yet that starts at {@code start}, or null. */
-  public LazyArea lazyAt(long start) {
-    return lazy.get(start);
-  }
-
-  /** Areas handed to a purge epoch and not released yet (a successor coordinator re-drives them). */
-  public List<LazyArea> purging() {
-    return new ArrayList<>(purging.values());
-  }
-
-  public int purgingCount() {
-    return purging.size();
-  }
-
-  /** Pages of every unpurged area whose start is ours. */
-  public long unpurgedPages() {
-    long b = 0;
-    for (LazyArea la : lazy.areas()) b += la.area().size();
-    for (LazyArea la : purging.values()) b += la.area().size();
-    return geometry.pagesOf(b);
-  }
-
-  public long spliceEpoch() {
-    return spliceEpoch;
-  }
-
-  /** Whether {@code piece} was released in {@code epoch}, the epoch of the last release (else false). */
-  public boolean releasedInEpoch(long epoch, ReleasePiece piece) {
-    return epoch == releaseEpoch && releasedInEpoch.contains(piece);
-  }
-
-  public int lazyCount() {
-    return lazy.size() + purging.size();
-  }
-
   public long freeBytes() {
     return shard.freeBytes();
   }
@@ -533,8 +455,9 @@ public final class NodeState implements ReadIndex {
       }
       own += bytesHere(spans.spanningParts().get(a.start()), a.size());
     }
-    for (LazyArea la : unpurged()) own += bytesHere(la.parts(), la.area().size());
-    ownership.check(node, busy.areas(), unpurged());
+    List<LazyArea> unpurged = lazy.unpurged();
+    for (LazyArea la : unpurged) own += bytesHere(la.parts(), la.area().size());
+    ownership.check(node, busy.areas(), unpurged);
     long sum = shard.freeBytes() + own + heldBytes + spans.reservedBytes();
     if (sum != owned[0]) {
       throw new IllegalStateException("node " + node + ": free " + shard.freeBytes() + " + areas "

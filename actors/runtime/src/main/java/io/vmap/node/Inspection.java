@@ -26,7 +26,7 @@ final class Inspection {
 
   void onGetInfo(GetInfo m) {
     NodeState s = c.state;
-    m.replyTo().tell(new NodeInfo(c.node, new ArrayList<>(s.busyAreas()), s.unpurged(), s.freeBytes(), s.freeBlocks(),
+    m.replyTo().tell(new NodeInfo(c.node, new ArrayList<>(s.busyAreas()), s.lazy().unpurged(), s.freeBytes(), s.freeBlocks(),
         s.largestFreeBlock(), s.spans().reservationCount(), s.spans().reservedBytes(), s.spans().heldParts().size(), s.ownership().owners(),
         s.ownership().usages()));
   }
@@ -49,7 +49,7 @@ final class Inspection {
       Area a = s.busyAt(e.getKey());
       if (a != null) spanning.add(new LazyArea(a, c.node, List.copyOf(e.getValue())));
     }
-    m.replyTo().tell(new NodeReport(c.node, fs, fe, new ArrayList<>(s.busyAreas()), spanning, s.unpurged(),
+    m.replyTo().tell(new NodeReport(c.node, fs, fe, new ArrayList<>(s.busyAreas()), spanning, s.lazy().unpurged(),
         new ArrayList<>(s.spans().heldParts()), spans.ages()));
   }
 }

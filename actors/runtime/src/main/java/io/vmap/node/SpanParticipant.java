@@ -159,10 +159,8 @@ final class SpanParticipant {
   private boolean holds(Area area) {
     long start = area.start();
     if (area.equals(c.state.busyAt(start))) return true;
-    var lazy = c.state.lazyAt(start);
-    if (lazy != null && lazy.area().equals(area)) return true;
-    var purging = c.state.purgingAt(start);
-    return purging != null && purging.area().equals(area);
+    var freed = c.state.lazy().unreleasedAt(start);
+    return freed != null && freed.area().equals(area);
   }
 
   /**
