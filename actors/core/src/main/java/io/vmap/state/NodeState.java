@@ -21,6 +21,11 @@ import java.util.function.Consumer;
  * Released} counts). A durable node stores exactly those events and replays them through the same
  * methods ({@link #replay}); {@link #onApplied} hands every applied event to the node's journal.
  *
+ * <p>Two concerns keep their books in classes of their own, owned and changed only by the handlers
+ * here: the two-phase spanning protocol ({@link SpanBook}, read through {@link #spans()}) and the
+ * freed areas until a purge releases them ({@link LazyBook}, {@link #lazy()}). {@link
+ * NodeSnapshots} writes and reads the snapshot of all of them.
+ *
  * <p>Invariants, checked by {@link #checkInvariants()}:
  *
  * <ul>
