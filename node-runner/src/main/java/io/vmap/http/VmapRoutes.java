@@ -333,6 +333,10 @@ final class VmapRoutes extends AllDirectives {
       // (README "HTTP API").
       case EDQUOT -> StatusCodes.TOO_MANY_REQUESTS;
       case EPERM -> StatusCodes.FORBIDDEN;
+      // The retry's first answer is gone: asking again cannot help (README "Decisions" 2).
+      case ESTALE -> StatusCodes.GONE;
+      // A reused request id with other parameters, as the Idempotency-Key draft and Stripe answer.
+      case EEXIST -> StatusCodes.UNPROCESSABLE_ENTITY;
     };
   }
 

@@ -250,11 +250,12 @@ public final class VmapClient implements AutoCloseable {
     }
     RequestKey key;
     try {
-      key = RequestKey.keyed(keyOp("alloc"), o.requestIdOrNull());
+      key = RequestKey.keyed(keyOp("alloc"), o.requestIdOrNull(), RequestKey.fingerprint(spec));
     } catch (IllegalArgumentException e) {
       return Call.failed(new VmapException(ErrorCode.EINVAL, e.getMessage()));
     }
-    Call<Allocation> p = new Call<>(new ClientProtocol.AllocRequest(key, spec), home, retries(), ALLOCATED);
+    Call<Allocation> p = new Call<>(new ClientProtocol.AllocRequest(key, spec), home, retries(), ALLOCATED)
+        .reusedId(o.requestIdOrNull(), "an allocation of other size, align, range, tag, tenant or node");
     session.submit(p);
     return p;
   }
@@ -303,13 +304,14 @@ public final class VmapClient implements AutoCloseable {
     try {
       String overLimit = limits.requestIdRefusal(requestId);
       if (overLimit != null) throw new IllegalArgumentException(overLimit);
-      key = RequestKey.keyed(keyOp("free"), requestId);
+      key = RequestKey.keyed(keyOp("free"), requestId, RequestKey.fingerprint(addr));
     } catch (IllegalArgumentException e) {
       Call<Area> p = new Call<>(null, owner, 0, FREED);
       p.future.completeExceptionally(new VmapException(ErrorCode.EINVAL, e.getMessage()));
       return p;
     }
-    Call<Area> p = new Call<>(new ClientProtocol.FreeRequest(key, addr, principal), owner, retries(), FREED);
+    Call<Area> p = new Call<>(new ClientProtocol.FreeRequest(key, addr, principal), owner, retries(), FREED)
+        .reusedId(requestId, "a free of another address");
     session.submit(p);
     return p;
   }
