@@ -164,7 +164,7 @@ final class VmapRoutes extends AllDirectives {
 
   /** A batch of {@code client}'s principal; the limit on operations in flight is the member's, shared by all. */
   private CompletionStage<HttpResponse> batch(VmapClient client, String body) {
-    return new Batches(client, this::anyHome, limits.batchOps(), inFlight).run(body).thenApply(r -> json(StatusCodes.OK, r));
+    return new Batches(client, this::anyHome, limits.batchOps(), inFlight, ui::account).run(body).thenApply(r -> json(StatusCodes.OK, r));
   }
 
   private CompletionStage<HttpResponse> find(VmapClient client, String segment) {
