@@ -26,8 +26,8 @@ final class Inspection {
 
   void onGetInfo(GetInfo m) {
     NodeState s = c.state;
-    m.replyTo().tell(new NodeInfo(c.node, new ArrayList<>(s.busyAreas()), s.unpurged(), s.freeBytes(), s.freeBlocks(),
-        s.largestFreeBlock(), s.reservationCount(), s.reservedBytes(), s.heldParts().size(), s.ownership().owners(),
+    m.replyTo().tell(new NodeInfo(c.node, new ArrayList<>(s.busyAreas()), s.lazy().unpurged(), s.freeBytes(), s.freeBlocks(),
+        s.largestFreeBlock(), s.spans().reservationCount(), s.spans().reservedBytes(), s.spans().heldParts().size(), s.ownership().owners(),
         s.ownership().usages()));
   }
 
@@ -45,11 +45,11 @@ final class Inspection {
       fe[i[0]++] = b;
     });
     List<LazyArea> spanning = new ArrayList<>();
-    for (Map.Entry<Long, List<Part>> e : s.spanningParts().entrySet()) {
+    for (Map.Entry<Long, List<Part>> e : s.spans().spanningParts().entrySet()) {
       Area a = s.busyAt(e.getKey());
       if (a != null) spanning.add(new LazyArea(a, c.node, List.copyOf(e.getValue())));
     }
-    m.replyTo().tell(new NodeReport(c.node, fs, fe, new ArrayList<>(s.busyAreas()), spanning, s.unpurged(),
-        new ArrayList<>(s.heldParts()), spans.ages()));
+    m.replyTo().tell(new NodeReport(c.node, fs, fe, new ArrayList<>(s.busyAreas()), spanning, s.lazy().unpurged(),
+        new ArrayList<>(s.spans().heldParts()), spans.ages()));
   }
 }
