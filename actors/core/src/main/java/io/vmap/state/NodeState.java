@@ -2,6 +2,7 @@ package io.vmap.state;
 
 import io.vmap.space.Area;
 import io.vmap.space.BusyTree;
+import io.vmap.space.FreeRuns;
 import io.vmap.space.FreeShard;
 import io.vmap.space.Geometry;
 import io.vmap.space.Unsigned;
@@ -130,15 +131,10 @@ public final class NodeState implements ReadIndex {
 
   // ---------------------------------------------------------------- snapshots
 
+  /** Everything but the free space, which is {@link #freeRuns()} (the snapshot's block lists are empty). */
   public NodeSnapshot snapshot() {
-    int n = shard.blockCount();
-    long[] fs = new long[n];
-    long[] fe = new long[n];
-    int[] i = {0};
-    shard.forEach((s, e) -> {
-      fs[i[0]] = s;
-      fe[i[0]++] = e;
-    });
+    long[] fs = {};
+    long[] fe = {};
     List<Long> spanStarts = new ArrayList<>(spans.keySet());
     List<List<Part>> spanParts = new ArrayList<>();
     for (Long s : spanStarts) spanParts.add(List.copyOf(spans.get(s)));
@@ -163,10 +159,23 @@ public final class NodeState implements ReadIndex {
     return out;
   }
 
-  /** The state a snapshot describes. */
+  /** The free shard's entries, runs of untouched zones as one each: O(entries), never one per zone. */
+  public FreeRuns freeRuns() {
+    return FreeRuns.of(shard);
+  }
+
+  /** The state a snapshot describes, its free space given as blocks (snapshots stored before free runs). */
   public static NodeState restore(NodeSnapshot s, Geometry geometry, Memory memory) {
-    NodeState st =
-        new NodeState(s.node(), geometry, memory, FreeShard.ofBlocks(geometry, s.freeStarts(), s.freeEnds(), s.freeStarts().length));
+    return restore(s, FreeShard.ofBlocks(geometry, s.freeStarts(), s.freeEnds(), s.freeStarts().length), geometry, memory);
+  }
+
+  /** The state a snapshot without block lists ({@link #snapshot()}) and its free space describe. */
+  public static NodeState restore(NodeSnapshot s, FreeRuns free, Geometry geometry, Memory memory) {
+    return restore(s, free.toShard(geometry), geometry, memory);
+  }
+
+  private static NodeState restore(NodeSnapshot s, FreeShard shard, Geometry geometry, Memory memory) {
+    NodeState st = new NodeState(s.node(), geometry, memory, shard);
     st.spliceEpoch = s.spliceEpoch();
     for (Area a : s.busy()) st.busy.insert(a);
     for (int k = 0; k < s.spanStarts().size(); k++) st.spans.put(s.spanStarts().get(k), s.spanParts().get(k));
@@ -197,7 +206,7 @@ public final class NodeState implements ReadIndex {
 
   /** An independent copy (snapshot and restore); the copy has no {@link #onApplied} sink. */
   public NodeState copy() {
-    NodeState c = restore(snapshot(), geometry, memory);
+    NodeState c = restore(snapshot(), freeRuns(), geometry, memory);
     c.restoreOwners(ownership.owners());
     return c;
   }
