@@ -84,15 +84,28 @@ public final class PurgeCoordinator {
   }
 
   /**
+   * Release batches outstanding at once over all nodes: what competes with allocations for the
+   * nodes' dispatcher threads during a release phase (2 on the 2 CPUs measured in BENCHMARKS.md).
+   */
+  public static final int DEFAULT_BATCHES_IN_FLIGHT = 2;
+
+  /**
    * @param resendAfter a request of the running phase (report, splice, flush, release batch) that
    *     has no answer after this long is sent again; every one of them is idempotent, so message
    *     loss delays a purge instead of stalling it for good
    */
   public static Behavior<Command> create(
       Geometry geometry, NodeDirectory nodes, long thresholdPages, int releaseBatch, Duration resendAfter) {
+    return create(geometry, nodes, thresholdPages, releaseBatch, resendAfter, DEFAULT_BATCHES_IN_FLIGHT);
+  }
+
+  /** @param batchesInFlight most release batches outstanding at once, over all nodes (at least 1) */
+  public static Behavior<Command> create(Geometry geometry, NodeDirectory nodes, long thresholdPages, int releaseBatch,
+      Duration resendAfter, int batchesInFlight) {
+    if (batchesInFlight < 1) throw new IllegalArgumentException("release batches in flight must be >= 1: " + batchesInFlight);
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       timers.startTimerWithFixedDelay(ResendTick.INSTANCE, ResendTick.INSTANCE, resendAfter);
-      return new PurgeCoordinator(ctx, geometry, nodes, thresholdPages, releaseBatch, resendAfter).recovering();
+      return new PurgeCoordinator(ctx, geometry, nodes, thresholdPages, releaseBatch, batchesInFlight).recovering();
     }));
   }
 
@@ -124,6 +137,7 @@ public final class PurgeCoordinator {
   private final NodeDirectory nodes;
   private final long thresholdPages;
   private final int releaseBatch;
+  private final int batchesInFlight;
   /** Resend ticks so far (every resendAfter, on the scheduler's clock: ManualTime drives it in tests). */
   private long ticks;
 
@@ -138,12 +152,13 @@ public final class PurgeCoordinator {
 
   private PurgeCoordinator(
       ActorContext<Command> ctx, Geometry geometry, NodeDirectory nodes, long thresholdPages, int releaseBatch,
-      Duration resendAfter) {
+      int batchesInFlight) {
     this.ctx = ctx;
     this.geometry = geometry;
     this.nodes = nodes;
     this.thresholdPages = thresholdPages;
     this.releaseBatch = releaseBatch;
+    this.batchesInFlight = batchesInFlight;
   }
 
   // =================================================================== phases
@@ -286,7 +301,7 @@ public final class PurgeCoordinator {
 
   /** {@code merge_or_add_vmap_area()} on every owner, in bounded batches. */
   private Behavior<Command> releasing(Epoch e) {
-    Releases releases = new Releases(e.number, e.handed, releaseBatch, nodes, ctx.getSelf(), nextBatchId, ticks);
+    Releases releases = new Releases(e.number, e.handed, releaseBatch, batchesInFlight, nodes, ctx.getSelf(), nextBatchId, ticks);
     // Spliced areas with no pieces at all cannot exist; an epoch with nothing to release ends here.
     if (releases.done()) return finishEpoch(e, releases);
     return phase("releasing", null, Behaviors.receive(Command.class)
