@@ -99,8 +99,9 @@ public final class BenchCommand extends CliCommand {
       description = "Seed of the random sizes, alignments, lookups and test order. Default ${DEFAULT-VALUE}.")
   long seed;
 
-  @Option(names = "--request-ids", paramLabel = "uuid|counter", defaultValue = "uuid",
-      description = "Request ids of the embedded target: uuid (the client's default, UUID.randomUUID()) or counter.")
+  @Option(names = "--request-ids", paramLabel = "session|keyed", defaultValue = "session",
+      description = "How the embedded target's requests are identified: session (the client's default, its"
+          + " session and a sequence number) or keyed (a caller-chosen id per request, as HTTP's requestId).")
   String requestIds;
 
   @Option(names = "--finds-per-alloc", paramLabel = "N", defaultValue = "16",
@@ -184,9 +185,9 @@ public final class BenchCommand extends CliCommand {
       if (lazy < 0) throw new UsageException("--lazy-max-pages " + lazy + " < 0");
     }
     EmbeddedTarget.RequestIds ids = switch (requestIds) {
-      case "uuid" -> EmbeddedTarget.RequestIds.UUID;
-      case "counter" -> EmbeddedTarget.RequestIds.COUNTER;
-      default -> throw new UsageException("--request-ids '" + requestIds + "' is not uuid or counter");
+      case "session" -> EmbeddedTarget.RequestIds.SESSION;
+      case "keyed" -> EmbeddedTarget.RequestIds.KEYED;
+      default -> throw new UsageException("--request-ids '" + requestIds + "' is not session or keyed");
     };
     boolean sequential;
     try {

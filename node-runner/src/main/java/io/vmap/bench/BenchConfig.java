@@ -34,7 +34,7 @@ public record BenchConfig(
   /** Defaults of {@code vmap bench}. */
   public static BenchConfig defaults() {
     return new BenchConfig(1, 50000, 1, VmallocTests.implementedMask(), false, 0, Geometry.DEFAULT_NODES,
-        null, 256, 32, 0x5eedL, EmbeddedTarget.RequestIds.UUID, 16, 1000, false);
+        null, 256, 32, 0x5eedL, EmbeddedTarget.RequestIds.SESSION, 16, 1000, false);
   }
 
   /** The kernel's clamps: nr_threads to 1..65535, loop and repeat counts to at least 1. */

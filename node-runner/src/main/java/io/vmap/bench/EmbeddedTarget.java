@@ -17,14 +17,18 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * {@code --target embedded}: the actor allocator (volatile), {@link Vmap#start} (an ActorSystem of
- * its own), driven through the public {@link VmapClient}. Every call is an Akka ask: a temporary
- * reply actor, a timeout scheduled on the scheduler, the node's mailbox, the reply, and the
- * CompletionStage chain ({@code thenApply} to unwrap). All of that is part of what is measured.
+ * its own), driven through the public {@link VmapClient}. Every call joins the client session's
+ * next batch to its node (a tell, coalesced with the calls made while the previous batch is out),
+ * goes through the node's mailbox, comes back in the session's reply actor, and completes a
+ * CompletionStage ({@code thenApply} to unwrap). All of that is part of what is measured.
  */
 final class EmbeddedTarget implements BenchTarget {
 
-  /** How request ids are made: the client's default (a random UUID) or a cheap counter. */
-  enum RequestIds { UUID, COUNTER }
+  /**
+   * How requests are identified: the client session's own (session, sequence number), or a
+   * caller-chosen id per request (as HTTP's {@code requestId}), kept by the node under that id.
+   */
+  enum RequestIds { SESSION, KEYED }
 
   private final Vmap vmap;
   private final VmapClient client;
@@ -103,7 +107,7 @@ final class EmbeddedTarget implements BenchTarget {
             ? "durable, " + (name.endsWith("postgres") ? "PostgreSQL" : "H2") + " journal, max-batch-events " + settings.node().maxBatchEvents()
             : "volatile") + "), " + g.nodes() + " nodes, zone " + g.zone()
         + ", lazy-max-pages " + settings.lazyMaxPages() + ", release-batch " + settings.releaseBatch()
-        + ", request ids " + ids.name().toLowerCase() + "; each call = Akka ask + CompletionStage";
+        + ", request ids " + ids.name().toLowerCase() + "; each call = a tell in the session's next batch + CompletionStage";
   }
 
   @Override
@@ -126,7 +130,7 @@ final class EmbeddedTarget implements BenchTarget {
   }
 
   private String id() {
-    return ids == RequestIds.COUNTER ? "b" + nextId.incrementAndGet() : null;
+    return ids == RequestIds.KEYED ? "b" + nextId.incrementAndGet() : null;
   }
 
   @Override

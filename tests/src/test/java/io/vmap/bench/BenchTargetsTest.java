@@ -52,7 +52,7 @@ class BenchTargetsTest {
   /** The actor allocator, one node, over [S, end). */
   static EmbeddedTarget embedded(long end, long threshold) {
     Geometry g = new Geometry(S, end, P, Geometry.DEFAULT_ZONE, 1);
-    return new EmbeddedTarget(VmapSettings.defaults().withGeometry(g, threshold), EmbeddedTarget.RequestIds.UUID);
+    return new EmbeddedTarget(VmapSettings.defaults().withGeometry(g, threshold), EmbeddedTarget.RequestIds.SESSION);
   }
 
   /** Applies one op and waits for background purges, as vmap replay does. */
@@ -262,7 +262,7 @@ class BenchTargetsTest {
     // full_fit (its setup is 2 * 40960 allocations with 16 nodes): covered with one node above.
     long mask = VmallocTests.implementedMask() & ~(1L << 6) & ~(1L << 1);
     BenchConfig cfg = new BenchConfig(2, 3, 1, mask, false, 2, 16, null, 256, 8, 1,
-        EmbeddedTarget.RequestIds.COUNTER, 4, 0, false);
+        EmbeddedTarget.RequestIds.KEYED, 4, 0, false);
     try (BenchTarget t = Targets.open("embedded", cfg)) {
       List<TestResult> results = BenchRunner.run(t, cfg, BenchRunner.Progress.none());
       assertEquals(Long.bitCount(cfg.runTestMask()), results.size());
