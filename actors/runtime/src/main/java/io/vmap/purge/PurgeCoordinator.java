@@ -84,19 +84,32 @@ public final class PurgeCoordinator {
   }
 
   /**
-   * Release batches outstanding at once over all nodes: what competes with allocations for the
-   * nodes' dispatcher threads during a release phase (2 on the 2 CPUs measured in BENCHMARKS.md).
+   * Release batches outstanding at once over all nodes when the configuration does not say
+   * ({@value #BATCHES_IN_FLIGHT_PATH}): what competes with allocations for the nodes' dispatcher
+   * threads during a release phase (2 threads on the 2 CPUs measured in BENCHMARKS.md).
    */
   public static final int DEFAULT_BATCHES_IN_FLIGHT = 2;
 
+  /** The configuration key of the cap on release batches in flight. */
+  public static final String BATCHES_IN_FLIGHT_PATH = "vmap.purge.batches-in-flight";
+
   /**
+   * A coordinator whose cap on release batches in flight is {@value #BATCHES_IN_FLIGHT_PATH} of the
+   * actor system's configuration ({@link #DEFAULT_BATCHES_IN_FLIGHT} if absent).
+   *
    * @param resendAfter a request of the running phase (report, splice, flush, release batch) that
    *     has no answer after this long is sent again; every one of them is idempotent, so message
    *     loss delays a purge instead of stalling it for good
+   * @throws IllegalArgumentException (when started) naming the key if its value is below 1
    */
   public static Behavior<Command> create(
       Geometry geometry, NodeDirectory nodes, long thresholdPages, int releaseBatch, Duration resendAfter) {
-    return create(geometry, nodes, thresholdPages, releaseBatch, resendAfter, DEFAULT_BATCHES_IN_FLIGHT);
+    return Behaviors.setup(ctx -> {
+      com.typesafe.config.Config c = ctx.getSystem().settings().config();
+      int inFlight = c.hasPath(BATCHES_IN_FLIGHT_PATH) ? c.getInt(BATCHES_IN_FLIGHT_PATH) : DEFAULT_BATCHES_IN_FLIGHT;
+      if (inFlight < 1) throw new IllegalArgumentException(BATCHES_IN_FLIGHT_PATH + ": " + inFlight + " < 1");
+      return create(geometry, nodes, thresholdPages, releaseBatch, resendAfter, inFlight);
+    });
   }
 
   /** @param batchesInFlight most release batches outstanding at once, over all nodes (at least 1) */
