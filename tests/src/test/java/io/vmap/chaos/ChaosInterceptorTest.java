@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import akka.actor.NoSerializationVerificationNeeded;
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.actor.testkit.typed.javadsl.ManualTime;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
@@ -27,7 +28,12 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The chaos interceptor on a plain actor that forwards what it receives to a probe. */
+/**
+ * The chaos interceptor on a plain actor that forwards what it receives to a probe. Delays, the
+ * copies of duplicates and held messages come from the interceptor's timers: on Akka's ManualTime
+ * they are released only when a test moves the clock, so what each test sees does not depend on
+ * the machine's speed. "Nothing else arrived" is a marker message sent last and received next.
+ */
 class ChaosInterceptorTest {
 
   static {
@@ -40,10 +46,12 @@ class ChaosInterceptorTest {
   record Other(int n) implements NoSerializationVerificationNeeded {}
 
   private static ActorTestKit kit;
+  private static ManualTime time;
 
   @BeforeAll
   static void start() {
-    kit = ActorTestKit.create();
+    kit = ActorTestKit.create(ManualTime.config().withFallback(ActorTestKit.applicationTestConfig()));
+    time = ManualTime.get(kit.system());
   }
 
   @AfterAll
@@ -52,6 +60,8 @@ class ChaosInterceptorTest {
   }
 
   private static final Duration SHORT = Duration.ofMillis(200);
+  /** The max delay of {@link #targetingMsg}; every timer the interceptor sets fires within it. */
+  private static final Duration MAX_DELAY = Duration.ofMillis(5);
 
   /** Forwards every message to {@code probe}, and "stopped" when stopped. */
   private static Behavior<Object> forwarder(TestProbe<Object> probe) {
@@ -68,11 +78,20 @@ class ChaosInterceptorTest {
   }
 
   private static ChaosSettings targetingMsg(long seed) {
-    return ChaosSettings.seeded(seed).messages(Msg.class.getName()).maxDelay(Duration.ofMillis(5));
+    return ChaosSettings.seeded(seed).messages(Msg.class.getName()).maxDelay(MAX_DELAY);
   }
 
   private static ActorRef<Object> spawn(Chaos chaos, String name, TestProbe<Object> probe) {
     return kit.spawn(chaos.intercept(name, forwarder(probe)));
+  }
+
+  /**
+   * Asserts that nothing reaches {@code p} before a marker {@code Other(n)} sent to {@code a} now
+   * (it is never targeted): every message and every timer released so far was delivered already.
+   */
+  private static void nothingElse(ActorRef<Object> a, TestProbe<Object> p, int n) {
+    a.tell(new Other(n));
+    assertEquals(new Other(n), p.receiveMessage());
   }
 
   @Test
@@ -83,7 +102,9 @@ class ChaosInterceptorTest {
     for (int i = 0; i < 5; i++) a.tell(new Msg(i));
     a.tell(new Other(1));
     assertEquals(new Other(1), p.receiveMessage());
-    p.expectNoMessage(SHORT);
+    // Nor later: no timer holds one of them.
+    time.timePasses(MAX_DELAY.plusMillis(1));
+    nothingElse(a, p, 2);
     assertEquals(5, chaos.counts().dropped());
     assertEquals(5, chaos.counts().byClass().get("ChaosInterceptorTest$Msg")[0]);
     // Signals pass untouched.
@@ -97,12 +118,17 @@ class ChaosInterceptorTest {
     TestProbe<Object> p = kit.createTestProbe();
     ActorRef<Object> a = spawn(chaos, "duplicator", p);
     for (int i = 0; i < 4; i++) a.tell(new Msg(i));
-    List<Object> got = p.receiveSeveralMessages(8);
+    // Through once the marker is: every copy is delivered or on a timer by then.
+    a.tell(new Other(0));
+    List<Object> got = new ArrayList<>();
+    for (Object m = p.receiveMessage(); !(m instanceof Other); m = p.receiveMessage()) got.add(m);
+    time.timePasses(MAX_DELAY.plusMillis(1));
+    got.addAll(p.receiveSeveralMessages(8 - got.size()));
     for (int i = 0; i < 4; i++) {
       int n = i;
       assertEquals(2, got.stream().filter(m -> m.equals(new Msg(n))).count(), () -> "twice: " + got);
     }
-    p.expectNoMessage(SHORT);
+    nothingElse(a, p, 1);
     assertEquals(4, chaos.counts().duplicated());
   }
 
@@ -114,6 +140,8 @@ class ChaosInterceptorTest {
     a.tell(new Msg(1));
     a.tell(new Other(2)); // not delayed: overtakes the delayed one
     assertEquals(new Other(2), p.receiveMessage());
+    nothingElse(a, p, 3); // held while the clock stands still
+    time.timePasses(MAX_DELAY.plusMillis(1));
     assertEquals(new Msg(1), p.receiveMessage());
     assertEquals(1, chaos.counts().delayed());
   }
@@ -136,7 +164,15 @@ class ChaosInterceptorTest {
     Chaos chaos = Chaos.create(targetingMsg(5).reorder(1).maxDelay(Duration.ofMillis(50)));
     TestProbe<Object> p = kit.createTestProbe();
     spawn(chaos, "lonely", p).tell(new Msg(7));
-    assertEquals(new Msg(7), p.receiveMessage());
+    p.expectNoMessage(SHORT); // held while the clock stands still (a marker would release it)
+    // The clock moves a max delay at a time until the release fires (the interceptor may set its
+    // timer only after a first move).
+    Object released = p.awaitAssert(() -> {
+      time.timePasses(Duration.ofMillis(50));
+      return p.expectMessageClass(Msg.class, Duration.ofMillis(100));
+    });
+    assertEquals(new Msg(7), released);
+    assertEquals(1, chaos.counts().reordered());
   }
 
   @Test
@@ -149,7 +185,8 @@ class ChaosInterceptorTest {
     assertEquals(new Msg(1), p.receiveMessage());
     chaos.resume();
     a.tell(new Msg(2));
-    p.expectNoMessage(SHORT);
+    time.timePasses(MAX_DELAY.plusMillis(1));
+    nothingElse(a, p, 3);
   }
 
   /** Which of 200 messages an actor named {@code name} delivers, dropping half. */

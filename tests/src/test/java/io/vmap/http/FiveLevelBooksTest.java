@@ -63,7 +63,7 @@ class FiveLevelBooksTest {
   private static NodeBooks books(NodeState s) {
     FreeRuns free = s.freeRuns();
     long[][] plain = free.plainBlocks();
-    return new NodeBooks(s.node(), plain[0], plain[1], new ArrayList<>(s.busyAreas()), List.of(), s.unpurged(),
+    return new NodeBooks(s.node(), plain[0], plain[1], new ArrayList<>(s.busyAreas()), List.of(), s.lazy().unpurged(),
         List.of(), List.of(), free.runsOnly());
   }
 

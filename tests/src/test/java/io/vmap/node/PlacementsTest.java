@@ -62,7 +62,7 @@ class PlacementsTest {
     assertFalse(n.timers.isTimerActive(new Internal.VerifyPlacement(attempt)));
     // Freed: gone from the busy tree, on the lazy list (not reusable before a purge), and counted.
     assertNull(n.state.busyAt(area.start()));
-    assertEquals(area, n.state.lazyAt(area.start()).area());
+    assertEquals(area, n.state.lazy().lazyAt(area.start()).area());
     assertEquals(List.of(new PurgeProtocol.LazyFreed(0, 3)), drain(n.coordinator));
     // A retry of the attempt gets a failure, never the area.
     Answer.Failed f = assertInstanceOf(Answer.Failed.class, n.state.answer(attempt, false));
@@ -71,7 +71,7 @@ class PlacementsTest {
     // A late second answer changes nothing.
     placements.onAnswer(new PlacementAnswer(attempt, false));
     assertTrue(drain(n.coordinator).isEmpty());
-    assertEquals(1, n.state.lazyCount());
+    assertEquals(1, n.state.lazy().lazyCount());
   }
 
   @Test
@@ -82,7 +82,7 @@ class PlacementsTest {
     assertFalse(n.timers.isTimerActive(new Internal.VerifyPlacement(attempt)));
     assertEquals(area, n.state.busyAt(area.start()));
     assertTrue(drain(n.coordinator).isEmpty());
-    assertEquals(0, n.state.lazyCount());
+    assertEquals(0, n.state.lazy().lazyCount());
   }
 
   @Test

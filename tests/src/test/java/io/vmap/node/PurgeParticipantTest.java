@@ -71,16 +71,16 @@ class PurgeParticipantTest {
     PurgeProtocol.Spliced first = splice(1);
     assertEquals(1, first.epoch());
     assertEquals(List.of(a), areas(first.areas()));
-    assertEquals(1, n.state.spliceEpoch());
+    assertEquals(1, n.state.lazy().spliceEpoch());
 
     // b is freed after the splice: it belongs to the next epoch, also when the splice is repeated
     // (a coordinator's resend, a duplicate) while epoch 1 may be flushing already.
     n.freed(b.start());
     PurgeProtocol.Spliced again = splice(1);
     assertEquals(first, again);
-    assertEquals(1, n.state.spliceEpoch());
-    assertEquals(b, n.state.lazyAt(b.start()).area(), "b is still on the lazy list, not spliced");
-    assertEquals(List.of(a), areas(n.state.purging()));
+    assertEquals(1, n.state.lazy().spliceEpoch());
+    assertEquals(b, n.state.lazy().lazyAt(b.start()).area(), "b is still on the lazy list, not spliced");
+    assertEquals(List.of(a), areas(n.state.lazy().purging()));
 
     // An older epoch's splice is a repeat too.
     assertEquals(List.of(a), areas(splice(0).areas()));
@@ -88,8 +88,8 @@ class PurgeParticipantTest {
     // Epoch 2 takes b, and hands a over again, since epoch 1 never released it.
     PurgeProtocol.Spliced second = splice(2);
     assertEquals(List.of(b, a), areas(second.areas()));
-    assertNull(n.state.lazyAt(b.start()));
-    assertEquals(List.of(a, b), areas(n.state.purging()));
+    assertNull(n.state.lazy().lazyAt(b.start()));
+    assertEquals(List.of(a, b), areas(n.state.lazy().purging()));
   }
 
   @Test
@@ -112,7 +112,7 @@ class PurgeParticipantTest {
     assertEquals(0, stale.areas());
     assertEquals(0, stale.bytes());
     assertEquals(free - PAGE, n.state.freeBytes());
-    assertEquals(List.of(a2), areas(n.state.purging()));
+    assertEquals(List.of(a2), areas(n.state.lazy().purging()));
 
     assertEquals(1, release(2, 11, List.of(a2)).areas());
     assertEquals(free, n.state.freeBytes());
@@ -133,7 +133,7 @@ class PurgeParticipantTest {
         release(1, 20, List.of(new ReleasePiece(a.start(), a.start(), notA.end())), List.of(notA));
     assertEquals(0, wrong.areas());
     assertEquals(free, n.state.freeBytes());
-    assertEquals(List.of(a, c), areas(n.state.purging()));
+    assertEquals(List.of(a, c), areas(n.state.lazy().purging()));
 
     // The right one is released; the same batch again changes nothing.
     assertEquals(2, release(1, 21, List.of(a, c)).areas());
@@ -141,7 +141,7 @@ class PurgeParticipantTest {
     PurgeProtocol.Released dup = release(1, 21, List.of(a, c));
     assertEquals(0, dup.areas());
     assertEquals(free + a.size() + c.size(), n.state.freeBytes());
-    assertTrue(n.state.purging().isEmpty());
+    assertTrue(n.state.lazy().purging().isEmpty());
   }
 
   @Test
@@ -155,8 +155,8 @@ class PurgeParticipantTest {
     PurgeProtocol.Released r = release(1, 30, List.of(a, b));
     assertEquals(1, r.areas());
     assertEquals(free + PAGE, n.state.freeBytes());
-    assertEquals(b, n.state.lazyAt(b.start()).area());
-    assertNull(n.state.purgingAt(a.start()));
+    assertEquals(b, n.state.lazy().lazyAt(b.start()).area());
+    assertNull(n.state.lazy().purgingAt(a.start()));
   }
 
   @Test
@@ -189,7 +189,7 @@ class PurgeParticipantTest {
     n.freed(c.start());
     release(1, 7, List.of(b, a));
     assertEquals(List.of(b, a), areas(s.areas()));
-    assertEquals(List.of(c), areas(n.state.unpurged()));
+    assertEquals(List.of(c), areas(n.state.lazy().unpurged()));
   }
 
   @Test
@@ -203,7 +203,7 @@ class PurgeParticipantTest {
     PurgeProtocol.Spliced s = splice(2);
     assertEquals(List.of(b, a), areas(s.areas()));
     assertEquals(2, release(2, 1, List.of(a, b)).areas());
-    assertTrue(n.state.unpurged().isEmpty());
+    assertTrue(n.state.lazy().unpurged().isEmpty());
   }
 
   @Test

@@ -58,7 +58,7 @@ class SpanParticipantTest {
     assertEquals(free - (R0.end() - R0.start()), n.state.freeBytes());
 
     s.onLeaseExpired((Internal.LeaseExpired) n.timers.fire(ID));
-    assertNull(n.state.reservation(ID));
+    assertNull(n.state.spans().reservation(ID));
     assertEquals(free, n.state.freeBytes());
     assertTrue(n.sentTo(1).isEmpty(), "the start owner decides alone");
     // A commit now is too late, and is refused.
@@ -78,7 +78,7 @@ class SpanParticipantTest {
     List<NodeMessage> asked = n.sentTo(0);
     assertEquals(List.of(new PeerProtocol.ResolveReservation(ID, 1)), asked);
     assertEquals(n.settings.lease(), n.timers.armed(ID).delay(), "asked again a lease later");
-    assertNotNull(n.state.reservation(ID), "only the start owner knows: the part stays reserved");
+    assertNotNull(n.state.spans().reservation(ID), "only the start owner knows: the part stays reserved");
 
     // No answer (the start owner is restarting): it asks again, still holding the part.
     s.onLeaseExpired((Internal.LeaseExpired) n.timers.fire(ID));
@@ -87,7 +87,7 @@ class SpanParticipantTest {
     s.onResolution(new PeerProtocol.Resolution(ID, Decision.PENDING));
     assertTrue(n.timers.isTimerActive(ID));
     s.onResolution(new PeerProtocol.Resolution(ID, Decision.ABORTED));
-    assertNull(n.state.reservation(ID));
+    assertNull(n.state.spans().reservation(ID));
     assertFalse(n.timers.isTimerActive(ID));
     assertEquals(free, n.state.freeBytes());
   }
@@ -99,9 +99,9 @@ class SpanParticipantTest {
     reserve(s, R1, 300);
     s.onLeaseExpired((Internal.LeaseExpired) n.timers.fire(ID));
     s.onResolution(new PeerProtocol.Resolution(ID, Decision.COMMITTED));
-    assertNull(n.state.reservation(ID));
+    assertNull(n.state.spans().reservation(ID));
     assertFalse(n.timers.isTimerActive(ID));
-    assertEquals(R, n.state.heldAt(R1.start()).area());
+    assertEquals(R, n.state.spans().heldAt(R1.start()).area());
     assertInstanceOf(PeerProtocol.ResolveReservation.class, drain(n.peers.get(0)).get(0));
   }
 }

@@ -48,6 +48,32 @@ class BusyTreeTest {
     assertThrows(UnsupportedOperationException.class, () -> t.areas().clear());
   }
 
+  /**
+   * A reader on another thread skips the tag array for an untagged area (the first-page index
+   * says so): tagged and untagged areas, by their first page and past it (the tree walk), keep
+   * their own tags, also after a slot is reused by an area with the other kind of tag.
+   */
+  @Test
+  void concurrentFindKeepsEachAreasTag() {
+    BusyTree t = new BusyTree();
+    Area plain = new Area(0x10000, 0x13000, null);
+    Area tagged = new Area(0x13000, 0x16000, "t");
+    t.insert(plain);
+    t.insert(tagged);
+    for (long addr : new long[] {0x10000, 0x10fff, 0x12fff}) assertEquals(plain, t.findConcurrent(addr));
+    for (long addr : new long[] {0x13000, 0x13fff, 0x15fff}) assertEquals(tagged, t.findConcurrent(addr));
+    assertEquals("", t.findConcurrent(0x10000).tag());
+    t.remove(0x10000);
+    t.remove(0x13000);
+    Area nowTagged = new Area(0x10000, 0x11000, "u"); // reuses a freed slot
+    Area nowPlain = new Area(0x13000, 0x14000, "");
+    t.insert(nowTagged);
+    t.insert(nowPlain);
+    assertEquals(nowTagged, t.findConcurrent(0x10800));
+    assertEquals(nowPlain, t.findConcurrent(0x13800));
+    assertNull(t.findConcurrent(0x14000));
+  }
+
   @Test
   void pageMustBeAPowerOfTwo() {
     for (long bad : new long[] {0, -4096, 3000}) {

@@ -17,12 +17,13 @@ import java.util.concurrent.locks.StampedLock;
  * races with a write may see a torn tree; it never acts on it (every index is bounds-checked, every
  * walk bounded by the tree's height) and it never returns it (validation fails).
  *
- * <p>Beside the tree, a <em>first-page index</em>: an open-addressing table (linear probing, load
- * at most 1/2, 4 bytes per entry) from the page holding an area's start to its slot. A lookup of
- * an address in an area's first page, the common case (callers look areas up by the address they
- * were given, as the kernel's {@code find_vmap_area} callers do), costs about two cache misses
- * instead of one per tree level (16 at 62,500 areas). Every hit is checked against the slot's
- * bounds and a miss walks the tree, so the answer never depends on the table, only the speed.
+ * <p>Beside the tree, a {@link FirstPageIndex} from the page holding an area's start to its slot.
+ * A lookup of an address in an area's first page, the common case (callers look areas up by the
+ * address they were given, as the kernel's {@code find_vmap_area} callers do), costs about two
+ * cache misses (the table, the slot) instead of one per tree level (16 at 62,500 areas); an address
+ * a few pages further into an area, or in free space just above one, a probe per page. Every hit
+ * is checked against the slot's bounds and what the index does not hold is found by walking the
+ * tree, so the answer never depends on the table, only the speed.
  *
  * <p>Invariants: keys are area starts compared unsigned; areas never overlap, so they are ordered
  * by end as well and the area containing an address, if any, is the floor entry of that address;
@@ -35,6 +36,12 @@ public final class BusyTree {
   private static final int NIL = 0;
   /** Above any AVL height an int-sized pool can reach (45). */
   private static final int MAX_HEIGHT = 64;
+  /**
+   * Pages below an address's own that a lookup probes in the first-page index before it walks the
+   * tree: an address up to this many pages into an area, or in free space that close above one,
+   * costs a probe per page (a cache miss each) instead of a walk (one per level).
+   */
+  private static final int PAGES_BACK = 4;
   /** Optimistic reads that meet a write before one falls back to the read lock. */
   private static final int OPTIMISTIC_TRIES = 8;
 
@@ -53,11 +60,7 @@ public final class BusyTree {
   private int used = 1;
   private int count;
   private long bytes;
-  /** {@code -granule}: the first-page index keys an area by {@code start & pageMask}. */
-  private final long pageMask;
-  private final int pageShift;
-  /** The first-page index: slot numbers, NIL = empty; a power of two, at most half full. */
-  private int[] firstPage = new int[16];
+  private final FirstPageIndex firstPage;
 
   /** A tree whose first-page index assumes 4 KiB pages (any starts work; see the class doc). */
   public BusyTree() {
@@ -72,8 +75,7 @@ public final class BusyTree {
     if (page <= 0 || Long.bitCount(page) != 1) {
       throw new IllegalArgumentException("page " + page + " is not a positive power of two");
     }
-    pageMask = -page;
-    pageShift = Long.numberOfTrailingZeros(page);
+    firstPage = new FirstPageIndex(page);
     slots = new long[16 * STRIDE];
     tag = new String[16];
   }
@@ -135,17 +137,19 @@ public final class BusyTree {
       root = insert(root, x);
       count++;
       bytes += a.size();
-      indexPut(x);
+      firstPage.put(x, a.start(), !a.tag().isEmpty(), slots, STRIDE);
     } finally {
       lock.unlockWrite(stamp);
     }
   }
 
-  /** The area with {@code start <= addr < end}, or null. O(1) in an area's first page, else O(log n). */
+  /**
+   * The area with {@code start <= addr < end}, or null. O(1) within {@value #PAGES_BACK} pages
+   * above an area's start, else O(log n).
+   */
   public Area find(long addr) {
-    int n = firstPageSlot(slots, addr);
-    if (n != NIL) return area(n);
-    n = floor(addr);
+    int e = firstPage.floorEntry(slots, STRIDE, addr, PAGES_BACK);
+    int n = e != NIL ? e & FirstPageIndex.SLOT : floor(addr);
     return n != NIL && Unsigned.lt(addr, end(n)) ? area(n) : null;
   }
 
@@ -162,7 +166,7 @@ public final class BusyTree {
     Area a = area(n);
     long stamp = lock.writeLock();
     try {
-      indexRemove(n);
+      firstPage.remove(n, start, slots, STRIDE);
       root = delete(root, start);
       count--;
       bytes -= a.size();
@@ -203,42 +207,34 @@ public final class BusyTree {
         Thread.onSpinWait();
         continue;
       }
-      Area found = null;
+      long bs = 0;
+      long be = 0;
+      String bt = "";
+      boolean found = false;
       boolean torn = false;
       try {
         // Array references first: the owner may replace them (growth) while we read.
         long[] sl = slots;
         String[] t = tag;
-        int best = firstPageSlot(sl, addr);
-        int n = best != NIL ? NIL : root; // a first-page hit is the answer; else walk the tree
-        for (int depth = 0; n != NIL; depth++) {
-          int at = n * STRIDE;
-          if (depth > MAX_HEIGHT || n < 0 || at + STRIDE > sl.length) {
-            torn = true;
-            break;
-          }
-          long links = sl[at + 2];
-          if (Unsigned.le(sl[at], addr)) {
-            best = n;
-            n = (int) links;
-          } else {
-            n = (int) (links >>> 32);
-          }
-        }
-        if (!torn && best != NIL && best < t.length) {
+        int entry = firstPage.floorEntry(sl, STRIDE, addr, PAGES_BACK);
+        // The index's floor entry is the tree's (its tag read only if it has one); else walk.
+        int best = entry != NIL ? entry & FirstPageIndex.SLOT : floorConcurrent(sl, addr);
+        if (best < 0 || best >= t.length) {
+          torn = true;
+        } else if (best != NIL) {
           int at = best * STRIDE;
-          long bs = sl[at];
-          long be = sl[at + 1];
+          bs = sl[at];
+          be = sl[at + 1];
           if (Unsigned.lt(addr, be)) {
-            String bt = t[best];
-            if (Unsigned.lt(bs, be)) found = new Area(bs, be, bt);
-            else torn = true;
+            found = true;
+            if (entry == NIL || (entry & FirstPageIndex.TAGGED) != 0) bt = t[best];
+            torn = !Unsigned.lt(bs, be);
           }
         }
       } catch (RuntimeException raced) {
-        torn = true; // a torn read (a stale index, a null tag): validation would fail anyway
+        torn = true; // a torn read (a stale index): validation would fail anyway
       }
-      if (!torn && lock.validate(stamp)) return found;
+      if (!torn && lock.validate(stamp)) return found ? new Area(bs, be, bt) : null;
     }
     // The owner kept writing: take the read lock once.
     long stamp = lock.readLock();
@@ -250,74 +246,29 @@ public final class BusyTree {
   }
 
   /**
-   * The slot whose area starts in {@code addr}'s page and contains {@code addr}, or NIL. Any
-   * thread: bounded by the table's length and bounds-checked, so a torn read ends (validation then
-   * discards it).
+   * {@link #floor} for a reader on another thread over the slot array {@code sl} it read: the slot,
+   * NIL, or -1 when the read is torn (an index out of bounds, a walk deeper than any AVL tree).
    */
-  private int firstPageSlot(long[] sl, long addr) {
-    int[] table = firstPage;
-    int mask = table.length - 1;
-    long key = addr & pageMask;
-    for (int i = hash(key) & mask, probes = 0; probes <= mask; i = (i + 1) & mask, probes++) {
-      int s = table[i];
-      if (s == NIL) return NIL;
-      int at = s * STRIDE;
-      if (s < 0 || at + STRIDE > sl.length) return NIL;
-      long st = sl[at];
-      if ((st & pageMask) == key && Unsigned.le(st, addr) && Unsigned.lt(addr, sl[at + 1])) return s;
+  private int floorConcurrent(long[] sl, long addr) {
+    int best = NIL;
+    int n = root;
+    for (int depth = 0; n != NIL; depth++) {
+      int at = n * STRIDE;
+      if (depth > MAX_HEIGHT || n < 0 || at + STRIDE > sl.length) return -1;
+      long links = sl[at + 2];
+      if (Unsigned.le(sl[at], addr)) {
+        best = n;
+        n = (int) links;
+      } else {
+        n = (int) (links >>> 32);
+      }
     }
-    return NIL;
+    return best;
   }
 
   /** The slot of the area starting exactly at {@code start}, or NIL: a probe run of the index (owner). */
   private int slotStartingAt(long start) {
-    int[] table = firstPage;
-    int mask = table.length - 1;
-    for (int i = hash(start & pageMask) & mask; table[i] != NIL; i = (i + 1) & mask) {
-      if (start(table[i]) == start) return table[i];
-    }
-    return NIL;
-  }
-
-  private int hash(long key) {
-    return (int) (((key >>> pageShift) * 0x9E3779B97F4A7C15L) >>> 32);
-  }
-
-  /** Adds slot {@code x} to the first-page index (under the write lock). */
-  private void indexPut(int x) {
-    if (2L * count > firstPage.length) {
-      // Filled before published, like grow(): a reader sees the old table or the whole new one.
-      int[] bigger = new int[firstPage.length * 2];
-      int[] old = firstPage;
-      firstPage = bigger;
-      for (int s : old) if (s != NIL) place(bigger, s);
-    }
-    place(firstPage, x);
-  }
-
-  private void place(int[] table, int s) {
-    int mask = table.length - 1;
-    int i = hash(start(s) & pageMask) & mask;
-    while (table[i] != NIL) i = (i + 1) & mask;
-    table[i] = s;
-  }
-
-  /** Removes slot {@code n} from the first-page index (under the write lock): backward shift. */
-  private void indexRemove(int n) {
-    int[] table = firstPage;
-    int mask = table.length - 1;
-    int i = hash(start(n) & pageMask) & mask;
-    while (table[i] != n) i = (i + 1) & mask;
-    // Close the gap: move later entries of the run back if their home is not in (i, j].
-    for (int j = (i + 1) & mask; table[j] != NIL; j = (j + 1) & mask) {
-      int home = hash(start(table[j]) & pageMask) & mask;
-      boolean stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
-      if (!stays) {
-        table[i] = table[j];
-        i = j;
-      }
-    }
-    table[i] = NIL;
+    return firstPage.slotStartingAt(slots, STRIDE, start);
   }
 
   @Override
@@ -464,7 +415,7 @@ public final class BusyTree {
   }
 
   private void grow() {
-    int next = (int) Math.min((long) tag.length + (tag.length >> 1) + 1, (Integer.MAX_VALUE - 8) / STRIDE);
+    int next = (int) Math.min((long) tag.length + (tag.length >> 1) + 1, FirstPageIndex.SLOT + 1L);
     if (next == tag.length) throw new IllegalStateException("busy tree is full");
     // New arrays are filled before they are published: a concurrent reader that sees the old
     // arrays, the new ones or one of each reads valid slots or fails validation.

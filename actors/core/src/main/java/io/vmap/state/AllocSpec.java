@@ -105,6 +105,17 @@ public record AllocSpec(long size, long align, long lo, long hi, int home, Strin
     }
   }
 
+  /**
+   * {@code spec}, as a request carried it, checked against {@code g} ({@link #checkedAgainst}); a
+   * request without one is invalid too.
+   *
+   * @throws Invalid naming the first bad value, or the missing spec
+   */
+  public static AllocSpec checked(AllocSpec spec, Geometry g) {
+    if (spec == null) throw new Invalid("no allocation spec");
+    return spec.checkedAgainst(g);
+  }
+
   public AllocSpec withHome(int node) {
     return new AllocSpec(size, align, lo, hi, node, tag, policy, tenant);
   }

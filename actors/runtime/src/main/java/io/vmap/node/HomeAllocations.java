@@ -86,8 +86,7 @@ final class HomeAllocations {
     }
     AllocSpec spec;
     try {
-      if (m.spec() == null) throw new AllocSpec.Invalid("no allocation spec");
-      spec = m.spec().checkedAgainst(c.geometry);
+      spec = AllocSpec.checked(m.spec(), c.geometry);
     } catch (AllocSpec.Invalid e) {
       c.responses.now(refuse(id, ErrorCode.EINVAL, e.getMessage()));
       return;

@@ -27,8 +27,8 @@ final class Inspection {
 
   void onGetInfo(GetInfo m) {
     NodeState s = c.state;
-    m.replyTo().tell(new NodeInfo(c.node, new ArrayList<>(s.busyAreas()), s.unpurged(), s.freeBytes(), s.freeBlocks(),
-        s.largestFreeBlock(), s.reservationCount(), s.reservedBytes(), s.heldParts().size(), s.ownership().owners(),
+    m.replyTo().tell(new NodeInfo(c.node, new ArrayList<>(s.busyAreas()), s.lazy().unpurged(), s.freeBytes(), s.freeBlocks(),
+        s.largestFreeBlock(), s.spans().reservationCount(), s.spans().reservedBytes(), s.spans().heldParts().size(), s.ownership().owners(),
         s.ownership().usages()));
   }
 
@@ -43,11 +43,11 @@ final class Inspection {
     FreeRuns free = s.freeRuns();
     long[][] plain = free.plainBlocks();
     List<LazyArea> spanning = new ArrayList<>();
-    for (Map.Entry<Long, List<Part>> e : s.spanningParts().entrySet()) {
+    for (Map.Entry<Long, List<Part>> e : s.spans().spanningParts().entrySet()) {
       Area a = s.busyAt(e.getKey());
       if (a != null) spanning.add(new LazyArea(a, c.node, List.copyOf(e.getValue())));
     }
-    m.replyTo().tell(new NodeReport(c.node, plain[0], plain[1], new ArrayList<>(s.busyAreas()), spanning, s.unpurged(),
-        new ArrayList<>(s.heldParts()), spans.ages(), free.runsOnly()));
+    m.replyTo().tell(new NodeReport(c.node, plain[0], plain[1], new ArrayList<>(s.busyAreas()), spanning,
+        s.lazy().unpurged(), new ArrayList<>(s.spans().heldParts()), spans.ages(), free.runsOnly()));
   }
 }

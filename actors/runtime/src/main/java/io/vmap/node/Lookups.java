@@ -85,7 +85,7 @@ final class Lookups {
       c.responses.now(refuse(m.key(), m.by().sees(owner(inside)) ? notItsStart(m.addr(), inside) : noArea(m.addr())));
       return;
     }
-    int startOwner = c.state.startOwnerCovering(m.addr());
+    int startOwner = c.state.spans().startOwnerCovering(m.addr());
     if (startOwner >= 0 && startOwner != c.node) {
       // Inside a piece of another node's spanning area: only its start owner knows if it is busy.
       List<PendingFree> waiting = checking.computeIfAbsent(m.addr(), a -> new ArrayList<>());
@@ -158,7 +158,7 @@ final class Lookups {
     }
     // find_vmap_area()'s scan of other nodes, bounded: an area covering addr but starting on another
     // node must be a spanning area, and its piece in our zone records which node holds its start.
-    int startOwner = c.state.startOwnerCovering(m.addr());
+    int startOwner = c.state.spans().startOwnerCovering(m.addr());
     if (startOwner >= 0 && startOwner != c.node) {
       c.peers.node(startOwner).tell(new FindHere(m.key(), m.addr(), replyTo, m.by()));
     } else {

@@ -46,8 +46,7 @@ final class NeighbourAttempts {
     }
     AllocSpec spec;
     try {
-      if (m.spec() == null) throw new AllocSpec.Invalid("no allocation spec");
-      spec = m.spec().checkedAgainst(c.geometry);
+      spec = AllocSpec.checked(m.spec(), c.geometry);
     } catch (AllocSpec.Invalid e) {
       m.replyTo().tell(new AttemptFailed(attempt, ErrorCode.EINVAL, e.getMessage()));
       return;

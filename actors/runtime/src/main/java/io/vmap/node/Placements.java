@@ -59,7 +59,7 @@ final class Placements {
       if (c.state.answer(a, true) != null) continue; // freed as not kept; the space was reused
       placed(a, area);
     }
-    for (Map.Entry<ReservationId, Decision> e : c.state.decisions()) {
+    for (Map.Entry<ReservationId, Decision> e : c.state.spans().decisions()) {
       if (e.getValue() != Decision.COMMITTED) continue;
       ReservationId r = e.getKey();
       if (!r.area().equals(c.state.busyAt(r.area().start())) || c.state.answer(r, true) != null) continue;

@@ -7,6 +7,7 @@ import io.vmap.protocol.PurgeProtocol.SpliceLazy;
 import io.vmap.space.Area;
 import io.vmap.state.HeldPart;
 import io.vmap.state.LazyArea;
+import io.vmap.state.LazyBook;
 import io.vmap.state.NodeEvent;
 import io.vmap.state.NodeState;
 import io.vmap.state.ReleasePiece;
@@ -32,11 +33,11 @@ final class PurgeParticipant {
 
   void onSplice(SpliceLazy m) {
     NodeState state = c.state;
-    if (m.epoch() <= state.spliceEpoch()) {
+    if (m.epoch() <= state.lazy().spliceEpoch()) {
       // A repeated request (the coordinator resends until it has every node's answer, or a
       // duplicate): the splice happened already; answer with what it handed over and is not
       // released yet, without splicing later frees into an epoch that may be flushing already.
-      PurgeProtocol.Spliced again = new PurgeProtocol.Spliced(m.epoch(), c.node, state.purging());
+      PurgeProtocol.Spliced again = new PurgeProtocol.Spliced(m.epoch(), c.node, state.lazy().purging());
       c.durability.afterStored(() -> m.replyTo().tell(again));
       return;
     }
@@ -56,16 +57,16 @@ final class PurgeParticipant {
     //    state remembers the pieces of the epoch it last released in, also across a restart;
     //  - of the epoch this node spliced last, only areas it handed over (purging) are released,
     //    never one freed after the splice (it has not been flushed).
-    long spliced = c.state.spliceEpoch();
+    long spliced = c.state.lazy().spliceEpoch();
     List<ReleasePiece> pieces;
     if (m.epoch() < spliced) {
       pieces = List.of();
     } else {
-      NodeState state = c.state;
+      LazyBook lazy = c.state.lazy();
       long epoch = m.epoch();
       boolean identified = m.areas() != null && m.areas().size() == m.pieces().size();
       // Parts still reserved here (a lost CommitPart) become held parts first.
-      spans.commitReservedPieces(m.pieces(), identified ? m.areas() : null, p -> state.releasedInEpoch(epoch, p));
+      spans.commitReservedPieces(m.pieces(), identified ? m.areas() : null, p -> lazy.releasedInEpoch(epoch, p));
       pieces = new ArrayList<>(m.pieces().size());
       Set<ReleasePiece> inBatch = new HashSet<>(); // a piece named twice in one batch is released once
       for (int i = 0; i < m.pieces().size(); i++) {
@@ -75,9 +76,9 @@ final class PurgeParticipant {
         // (the state records only the other pieces: NodeState.apply(PiecesReleased)).
         boolean byPurgingMap = own && m.epoch() == spliced;
         // One lookup serves both checks below: a release batch is memory-bound on these maps.
-        LazyArea purging = own ? c.state.purgingAt(p.areaStart()) : null;
+        LazyArea purging = own ? lazy.purgingAt(p.areaStart()) : null;
         if (byPurgingMap && purging == null) continue;
-        if (!byPurgingMap && (state.releasedInEpoch(epoch, p) || !inBatch.add(p))) continue;
+        if (!byPurgingMap && (lazy.releasedInEpoch(epoch, p) || !inBatch.add(p))) continue;
         // The area there now must be the one released (a newer area may lie at the same address).
         if (identified
             && !m.areas().get(i).equals(purging != null ? purging.area() : areaAt(p.start(), own))) {
@@ -97,17 +98,16 @@ final class PurgeParticipant {
   /** The area whose unreleased piece starts at {@code start}: own (purging or lazy) or held. */
   private Area areaAt(long start, boolean own) {
     if (own) {
-      LazyArea la = c.state.purgingAt(start);
-      if (la == null) la = c.state.lazyAt(start);
+      LazyArea la = c.state.lazy().unreleasedAt(start);
       return la == null ? null : la.area();
     }
-    HeldPart h = c.state.heldAt(start);
+    HeldPart h = c.state.spans().heldAt(start);
     return h == null ? null : h.area();
   }
 
   void onReportUnreleased(ReportUnreleased m) {
     PurgeProtocol.Unreleased reply =
-        new PurgeProtocol.Unreleased(c.node, c.state.spliceEpoch(), c.state.purging(), c.state.unpurgedPages());
+        new PurgeProtocol.Unreleased(c.node, c.state.lazy().spliceEpoch(), c.state.lazy().purging(), c.state.lazy().unpurgedPages());
     c.durability.afterStored(() -> m.replyTo().tell(reply));
   }
 }

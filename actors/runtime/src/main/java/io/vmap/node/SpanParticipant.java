@@ -45,33 +45,33 @@ final class SpanParticipant {
     // Reservations recovered from the journal: their lease timers died with the previous
     // incarnation. Arm them again (a full lease from now), or they would hold space for good;
     // their age counts from this incarnation's start.
-    for (Reservation r : c.state.reservations()) {
+    for (Reservation r : c.state.spans().reservations()) {
       reservedAt.put(r.id(), new long[] {startedNanos, c.settings.lease().toMillis()});
       c.timers.startSingleTimer(r.id(), new Internal.LeaseExpired(r.id()), c.settings.lease());
     }
   }
 
   void onGetEdgeRuns(GetEdgeRuns m) {
-    m.replyTo().tell(new EdgeRuns(m.query(), c.node, c.state.edgeRuns(m.firstZone(), m.lastZone())));
+    m.replyTo().tell(new EdgeRuns(m.query(), c.node, c.state.spans().edgeRuns(m.firstZone(), m.lastZone())));
   }
 
   void onReserve(Reserve m) {
     ReservationId id = m.id();
-    if (c.state.reservation(id) != null) {
+    if (c.state.spans().reservation(id) != null) {
       c.durability.afterStored(() -> m.replyTo().tell(new ReserveReply(id, c.node, true, null)));
       return;
     }
     String refusal = m.startOwner() != c.geometry.nodeOf(id.area().start())
         ? "start owner " + m.startOwner() + " is not node " + c.geometry.nodeOf(id.area().start()) + " of " + id.area()
-        : c.state.reserveRefusal(id, id.area(), m.myParts());
+        : c.state.spans().reserveRefusal(id, id.area(), m.myParts());
     if (refusal != null) {
       m.replyTo().tell(new ReserveReply(id, c.node, false, refusal));
       return;
     }
     c.state.apply(new NodeEvent.SpanReserved(new Reservation(id, m.startOwner(), m.myParts(), m.allParts())));
     c.timers.startSingleTimer(id, new Internal.LeaseExpired(id), Duration.ofMillis(m.leaseMillis()));
-    if (reservedAt.size() > 2 * c.state.reservationCount() + 64) {
-      reservedAt.keySet().removeIf(k -> c.state.reservation(k) == null);
+    if (reservedAt.size() > 2 * c.state.spans().reservationCount() + 64) {
+      reservedAt.keySet().removeIf(k -> c.state.spans().reservation(k) == null);
     }
     reservedAt.put(id, new long[] {System.nanoTime(), m.leaseMillis()});
     c.durability.afterStored(() -> m.replyTo().tell(new ReserveReply(id, c.node, true, null)));
@@ -79,7 +79,7 @@ final class SpanParticipant {
 
   void onCommitArea(CommitArea m) {
     ReservationId id = m.id();
-    Reservation r = c.state.reservation(id);
+    Reservation r = c.state.spans().reservation(id);
     boolean committed;
     if (r != null && r.startOwner() == c.node) {
       c.state.commit(id, m.tenant());
@@ -88,7 +88,7 @@ final class SpanParticipant {
       placements.placed(id, r.area());
     } else {
       // Too late (lease expired, cancelled) or a retry of a commit that already happened.
-      Decision d = c.state.decision(id);
+      Decision d = c.state.spans().decision(id);
       if (d == null) c.state.apply(new NodeEvent.SpanResolved(id));
       committed = d == Decision.COMMITTED;
     }
@@ -97,21 +97,21 @@ final class SpanParticipant {
   }
 
   void onCommitPart(CommitPart m) {
-    if (c.state.reservation(m.id()) != null) {
+    if (c.state.spans().reservation(m.id()) != null) {
       c.state.apply(new NodeEvent.SpanPartCommitted(m.id()));
       c.timers.cancel(m.id());
     }
   }
 
   void onCancel(CancelReservation m) {
-    if (c.state.reservation(m.id()) != null) {
+    if (c.state.spans().reservation(m.id()) != null) {
       c.state.apply(new NodeEvent.SpanCancelled(m.id()));
       c.timers.cancel(m.id());
     }
   }
 
   void onLeaseExpired(Internal.LeaseExpired m) {
-    Reservation r = c.state.reservation(m.id());
+    Reservation r = c.state.spans().reservation(m.id());
     if (r == null) return;
     if (r.startOwner() == c.node) {
       c.log.info("reservation {} for {} expired uncommitted", r.id(), r.area());
@@ -126,7 +126,7 @@ final class SpanParticipant {
 
   void onResolve(ResolveReservation m) {
     if (m.asker() < 0 || m.asker() >= c.geometry.nodes()) return;
-    Decision d = c.state.decision(m.id());
+    Decision d = c.state.spans().decision(m.id());
     if (d == null) {
       c.state.apply(new NodeEvent.SpanResolved(m.id()));
       d = Decision.ABORTED;
@@ -141,7 +141,7 @@ final class SpanParticipant {
   }
 
   void onResolution(Resolution m) {
-    if (c.state.reservation(m.id()) == null) return;
+    if (c.state.spans().reservation(m.id()) == null) return;
     switch (m.decision()) {
       case COMMITTED -> {
         c.state.apply(new NodeEvent.SpanPartCommitted(m.id()));
@@ -159,10 +159,8 @@ final class SpanParticipant {
   private boolean holds(Area area) {
     long start = area.start();
     if (area.equals(c.state.busyAt(start))) return true;
-    var lazy = c.state.lazyAt(start);
-    if (lazy != null && lazy.area().equals(area)) return true;
-    var purging = c.state.purgingAt(start);
-    return purging != null && purging.area().equals(area);
+    var freed = c.state.lazy().unreleasedAt(start);
+    return freed != null && freed.area().equals(area);
   }
 
   /**
@@ -176,11 +174,11 @@ final class SpanParticipant {
    * @param releasedAlready pieces this epoch released before (skipped)
    */
   void commitReservedPieces(List<ReleasePiece> pieces, List<Area> areas, Predicate<ReleasePiece> releasedAlready) {
-    if (c.state.reservationCount() == 0) return;
+    if (c.state.spans().reservationCount() == 0) return;
     for (int i = 0; i < pieces.size(); i++) {
       ReleasePiece p = pieces.get(i);
       if (p.start() == p.areaStart() || releasedAlready.test(p)) continue;
-      for (Reservation r : new ArrayList<>(c.state.reservations())) {
+      for (Reservation r : new ArrayList<>(c.state.spans().reservations())) {
         if (r.startOwner() == c.node || r.area().start() != p.areaStart()) continue;
         if (areas != null && !areas.get(i).equals(r.area())) continue;
         for (Part part : r.myParts()) {
@@ -198,7 +196,7 @@ final class SpanParticipant {
   List<ReservationAge> ages() {
     long now = System.nanoTime();
     List<ReservationAge> out = new ArrayList<>();
-    for (Reservation r : c.state.reservations()) {
+    for (Reservation r : c.state.spans().reservations()) {
       // Reservations recovered from the journal count from this incarnation's start.
       long[] since = reservedAt.getOrDefault(r.id(), new long[] {startedNanos, c.settings.lease().toMillis()});
       out.add(new ReservationAge(r.id(), r.area(), r.startOwner(), r.myParts(), (now - since[0]) / 1_000_000, since[1]));
