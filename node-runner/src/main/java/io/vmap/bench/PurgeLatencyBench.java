@@ -88,7 +88,7 @@ final class PurgeLatencyBench {
       if (b == Integer.MAX_VALUE) continue;
       // The same with other caps on the batches in flight over all nodes, in the same run (on a
       // shared machine only figures of one run compare): 1, 2, and one per node (no cap, as before).
-      int configured = ConfigFactory.load().getInt(PurgeCoordinator.BATCHES_IN_FLIGHT_PATH);
+      int configured = inFlight(p.nodes());
       for (int k : new java.util.TreeSet<>(List.of(1, 2, p.nodes()))) {
         if (k == configured || k > p.nodes()) continue;
         progress.current("purge_latency_test embedded release-batch " + b + ", " + k + " in flight");
@@ -105,6 +105,12 @@ final class PurgeLatencyBench {
       }
     }
     return rows;
+  }
+
+  /** The configured cap on release batches in flight, at most one per node (0 in the configuration: no cap). */
+  private static int inFlight(int nodes) {
+    int k = ConfigFactory.load().getInt(PurgeCoordinator.BATCHES_IN_FLIGHT_PATH);
+    return k == 0 ? nodes : Math.min(k, nodes);
   }
 
   /** Alloc call and answer times, and the areas, of one thread. */
@@ -299,7 +305,7 @@ final class PurgeLatencyBench {
         + "(one page each, no frees, open loop at %d/s each, latency from when due); nodes=%d; %d rounds per row "
         + "after one warm-up round; release batches in flight over all nodes: %d (%s) unless the row says%n",
         p.areas(), p.threads(), p.ratePerThread(), p.nodes(), p.rounds(),
-        ConfigFactory.load().getInt(PurgeCoordinator.BATCHES_IN_FLIGHT_PATH), PurgeCoordinator.BATCHES_IN_FLIGHT_PATH);
+        inFlight(p.nodes()), PurgeCoordinator.BATCHES_IN_FLIGHT_PATH);
     out.printf("# machine: %d CPUs, load average %s (1/5/15 min, at the end of the run)%n",
         Runtime.getRuntime().availableProcessors(), Report.loadAverage());
     out.printf("%-12s %-18s %15s %7s %9s | %-44s | %-30s%n", "target", "release-batch", "purge ms* (max)", "GC ms*", "released",

@@ -27,11 +27,11 @@ import java.util.Set;
  * on that node) and the pieces other nodes' areas left queued for it (parts of spanning areas). So
  * starting the phase and answering a batch cost O(batch), whatever the number of areas purged.
  *
- * <p>At most {@code inFlight} batches are outstanding across all nodes at once: nodes with something
- * to release wait in a round-robin queue for a free slot. Without that cap, with 16 nodes every node
- * had a batch at once and an allocation to any node queued on the nodes' 2 dispatcher threads behind
- * up to 15 release batches (p99 2.3 ms during a purge of 100,000 areas, against 1.2 ms with one
- * node); with it, behind at most {@code inFlight} (BENCHMARKS.md, purge latency).
+ * <p>At most {@code inFlight} batches are outstanding across all nodes at once
+ * ({@code vmap.purge.batches-in-flight}; unbounded by default): nodes with something to release wait
+ * in a round-robin queue for a free slot. Without a cap, with 16 nodes every node has a batch at once
+ * and an allocation to any node may queue on the nodes' dispatcher threads behind up to 15 release
+ * batches; with it, behind at most {@code inFlight}, for a longer purge (BENCHMARKS.md, purge latency).
  *
  * <p>The start piece of a spanning area is sent only once every part other nodes hold of it is
  * released. A start owner forgets an area when its own piece is released, and a successor
