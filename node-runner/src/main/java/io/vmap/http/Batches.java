@@ -19,27 +19,37 @@ import java.util.function.IntSupplier;
  * {@code POST /v1/areas/batch}: every operation of the body is submitted to the client at once, in
  * order, so they travel to the nodes many to a message; each gets its own result, exactly what the
  * single-operation route would answer (an invalid operation fails alone, with EINVAL naming its
- * index and field).
+ * index and field). Each operation is counted for its vmap node as a single request is ({@link
+ * Observer}), timed from the batch's start to its own result.
  */
 final class Batches {
+
+  /** Where each operation's result is counted: its kind, its vmap node (or "unattributed"), its time, whether it failed. */
+  interface Observer {
+    void account(String op, String node, long nanos, boolean error);
+  }
 
   private final VmapClient client;
   private final IntSupplier anyHome;
   private final int maxOps;
   private final InFlight inFlight;
+  private final Observer observer;
+  private long t0;
 
   /**
    * Operations of {@code client}'s principal; {@code anyHome}: the next home node for a batch whose
    * allocations name none (drawn once per batch).
    */
-  Batches(VmapClient client, IntSupplier anyHome, int maxOps, InFlight inFlight) {
+  Batches(VmapClient client, IntSupplier anyHome, int maxOps, InFlight inFlight, Observer observer) {
     this.client = client;
     this.anyHome = anyHome;
     this.maxOps = maxOps;
     this.inFlight = inFlight;
+    this.observer = observer;
   }
 
   CompletableFuture<BatchResponse> run(String body) {
+    t0 = System.nanoTime();
     BatchRequest req = Api.read(body, BatchRequest.class);
     if (req.ops() == null) throw new Api.BadJson("ops: missing (a list of operations)");
     int n = req.ops().size();
@@ -50,7 +60,7 @@ final class Batches {
     int[] home = {-1};
     IntSupplier batchHome = () -> home[0] >= 0 ? home[0] : (home[0] = anyHome.getAsInt());
     try {
-      for (int i = 0; i < n; i++) results.add(submit(i, req.ops().get(i), batchHome));
+      for (int i = 0; i < n; i++) results.add(counted(req.ops().get(i), submit(i, req.ops().get(i), batchHome)));
     } catch (RuntimeException e) {
       inFlight.release(n);
       throw e;
@@ -90,6 +100,22 @@ final class Batches {
     } catch (IllegalArgumentException bad) {
       return CompletableFuture.completedFuture(failed(i, bad));
     }
+  }
+
+  /**
+   * {@code result}, counted once known: an allocation for the node its area starts on, a free or a
+   * find for {@code nodeOf(addr)}, "unattributed" without an address (a failed allocation, a bad op).
+   */
+  private CompletableFuture<BatchResponse.Result> counted(BatchRequest.Op op, CompletableFuture<BatchResponse.Result> result) {
+    String kind = op == null || op.op() == null ? "" : op.op();
+    if (!kind.equals("alloc") && !kind.equals("free") && !kind.equals("find")) return result;
+    return result.whenComplete((r, t) -> {
+      boolean error = t != null || r.status() >= 400;
+      String node = "unattributed";
+      Long addr = kind.equals("alloc") ? (error || r.area() == null ? null : r.area().start()) : op.addr();
+      if (addr != null) node = Integer.toString(client.geometry().nodeOf(addr));
+      observer.account(kind, node, System.nanoTime() - t0, error);
+    });
   }
 
   /** The error result of operation {@code i}: its code's status; a bad operation names its index. */

@@ -31,7 +31,8 @@ import java.util.function.ToLongFunction;
  *   <li>{@code vmap_info_scrape_errors_total}: scrape-time info calls that failed.
  *   <li>{@code vmap_node_requests_total{node,op}}, {@code vmap_node_request_errors_total{node,op}}
  *       (answers of status 400 and up) and {@code vmap_node_request_latency_seconds{node}}: the
- *       allocator requests ({@code /v1/areas...}) this member served, per vmap node, as the operator
+ *       allocator requests ({@code /v1/areas...}, each operation of a {@code POST /v1/areas/batch}
+ *       counted as one, timed to its own result) this member served, per vmap node, as the operator
  *       page's Nodes panel counts them (an allocation for the node its area starts on, a free or find
  *       for {@code nodeOf(addr)}, {@code node="unattributed"} when there is no address). A node gets
  *       its series when first served.

@@ -236,6 +236,14 @@ final class UiRoutes extends AllDirectives {
         // a malformed address: counted, but for no node
       }
     }
+    account(op, node, nanos, error);
+  }
+
+  /**
+   * Counts one allocator operation for vmap node {@code node} (a number or "unattributed"): a
+   * single request's ({@link #observe}) or one of a batch's ({@link Batches}), alike.
+   */
+  void account(String op, String node, long nanos, boolean error) {
     traffic.record("op:" + op, nanos, error);
     traffic.record("node:" + node, nanos, error);
     metrics.nodeRequest(node, op, nanos, error);

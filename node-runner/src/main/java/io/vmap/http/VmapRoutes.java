@@ -164,7 +164,7 @@ final class VmapRoutes extends AllDirectives {
 
   /** A batch of {@code client}'s principal; the limit on operations in flight is the member's, shared by all. */
   private CompletionStage<HttpResponse> batch(VmapClient client, String body) {
-    return new Batches(client, this::anyHome, limits.batchOps(), inFlight).run(body).thenApply(r -> json(StatusCodes.OK, r));
+    return new Batches(client, this::anyHome, limits.batchOps(), inFlight, ui::account).run(body).thenApply(r -> json(StatusCodes.OK, r));
   }
 
   private CompletionStage<HttpResponse> find(VmapClient client, String segment) {
@@ -333,6 +333,10 @@ final class VmapRoutes extends AllDirectives {
       // (README "HTTP API").
       case EDQUOT -> StatusCodes.TOO_MANY_REQUESTS;
       case EPERM -> StatusCodes.FORBIDDEN;
+      // The retry's first answer is gone: asking again cannot help (README "Decisions" 2).
+      case ESTALE -> StatusCodes.GONE;
+      // A reused request id with other parameters, as the Idempotency-Key draft and Stripe answer.
+      case EEXIST -> StatusCodes.UNPROCESSABLE_ENTITY;
     };
   }
 

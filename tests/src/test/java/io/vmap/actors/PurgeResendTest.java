@@ -5,7 +5,6 @@ import static io.vmap.actors.VmapTestSupport.geometry;
 import static io.vmap.actors.VmapTestSupport.nothingBefore;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
 import io.vmap.actors.VmapTestSupport.Directory;
@@ -15,34 +14,19 @@ import io.vmap.purge.PurgeCoordinator;
 import io.vmap.space.Geometry;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
  * The purge coordinator resends what a phase still waits for, and counts each node's answer once.
  *
- * <p>On the real clock, unlike the other actor tests: the coordinator's resend tick comes from the
- * scheduler, but it decides whether a request is due by {@code System.nanoTime()}, so under
- * Akka's ManualTime the tick fires and nothing is ever due. So this test only asserts what
- * happens (a resend within {@link VmapTestSupport#WAIT}, one count per node), never how soon.
+ * <p>On {@link AllocatorTestBase#manualTime}: the coordinator counts resend ticks of the scheduler
+ * and a request is due again at the second tick after it was sent, so nothing is resent until the
+ * test moves the clock by twice {@link #RESEND_AFTER}, and then it is.
  */
-class PurgeResendTest {
+class PurgeResendTest extends AllocatorTestBase {
 
   static final Geometry G = geometry(0x100000, 16, 2);
   static final Duration RESEND_AFTER = Duration.ofMillis(100);
-
-  static ActorTestKit testKit;
-
-  @BeforeAll
-  static void start() {
-    testKit = ActorTestKit.create();
-  }
-
-  @AfterAll
-  static void stop() {
-    testKit.shutdownTestKit();
-  }
 
   @Test
   void anUnansweredSpliceIsSentAgainAndARepeatedAnswerCountsOnce() {
@@ -61,6 +45,10 @@ class PurgeResendTest {
     // Nobody answers at first (lost answers): node 0's splice comes again, same epoch, same coordinator.
     PurgeProtocol.SpliceLazy s0 = n0.expectMessageClass(PurgeProtocol.SpliceLazy.class, WAIT);
     assertEquals(1, s0.epoch());
+    // One tick is not enough: a request is due at the second tick after it was sent.
+    manualTime.timePasses(RESEND_AFTER);
+    nothingBefore(n0, new NodeMessage.Wake());
+    manualTime.timePasses(RESEND_AFTER);
     PurgeProtocol.SpliceLazy again = n0.expectMessageClass(PurgeProtocol.SpliceLazy.class, WAIT);
     assertEquals(1, again.epoch());
     assertEquals(s0.replyTo(), again.replyTo());
@@ -73,7 +61,7 @@ class PurgeResendTest {
     assertEquals("splicing", st.expectMessageClass(PurgeProtocol.Status.class, WAIT).phase());
     nothingBefore(done, new PurgeProtocol.PurgeDone(-1, -1, -1));
 
-    // Node 1's answer ends the epoch (nothing was lazy anywhere) and answers the purge.
+    // Node 1's answer ends the epoch (its splice was resent too: fish past the copies) (nothing was lazy anywhere) and answers the purge.
     VmapTestSupport.next(n1, PurgeProtocol.SpliceLazy.class).replyTo().tell(new PurgeProtocol.Spliced(1, 1, List.of()));
     PurgeProtocol.PurgeDone pd = done.expectMessageClass(PurgeProtocol.PurgeDone.class, WAIT);
     assertEquals(1, pd.epoch());

@@ -177,4 +177,63 @@ class RequestIdTest extends AllocatorTestBase {
     assertEquals(a.area(), await(c.free(a.start(), "x")));
     assertTrue(busy().isEmpty(), "no second area: " + busy());
   }
+
+  /**
+   * README "Error codes" EEXIST: an id reused for a different request is refused, naming the id,
+   * and changes nothing (Stripe and the Idempotency-Key draft answer it with 422).
+   */
+  @Test
+  void anIdReusedForADifferentAllocationIsRefusedWithEexistNamingItAndChangesNothing() {
+    start();
+    Allocation first = await(c.alloc(AllocOptions.size(0x3000).home(0).tag("a").requestId("order-7")));
+    List<AllocOptions> others = List.of(
+        AllocOptions.size(0x4000).home(0).tag("a").requestId("order-7"),
+        AllocOptions.size(0x3000).align(0x10000).home(0).tag("a").requestId("order-7"),
+        AllocOptions.size(0x3000).home(0).tag("b").requestId("order-7"));
+    for (AllocOptions o : others) {
+      var e = VmapTestSupport.exception(c.alloc(o));
+      assertEquals(ErrorCode.EEXIST, e.code(), o::toString);
+      assertTrue(e.reason().contains("'order-7'"), e.reason());
+    }
+    // Another tenant's id space is its own: the same id there is a new request.
+    Allocation theirs = await(vmap.client("acme").alloc(AllocOptions.size(0x4000).home(0).requestId("order-7")));
+    assertEquals(List.of(first.area(), theirs.area()), busy());
+    // The first request's retry still gets its first answer.
+    assertEquals(first, await(c.alloc(AllocOptions.size(0x3000).home(0).tag("a").requestId("order-7"))));
+  }
+
+  @Test
+  void anIdReusedForAFreeOfAnotherAddressIsRefusedWithEexistAndFreesNothing() {
+    start();
+    Allocation a = await(c.alloc(AllocOptions.size(0x1000).home(0)));
+    Allocation b = await(c.alloc(AllocOptions.size(0x1000).home(0)));
+    assertEquals(a.area(), await(c.free(a.start(), "f-1")));
+    var e = VmapTestSupport.exception(c.free(b.start(), "f-1"));
+    assertEquals(ErrorCode.EEXIST, e.code());
+    assertTrue(e.reason().contains("'f-1'"), e.reason());
+    assertEquals(List.of(b.area()), busy(), "b is not freed");
+    assertEquals(a.area(), await(c.free(a.start(), "f-1")), "the first free's answer stands");
+  }
+
+  /** While the first request with an id is still being placed, the same id with other parameters is refused too. */
+  @Test
+  void anIdReusedWhileItsFirstRequestIsBeingPlacedIsRefused() {
+    start();
+    TestProbe<ClientProtocol.Replies> p = testKit.createTestProbe(ClientProtocol.Replies.class);
+    // Node 0 full: a request homed on it walks to node 1 (answered later, alone).
+    for (int z = 0; z < 8; z++) await(c.alloc(AllocOptions.size(ZONE).home(0)));
+    AllocSpec walking = spec(0x1000, 0);
+    AllocSpec other = spec(0x2000, 0);
+    node(vmap, 0).tell(new ClientProtocol.Batch(0, List.of(
+        new ClientProtocol.AllocRequest(Requests.allocKey("w-1", walking), walking),
+        new ClientProtocol.AllocRequest(Requests.allocKey("w-1", other), other)), p.ref()));
+    ClientProtocol.Replies now = p.expectMessageClass(ClientProtocol.Replies.class);
+    ClientProtocol.Failed refused = (ClientProtocol.Failed) now.replies().get(0);
+    assertEquals(ErrorCode.EEXIST, refused.code());
+    assertEquals(Requests.allocKey("w-1", other), refused.key());
+    ClientProtocol.Allocated placed = Requests.reply(p, ClientProtocol.Allocated.class);
+    assertEquals(Requests.allocKey("w-1", walking), placed.key());
+    assertEquals(1, placed.node(), "placed by the walk");
+    assertEquals(9, busy().size(), "one area for the id, not two");
+  }
 }

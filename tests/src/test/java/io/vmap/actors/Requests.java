@@ -35,6 +35,16 @@ public final class Requests {
     return RequestKey.keyed("free", id);
   }
 
+  /** The key a {@code VmapClient} sends for caller-chosen id {@code id} of a free of {@code addr}. */
+  public static RequestKey freeKey(String id, long addr) {
+    return RequestKey.keyed("free", id, RequestKey.fingerprint(addr));
+  }
+
+  /** The key a {@code VmapClient} sends for caller-chosen id {@code id} of an allocation of {@code spec}. */
+  public static RequestKey allocKey(String id, AllocSpec spec) {
+    return RequestKey.keyed("alloc", id, RequestKey.fingerprint(spec));
+  }
+
   public static ClientProtocol.AllocRequest alloc(String id, AllocSpec spec) {
     return new ClientProtocol.AllocRequest(allocKey(id), spec);
   }

@@ -59,11 +59,11 @@ class TimeoutsTest extends AllocatorTestBase {
 
     CompletableFuture<Area> free = client.free(B + 0x1000, "free-1").toCompletableFuture();
     ClientProtocol.Batch asked = batchOfOne(n0);
-    assertEquals(Requests.freeKey("free-1"), asked.requests().get(0).key());
+    assertEquals(Requests.freeKey("free-1", B + 0x1000), asked.requests().get(0).key());
     manualTime.timePasses(timeout.minusMillis(1));
     // Still waiting: an answer now is the call's result.
     asked.replyTo().tell(new ClientProtocol.Replies(asked.batch(),
-        List.of(new ClientProtocol.Failed(Requests.freeKey("free-1"), ErrorCode.ENOENT, "none"))));
+        List.of(new ClientProtocol.Failed(Requests.freeKey("free-1", B + 0x1000), ErrorCode.ENOENT, "none"))));
     assertEquals(ErrorCode.ENOENT, failure(free));
 
     CompletableFuture<Area> unanswered = client.free(B + 0x2000, "free-2").toCompletableFuture();

@@ -80,6 +80,11 @@ final class VmapTestSupport {
 
   /** The error code the stage fails with; fails the test if it succeeds or fails otherwise. */
   static ErrorCode failure(CompletionStage<?> stage) {
+    return exception(stage).code();
+  }
+
+  /** The VmapException {@code stage} fails with (code and reason). */
+  static io.vmap.client.VmapException exception(CompletionStage<?> stage) {
     try {
       Object v = stage.toCompletableFuture().get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
       fail("expected a VmapException, got " + v);
@@ -89,7 +94,7 @@ final class VmapTestSupport {
           ? e.getCause().getCause() : e.getCause();
       if (c instanceof VmapException v) {
         assertTrue(v.reason() != null && !v.reason().isEmpty(), "a failure names its reason");
-        return v.code();
+        return v;
       }
       throw new AssertionError("expected a VmapException, got " + c, c);
     } catch (TimeoutException e) {

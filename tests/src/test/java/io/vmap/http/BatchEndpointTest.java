@@ -167,4 +167,33 @@ class BatchEndpointTest {
     for (BatchResponse.Result r : batch(frees)) assertEquals(204, r.status(), r::toString);
     assertEquals(0, vmap.client().info().toCompletableFuture().get(10, TimeUnit.SECONDS).busy().size());
   }
+
+  /** Operations of a batch count in /metrics per vmap node as single requests do. */
+  @Test
+  void aBatchsOperationsCountPerNodeInTheMetrics() throws Exception {
+    List<BatchResponse.Result> r = batch(List.of(
+        BatchRequest.Op.alloc(0x1000, 0, 0),
+        BatchRequest.Op.alloc(0x1000, 0, 1),
+        BatchRequest.Op.alloc(0x1000, 0, 1),
+        BatchRequest.Op.free(BASE),
+        BatchRequest.Op.free(BASE + 0x5000))); // nothing there: ENOENT on node 0
+    assertEquals(List.of(201, 201, 201, 204, 404), r.stream().map(BatchResponse.Result::status).toList());
+    assertEquals(200, batch(List.of(BatchRequest.Op.find(BASE + ZONE))).get(0).status());
+    java.util.Map<String, String> m = new java.util.HashMap<>();
+    HttpResponse<String> scrape = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).GET().build(),
+        HttpResponse.BodyHandlers.ofString());
+    for (String line : scrape.body().lines().toList()) {
+      if (!line.startsWith("#") && line.contains(" ")) m.put(line.substring(0, line.lastIndexOf(' ')), line.substring(line.lastIndexOf(' ') + 1));
+    }
+    for (String[] e : new String[][] {
+        {"vmap_node_requests_total{node=\"0\",op=\"alloc\"}", "1"},
+        {"vmap_node_requests_total{node=\"1\",op=\"alloc\"}", "2"},
+        {"vmap_node_requests_total{node=\"0\",op=\"free\"}", "2"},
+        {"vmap_node_request_errors_total{node=\"0\",op=\"free\"}", "1"},
+        {"vmap_node_requests_total{node=\"1\",op=\"find\"}", "1"},
+        {"vmap_node_request_latency_seconds_count{node=\"0\"}", "3"},
+        {"vmap_node_request_latency_seconds_count{node=\"1\"}", "3"}}) {
+      assertEquals(Double.parseDouble(e[1]), Double.parseDouble(m.getOrDefault(e[0], "-1")), e[0] + " in\n" + scrape.body());
+    }
+  }
 }

@@ -281,6 +281,20 @@ class VmapHttpServerTest {
     assertEquals(204, send("DELETE", "/v1/areas/" + s, null, "Idempotency-Key", "del-3").status());
   }
 
+  /** README "Error codes": a request id reused for a different request is 422 EEXIST naming the id; nothing is done. */
+  @Test
+  void aRequestIdReusedForADifferentRequestIs422EexistNamingTheId() throws Exception {
+    String first = allocOk("{\"size\":4096,\"node\":0,\"requestId\":\"order-9\"}");
+    assertError(alloc("{\"size\":8192,\"node\":0,\"requestId\":\"order-9\"}"), 422, "EEXIST", "'order-9'");
+    assertError(alloc("{\"size\":4096,\"node\":0,\"tag\":\"x\"}", "Idempotency-Key", "order-9"), 422, "EEXIST", "'order-9'");
+    assertEquals(first, allocOk("{\"size\":4096,\"node\":0,\"requestId\":\"order-9\"}"), "the first answer stands");
+    String second = allocOk("{\"size\":4096,\"node\":0}");
+    assertEquals(204, send("DELETE", "/v1/areas/" + first + "?requestId=del-9", null).status());
+    assertError(send("DELETE", "/v1/areas/" + second, null, "Idempotency-Key", "del-9"), 422, "EEXIST", "'del-9'");
+    assertEquals(200, send("GET", "/v1/areas/" + second, null).status(), "not freed");
+    assertEquals(204, send("DELETE", "/v1/areas/" + first + "?requestId=del-9", null).status(), "its retry: the first answer");
+  }
+
   @Test
   void infoAsTextAndJson() throws Exception {
     allocOk("{\"size\":8192,\"node\":0,\"tag\":\"buf\"}");

@@ -124,8 +124,13 @@ class SessionDedupRestartTest {
 
   /** Sends one batch, as a client does, and returns its answers in request order. */
   private List<Reply> send(ActorRef<NodeMessage> node, ClientProtocol.Request... requests) {
+    return sendAcknowledging(node, -1, requests);
+  }
+
+  /** As {@link #send}, with the client's acknowledgement floor (negative: none). */
+  private List<Reply> sendAcknowledging(ActorRef<NodeMessage> node, long floor, ClientProtocol.Request... requests) {
     long id = batches++;
-    node.tell(new ClientProtocol.Batch(id, List.of(requests), client.getRef()));
+    node.tell(new ClientProtocol.Batch(id, List.of(requests), client.getRef(), SESSION, floor));
     Replies r = client.expectMessageClass(Replies.class, WAIT);
     assertEquals(id, r.batch(), "the answer acknowledges the batch sent");
     assertEquals(requests.length, r.replies().size(), r::toString);
@@ -218,6 +223,62 @@ class SessionDedupRestartTest {
     node = spawnNode(snapshotEvery);
     assertEquals(thirdAnswers, send(node, third), "seq 7-9 resent after the second restart");
     assertResentAnswersAreTheFirst(node, first, firstAnswers, second, secondAnswers, later);
+  }
+
+  /**
+   * README "Decisions" 2: the answer a client still waits for is kept however many later requests
+   * were answered (here 3,000, far past the 512 a node used to keep), across restarts; once the
+   * client acknowledged it, a copy of the request is refused with ESTALE, also after a restart,
+   * and never executed again.
+   */
+  @ParameterizedTest(name = "snapshot every {0} journal writes")
+  @ValueSource(ints = {1, 1000})
+  void anAnswerTheClientWaitsForOutlivesThousandsOfLaterRequestsAndRestartsAndAnAcknowledgedOneIsRefused(
+      int snapshotEvery) throws Exception {
+    startSystem();
+    ActorRef<NodeMessage> node = spawnNode(snapshotEvery);
+    Area a = area(0, 1, "lost");
+    ClientProtocol.Request lost = alloc(0, 1, "lost");
+    assertEquals(List.of(new Allocated(key(0), a, 0)), sendAcknowledging(node, 0, lost)); // then "lost"
+    int later = 3000;
+    long seq = 1;
+    while (seq <= later) {
+      ClientProtocol.Request[] batch = new ClientProtocol.Request[100];
+      for (int i = 0; i < batch.length; i++) batch[i] = free(seq++, a.start() + PAGE); // nothing there: ENOENT
+      for (Reply r : sendAcknowledging(node, 0, batch)) assertEquals(ErrorCode.ENOENT, ((Failed) r).code());
+    }
+    if (snapshotEvery == 1) awaitSnapshot();
+
+    kit.stop(node);
+    node = spawnNode(snapshotEvery);
+    assertEquals(List.of(new Allocated(key(0), a, 0)), sendAcknowledging(node, 0, lost), "the first answer after a restart");
+    assertEquals(List.of(a), info(node).busy(), "no second area");
+
+    // The client got it now: its next batch acknowledges everything below it.
+    Area b = area(1, 1, "b");
+    long next = later + 1;
+    assertEquals(List.of(new Allocated(key(next), b, 0)), sendAcknowledging(node, next, alloc(next, 1, "b")));
+    if (snapshotEvery == 1) awaitSnapshot();
+
+    kit.shutdownTestKit();
+    kit = null;
+    startSystem();
+    node = spawnNode(snapshotEvery);
+    assertEquals(ErrorCode.ESTALE, ((Failed) send(node, lost).get(0)).code(), "acknowledged: refused, not run again");
+    assertEquals(ErrorCode.ESTALE, ((Failed) send(node, free(5, a.start() + PAGE)).get(0)).code());
+    assertEquals(List.of(new Allocated(key(next), b, 0)), send(node, alloc(next, 1, "b")), "still waited for: kept");
+    assertEquals(List.of(a, b), info(node).busy());
+  }
+
+  private void awaitSnapshot() {
+    client.awaitAssert(WAIT, () -> {
+      try {
+        assertTrue(JournalRestartScenario.rows(kit.system().settings().config(), "snapshot") > 0, "a snapshot is stored");
+      } catch (java.sql.SQLException e) {
+        throw new AssertionError(e);
+      }
+      return null;
+    });
   }
 
   /** Resends both earlier batches (also one request at a time): the first answers, no change. */

@@ -1,142 +1,265 @@
 package io.vmap.state;
 
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The first answer to each recent client request, so that a retry (same {@link RequestKey}) gets
- * it and never a second effect, in bounded memory with no per-request strings.
+ * The first answer to each client request its client may still retry, so that a retry (same
+ * {@link RequestKey}) gets it and never a second effect, in bounded memory with no per-request
+ * strings.
  *
  * <ul>
- *   <li>Per session a window: {@code next}, one past the highest sequence number answered, and the
- *       answers of the last {@code window} sequence numbers in a ring. A client sends each node one
- *       contiguous run and waits for a batch's answer before its next batch, so a retry falls
- *       inside the window; one older than that is handled as a new request (DESIGN.md).
- *   <li>Answers that come after the window has moved on (an allocation that walked, spanned or
- *       waited for a purge while the session sent more) and keyed requests (caller-chosen ids, each
- *       its own one-request session) go to a FIFO map bounded by {@code keyed}.
- *   <li>Sessions beyond {@code sessions} are forgotten least recently used first: a retry from one
- *       of them is treated as new.
+ *   <li>Per session a window over its sequence numbers (dense: a client numbers its requests to
+ *       each node one by one). With each batch the client sends its <em>acknowledgement floor</em>,
+ *       the lowest sequence number it still waits for an answer to from this node ({@link
+ *       #acknowledge}); the window keeps every answer at or above the floor, in a ring that grows
+ *       as needed, so a lone answer that was lost is still there when its retry comes, however many
+ *       later requests were answered meanwhile.
+ *   <li>A hard cap, {@code cap} sequence numbers per session (for a client that never acknowledges,
+ *       or whose one unanswered request waits while the session goes on): answers older than that
+ *       are dropped, and so are those below the floor. A request below the window ({@link
+ *       #FORGOTTEN}) is refused with ESTALE, never executed again: below the floor only a stale
+ *       copy of an acknowledged request can come; past the cap the client gets a clear error.
+ *   <li>Sessions beyond {@code sessions} are retired least recently used first: a retired session
+ *       keeps only the sequence number below which everything is refused (a few bytes), and
+ *       starts a fresh window from there if it comes back. Retired sessions beyond {@code
+ *       sessions} more are forgotten.
+ *   <li>Keyed requests (caller-chosen ids, each its own one-request session) keep their answer and
+ *       the fingerprint of their parameters in a FIFO map bounded by {@code keyed}: the same id with
+ *       other parameters is refused ({@link #REUSED}, EEXIST). Answers that came after their
+ *       session's window had moved past them go to a second map of that size.
  * </ul>
  *
- * Not thread safe: part of a node's state.
+ * Not thread safe: part of a node's state. The floors reach a durable node's journal as {@link
+ * NodeEvent.Acknowledged} (only those that drop an answer), so a recovered node keeps what the
+ * node kept, and {@link #forEach} writes each window's lower bound into snapshots as an ESTALE
+ * answer at that sequence number (an answer never recorded otherwise).
  */
 public final class ClientAnswers {
+
+  /** The answer to a retry whose first answer is no longer kept: refused, not executed again. */
+  public static final Answer.Failed FORGOTTEN = new Answer.Failed(ErrorCode.ESTALE,
+      "the first answer to this request is no longer kept (older than the client's acknowledgement floor, or than"
+          + " vmap.node.dedup-window later requests of its session): not executed again; it may have taken effect");
+
+  /** The answer to a caller-chosen id already used for other parameters (the client names the id). */
+  public static final Answer.Failed REUSED = new Answer.Failed(ErrorCode.EEXIST,
+      "request id already used for a different request (other size, align, range, tag, tenant, node or address)");
 
   private static final int FIRST_RING = 16;
 
   /**
-   * One session's window: sequence numbers {@code [max(first, next - window), next)} are answered
-   * (or in flight) and their answers are in the ring, which covers at least {@code min(window, next
-   * - first)} of them (it grows as the session goes on, so a session that sends little costs little).
+   * One session's window. Sequence numbers below {@code low} are refused; {@code [low, base)} were
+   * never seen here (new); {@code [base, next)} have their answers (or null: in flight, or never
+   * sent here) in the ring, which holds at least {@code next - base} slots and null outside that
+   * range.
    */
   private static final class Window {
-    /** The first sequence number this node saw from the session (since it last remembered it). */
-    long first;
+    long low = Long.MIN_VALUE;
+    long base;
     long next;
     Answer[] ring = new Answer[FIRST_RING];
+
+    Window(long from) {
+      base = from;
+      next = from;
+    }
+
+    int slot(long seq) {
+      return (int) (seq & (ring.length - 1));
+    }
   }
 
-  private final int window;
+  private record Keyed(long fingerprint, Answer answer) {}
+
+  private final int cap;
   private final int sessionCapacity;
   private final LinkedHashMap<Long, Window> sessions;
-  private final BoundedMap<RequestKey, Answer> others;
+  /** Retired sessions: everything below the value is refused. */
+  private final BoundedMap<Long, Long> retired;
+  private final BoundedMap<Long, Keyed> keyed;
+  private final BoundedMap<RequestKey, Answer> late;
 
   /**
-   * @param window answers kept per session (at least the largest batch a client sends)
-   * @param sessions sessions remembered
-   * @param keyed answers of keyed requests and late answers remembered
+   * @param cap most sequence numbers of one session whose answers are kept (a power of two, at least
+   *     the largest batch a client sends)
+   * @param sessions sessions remembered (and as many retired ones)
+   * @param keyed answers of keyed requests remembered, and as many late answers
    */
-  public ClientAnswers(int window, int sessions, int keyed) {
-    if (window < 1 || Integer.bitCount(window) != 1) {
-      throw new IllegalArgumentException("dedup window " + window + " is not a power of two");
+  public ClientAnswers(int cap, int sessions, int keyed) {
+    if (cap < 1 || Integer.bitCount(cap) != 1) {
+      throw new IllegalArgumentException("dedup window " + cap + " is not a power of two");
     }
     if (sessions < 1) throw new IllegalArgumentException("dedup sessions " + sessions + " < 1");
-    this.window = window;
+    this.cap = cap;
     this.sessionCapacity = sessions;
     this.sessions = new LinkedHashMap<>(16, 0.75f, true);
-    this.others = new BoundedMap<>(keyed);
+    this.retired = new BoundedMap<>(sessions);
+    this.keyed = new BoundedMap<>(keyed);
+    this.late = new BoundedMap<>(keyed);
   }
 
   /**
-   * The first answer to {@code key}, or null: the request is new, or so old that its session's
-   * window has moved past it (or its session was forgotten), and is then handled as new.
+   * The first answer to {@code key}; {@link #FORGOTTEN} if the request is older than what is kept
+   * for its session; {@link #REUSED} if its id answered other parameters; null if it is new (or in
+   * flight: the caller knows what it is still working on).
    */
   public Answer lookup(RequestKey key) {
-    Answer a = others.get(key);
-    if (a != null || key.keyed()) return a;
-    Window w = sessions.get(key.session());
-    if (w == null || key.seq() >= w.next || key.seq() < w.first || key.seq() < w.next - window) return null;
-    return w.ring[(int) (key.seq() & (w.ring.length - 1))];
-  }
-
-  /** Records the first answer to {@code key}. */
-  public void record(RequestKey key, Answer answer) {
     if (key.keyed()) {
-      others.put(key, answer);
-      return;
-    }
-    Window w = sessions.get(key.session());
-    if (w == null) {
-      w = new Window();
-      w.first = key.seq();
-      w.next = key.seq();
-      sessions.put(key.session(), w);
-      if (sessions.size() > sessionCapacity) {
-        Iterator<Long> eldest = sessions.keySet().iterator();
-        eldest.next();
-        eldest.remove();
-      }
+      Keyed k = keyed.get(key.session());
+      if (k == null) return null;
+      return key.sameRequest(k.fingerprint()) ? k.answer() : REUSED;
     }
     long seq = key.seq();
-    if (seq < w.first || seq < w.next - window) {
-      others.put(key, answer); // a late answer: the window moved on (or was forgotten) meanwhile
+    Window w = sessions.get(key.session());
+    if (w == null) {
+      Long below = retired.get(key.session());
+      if (below == null || seq >= below) return late.size() == 0 ? null : late.get(key);
+      return lateOrForgotten(key);
+    }
+    if (seq >= w.next) return null;
+    if (seq < w.low) return lateOrForgotten(key);
+    if (seq < w.base) return null;
+    return w.ring[w.slot(seq)];
+  }
+
+  private Answer lateOrForgotten(RequestKey key) {
+    Answer a = late.get(key);
+    return a != null ? a : FORGOTTEN;
+  }
+
+  /**
+   * Records the first answer to {@code key}. An ESTALE answer is a window's lower bound as {@link
+   * #forEach} writes it (restoring a snapshot): everything below {@code key.seq()} is refused.
+   */
+  public void record(RequestKey key, Answer answer) {
+    if (key.keyed()) {
+      keyed.put(key.session(), new Keyed(key.seq(), answer));
       return;
     }
-    if (seq >= w.next) advance(w, seq + 1);
-    w.ring[(int) (seq & (w.ring.length - 1))] = answer;
+    long seq = key.seq();
+    Window w = window(key.session(), seq);
+    if (answer instanceof Answer.Failed f && f.code() == ErrorCode.ESTALE) {
+      raise(w, seq);
+      return;
+    }
+    if (seq < w.low || w.next - seq > cap) {
+      late.put(key, answer); // the window moved past it while it was being answered
+      return;
+    }
+    if (seq < w.base) {
+      fit(w, w.next - seq);
+      w.base = seq;
+    } else if (seq >= w.next) {
+      advance(w, seq + 1);
+    }
+    w.ring[w.slot(seq)] = answer;
   }
 
-  /** Moves {@code next} up to {@code to}, clearing the slots of the sequence numbers it passes. */
-  private void advance(Window w, long to) {
-    long covered = Math.min(window, to - w.first);
-    if (covered > w.ring.length) grow(w, (int) covered);
-    if (to - w.next >= w.ring.length) {
-      java.util.Arrays.fill(w.ring, null);
+  /**
+   * The client of {@code session} waits for no answer below {@code floor} any more: they are
+   * dropped, and a request below it is refused from now on.
+   *
+   * @return whether an answer was dropped (the only case a durable node needs to store)
+   */
+  public boolean acknowledge(long session, long floor) {
+    Window w = sessions.get(session);
+    if (w == null || floor <= w.low) return false;
+    return raise(w, floor);
+  }
+
+  /** The session's window, made (or brought back from retirement) for a first answer at {@code seq}. */
+  private Window window(long session, long seq) {
+    Window w = sessions.get(session);
+    if (w != null) return w;
+    Long below = retired.get(session);
+    if (below != null) {
+      w = new Window(Math.max(seq, below));
+      w.low = below;
     } else {
-      for (long s = w.next; s < to; s++) w.ring[(int) (s & (w.ring.length - 1))] = null;
+      w = new Window(seq);
     }
-    w.next = to;
+    sessions.put(session, w);
+    if (sessions.size() > sessionCapacity) {
+      var eldest = sessions.entrySet().iterator();
+      Map.Entry<Long, Window> e = eldest.next();
+      eldest.remove();
+      retired.put(e.getKey(), e.getValue().next);
+    }
+    return w;
   }
 
-  /** A larger ring (a power of two, at most the window) keeping every answer it holds. */
-  private void grow(Window w, int atLeast) {
-    int size = w.ring.length;
-    while (size < atLeast) size <<= 1;
-    Answer[] bigger = new Answer[size];
-    for (long s = Math.max(w.first, w.next - w.ring.length); s < w.next; s++) {
-      bigger[(int) (s & (size - 1))] = w.ring[(int) (s & (w.ring.length - 1))];
+  /** Refuses everything below {@code to} from now on; true if a kept answer was dropped. */
+  private boolean raise(Window w, long to) {
+    if (to > w.low) w.low = to;
+    if (to <= w.base) return false;
+    boolean dropped = false;
+    long end = Math.min(to, w.next);
+    for (long s = w.base; s < end; s++) {
+      dropped |= w.ring[w.slot(s)] != null;
+      w.ring[w.slot(s)] = null;
     }
-    w.ring = bigger;
+    w.base = end;
+    if (to > w.next) w.base = w.next = to; // every slot is null: any range may start here
+    if (w.ring.length > FIRST_RING && (w.next - w.base) * 8 < w.ring.length) resize(w, (int) (w.next - w.base) * 2);
+    return dropped;
+  }
+
+  /** Moves {@code next} up to {@code to}, dropping answers more than {@code cap} behind it. */
+  private void advance(Window w, long to) {
+    if (to - w.base > cap) raise(w, to - cap);
+    fit(w, to - w.base);
+    w.next = to; // the slots of [next, to) are null: they lie outside the range the ring held
+  }
+
+  /** Makes the ring hold at least {@code span} slots. */
+  private void fit(Window w, long span) {
+    if (span > w.ring.length) resize(w, (int) span);
+  }
+
+  /** A ring of the smallest power of two at least {@code atLeast} (and FIRST_RING), same answers. */
+  private void resize(Window w, int atLeast) {
+    int size = FIRST_RING;
+    while (size < atLeast) size <<= 1;
+    if (size == w.ring.length) return;
+    Answer[] ring = new Answer[size];
+    for (long s = w.base; s < w.next; s++) ring[(int) (s & (size - 1))] = w.ring[w.slot(s)];
+    w.ring = ring;
   }
 
   public int sessions() {
     return sessions.size();
   }
 
+  /** Answers kept for {@code session}'s own requests (tests and memory figures). */
+  public int kept(long session) {
+    Window w = sessions.get(session);
+    if (w == null) return 0;
+    int n = 0;
+    for (Answer a : w.ring) if (a != null) n++;
+    return n;
+  }
+
   // ---------------------------------------------------------------- snapshots
 
-  /** Every remembered answer, as keys and answers in one order (sessions oldest use first, then the rest). */
+  /**
+   * Every remembered answer, as keys and answers in the order {@link #record} takes them back:
+   * retired sessions (their bound), then sessions least recently used first (each its lower bound,
+   * if any, as an ESTALE answer, then its answers), then keyed and late answers.
+   */
   public void forEach(java.util.function.BiConsumer<RequestKey, Answer> out) {
+    for (Map.Entry<Long, Long> e : retired.entries()) out.accept(new RequestKey(e.getKey(), e.getValue()), FORGOTTEN);
     for (Map.Entry<Long, Window> e : sessions.entrySet()) {
       Window w = e.getValue();
-      for (long s = Math.max(w.first, w.next - w.ring.length); s < w.next; s++) {
-        Answer a = w.ring[(int) (s & (w.ring.length - 1))];
+      if (w.low != Long.MIN_VALUE) out.accept(new RequestKey(e.getKey(), w.low), FORGOTTEN);
+      for (long s = w.base; s < w.next; s++) {
+        Answer a = w.ring[w.slot(s)];
         if (a != null) out.accept(new RequestKey(e.getKey(), s), a);
       }
     }
-    for (Map.Entry<RequestKey, Answer> e : others.entries()) out.accept(e.getKey(), e.getValue());
+    for (Map.Entry<Long, Keyed> e : keyed.entries()) {
+      out.accept(new RequestKey(e.getKey(), e.getValue().fingerprint()), e.getValue().answer());
+    }
+    for (Map.Entry<RequestKey, Answer> e : late.entries()) out.accept(e.getKey(), e.getValue());
   }
-
 }

@@ -18,5 +18,17 @@ public enum ErrorCode {
    */
   EDQUOT,
   /** The operation needs the admin role (a synchronous purge, another tenant's view). */
-  EPERM
+  EPERM,
+  /**
+   * A retry whose first answer the node no longer keeps (its session's answers moved past the
+   * node's hard cap, {@code vmap.node.dedup-window}, or the node forgot the session): refused, never
+   * executed a second time. The first attempt may have taken effect.
+   */
+  ESTALE,
+  /**
+   * A caller-chosen request id ({@code requestId}, {@code Idempotency-Key}) already names a
+   * different request (other size, align, range, tag, tenant, node or address): refused, the first
+   * request's effect stands. Use a new id for a new request.
+   */
+  EEXIST
 }

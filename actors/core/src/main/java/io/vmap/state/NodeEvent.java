@@ -154,4 +154,17 @@ public sealed interface NodeEvent {
       state.apply(this);
     }
   }
+
+  /**
+   * A client acknowledged every answer of {@code session} below {@code floor} (the lowest sequence
+   * number it still waits for here): the node drops them ({@link ClientAnswers#acknowledge}).
+   * Stored only when it dropped an answer, so the journal's replica and a recovered node keep what
+   * the live node keeps.
+   */
+  record Acknowledged(long session, long floor) implements NodeEvent {
+    @Override
+    public void replayOn(NodeState state) {
+      state.apply(this);
+    }
+  }
 }

@@ -168,6 +168,11 @@ public final class NodeState implements ReadIndex {
     return attempts.entries();
   }
 
+  /** A client's acknowledgement floor; stored only if it dropped an answer. */
+  public void apply(NodeEvent.Acknowledged e) {
+    if (clients.acknowledge(e.session(), e.floor())) applied.accept(e);
+  }
+
   /** Records a failed answer that changed nothing else. */
   public void apply(NodeEvent.Refused e) {
     record(e.key(), e.free(), new Answer.Failed(e.code(), e.reason()));

@@ -19,6 +19,9 @@ final class Call<T> extends ClientSession.Pending {
 
   final CompletableFuture<T> future = new CompletableFuture<>();
   private final Answer<T> answer;
+  /** The caller-chosen id and what it was first used for, named when the node refuses it as reused. */
+  private String requestId;
+  private String firstUse;
 
   Call(ClientProtocol.Request request, int node, int retries, Answer<T> answer) {
     super(request, node, retries);
@@ -32,10 +35,20 @@ final class Call<T> extends ClientSession.Pending {
     return c;
   }
 
+  /** Names {@code id} in an EEXIST refusal: its first use was {@code firstUse} (for example "a free of another address"). */
+  Call<T> reusedId(String id, String firstUse) {
+    this.requestId = id;
+    this.firstUse = firstUse;
+    return this;
+  }
+
   @Override
   void complete(Reply r) {
     if (r instanceof ClientProtocol.Failed f) {
-      future.completeExceptionally(new VmapException(f.code(), f.reason()));
+      String reason = f.code() == ErrorCode.EEXIST && requestId != null
+          ? "request id '" + requestId + "' was first used for " + firstUse + "; its first answer stands: use a new id for a new request"
+          : f.reason();
+      future.completeExceptionally(new VmapException(f.code(), reason));
       return;
     }
     T value = answer.of(r);

@@ -27,7 +27,8 @@ import java.util.concurrent.atomic.LongAdder;
  * dedup").
  *
  * <ul>
- *   <li>One session id per client and one long-lived reply actor per node it talks to (answers
+ *   <li>One session id per node it talks to (numbered one by one there, so the node's window is
+ *       dense) and one long-lived reply actor per node (answers
  *       from different nodes complete their callers' stages in parallel); a request is a {@link
  *       ClientProtocol.Request} carrying its {@link RequestKey} ({@code (session, seq)}, or the hash
  *       of a caller-chosen id), and answers are matched by key: no ask, no temporary actor, no
@@ -36,6 +37,9 @@ import java.util.concurrent.atomic.LongAdder;
  *       flight queues and goes out as the next batch when the node acknowledges the previous one
  *       (group commit on the request side: no added latency when idle, big batches under load).
  *       Requests of one channel keep their order.
+ *   <li>Each batch carries the channel's acknowledgement floor, the lowest sequence number still
+ *       unanswered (not given up) there: the node keeps every answer from it on, so a retry always
+ *       gets its first answer, and drops what is below (README "Decisions" 2).
  *   <li>One periodic check for timeouts: an unacknowledged batch, or a request still unanswered
  *       {@code timeout} after it was sent, is sent again with the same key while it has retries
  *       left (the node answers a retry with its first answer), else fails with ETIMEDOUT.
@@ -59,7 +63,8 @@ final class ClientSession {
 
     /** Calls with the same caller-chosen id made while this one waits: they get its answer. */
     private List<Pending> followers;
-    private boolean done;
+    /** Answered or given up: its channel's acknowledgement floor may pass it. */
+    private volatile boolean done;
 
     Pending(ClientProtocol.Request request, int node, int retries) {
       this.request = request;
@@ -99,6 +104,14 @@ final class ClientSession {
   private final class Channel {
     final int node;
     final RecipientRef<ClientProtocol.Command> target;
+    /** This client's session with the node, and its next sequence number there: a dense run per node. */
+    final long session;
+    long nextSeq;
+    /**
+     * This session's requests not yet known to be answered, oldest first: the first one not done
+     * is the acknowledgement floor each batch carries (the node keeps every answer from it on).
+     */
+    final ArrayDeque<Pending> outstanding = new ArrayDeque<>();
     /** Where this channel's answers arrive: one reply actor per channel, so answers from different nodes complete their callers' stages in parallel. */
     ActorRef<Replies> replies;
     long batches;
@@ -108,9 +121,16 @@ final class ClientSession {
     List<Pending> inFlightItems = List.of();
     long inFlightDeadline;
 
-    Channel(int node, RecipientRef<ClientProtocol.Command> target) {
+    Channel(int node, RecipientRef<ClientProtocol.Command> target, long session) {
       this.node = node;
       this.target = target;
+      this.session = session;
+    }
+
+    /** The lowest sequence number still waited for (or the next one). Under the lock. */
+    long floorLocked() {
+      while (!outstanding.isEmpty() && outstanding.peek().done) outstanding.poll();
+      return outstanding.isEmpty() ? nextSeq : outstanding.peek().request.key().seq();
     }
 
     /** The next batch from the queue, now in flight; null if the queue is empty. Under the lock. */
@@ -130,7 +150,7 @@ final class ClientSession {
       inFlight = batches++ * channels.length + node;
       inFlightItems = items;
       inFlightDeadline = deadline;
-      return new Batch(inFlight, requests, this.replies);
+      return new Batch(inFlight, requests, this.replies, session, floorLocked());
     }
   }
 
@@ -143,8 +163,6 @@ final class ClientSession {
   private static final int TICKS_PER_TIMEOUT = 4;
 
   private final long id;
-  /** The session's next sequence number: unique across nodes, since answers come from any node. */
-  private final java.util.concurrent.atomic.AtomicLong nextSeq = new java.util.concurrent.atomic.AtomicLong();
   private final Channel[] channels;
   private final ConcurrentHashMap<RequestKey, Pending> waiting = new ConcurrentHashMap<>();
   private final Duration timeout;
@@ -160,14 +178,15 @@ final class ClientSession {
       String dispatcher) {
     if (maxBatch < 1) throw new IllegalArgumentException("vmap.client.max-batch: " + maxBatch + " < 1");
     this.system = system;
-    this.id = RequestKey.newSession(new SecureRandom());
+    SecureRandom random = new SecureRandom();
+    this.id = RequestKey.newSession(random);
     this.timeout = timeout;
     this.retries = retries;
     this.maxBatch = maxBatch;
     this.channels = new Channel[nodes.size()];
     String name = "vmap-client-" + SESSIONS.incrementAndGet() + "-" + Long.toHexString(id) + "-";
     for (int k = 0; k < channels.length; k++) {
-      channels[k] = new Channel(k, nodes.client(k));
+      channels[k] = new Channel(k, nodes.client(k), RequestKey.newSession(random));
       channels[k].replies = system.systemActorOf(
           Behaviors.<Replies>receive((ctx, r) -> {
             onReplies(r);
@@ -227,8 +246,9 @@ final class ClientSession {
     Batch send = null;
     synchronized (ch) {
       // Taken under the channel's lock, so each node gets this session's requests in key order.
-      p = make.apply(new RequestKey(id, nextSeq.getAndIncrement()));
+      p = make.apply(new RequestKey(ch.session, ch.nextSeq++));
       waiting.put(p.request.key(), p);
+      ch.outstanding.add(p);
       ch.queued.add(p);
       if (ch.inFlight < 0) send = ch.nextBatchLocked();
     }

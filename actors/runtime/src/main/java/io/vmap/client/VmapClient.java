@@ -4,7 +4,6 @@ import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Props;
 import akka.actor.typed.RecipientRef;
-import akka.actor.typed.javadsl.AskPattern;
 import io.vmap.protocol.ClientProtocol;
 import io.vmap.protocol.ReadIndexes;
 import io.vmap.protocol.NodeDirectory;
@@ -26,7 +25,6 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -65,6 +63,8 @@ public final class VmapClient implements AutoCloseable {
   private final boolean ownsSession;
   /** vmap.limits: tag and request id lengths, requests per allocAll/freeAll. */
   private final io.vmap.protocol.Limits limits;
+  /** The questions that are asked, not batched (info, purge, status, subscriptions). */
+  private final Asks asks;
 
   /** Retries, batch size and dispatcher from the system's configuration ({@code vmap.client.*}). */
   public VmapClient(
@@ -125,6 +125,7 @@ public final class VmapClient implements AutoCloseable {
         c.hasPath("vmap.dispatcher.type") ? "vmap.dispatcher" : null);
     int n = geometry.nodes();
     this.threadHome = ThreadLocal.withInitial(() -> new int[] {Math.floorMod(nextHome.getAndIncrement(), n)});
+    this.asks = new Asks(system, session.timeout(), retries);
     this.principal = Principal.SYSTEM;
     this.quotas = quotas == null ? Quotas.NONE : quotas;
     this.ownsSession = true;
@@ -140,6 +141,7 @@ public final class VmapClient implements AutoCloseable {
     this.threadHome = of.threadHome;
     this.quotas = of.quotas;
     this.limits = of.limits;
+    this.asks = of.asks;
     this.principal = principal;
     this.ownsSession = false;
   }
@@ -250,11 +252,12 @@ public final class VmapClient implements AutoCloseable {
     }
     RequestKey key;
     try {
-      key = RequestKey.keyed(keyOp("alloc"), o.requestIdOrNull());
+      key = RequestKey.keyed(keyOp("alloc"), o.requestIdOrNull(), RequestKey.fingerprint(spec));
     } catch (IllegalArgumentException e) {
       return Call.failed(new VmapException(ErrorCode.EINVAL, e.getMessage()));
     }
-    Call<Allocation> p = new Call<>(new ClientProtocol.AllocRequest(key, spec), home, retries(), ALLOCATED);
+    Call<Allocation> p = new Call<>(new ClientProtocol.AllocRequest(key, spec), home, retries(), ALLOCATED)
+        .reusedId(o.requestIdOrNull(), "an allocation of other size, align, range, tag, tenant or node");
     session.submit(p);
     return p;
   }
@@ -303,13 +306,14 @@ public final class VmapClient implements AutoCloseable {
     try {
       String overLimit = limits.requestIdRefusal(requestId);
       if (overLimit != null) throw new IllegalArgumentException(overLimit);
-      key = RequestKey.keyed(keyOp("free"), requestId);
+      key = RequestKey.keyed(keyOp("free"), requestId, RequestKey.fingerprint(addr));
     } catch (IllegalArgumentException e) {
       Call<Area> p = new Call<>(null, owner, 0, FREED);
       p.future.completeExceptionally(new VmapException(ErrorCode.EINVAL, e.getMessage()));
       return p;
     }
-    Call<Area> p = new Call<>(new ClientProtocol.FreeRequest(key, addr, principal), owner, retries(), FREED);
+    Call<Area> p = new Call<>(new ClientProtocol.FreeRequest(key, addr, principal), owner, retries(), FREED)
+        .reusedId(requestId, "a free of another address");
     session.submit(p);
     return p;
   }
@@ -347,7 +351,7 @@ public final class VmapClient implements AutoCloseable {
     List<CompletableFuture<ClientProtocol.NodeInfo>> parts = new ArrayList<>();
     for (int k = 0; k < geometry.nodes(); k++) {
       int node = k;
-      parts.add(retrying(() -> ask(nodes.client(node), (ActorRef<ClientProtocol.NodeInfo> r) -> new ClientProtocol.GetInfo(r))));
+      parts.add(asks.ask(nodes.client(node), (ActorRef<ClientProtocol.NodeInfo> r) -> new ClientProtocol.GetInfo(r)));
     }
     CompletableFuture<PurgeProtocol.Status> status = purgeStatus().toCompletableFuture();
     return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
@@ -367,7 +371,7 @@ public final class VmapClient implements AutoCloseable {
     List<CompletableFuture<ClientProtocol.TenantsHere>> parts = new ArrayList<>();
     for (int k = 0; k < geometry.nodes(); k++) {
       int node = k;
-      parts.add(retrying(() -> ask(nodes.client(node), (ActorRef<ClientProtocol.TenantsHere> r) -> new ClientProtocol.GetTenants(r))));
+      parts.add(asks.ask(nodes.client(node), (ActorRef<ClientProtocol.TenantsHere> r) -> new ClientProtocol.GetTenants(r)));
     }
     return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenApply(v -> {
       List<io.vmap.state.TenantUsage> perNode = new ArrayList<>();
@@ -390,24 +394,24 @@ public final class VmapClient implements AutoCloseable {
       return CompletableFuture.failedFuture(new VmapException(ErrorCode.EPERM,
           "purge needs the admin role; tenant " + principal.tenant() + " does not have it"));
     }
-    return retrying(() -> ask(coordinator, (ActorRef<PurgeProtocol.PurgeDone> r) -> new PurgeProtocol.PurgeSync(r)))
+    return asks.ask(coordinator, (ActorRef<PurgeProtocol.PurgeDone> r) -> new PurgeProtocol.PurgeSync(r))
         .thenApply(PurgeProtocol.PurgeDone::released);
   }
 
   /** Completes when no purge epoch is running. */
   public CompletionStage<Long> awaitPurgeIdle() {
-    return retrying(() -> ask(coordinator, (ActorRef<PurgeProtocol.Idle> r) -> new PurgeProtocol.AwaitIdle(r)))
+    return asks.ask(coordinator, (ActorRef<PurgeProtocol.Idle> r) -> new PurgeProtocol.AwaitIdle(r))
         .thenApply(PurgeProtocol.Idle::lastEpoch);
   }
 
   /** The purge coordinator's state, including subscribers holding an epoch's space. */
   public CompletionStage<PurgeProtocol.Status> purgeStatus() {
-    return retrying(() -> ask(coordinator, (ActorRef<PurgeProtocol.Status> r) -> new PurgeProtocol.GetStatus(r)));
+    return asks.ask(coordinator, (ActorRef<PurgeProtocol.Status> r) -> new PurgeProtocol.GetStatus(r));
   }
 
   /** Subscribes an actor to {@link PurgeProtocol.Flush}; it must ack each flush. */
   public CompletionStage<ActorRef<PurgeProtocol.Flush>> subscribeFlush(ActorRef<PurgeProtocol.Flush> subscriber) {
-    return retrying(() -> ask(coordinator, (ActorRef<PurgeProtocol.Subscribed> r) -> new PurgeProtocol.Subscribe(subscriber, r)))
+    return asks.ask(coordinator, (ActorRef<PurgeProtocol.Subscribed> r) -> new PurgeProtocol.Subscribe(subscriber, r))
         .thenApply(PurgeProtocol.Subscribed::subscriber);
   }
 
@@ -461,42 +465,5 @@ public final class VmapClient implements AutoCloseable {
   private static VmapException vmapException(Throwable t) {
     Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
     return c instanceof VmapException v ? v : new VmapException(ErrorCode.ETIMEDOUT, String.valueOf(c));
-  }
-
-  /**
-   * Runs {@code call}, and again up to {@link #retries} times while it fails with ETIMEDOUT (the
-   * questions that are not batched: info, purge, status, subscriptions; all idempotent).
-   */
-  private <T> CompletableFuture<T> retrying(java.util.function.Supplier<CompletableFuture<T>> call) {
-    return retrying(call, retries());
-  }
-
-  private <T> CompletableFuture<T> retrying(java.util.function.Supplier<CompletableFuture<T>> call, int left) {
-    CompletableFuture<T> first = call.get();
-    if (left == 0) return first;
-    return first
-        .handle((v, t) -> {
-          Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
-          if (c instanceof VmapException v2 && v2.code() == ErrorCode.ETIMEDOUT) {
-            return retrying(call, left - 1);
-          }
-          return t == null ? CompletableFuture.completedFuture(v) : CompletableFuture.<T>failedFuture(c);
-        })
-        .thenCompose(f -> f);
-  }
-
-  private <Req, Res> CompletableFuture<Res> ask(RecipientRef<Req> target, akka.japi.function.Function<ActorRef<Res>, Req> msg) {
-    return AskPattern.<Req, Res>ask(target, msg, timeout(), system.scheduler())
-        .toCompletableFuture()
-        .exceptionallyCompose(this::timeoutAsVmapException);
-  }
-
-  private <T> CompletionStage<T> timeoutAsVmapException(Throwable t) {
-    Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
-    if (c instanceof TimeoutException || c instanceof akka.pattern.AskTimeoutException) {
-      return CompletableFuture.failedFuture(new VmapException(ErrorCode.ETIMEDOUT,
-          "no answer within " + timeout().toMillis() + " ms; the request may still take effect: retry with the same request id"));
-    }
-    return CompletableFuture.failedFuture(c);
   }
 }

@@ -13,6 +13,7 @@ import io.vmap.space.Unsigned;
 import io.vmap.state.AllocSpec;
 import io.vmap.state.Answer;
 import io.vmap.state.AttemptId;
+import io.vmap.state.ClientAnswers;
 import io.vmap.state.ErrorCode;
 import io.vmap.state.NodeEvent;
 import io.vmap.state.Policy;
@@ -66,6 +67,19 @@ final class HomeAllocations {
     this.quotas = quotas;
   }
 
+  /** The keyed requests being placed, by id (a key's session): the same id with other parameters is refused meanwhile. */
+  private final Map<Long, RequestKey> placingIds = new HashMap<>();
+
+  private void startPlacing(RequestKey id, InFlight f) {
+    inFlight.put(id, f);
+    if (id.keyed()) placingIds.put(id.session(), id);
+  }
+
+  private InFlight stopPlacing(RequestKey id) {
+    if (id.keyed()) placingIds.remove(id.session(), id);
+    return inFlight.remove(id);
+  }
+
   /** Whether {@code request} is still being placed (walk, spanning, purge wait). */
   boolean isPlacing(RequestKey request) {
     return inFlight.containsKey(request);
@@ -84,6 +98,12 @@ final class HomeAllocations {
       running.waiters.add(replyTo);
       return;
     }
+    RequestKey placing = id.keyed() ? placingIds.get(id.session()) : null;
+    if (placing != null && !id.sameRequest(placing.seq())) {
+      // Its id is being placed for other parameters: refused, not recorded (the first answer will be).
+      c.responses.now(new Failed(id, ClientAnswers.REUSED.code(), ClientAnswers.REUSED.reason()));
+      return;
+    }
     AllocSpec spec;
     try {
       spec = AllocSpec.checked(m.spec(), c.geometry);
@@ -95,7 +115,7 @@ final class HomeAllocations {
       // Its tenant has a quota: its quota node admits it first (README "Decisions").
       InFlight f = new InFlight(spec, replyTo);
       f.admitting = true;
-      inFlight.put(id, f);
+      startPlacing(id, f);
       quotas.admit(id, spec);
       return;
     }
@@ -110,7 +130,7 @@ final class HomeAllocations {
       return;
     }
     InFlight f = new InFlight(spec, replyTo);
-    inFlight.put(id, f);
+    startPlacing(id, f);
     walkOn(id, f);
   }
 
@@ -123,18 +143,18 @@ final class HomeAllocations {
     if (f == null || !f.admitting) return;
     f.admitting = false;
     if (refusal != null) {
-      inFlight.remove(id);
+      stopPlacing(id);
       answerLater(f, refuse(id, refusal, reason == null ? "tenant " + f.spec.tenant() + " is over its quota" : reason));
       return;
     }
     f.granted = true;
     Area fit = c.state.findFit(f.spec);
     if (fit != null) {
-      inFlight.remove(id);
+      stopPlacing(id);
       c.state.allocate(fit, id, f.spec.tenant());
       answerLater(f, new Allocated(id, fit, c.node));
     } else if (f.spec.policy() == Policy.FAIL_FAST) {
-      inFlight.remove(id);
+      stopPlacing(id);
       answerLater(f, refuse(id, ErrorCode.EAGAIN, "no fit on home node " + c.node));
     } else {
       walkOn(id, f);
@@ -225,7 +245,7 @@ final class HomeAllocations {
   /** Everything failed once: purge synchronously and retry once, or give up with ENOSPC. */
   private void afterSpanning(RequestKey id, InFlight f) {
     if (f.pass > 0) {
-      InFlight done = inFlight.remove(id);
+      InFlight done = stopPlacing(id);
       answerLater(done, refuse(id, ErrorCode.ENOSPC,
           "no free range of " + Long.toUnsignedString(f.spec.size()) + " bytes aligned to "
               + Long.toUnsignedString(f.spec.align()) + " in "
@@ -249,7 +269,7 @@ final class HomeAllocations {
     f.walked = 0;
     Area fit = c.state.findFit(f.spec);
     if (fit != null) {
-      inFlight.remove(id);
+      stopPlacing(id);
       c.state.allocate(fit, id, f.spec.tenant());
       answerLater(f, new Allocated(id, fit, c.node));
     } else {
@@ -261,7 +281,7 @@ final class HomeAllocations {
 
   /** Another node placed the area: remember it here, where retries of the request arrive. */
   private void placed(RequestKey id, Area area) {
-    InFlight f = inFlight.remove(id);
+    InFlight f = stopPlacing(id);
     c.state.apply(new NodeEvent.Placed(id, area));
     answerLater(f, new Allocated(id, area, c.geometry.nodeOf(area.start())));
   }

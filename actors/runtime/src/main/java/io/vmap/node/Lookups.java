@@ -14,6 +14,7 @@ import io.vmap.protocol.PeerProtocol.FindHere;
 import io.vmap.space.Area;
 import io.vmap.space.Unsigned;
 import io.vmap.state.Answer;
+import io.vmap.state.ClientAnswers;
 import io.vmap.state.ErrorCode;
 import io.vmap.state.LazyArea;
 import io.vmap.state.NodeEvent;
@@ -48,6 +49,8 @@ final class Lookups {
   private final NodeContext c;
   /** Frees waiting for a start owner's answer about their address, by address. */
   private final Map<Long, List<PendingFree>> checking = new HashMap<>();
+  /** The keyed frees among them, by id (a key's session): the same id for another address is refused meanwhile. */
+  private final Map<Long, RequestKey> checkingIds = new HashMap<>();
 
   Lookups(NodeContext c) {
     this.c = c;
@@ -59,6 +62,11 @@ final class Lookups {
       c.responses.now(first instanceof Answer.Done d
           ? new Freed(m.key(), d.area())
           : new Failed(m.key(), ((Answer.Failed) first).code(), ((Answer.Failed) first).reason()));
+      return;
+    }
+    RequestKey checkingId = m.key().keyed() ? checkingIds.get(m.key().session()) : null;
+    if (checkingId != null && !m.key().sameRequest(checkingId.seq())) {
+      c.responses.now(new Failed(m.key(), ClientAnswers.REUSED.code(), ClientAnswers.REUSED.reason()));
       return;
     }
     int owner = c.geometry.nodeOf(m.addr());
@@ -90,6 +98,7 @@ final class Lookups {
       // Inside a piece of another node's spanning area: only its start owner knows if it is busy.
       List<PendingFree> waiting = checking.computeIfAbsent(m.addr(), a -> new ArrayList<>());
       waiting.add(new PendingFree(m.key(), replyTo, m.by()));
+      if (m.key().keyed()) checkingIds.put(m.key().session(), m.key());
       if (waiting.size() == 1) {
         c.peers.node(startOwner).tell(new CheckAddress(m.addr(), c.addressChecks));
         c.timers.startSingleTimer(new CheckTimer(m.addr()), new Internal.AddressCheckTimedOut(m.addr()),
@@ -114,6 +123,7 @@ final class Lookups {
     if (waiting == null) return;
     c.timers.cancel(new CheckTimer(addr));
     for (PendingFree p : waiting) {
+      if (p.key().keyed()) checkingIds.remove(p.key().session(), p.key());
       Answer.Failed f = covering != null && p.by().sees(owner) ? notItsStart(addr, covering) : noArea(addr);
       c.responses.later(p.replyTo(), refuse(p.key(), f));
     }

@@ -7,9 +7,12 @@ import java.time.Duration;
 /**
  * Tuning of a vmap node, from {@code vmap.node} and {@code vmap.spanning} in reference.conf.
  *
- * @param dedupWindow answers kept per client session (a power of two, at least the client's
- *     largest batch): a retry within it gets its first answer
- * @param dedupSessions client sessions a node remembers, least recently used forgotten first
+ * @param dedupWindow the hard cap on the sequence numbers of one client session whose answers a node
+ *     keeps (a power of two, at least the client's largest batch): a node keeps every answer its
+ *     client still waits for (at or above the floor the client acknowledges with each batch) up to
+ *     this many behind the session's latest; a retry older than that is refused with ESTALE
+ * @param dedupSessions client sessions a node remembers (and as many retired ones, whose old
+ *     requests it refuses), least recently used retired first
  * @param dedupCapacity answers to caller-chosen request ids (and to requests answered after their
  *     session's window moved on) a node remembers, oldest forgotten first
  * @param decisionCapacity spanning commit decisions (and neighbour attempts) remembered
@@ -51,13 +54,18 @@ public record NodeSettings(
   }
 
   public static NodeSettings defaults() {
-    return new NodeSettings(256, 1024, 16384, 16384, Duration.ofSeconds(5), 64, 64, Duration.ofSeconds(30), 100_000,
+    return new NodeSettings(65536, 1024, 16384, 16384, Duration.ofSeconds(5), 64, 64, Duration.ofSeconds(30), 100_000,
         1000, 1000);
   }
 
   /** What the node's state remembers for retries. */
   public NodeState.Memory memory() {
     return new NodeState.Memory(dedupWindow, dedupSessions, dedupCapacity, decisionCapacity);
+  }
+
+  public NodeSettings withDedupWindow(int n) {
+    return new NodeSettings(n, dedupSessions, dedupCapacity, decisionCapacity, lease, spanWindowZones,
+        spanMaxAttempts, askTimeout, stashCapacity, snapshotEvery, maxBatchEvents, quotas);
   }
 
   public NodeSettings withLease(Duration d) {

@@ -32,8 +32,8 @@ import io.vmap.state.ReadIndex;
  *       {@link Placements}: confirming areas placed for other homes' requests;
  *   <li>{@link PurgeParticipant}: splice and release of purge epochs;
  *   <li>{@link Durability}: effects held until the events before them are stored ({@link
- *       GroupCommit} with the {@link NodeJournal} child when durable); {@link AnswerCache}: first
- *       answers for retries.
+ *       GroupCommit} with the {@link NodeJournal} child when durable); {@link io.vmap.state.ClientAnswers}
+ *       (in the state): first answers for retries.
  * </ul>
  */
 public final class VmapNode extends AbstractBehavior<NodeMessage> {
@@ -340,6 +340,8 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
     // waits for (or asks the status of) counts them.
     c.endTurn();
     c.responses.end();
+    // After the answers: a floor stored alone must not hold them back until its write.
+    if (b.ackFloor() >= 0) c.state.apply(new io.vmap.state.NodeEvent.Acknowledged(b.session(), b.ackFloor()));
     return this;
   }
 

@@ -38,8 +38,20 @@ public final class ClientProtocol {
    *
    * @param batch echoed by the {@link Replies} that acknowledges it (the client's next batch to this
    *     node waits for it); -1 for a batch that needs no acknowledgement (forwarded by a node)
+   * @param session the client's session with this node (its requests' {@link RequestKey#session})
+   * @param ackFloor the lowest sequence number of {@code session} the client still waits for an
+   *     answer to from this node (one past its last request if none): the node may drop the answers
+   *     below it and refuses those requests from then on; negative when not known (a forwarded
+   *     batch, a test acting as client), so the node keeps what it has
    */
-  public record Batch(long batch, List<Request> requests, ActorRef<Replies> replyTo) implements Command {}
+  public record Batch(long batch, List<Request> requests, ActorRef<Replies> replyTo, long session, long ackFloor)
+      implements Command {
+
+    /** A batch that acknowledges nothing. */
+    public Batch(long batch, List<Request> requests, ActorRef<Replies> replyTo) {
+      this(batch, requests, replyTo, 0, -1);
+    }
+  }
 
   /** One request of a batch. */
   public sealed interface Request permits AllocRequest, FreeRequest, FindRequest {

@@ -327,6 +327,8 @@ public final class WireRegistry {
     b.add(231, io.vmap.state.NodeEvent.Batch.class);
     b.add(232, io.vmap.state.NodeEvent.AreaAllocatedFor.class);
     b.add(233, io.vmap.state.NodeEvent.SpanCommittedFor.class);
+    // A client's acknowledgement floor that dropped answers (issue 9, exact dedup).
+    b.add(234, io.vmap.state.NodeEvent.Acknowledged.class);
     // 240-249: reserved (NodeJournal's messages are local to a node and never serialized).
     // ClientProtocol: 250-269.
     b.add(250, io.vmap.protocol.ClientProtocol.Batch.class);
