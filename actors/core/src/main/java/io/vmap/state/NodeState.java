@@ -448,11 +448,6 @@ public final class NodeState implements ReadIndex {
     return shard.largestBlock();
   }
 
-  /** Every free block, in address order. */
-  public void forEachFreeBlock(FreeShard.BlockVisitor v) {
-    shard.forEach(v);
-  }
-
   private long bytesHere(List<Part> parts, long size) {
     if (parts == null) return size;
     long b = 0;
