@@ -92,6 +92,17 @@ final class EmbeddedTarget implements BenchTarget {
     return new EmbeddedTarget(name, Vmap.embed(system, durable), system, dir, durable, ids);
   }
 
+  /**
+   * The volatile target on an ActorSystem of its own whose configuration is {@code overrides} over
+   * the usual one: for settings that are read from the configuration rather than from {@link
+   * VmapSettings} (say {@code vmap.purge.batches-in-flight}), compared in one run.
+   */
+  static EmbeddedTarget withConfig(VmapSettings settings, RequestIds ids, com.typesafe.config.Config overrides) {
+    akka.actor.typed.ActorSystem<Void> system = akka.actor.typed.ActorSystem.create(
+        akka.actor.typed.javadsl.Behaviors.empty(), "vmap", com.typesafe.config.ConfigFactory.load(overrides));
+    return new EmbeddedTarget("embedded", Vmap.embed(system, settings), system, null, settings, ids);
+  }
+
   private EmbeddedTarget(String name, Vmap vmap, akka.actor.typed.ActorSystem<Void> durableSystem,
       java.nio.file.Path dataDir, VmapSettings settings, RequestIds ids) {
     this.name = name;
@@ -192,6 +203,7 @@ final class EmbeddedTarget implements BenchTarget {
     if (durableSystem != null) {
       durableSystem.terminate();
       durableSystem.getWhenTerminated().toCompletableFuture().join();
+      if (dataDir == null) return; // withConfig: volatile, no journal directory
       try (var files = java.nio.file.Files.walk(dataDir)) {
         files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
       } catch (java.io.IOException e) {

@@ -1,6 +1,9 @@
 package io.vmap.bench;
 
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import io.vmap.client.VmapSettings;
+import io.vmap.purge.PurgeCoordinator;
 import io.vmap.space.Geometry;
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -69,11 +72,30 @@ final class PurgeLatencyBench {
     List<Row> rows = new ArrayList<>();
     Geometry g = new Geometry(Geometry.DEFAULT_VSTART, Geometry.DEFAULT_VEND, Geometry.DEFAULT_PAGE,
         Geometry.DEFAULT_ZONE, p.nodes());
+    // One unreported round first, so that the first row does not pay for the JIT (it did: its
+    // "before" p99 was often 10-100 times the other rows' in the same run).
+    progress.current("purge_latency_test warm-up");
+    try (EmbeddedTarget t = new EmbeddedTarget(VmapSettings.defaults().withGeometry(g, Long.MAX_VALUE), p.ids())) {
+      measure(t, "warm-up", new Params(p.areas(), p.threads(), p.ratePerThread(), p.nodes(), 0, p.batches(),
+          p.globalLock(), p.ids(), p.steadyMillis(), p.afterMillis()), progress);
+    }
     for (int b : p.batches()) {
       VmapSettings s = VmapSettings.defaults().withGeometry(g, Long.MAX_VALUE).withReleaseBatch(b);
       progress.current("purge_latency_test embedded release-batch " + b);
       try (EmbeddedTarget t = new EmbeddedTarget(s, p.ids())) {
         rows.add(measure(t, b == Integer.MAX_VALUE ? "max (one message)" : String.valueOf(b), p, progress));
+      }
+      if (b == Integer.MAX_VALUE) continue;
+      // The same with other caps on the batches in flight over all nodes, in the same run (on a
+      // shared machine only figures of one run compare): 1, 2, and one per node (no cap, as before).
+      int configured = inFlight(p.nodes());
+      for (int k : new java.util.TreeSet<>(List.of(1, 2, p.nodes()))) {
+        if (k == configured || k > p.nodes()) continue;
+        progress.current("purge_latency_test embedded release-batch " + b + ", " + k + " in flight");
+        Config cap = ConfigFactory.parseString(PurgeCoordinator.BATCHES_IN_FLIGHT_PATH + " = " + k);
+        try (EmbeddedTarget t = EmbeddedTarget.withConfig(s, p.ids(), cap)) {
+          rows.add(measure(t, b + ", " + k + " in flight", p, progress));
+        }
       }
     }
     if (p.globalLock()) {
@@ -83,6 +105,12 @@ final class PurgeLatencyBench {
       }
     }
     return rows;
+  }
+
+  /** The configured cap on release batches in flight, at most one per node (0 in the configuration: no cap). */
+  private static int inFlight(int nodes) {
+    int k = ConfigFactory.load().getInt(PurgeCoordinator.BATCHES_IN_FLIGHT_PATH);
+    return k == 0 ? nodes : Math.min(k, nodes);
   }
 
   /** Alloc call and answer times, and the areas, of one thread. */
@@ -275,8 +303,9 @@ final class PurgeLatencyBench {
   static void print(PrintWriter out, Params p, List<Row> rows) {
     out.printf("# vmap bench --purge-latency: %d lazily freed one-page areas (every other of twice as many) purged while %d threads allocate "
         + "(one page each, no frees, open loop at %d/s each, latency from when due); nodes=%d; %d rounds per row "
-        + "after one warm-up round%n",
-        p.areas(), p.threads(), p.ratePerThread(), p.nodes(), p.rounds());
+        + "after one warm-up round; release batches in flight over all nodes: %d (%s) unless the row says%n",
+        p.areas(), p.threads(), p.ratePerThread(), p.nodes(), p.rounds(),
+        inFlight(p.nodes()), PurgeCoordinator.BATCHES_IN_FLIGHT_PATH);
     out.printf("# machine: %d CPUs, load average %s (1/5/15 min, at the end of the run)%n",
         Runtime.getRuntime().availableProcessors(), Report.loadAverage());
     out.printf("%-12s %-18s %15s %7s %9s | %-44s | %-30s%n", "target", "release-batch", "purge ms* (max)", "GC ms*", "released",

@@ -142,7 +142,7 @@ final class CheckCommand extends CliCommand {
       long held = 0;
       long reserved = 0;
       for (NodeBooks b : books.toBooks()) {
-        blocks += b.freeStarts().length;
+        blocks += b.freeBlockCount();
         held += b.held().size();
         reserved += b.reservations().size();
       }

@@ -22,13 +22,15 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
- * The release phase without an actor system: batches are bounded, one per node outstanding, built
- * as they are sent, and every piece of every handed-over area (spanning parts included) reaches
- * its owner exactly once.
+ * The release phase without an actor system: batches are bounded, one per node outstanding and at
+ * most the cap over all nodes, built as they are sent, and every piece of every handed-over area
+ * (spanning parts included) reaches its owner exactly once.
  */
 class ReleasesTest {
 
   private static final long PAGE = 0x1000;
+  /** More batches in flight than nodes: no node ever waits for a slot. */
+  private static final int NO_CAP = 64;
 
   private final List<TestInbox<NodeMessage>> inboxes = new ArrayList<>();
   private final TestInbox<PurgeProtocol.Command> coordinator = TestInbox.create("coordinator");
@@ -66,7 +68,7 @@ class ReleasesTest {
     for (int i = 0; i < 10; i++) zero.add(single(0, 0x10_0000 + 2 * i * PAGE, 1));
     List<LazyArea> one = new ArrayList<>();
     for (int i = 0; i < 3; i++) one.add(single(1, 0x90_0000 + 2 * i * PAGE, 1));
-    Releases r = new Releases(5, Map.of(0, List.of(zero.subList(0, 4), zero.subList(4, 10)), 1, List.of(one)), 4,
+    Releases r = new Releases(5, Map.of(0, List.of(zero.subList(0, 4), zero.subList(4, 10)), 1, List.of(one)), 4, NO_CAP,
         dir, coordinator.getRef(), 100, 0);
 
     Set<ReleasePiece> released = new HashSet<>();
@@ -104,7 +106,7 @@ class ReleasesTest {
     LazyArea spanning = new LazyArea(span, 0, List.of(
         new Part(0, s, s + 0x10_0000), new Part(1, s + 0x10_0000, s + 0x20_0000), new Part(2, s + 0x20_0000, s + 0x30_0000)));
     LazyArea first = single(0, 0x10_0000, 1);
-    Releases r = new Releases(1, Map.of(0, List.of(List.of(first, spanning))), 1, dir, coordinator.getRef(), 0, 0);
+    Releases r = new Releases(1, Map.of(0, List.of(List.of(first, spanning))), 1, NO_CAP, dir, coordinator.getRef(), 0, 0);
 
     List<ReleasePieces> b0 = sent(0);
     assertEquals(1, b0.size());
@@ -135,7 +137,7 @@ class ReleasesTest {
   @Test
   void anUnansweredBatchIsResentAfterTwoTicks() {
     NodeDirectory dir = nodes(1);
-    Releases r = new Releases(1, Map.of(0, List.of(List.of(single(0, 0x10_0000, 1)))), 8, dir,
+    Releases r = new Releases(1, Map.of(0, List.of(List.of(single(0, 0x10_0000, 1)))), 8, NO_CAP, dir,
         coordinator.getRef(), 0, 0);
     ReleasePieces b = sent(0).get(0);
     r.resendDue(1);
@@ -151,10 +153,78 @@ class ReleasesTest {
     NodeDirectory dir = nodes(1);
     List<LazyArea> all = new ArrayList<>();
     for (int i = 0; i < 100; i++) all.add(single(0, 0x10_0000 + 2 * i * PAGE, 1));
-    Releases r = new Releases(1, Map.of(0, List.of(all)), Integer.MAX_VALUE, dir, coordinator.getRef(), 0, 0);
+    Releases r = new Releases(1, Map.of(0, List.of(all)), Integer.MAX_VALUE, NO_CAP, dir, coordinator.getRef(), 0, 0);
     ReleasePieces b = sent(0).get(0);
     assertEquals(100, b.pieces().size());
     assertTrue(r.answered(answer(b, 0)));
     assertTrue(r.done());
+  }
+
+  /** Every batch waiting in any inbox, with its node. */
+  private List<Object[]> sentAnywhere() {
+    List<Object[]> out = new ArrayList<>();
+    for (int k = 0; k < inboxes.size(); k++) for (ReleasePieces b : sent(k)) out.add(new Object[] {k, b});
+    return out;
+  }
+
+  @Test
+  void atMostTheCapOfBatchesIsOutstandingOverAllNodesAndEveryNodeGetsItsTurn() {
+    NodeDirectory dir = nodes(4);
+    Map<Integer, List<List<LazyArea>>> handed = new java.util.HashMap<>();
+    Set<ReleasePiece> expected = new HashSet<>();
+    for (int k = 0; k < 4; k++) {
+      List<LazyArea> mine = new ArrayList<>();
+      for (int i = 0; i < 6; i++) {
+        LazyArea la = single(k, 0x100_0000L * (k + 1) + 2 * i * PAGE, 1);
+        mine.add(la);
+        expected.add(new ReleasePiece(la.area().start(), la.area().start(), la.area().end()));
+      }
+      handed.put(k, List.of(mine));
+    }
+    Releases r = new Releases(3, handed, 2, 2, dir, coordinator.getRef(), 0, 0);
+
+    java.util.ArrayDeque<Object[]> outstanding = new java.util.ArrayDeque<>(sentAnywhere());
+    Set<ReleasePiece> released = new HashSet<>();
+    List<Integer> order = new ArrayList<>();
+    int rounds = 0;
+    while (!r.done()) {
+      assertTrue(++rounds < 100, "the phase ends");
+      assertTrue(outstanding.size() <= 2, "at most 2 batches in flight over all nodes: " + outstanding.size());
+      assertFalse(outstanding.isEmpty(), "a phase not done has a batch in flight");
+      Object[] oldest = outstanding.poll();
+      int k = (Integer) oldest[0];
+      ReleasePieces b = (ReleasePieces) oldest[1];
+      order.add(k);
+      assertTrue(b.pieces().size() <= 2);
+      for (ReleasePiece p : b.pieces()) assertTrue(released.add(p), "released once: " + p);
+      assertTrue(r.answered(answer(b, k)));
+      outstanding.addAll(sentAnywhere());
+    }
+    assertEquals(expected, released);
+    assertEquals(12, order.size(), "24 areas in batches of 2");
+    // Round robin: every node had its first batch before any node had its second.
+    assertEquals(Set.of(0, 1, 2, 3), new HashSet<>(order.subList(0, 4)), "first turns: " + order);
+  }
+
+  @Test
+  void withOneBatchInFlightASpanningAreasStartPieceStillWaitsForItsOtherParts() {
+    NodeDirectory dir = nodes(3);
+    long s = 0x20_0000;
+    Area span = new Area(s, s + 3 * 0x10_0000, "span");
+    LazyArea spanning = new LazyArea(span, 0, List.of(
+        new Part(0, s, s + 0x10_0000), new Part(1, s + 0x10_0000, s + 0x20_0000), new Part(2, s + 0x20_0000, s + 0x30_0000)));
+    Releases r = new Releases(1, Map.of(0, List.of(List.of(single(0, 0x10_0000, 1), spanning))), 1, 1, dir,
+        coordinator.getRef(), 0, 0);
+    List<ReleasePiece> order = new ArrayList<>();
+    java.util.ArrayDeque<Object[]> outstanding = new java.util.ArrayDeque<>(sentAnywhere());
+    while (!r.done()) {
+      assertEquals(1, outstanding.size(), "exactly one batch in flight");
+      Object[] b = outstanding.poll();
+      order.addAll(((ReleasePieces) b[1]).pieces());
+      assertTrue(r.answered(answer((ReleasePieces) b[1], (Integer) b[0])));
+      outstanding.addAll(sentAnywhere());
+    }
+    assertEquals(4, order.size(), "the single area, two parts, the start piece: " + order);
+    assertEquals(new ReleasePiece(s, s, s + 0x10_0000), order.get(3), "the start piece goes last: " + order);
   }
 }

@@ -150,6 +150,7 @@ class NodeSnapshotsTest {
     NodeSnapshot snap = b.state().snapshot();
     NodeState back = OwnedSnapshot.restore(OwnedSnapshot.of(b.state()), G, MEMORY);
     assertSameSnapshot(snap, back.snapshot());
+    assertEquals(b.state().freeRuns(), back.freeRuns(), "the free space, kept as entries beside the snapshot");
     assertBooks(b, back);
   }
 
@@ -159,6 +160,7 @@ class NodeSnapshotsTest {
     NodeState replayed = new NodeState(0, G, MEMORY);
     for (NodeEvent e : b.log()) replayed.replay(e);
     assertSameSnapshot(b.state().snapshot(), replayed.snapshot());
+    assertEquals(b.state().freeRuns(), replayed.freeRuns());
     assertBooks(b, replayed);
   }
 

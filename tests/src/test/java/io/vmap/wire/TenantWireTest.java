@@ -91,7 +91,7 @@ class TenantWireTest {
     Object stored = OwnedSnapshot.of(s);
     Serializer ser = serialization.findSerializerFor(stored);
     Object back = serialization.deserialize(ser.toBinary(stored), ser.identifier(), "").get();
-    NodeState restored = OwnedSnapshot.restore(assertInstanceOf(OwnedSnapshot.class, back), g, memory);
+    NodeState restored = OwnedSnapshot.restore(assertInstanceOf(io.vmap.state.CompactSnapshot.class, back), g, memory);
     assertEquals("a", restored.ownership().ownerOf(0x100000));
     assertEquals(s.ownership().usages(), restored.ownership().usages());
   }

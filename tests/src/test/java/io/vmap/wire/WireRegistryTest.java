@@ -60,6 +60,8 @@ final class WireRegistryTest {
     m.put(209, "io.vmap.state.Principal");
     m.put(210, "io.vmap.state.OwnedSnapshot");
     m.put(211, "io.vmap.state.TenantUsage");
+    m.put(212, "io.vmap.state.CompactSnapshot");
+    m.put(213, "io.vmap.space.FreeRuns");
     m.put(220, "io.vmap.state.NodeEvent$AreaAllocated");
     m.put(221, "io.vmap.state.NodeEvent$AreaFreed");
     m.put(222, "io.vmap.state.NodeEvent$LazySpliced");

@@ -1,7 +1,5 @@
 package io.vmap.space;
 
-import java.util.Arrays;
-
 /**
  * The free space of one vmap node: the kernel's {@code free_vmap_area_root}, an augmented balanced
  * BST keyed by block start, each node carrying {@code subtree_max_size} (the largest free block in
@@ -373,7 +371,7 @@ public final class FreeShard {
    * bounds, run members one by one. O(log n + k). The visitor must not change this shard.
    */
   public void forEachIn(long lo, long hi, BlockVisitor v) {
-    walk(lo, hi, v, null);
+    ShardWalk.walk(t, lo, hi, v, null);
   }
 
   /**
@@ -382,7 +380,7 @@ public final class FreeShard {
    * visitor must not change this shard.
    */
   public void forEachRun(RunVisitor v) {
-    walk(0, -1L, null, v);
+    ShardWalk.walk(t, 0, -1L, null, v);
   }
 
   /**
@@ -391,47 +389,7 @@ public final class FreeShard {
    * visitor must not change this shard.
    */
   public void forEachRunIn(long lo, long hi, RunVisitor v) {
-    walk(lo, hi, null, v);
-  }
-
-  /** In-order walk of the entries with a block intersecting [lo, hi), to one of two visitors. */
-  private void walk(long lo, long hi, BlockVisitor bv, RunVisitor rv) {
-    if (t.root == NIL || !Unsigned.lt(lo, hi)) return;
-    // In-order walk from the first entry ending above lo. Ends are ordered like starts because
-    // entries are disjoint, so the BST can be descended by end as well.
-    int[] stack = new int[t.height[t.root]];
-    int sp = 0;
-    for (int n = t.root; n != NIL; ) {
-      if (Unsigned.lt(lo, t.end[n])) {
-        stack[sp++] = n;
-        n = t.left[n];
-      } else {
-        n = t.right[n];
-      }
-    }
-    while (sp > 0) {
-      int n = stack[--sp];
-      long s = t.start[n];
-      if (!Unsigned.lt(s, hi)) return;
-      if (t.shape[n] == 0) {
-        if (bv != null) bv.visit(s, t.end[n]);
-        else rv.visit(s, t.end[n] - s, 0, 1);
-      } else {
-        long w = t.width(n);
-        long st = t.stride(n);
-        long k = t.count(n);
-        // Members ending above lo, starting below hi.
-        long j0 = Unsigned.lt(lo, s + w) ? 0 : Long.divideUnsigned(lo - s - w, st) + 1;
-        long j1 = Math.min(k, Long.divideUnsigned(hi - 1 - s, st) + 1);
-        if (bv != null) {
-          for (long j = j0; j < j1; j++) bv.visit(s + j * st, s + j * st + w);
-        } else if (j0 < j1) {
-          rv.visit(s + j0 * st, w, j1 - j0 == 1 ? 0 : st, j1 - j0);
-        }
-        if (j1 < k) return;
-      }
-      for (int c = t.right[n]; c != NIL; c = t.left[c]) stack[sp++] = c;
-    }
+    ShardWalk.walk(t, lo, hi, null, v);
   }
 
   /**

@@ -15,7 +15,7 @@ static void check(ShardTree t, long blocks, long bytes) {
     throw new IllegalStateException("the ShardTree.NIL slot was written to");
   }
   for (int w = 0; w < ShardTree.WORDS; w++) {
-    if (t.aug[w] != ShardTree.LANE_CAP[w]) {
+    if (t.aug[w] != Lanes.CAP[w]) {
       throw new IllegalStateException("the ShardTree.NIL slot's class deficits changed");
     }
   }

@@ -28,8 +28,8 @@ import java.util.Arrays;
  * {@code find_vmap_lowest_match}'s descent works per class unchanged: O(log n) for every align up
  * to {@link FreeShard#exactAlignLimit()}, exactly.
  *
- * <p>Layout: a class's deficit is a 16-bit lane, four to a long, four longs per entry;
- * {@code pullAug} recomputes four classes at a time with lane-wise additions and minimums. Chosen
+ * <p>Layout: a class's deficit is a 16-bit lane, four to a long, four longs per entry ({@link
+ * Lanes}); {@code pullAug} recomputes four classes at a time with lane-wise additions and minimums. Chosen
  * by measurement over fields of exactly {@code c} bits (1 + 2 + ... + 14 = 105 bits, two longs):
  * unpacking and repacking fourteen fields per node made an alloc+free pair twice as slow as the
  * lanes (2.0 against 0.9 us, 15,000 blocks, {@code fragmented} layout, same machine and load) for
@@ -79,30 +79,8 @@ final class ShardTree {
 
   static final int DEFAULT_GRANULE = 12;
 
-  /** Longs per entry for the class deficits: class c is lane (c - 1) % 4 of word (c - 1) / 4. */
-  static final int WORDS = (FreeShard.CLASSES + 3) / 4;
-
-  /** 1 in every lane. */
-  private static final long LANES = 0x0001000100010001L;
-  /** The top bit of every lane. */
-  private static final long LANE_TOPS = 0x8000800080008000L;
-  /** Per word, each lane's largest deficit {@code 2^c - 1}; 0 in lanes past the last class. */
-  static final long[] LANE_CAP = new long[WORDS];
-
-  static {
-    for (int c = 1; c <= FreeShard.CLASSES; c++) {
-      LANE_CAP[(c - 1) >> 2] |= ((1L << c) - 1) << laneShift(c);
-    }
-  }
-
-  private static final long CAP0 = LANE_CAP[0];
-  private static final long CAP1 = LANE_CAP[1];
-  private static final long CAP2 = LANE_CAP[2];
-  private static final long CAP3 = LANE_CAP[3];
-
-  static int laneShift(int c) {
-    return ((c - 1) & 3) << 4;
-  }
+  /** Longs per entry for the class deficits ({@link Lanes}). */
+  static final int WORDS = Lanes.WORDS;
 
   /** log2 of the granule; only ever decreases. */
   int granule;
@@ -146,7 +124,7 @@ final class ShardTree {
     right = new int[capacity];
     height = new byte[capacity];
     shape = new byte[capacity];
-    System.arraycopy(LANE_CAP, 0, aug, 0, WORDS);
+    System.arraycopy(Lanes.CAP, 0, aug, 0, WORDS);
     setGranule(granule);
   }
 
@@ -224,7 +202,7 @@ final class ShardTree {
 
   /** Class {@code c}'s deficit of {@code n}, in granules. */
   long deficit(int n, int c) {
-    return (aug[n * WORDS + ((c - 1) >> 2)] >>> laneShift(c)) & 0xffff;
+    return (aug[n * WORDS + ((c - 1) >> 2)] >>> Lanes.shift(c)) & 0xffff;
   }
 
   /** Whether the entry {@code n} itself holds a fit of {@code size} in class {@code c}. */
@@ -413,9 +391,9 @@ final class ShardTree {
     maxSize[n] = m;
     int g = granule;
     long cap = capMax;
-    long ds = (Unsigned.min(m - self, cap) >>> g) * LANES;
-    long dl = (Unsigned.min(m - ml, cap) >>> g) * LANES;
-    long dr = (Unsigned.min(m - mr, cap) >>> g) * LANES;
+    long ds = (Unsigned.min(m - self, cap) >>> g) * Lanes.ONES;
+    long dl = (Unsigned.min(m - ml, cap) >>> g) * Lanes.ONES;
+    long dr = (Unsigned.min(m - mr, cap) >>> g) * Lanes.ONES;
     int bn = n * WORDS;
     int bl = l * WORDS;
     int br = r * WORDS;
@@ -426,11 +404,11 @@ final class ShardTree {
     long w3;
     if (sh == 0) {
       // A block's waste in class c is (-start mod 2^(g+c)) / 2^g: the low c bits of u.
-      long u = (((-start[n]) >>> g) & 0x3fff) * LANES;
-      w0 = laneMin(ds + (u & CAP0), laneMin(dl + a[bl], dr + a[br])) & CAP0;
-      w1 = laneMin(ds + (u & CAP1), laneMin(dl + a[bl + 1], dr + a[br + 1])) & CAP1;
-      w2 = laneMin(ds + (u & CAP2), laneMin(dl + a[bl + 2], dr + a[br + 2])) & CAP2;
-      w3 = laneMin(ds + (u & CAP3), laneMin(dl + a[bl + 3], dr + a[br + 3])) & CAP3;
+      long u = (((-start[n]) >>> g) & 0x3fff) * Lanes.ONES;
+      w0 = Lanes.min(ds + (u & Lanes.CAP0), Lanes.min(dl + a[bl], dr + a[br])) & Lanes.CAP0;
+      w1 = Lanes.min(ds + (u & Lanes.CAP1), Lanes.min(dl + a[bl + 1], dr + a[br + 1])) & Lanes.CAP1;
+      w2 = Lanes.min(ds + (u & Lanes.CAP2), Lanes.min(dl + a[bl + 2], dr + a[br + 2])) & Lanes.CAP2;
+      w3 = Lanes.min(ds + (u & Lanes.CAP3), Lanes.min(dl + a[bl + 3], dr + a[br + 3])) & Lanes.CAP3;
     } else {
       // A run wastes nothing in class c if some member starts aligned, else its whole width.
       long k = count(n);
@@ -440,13 +418,13 @@ final class ShardTree {
       for (int c = 1; c <= live; c++) {
         int bits = g + c;
         if (bits > wtz && shapes.alignedMember(start[n], sh, 0, k, bits) < 0) {
-          waste[(c - 1) >> 2] |= wg << laneShift(c);
+          waste[(c - 1) >> 2] |= wg << Lanes.shift(c);
         }
       }
-      w0 = laneMin(ds + waste[0], laneMin(dl + a[bl], dr + a[br])) & CAP0;
-      w1 = laneMin(ds + waste[1], laneMin(dl + a[bl + 1], dr + a[br + 1])) & CAP1;
-      w2 = laneMin(ds + waste[2], laneMin(dl + a[bl + 2], dr + a[br + 2])) & CAP2;
-      w3 = laneMin(ds + waste[3], laneMin(dl + a[bl + 3], dr + a[br + 3])) & CAP3;
+      w0 = Lanes.min(ds + waste[0], Lanes.min(dl + a[bl], dr + a[br])) & Lanes.CAP0;
+      w1 = Lanes.min(ds + waste[1], Lanes.min(dl + a[bl + 1], dr + a[br + 1])) & Lanes.CAP1;
+      w2 = Lanes.min(ds + waste[2], Lanes.min(dl + a[bl + 2], dr + a[br + 2])) & Lanes.CAP2;
+      w3 = Lanes.min(ds + waste[3], Lanes.min(dl + a[bl + 3], dr + a[br + 3])) & Lanes.CAP3;
     }
     if (a[bn] != w0 || a[bn + 1] != w1 || a[bn + 2] != w2 || a[bn + 3] != w3) {
       a[bn] = w0;
@@ -456,13 +434,6 @@ final class ShardTree {
       changed = true;
     }
     return changed;
-  }
-
-  /** The lane-wise minimum of four 16-bit lanes, each below 2^15. */
-  private static long laneMin(long a, long b) {
-    long ge = ((a | LANE_TOPS) - b) & LANE_TOPS; // top bit set where a >= b; no lane borrows
-    long pick = (ge >>> 15) * 0xffff;
-    return (b & pick) | (a & ~pick);
   }
 
   private void setGranule(int g) {

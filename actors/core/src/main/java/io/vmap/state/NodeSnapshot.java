@@ -4,10 +4,14 @@ import io.vmap.space.Area;
 import java.util.List;
 
 /**
- * Everything in a {@link NodeState}, immutable: what the snapshot store keeps and what a recovered
- * node is rebuilt from ({@link NodeState#restore}).
+ * Everything in a {@link NodeState} but its free space, immutable ({@link NodeState#snapshot}); the
+ * snapshot store keeps it inside a {@link CompactSnapshot}, with the free space as runs. Before free
+ * runs it was stored alone (or in an {@link OwnedSnapshot}) with every free block listed, one per
+ * untouched zone: such snapshots are still restored ({@link NodeState#restore(NodeSnapshot,
+ * io.vmap.space.Geometry, NodeState.Memory)}). The format of this record never changes (Kryo id 207).
  *
- * @param freeStarts starts of the free shard's blocks, ascending; {@code freeEnds} their ends
+ * @param freeStarts starts of the free shard's blocks, ascending, in snapshots stored before free
+ *     runs; empty since ({@link CompactSnapshot#free()}); {@code freeEnds} their ends
  * @param spanStarts starts of this node's busy spanning areas; {@code spanParts} their parts
  * @param clientKeys keys of the remembered answers to clients, in {@link ClientAnswers#forEach}
  *     order; {@code clientAnswers} the answers

@@ -1,6 +1,7 @@
 package io.vmap.state;
 
 import io.vmap.space.Area;
+import io.vmap.space.FreeRuns;
 import io.vmap.space.FreeShard;
 import io.vmap.space.Geometry;
 import java.util.ArrayList;
@@ -17,15 +18,14 @@ final class NodeSnapshots {
 
   private NodeSnapshots() {}
 
+  /**
+   * Every book but the free space, which a snapshot keeps as entries ({@link NodeState#freeRuns()},
+   * {@link CompactSnapshot}): listed block by block, a node of the five-level space would write
+   * 26,214,400 blocks. The block lists stay empty.
+   */
   static NodeSnapshot of(NodeState st) {
-    int n = st.shard.blockCount();
-    long[] fs = new long[n];
-    long[] fe = new long[n];
-    int[] i = {0};
-    st.shard.forEach((s, e) -> {
-      fs[i[0]] = s;
-      fe[i[0]++] = e;
-    });
+    long[] fs = {};
+    long[] fe = {};
     Map<Long, List<Part>> spanning = st.spans.spanningParts();
     List<Long> spanStarts = new ArrayList<>(spanning.keySet());
     List<List<Part>> spanParts = new ArrayList<>();
@@ -58,9 +58,18 @@ final class NodeSnapshots {
     return out;
   }
 
+  /** A snapshot stored before free runs: its free blocks listed, whole zones folded back into runs. */
   static NodeState restore(NodeSnapshot s, Geometry geometry, NodeState.Memory memory) {
-    NodeState st =
-        new NodeState(s.node(), geometry, memory, FreeShard.ofBlocks(geometry, s.freeStarts(), s.freeEnds(), s.freeStarts().length));
+    return restore(s, FreeShard.ofBlocks(geometry, s.freeStarts(), s.freeEnds(), s.freeStarts().length), geometry, memory);
+  }
+
+  /** A snapshot without block lists and its free space as entries. */
+  static NodeState restore(NodeSnapshot s, FreeRuns free, Geometry geometry, NodeState.Memory memory) {
+    return restore(s, free.toShard(geometry), geometry, memory);
+  }
+
+  private static NodeState restore(NodeSnapshot s, FreeShard shard, Geometry geometry, NodeState.Memory memory) {
+    NodeState st = new NodeState(s.node(), geometry, memory, shard);
     for (Area a : s.busy()) st.busy.insert(a);
     st.spans.restore(s);
     st.lazy.restore(s);

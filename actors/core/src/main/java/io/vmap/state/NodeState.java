@@ -2,6 +2,7 @@ package io.vmap.state;
 
 import io.vmap.space.Area;
 import io.vmap.space.BusyTree;
+import io.vmap.space.FreeRuns;
 import io.vmap.space.FreeShard;
 import io.vmap.space.Geometry;
 import io.vmap.space.Unsigned;
@@ -108,14 +109,24 @@ public final class NodeState implements ReadIndex {
 
   // ---------------------------------------------------------------- snapshots
 
-  /** This state as a snapshot ({@link NodeSnapshots} writes it). */
+  /** This state as a snapshot, all but its free space ({@link #freeRuns()}): {@link NodeSnapshots} writes it. */
   public NodeSnapshot snapshot() {
     return NodeSnapshots.of(this);
   }
 
-  /** The state a snapshot describes ({@link NodeSnapshots} reads it). */
+  /** The free shard's entries, runs of untouched zones as one each: O(entries), never one per zone. */
+  public FreeRuns freeRuns() {
+    return FreeRuns.of(shard);
+  }
+
+  /** The state a snapshot stored before free runs describes, its free blocks listed ({@link NodeSnapshots} reads it). */
   public static NodeState restore(NodeSnapshot s, Geometry geometry, Memory memory) {
     return NodeSnapshots.restore(s, geometry, memory);
+  }
+
+  /** The state {@link #snapshot()} and {@link #freeRuns()} describe. */
+  public static NodeState restore(NodeSnapshot s, FreeRuns free, Geometry geometry, Memory memory) {
+    return NodeSnapshots.restore(s, free, geometry, memory);
   }
 
   /** Sets the owners of this state's areas (from an {@link OwnedSnapshot}); tenant usage follows from them. */
@@ -130,7 +141,7 @@ public final class NodeState implements ReadIndex {
 
   /** An independent copy (snapshot and restore); the copy has no {@link #onApplied} sink. */
   public NodeState copy() {
-    NodeState c = restore(snapshot(), geometry, memory);
+    NodeState c = restore(snapshot(), freeRuns(), geometry, memory);
     c.restoreOwners(ownership.owners());
     return c;
   }
@@ -435,11 +446,6 @@ public final class NodeState implements ReadIndex {
 
   public long largestFreeBlock() {
     return shard.largestBlock();
-  }
-
-  /** Every free block, in address order. */
-  public void forEachFreeBlock(FreeShard.BlockVisitor v) {
-    shard.forEach(v);
   }
 
   private long bytesHere(List<Part> parts, long size) {

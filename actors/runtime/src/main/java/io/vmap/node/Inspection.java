@@ -6,6 +6,7 @@ import io.vmap.protocol.ClientProtocol.Inspect;
 import io.vmap.protocol.ClientProtocol.NodeInfo;
 import io.vmap.protocol.ClientProtocol.NodeReport;
 import io.vmap.space.Area;
+import io.vmap.space.FreeRuns;
 import io.vmap.state.LazyArea;
 import io.vmap.state.NodeState;
 import io.vmap.state.Part;
@@ -37,19 +38,16 @@ final class Inspection {
 
   void onInspect(Inspect m) {
     NodeState s = c.state;
-    long[] fs = new long[s.freeBlocks()];
-    long[] fe = new long[fs.length];
-    int[] i = {0};
-    s.forEachFreeBlock((a, b) -> {
-      fs[i[0]] = a;
-      fe[i[0]++] = b;
-    });
+    // Entries, not blocks: a run of untouched zones stays one entry (hundreds of millions of zones
+    // in the five-level space would not fit a message, nor the heap, one block each).
+    FreeRuns free = s.freeRuns();
+    long[][] plain = free.plainBlocks();
     List<LazyArea> spanning = new ArrayList<>();
     for (Map.Entry<Long, List<Part>> e : s.spans().spanningParts().entrySet()) {
       Area a = s.busyAt(e.getKey());
       if (a != null) spanning.add(new LazyArea(a, c.node, List.copyOf(e.getValue())));
     }
-    m.replyTo().tell(new NodeReport(c.node, fs, fe, new ArrayList<>(s.busyAreas()), spanning, s.lazy().unpurged(),
-        new ArrayList<>(s.spans().heldParts()), spans.ages()));
+    m.replyTo().tell(new NodeReport(c.node, plain[0], plain[1], new ArrayList<>(s.busyAreas()), spanning,
+        s.lazy().unpurged(), new ArrayList<>(s.spans().heldParts()), spans.ages(), free.runsOnly()));
   }
 }

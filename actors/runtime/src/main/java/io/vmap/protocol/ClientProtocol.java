@@ -180,10 +180,12 @@ public final class ClientProtocol {
   /**
    * Answer to {@link Inspect}.
    *
-   * @param freeStarts starts of the free shard's blocks, ascending; {@code freeEnds} their ends
+   * @param freeStarts starts of the free shard's plain blocks, ascending; {@code freeEnds} their ends
    * @param spanning busy areas of this node that span zones, with every part (on any node)
    * @param unpurged lazily freed areas of this node not released yet, with their parts
    * @param held pieces of other nodes' spanning areas that lie in this node's zones
+   * @param freeRuns the shard's runs of free blocks (untouched zones), one entry each: with
+   *     {@code freeStarts}, every free block, never one per untouched zone
    */
   public record NodeReport(
       int node,
@@ -193,7 +195,8 @@ public final class ClientProtocol {
       List<LazyArea> spanning,
       List<LazyArea> unpurged,
       List<HeldPart> held,
-      List<ReservationAge> reservations)
+      List<ReservationAge> reservations,
+      io.vmap.space.FreeRuns freeRuns)
       implements WireMessage {}
 
   /** A spanning reservation held by the inspected node, how long ago it was made and its lease. */

@@ -84,15 +84,41 @@ public final class PurgeCoordinator {
   }
 
   /**
+   * {@value #BATCHES_IN_FLIGHT_PATH} when the configuration does not say: 0, no cap (one batch in
+   * flight per node). A cap of 1 or 2 did not measurably lower the allocation latency during a purge
+   * on the shared 2-CPU machine (BENCHMARKS.md, "batches in flight"), so it is not the default.
+   */
+  public static final int DEFAULT_BATCHES_IN_FLIGHT = 0;
+
+  /** The configuration key of the cap on release batches in flight over all nodes (0: no cap). */
+  public static final String BATCHES_IN_FLIGHT_PATH = "vmap.purge.batches-in-flight";
+
+  /**
+   * A coordinator whose cap on release batches in flight is {@value #BATCHES_IN_FLIGHT_PATH} of the
+   * actor system's configuration ({@link #DEFAULT_BATCHES_IN_FLIGHT} if absent).
+   *
    * @param resendAfter a request of the running phase (report, splice, flush, release batch) that
    *     has no answer after this long is sent again; every one of them is idempotent, so message
    *     loss delays a purge instead of stalling it for good
+   * @throws IllegalArgumentException (when started) naming the key if its value is negative
    */
   public static Behavior<Command> create(
       Geometry geometry, NodeDirectory nodes, long thresholdPages, int releaseBatch, Duration resendAfter) {
+    return Behaviors.setup(ctx -> {
+      com.typesafe.config.Config c = ctx.getSystem().settings().config();
+      int inFlight = c.hasPath(BATCHES_IN_FLIGHT_PATH) ? c.getInt(BATCHES_IN_FLIGHT_PATH) : DEFAULT_BATCHES_IN_FLIGHT;
+      if (inFlight < 0) throw new IllegalArgumentException(BATCHES_IN_FLIGHT_PATH + ": " + inFlight + " < 0");
+      return create(geometry, nodes, thresholdPages, releaseBatch, resendAfter, inFlight == 0 ? Integer.MAX_VALUE : inFlight);
+    });
+  }
+
+  /** @param batchesInFlight most release batches outstanding at once, over all nodes (at least 1) */
+  public static Behavior<Command> create(Geometry geometry, NodeDirectory nodes, long thresholdPages, int releaseBatch,
+      Duration resendAfter, int batchesInFlight) {
+    if (batchesInFlight < 1) throw new IllegalArgumentException("release batches in flight must be >= 1: " + batchesInFlight);
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       timers.startTimerWithFixedDelay(ResendTick.INSTANCE, ResendTick.INSTANCE, resendAfter);
-      return new PurgeCoordinator(ctx, geometry, nodes, thresholdPages, releaseBatch, resendAfter).recovering();
+      return new PurgeCoordinator(ctx, geometry, nodes, thresholdPages, releaseBatch, batchesInFlight).recovering();
     }));
   }
 
@@ -124,6 +150,7 @@ public final class PurgeCoordinator {
   private final NodeDirectory nodes;
   private final long thresholdPages;
   private final int releaseBatch;
+  private final int batchesInFlight;
   /** Resend ticks so far (every resendAfter, on the scheduler's clock: ManualTime drives it in tests). */
   private long ticks;
 
@@ -138,12 +165,13 @@ public final class PurgeCoordinator {
 
   private PurgeCoordinator(
       ActorContext<Command> ctx, Geometry geometry, NodeDirectory nodes, long thresholdPages, int releaseBatch,
-      Duration resendAfter) {
+      int batchesInFlight) {
     this.ctx = ctx;
     this.geometry = geometry;
     this.nodes = nodes;
     this.thresholdPages = thresholdPages;
     this.releaseBatch = releaseBatch;
+    this.batchesInFlight = batchesInFlight;
   }
 
   // =================================================================== phases
@@ -286,7 +314,7 @@ public final class PurgeCoordinator {
 
   /** {@code merge_or_add_vmap_area()} on every owner, in bounded batches. */
   private Behavior<Command> releasing(Epoch e) {
-    Releases releases = new Releases(e.number, e.handed, releaseBatch, nodes, ctx.getSelf(), nextBatchId, ticks);
+    Releases releases = new Releases(e.number, e.handed, releaseBatch, batchesInFlight, nodes, ctx.getSelf(), nextBatchId, ticks);
     // Spliced areas with no pieces at all cannot exist; an epoch with nothing to release ends here.
     if (releases.done()) return finishEpoch(e, releases);
     return phase("releasing", null, Behaviors.receive(Command.class)

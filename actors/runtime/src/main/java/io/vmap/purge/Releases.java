@@ -10,9 +10,11 @@ import io.vmap.state.ReleasePiece;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The release phase of one epoch: the flushed space goes back to its owners in batches of at most
@@ -24,6 +26,12 @@ import java.util.Map;
  * areas of the lists it handed over (its own areas: their start piece releases every part of them
  * on that node) and the pieces other nodes' areas left queued for it (parts of spanning areas). So
  * starting the phase and answering a batch cost O(batch), whatever the number of areas purged.
+ *
+ * <p>At most {@code inFlight} batches are outstanding across all nodes at once
+ * ({@code vmap.purge.batches-in-flight}; unbounded by default): nodes with something to release wait
+ * in a round-robin queue for a free slot. Without a cap, with 16 nodes every node has a batch at once
+ * and an allocation to any node may queue on the nodes' dispatcher threads behind up to 15 release
+ * batches; with it, behind at most {@code inFlight}, for a longer purge (BENCHMARKS.md, purge latency).
  *
  * <p>The start piece of a spanning area is sent only once every part other nodes hold of it is
  * released. A start owner forgets an area when its own piece is released, and a successor
@@ -66,17 +74,27 @@ final class Releases {
    */
   private final Map<Long, Waiting> waitingForParts = new HashMap<>();
   private final Map<Integer, Outstanding> outstanding = new HashMap<>();
+  /**
+   * Nodes that may have something to release and no batch outstanding, in the order they get a
+   * slot; a node that may still have more after a batch joins the end again when it answers.
+   */
+  private final ArrayDeque<Integer> ready = new ArrayDeque<>();
+  private final Set<Integer> queued = new HashSet<>();
+  private final int inFlight;
   private long nextBatch;
   private long ticks;
 
   /**
-   * Sends each node that has anything to release its first batch.
+   * Sends the first {@code inFlight} nodes that have anything to release their first batch.
    *
    * @param handed per start owner, the areas it handed over (lists are read, never changed)
+   * @param inFlight most batches outstanding at once, over all nodes
    */
-  Releases(long epoch, Map<Integer, List<List<LazyArea>>> handed, int batchSize, NodeDirectory nodes,
+  Releases(long epoch, Map<Integer, List<List<LazyArea>>> handed, int batchSize, int inFlight, NodeDirectory nodes,
       ActorRef<PurgeProtocol.Command> replyTo, long firstBatchId, long ticks) {
     if (batchSize < 1) throw new IllegalArgumentException("release batch must be >= 1: " + batchSize);
+    if (inFlight < 1) throw new IllegalArgumentException("release batches in flight must be >= 1: " + inFlight);
+    this.inFlight = inFlight;
     this.epoch = epoch;
     this.ticks = ticks;
     this.batchSize = batchSize;
@@ -84,9 +102,8 @@ final class Releases {
     this.replyTo = replyTo;
     this.nextBatch = firstBatchId;
     handed.forEach((node, lists) -> own.put(node, lists.stream().flatMap(List::stream).iterator()));
-    for (int k : new ArrayList<>(own.keySet())) {
-      if (!outstanding.containsKey(k)) sendNext(k);
-    }
+    for (int k : new ArrayList<>(own.keySet())) wake(k);
+    pump();
   }
 
   /** Whether every batch was sent and answered. */
@@ -109,23 +126,31 @@ final class Releases {
     if (o == null || (m.batch() >= 0 && m.batch() != o.batch())) return false;
     outstanding.remove(m.node());
     // Parts of spanning areas released: a start piece whose last other part this was may go now.
-    List<Integer> woken = null;
     for (ReleasePiece p : o.message().pieces()) {
       if (p.start() == p.areaStart()) continue;
       Waiting w = waitingForParts.get(p.areaStart());
       if (w == null || --w.parts > 0) continue;
       waitingForParts.remove(p.areaStart());
       foreign.computeIfAbsent(w.owner, k -> new ArrayDeque<>()).add(w.start);
-      if (w.owner != m.node()) {
-        if (woken == null) woken = new ArrayList<>();
-        woken.add(w.owner);
-      }
+      wake(w.owner);
     }
-    sendNext(m.node());
-    if (woken != null) {
-      for (int k : woken) if (!outstanding.containsKey(k)) sendNext(k);
-    }
+    wake(m.node());
+    pump();
     return true;
+  }
+
+  /** Queues {@code node} for a slot, unless it has a batch outstanding or is queued already. */
+  private void wake(int node) {
+    if (!outstanding.containsKey(node) && queued.add(node)) ready.add(node);
+  }
+
+  /** Gives free slots to queued nodes, in queue order, until the slots or the queue run out. */
+  private void pump() {
+    while (outstanding.size() < inFlight && !ready.isEmpty()) {
+      int node = ready.poll();
+      queued.remove(node);
+      sendNext(node);
+    }
   }
 
   /** At resend tick {@code now}: sends again every batch unanswered since the tick before last. */
@@ -140,14 +165,13 @@ final class Releases {
   }
 
   /**
-   * Sends {@code node} its next batch, if it has anything left; nodes handed pieces on the way that
-   * have no batch outstanding get theirs too.
+   * Sends {@code node} its next batch, if it has anything left; nodes handed pieces on the way are
+   * queued for a slot.
    */
   private void sendNext(int node) {
     // batchSize may be "unbounded" (Integer.MAX_VALUE: the whole release in one message).
     List<ReleasePiece> batch = new ArrayList<>(Math.min(batchSize, 1024));
     List<Area> areas = new ArrayList<>(Math.min(batchSize, 1024));
-    List<Integer> woken = null;
     ArrayDeque<Piece> waiting = foreign.get(node);
     Iterator<LazyArea> mine = own.get(node);
     while (batch.size() < batchSize) {
@@ -164,10 +188,7 @@ final class Releases {
               .add(new Piece(new ReleasePiece(a.start(), part.start(), part.end()), a));
           if (w == null) w = new Waiting(node, p);
           w.parts++;
-          if (!outstanding.containsKey(part.node())) {
-            if (woken == null) woken = new ArrayList<>();
-            woken.add(part.node());
-          }
+          wake(part.node());
         }
         if (w != null) {
           // Spanning: its start piece waits until the other parts are released.
@@ -187,9 +208,6 @@ final class Releases {
           new PurgeProtocol.ReleasePieces(epoch, List.copyOf(batch), replyTo, id, List.copyOf(areas));
       outstanding.put(node, new Outstanding(id, msg, ticks));
       nodes.node(node).tell(msg);
-    }
-    if (woken != null) {
-      for (int k : woken) if (!outstanding.containsKey(k)) sendNext(k);
     }
   }
 

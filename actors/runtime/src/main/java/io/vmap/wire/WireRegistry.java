@@ -308,6 +308,10 @@ public final class WireRegistry {
     b.add(209, io.vmap.state.Principal.class);
     b.add(210, io.vmap.state.OwnedSnapshot.class);
     b.add(211, io.vmap.state.TenantUsage.class);
+    // Free runs (issue 11): a snapshot whose free space is entries (a run of untouched zones is one),
+    // not one block per zone; 207 and 210 stay readable for snapshots stored before.
+    b.add(212, io.vmap.state.CompactSnapshot.class);
+    b.add(213, io.vmap.space.FreeRuns.class);
     // NodeEvent: 220-239.
     b.add(220, io.vmap.state.NodeEvent.AreaAllocated.class);
     b.add(221, io.vmap.state.NodeEvent.AreaFreed.class);

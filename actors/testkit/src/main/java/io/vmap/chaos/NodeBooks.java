@@ -5,6 +5,7 @@ import io.vmap.state.LazyArea;
 import io.vmap.state.Part;
 import io.vmap.state.ReservationId;
 import io.vmap.space.Area;
+import io.vmap.space.FreeRuns;
 import java.util.List;
 
 /**
@@ -12,12 +13,14 @@ import java.util.List;
  * checks them: plain data (no actor types), collected from a live allocator by {@link Inspector}
  * or built by hand in tests.
  *
- * @param freeStarts starts of the free shard's blocks, ascending; {@code freeEnds} their ends
+ * @param freeStarts starts of the free shard's plain blocks, ascending; {@code freeEnds} their ends
  * @param busy the node's busy areas (they start in its zones)
  * @param spanning busy areas of the node that span zones, with every part (on any node)
  * @param unpurged lazily freed areas of the node not released yet, with their parts
  * @param held pieces of other nodes' spanning areas lying in the node's zones
  * @param reservations spanning reservations the node holds
+ * @param freeRuns the free shard's runs (untouched zones), one entry each: with {@code freeStarts},
+ *     every free block
  */
 public record NodeBooks(
     int node,
@@ -27,7 +30,23 @@ public record NodeBooks(
     List<LazyArea> spanning,
     List<LazyArea> unpurged,
     List<HeldPart> held,
-    List<Reserved> reservations) {
+    List<Reserved> reservations,
+    FreeRuns freeRuns) {
+
+  public NodeBooks {
+    if (freeRuns == null) freeRuns = FreeRuns.NONE;
+  }
+
+  /** Books whose free blocks are all listed one by one (no runs). */
+  public NodeBooks(int node, long[] freeStarts, long[] freeEnds, List<Area> busy, List<LazyArea> spanning,
+      List<LazyArea> unpurged, List<HeldPart> held, List<Reserved> reservations) {
+    this(node, freeStarts, freeEnds, busy, spanning, unpurged, held, reservations, FreeRuns.NONE);
+  }
+
+  /** Free blocks, each member of a run counted. */
+  public long freeBlockCount() {
+    return freeStarts.length + freeRuns.blocks();
+  }
 
   /** A reservation: its parts on this node are carved out of the shard until commit or cancel. */
   public record Reserved(ReservationId id, Area area, int startOwner, List<Part> parts, long ageMillis, long leaseMillis) {}

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import com.fasterxml.jackson.databind.annotation.JsonSerialize;
 import io.vmap.chaos.NodeBooks;
 import io.vmap.space.Area;
+import io.vmap.space.FreeRuns;
 import io.vmap.space.Geometry;
 import io.vmap.state.HeldPart;
 import io.vmap.state.LazyArea;
@@ -19,7 +20,9 @@ import java.util.List;
  * spanning, unpurged, held and reserved parts, reservation ages), so that {@code vmap check --url}
  * checks a cluster as completely as an embedded allocator ({@code io.vmap.chaos.Checker#fsck}).
  * Addresses are {@code "0x%016x"} strings like everywhere in the API; a node's free blocks are two
- * lists of the same length, {@code freeStarts} ascending and {@code freeEnds}.
+ * lists of the same length, {@code freeStarts} ascending and {@code freeEnds}, plus {@code freeRuns}:
+ * runs of free blocks (untouched zones) as one entry each, {@code count} blocks of {@code width}
+ * bytes every {@code stride} bytes from {@code start} (absent from an older vmap: no runs).
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record BooksJson(InfoJson.GeometryJson geometry, List<NodeJson> nodes) {
@@ -36,7 +39,8 @@ public record BooksJson(InfoJson.GeometryJson geometry, List<NodeJson> nodes) {
       List<SpanJson> spanning,
       List<SpanJson> unpurged,
       List<HeldJson> held,
-      List<ReservedJson> reservations) {
+      List<ReservedJson> reservations,
+      List<RunJson> freeRuns) {
 
     static NodeJson of(NodeBooks b) {
       List<Long> starts = new ArrayList<>(b.freeStarts().length);
@@ -48,7 +52,8 @@ public record BooksJson(InfoJson.GeometryJson geometry, List<NodeJson> nodes) {
           b.spanning().stream().map(SpanJson::of).toList(),
           b.unpurged().stream().map(SpanJson::of).toList(),
           b.held().stream().map(HeldJson::of).toList(),
-          b.reservations().stream().map(ReservedJson::of).toList());
+          b.reservations().stream().map(ReservedJson::of).toList(),
+          RunJson.of(b.freeRuns()));
     }
 
     NodeBooks toBooks() {
@@ -68,7 +73,36 @@ public record BooksJson(InfoJson.GeometryJson geometry, List<NodeJson> nodes) {
           need(spanning, "spanning").stream().map(SpanJson::toLazyArea).toList(),
           need(unpurged, "unpurged").stream().map(SpanJson::toLazyArea).toList(),
           need(held, "held").stream().map(HeldJson::toHeldPart).toList(),
-          need(reservations, "reservations").stream().map(ReservedJson::toReserved).toList());
+          need(reservations, "reservations").stream().map(ReservedJson::toReserved).toList(),
+          RunJson.toRuns(freeRuns));
+    }
+  }
+
+  /** A run of free blocks: {@code count} blocks of {@code width} bytes, one every {@code stride} bytes. */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record RunJson(
+      @JsonSerialize(using = Wire.HexOut.class) @JsonDeserialize(using = Wire.AddressIn.class) Long start,
+      @JsonSerialize(using = Wire.HexOut.class) @JsonDeserialize(using = Wire.AddressIn.class) Long width,
+      @JsonSerialize(using = Wire.HexOut.class) @JsonDeserialize(using = Wire.AddressIn.class) Long stride,
+      long count) {
+
+    static List<RunJson> of(FreeRuns r) {
+      List<RunJson> out = new ArrayList<>(r.size());
+      for (int i = 0; i < r.size(); i++) out.add(new RunJson(r.starts()[i], r.widths()[i], r.strides()[i], r.counts()[i]));
+      return out;
+    }
+
+    /** Runs of an older vmap's books ({@code null}: none). */
+    static FreeRuns toRuns(List<RunJson> runs) {
+      if (runs == null) return FreeRuns.NONE;
+      FreeRuns.Builder b = new FreeRuns.Builder(runs.size());
+      for (RunJson r : runs) {
+        if (r == null) throw new Api.BadJson("not vmap fsck JSON: a null entry in 'freeRuns'");
+        if (r.count() < 1) throw new Api.BadJson("freeRuns: count " + r.count() + " is below 1");
+        b.add(need(r.start(), "freeRuns.start"), need(r.width(), "freeRuns.width"), need(r.stride(), "freeRuns.stride"),
+            r.count());
+      }
+      return b.build();
     }
   }
 

@@ -7,6 +7,7 @@ import io.vmap.http.api.SpaceAreaJson;
 import io.vmap.http.api.SpaceAreasJson;
 import io.vmap.http.api.SpaceJson;
 import io.vmap.space.Area;
+import io.vmap.space.FreeRuns;
 import io.vmap.space.Geometry;
 import io.vmap.space.Unsigned;
 import io.vmap.state.LazyArea;
@@ -119,6 +120,16 @@ public final class SpaceModel {
       for (int i = 0; i < fs.length; i++) {
         if (Unsigned.lt(fs[i], hi) && Unsigned.lt(lo, fe[i])) c.add(free, Unsigned.max(fs[i], lo), Unsigned.min(fe[i], hi));
       }
+      // A run of untouched zones: per cell by arithmetic, O(cells) per run, never per member.
+      FreeRuns runs = b.freeRuns();
+      for (int i = 0; i < runs.size(); i++) {
+        if (runs.membersIn(i, lo, hi) == null) continue;
+        long a = Unsigned.max(runs.starts()[i], lo);
+        long e = runs.end(i) == 0 ? hi : Unsigned.min(runs.end(i), hi);
+        for (int cell = c.cellOf(a), last = c.cellOf(e - 1); cell <= last; cell++) {
+          free[cell] += runs.bytesIn(i, Unsigned.max(c.lo(cell), lo), Unsigned.min(c.hi(cell), hi));
+        }
+      }
     }
     crossing.sort(BY_START);
     for (Piece p : crossing) {
@@ -193,6 +204,11 @@ public final class SpaceModel {
       for (int i = 0; i < fs.length; i++) {
         if (Unsigned.lt(fs[i], r[1]) && Unsigned.lt(r[0], fe[i])) in.add(new Piece(fs[i], fe[i], "free", b.node(), null));
       }
+      // Of a run, the lowest limit + 1 members in range are enough: the answer keeps the lowest limit.
+      FreeRuns runs = b.freeRuns();
+      for (int i = 0; i < runs.size(); i++) {
+        runs.forEachMember(i, r[0], r[1], limit + 1L, (s, e) -> in.add(new Piece(s, e, "free", b.node(), null)));
+      }
     }
     in.sort(BY_START);
     List<SpaceAreaJson> out = new ArrayList<>(Math.min(in.size(), limit));
@@ -235,11 +251,14 @@ public final class SpaceModel {
     }
     for (NodeBooks b : books) {
       for (int i = 0; i < b.freeStarts().length; i++) addByOwner(freeB, b.freeStarts()[i], b.freeEnds()[i]);
+      FreeRuns runs = b.freeRuns();
+      for (int i = 0; i < runs.size(); i++) addRunByOwner(freeB, runs, i);
     }
     int pageBucket = 63 - Long.numberOfLeadingZeros(g.page());
     int top = pageBucket;
     for (NodeBooks b : books) {
       for (int i = 0; i < b.freeStarts().length; i++) top = Math.max(top, bucket(b.freeEnds()[i] - b.freeStarts()[i]));
+      for (long w : b.freeRuns().widths()) top = Math.max(top, bucket(w));
     }
     List<NodesJson.Node> out = new ArrayList<>();
     List<NodeBooks> sorted = new ArrayList<>(books);
@@ -256,11 +275,19 @@ public final class SpaceModel {
         bucketBytes[idx] += size;
         largest = Unsigned.max(largest, size);
       }
+      FreeRuns runs = b.freeRuns();
+      for (int i = 0; i < runs.size(); i++) {
+        long size = runs.widths()[i];
+        int idx = Math.max(bucket(size), pageBucket) - pageBucket;
+        blocks[idx] += runs.counts()[i];
+        bucketBytes[idx] += runs.counts()[i] * size;
+        largest = Unsigned.max(largest, size);
+      }
       List<NodesJson.FreeBucket> hist = new ArrayList<>();
       for (int i = 0; i < blocks.length; i++) hist.add(new NodesJson.FreeBucket(1L << (i + pageBucket), blocks[i], bucketBytes[i]));
       int reservations = b.reservations().size();
       out.add(new NodesJson.Node(k, zonesOwned(k), zoneBytes(k), b.busy().size(), busyB[k], b.unpurged().size(), lazyB[k],
-          reservations, resB[k], freeB[k], b.freeStarts().length, largest, b.held().size(), hist, traffic.apply(k)));
+          reservations, resB[k], freeB[k], (int) Math.min(b.freeBlockCount(), Integer.MAX_VALUE), largest, b.held().size(), hist, traffic.apply(k)));
     }
     return out;
   }
@@ -279,6 +306,24 @@ public final class SpaceModel {
     }
     // With more than one node the space has at most Geometry.MAX_ZONES zones: bounded.
     for (long z = z0; z <= z1; z++) col[g.ownerOfZone(z)] += Unsigned.min(b, g.zoneHi(z)) - Unsigned.max(a, g.zoneLo(z));
+  }
+
+  /**
+   * Adds run {@code i}'s members to the owners of their zones: when the stride is a whole round of
+   * the nodes' zones and a member lies in one zone, every member has the first one's owner (O(1));
+   * otherwise member by member.
+   */
+  private void addRunByOwner(long[] col, FreeRuns runs, int i) {
+    long s = runs.starts()[i];
+    long w = runs.widths()[i];
+    long round = g.nodes() * g.zone();
+    boolean oneOwner = g.nodes() == 1
+        || (Long.remainderUnsigned(runs.strides()[i], round) == 0 && g.zoneOf(s) == g.zoneOf(s + w - 1));
+    if (oneOwner) {
+      col[g.nodes() == 1 ? 0 : g.ownerOfZone(g.zoneOf(s))] += runs.counts()[i] * w;
+    } else {
+      runs.forEachMember(i, 0, -1L, Long.MAX_VALUE, (a, e) -> addByOwner(col, a, e));
+    }
   }
 
   /** Zones of the space owned by node {@code k}. */
