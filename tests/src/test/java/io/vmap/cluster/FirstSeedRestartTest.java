@@ -102,12 +102,12 @@ class FirstSeedRestartTest {
     }
   }
 
-  /** Two areas through each member, one of them spanning zones; acknowledged. */
+  /** Two areas through each member, one of them spanning zones; acknowledged (asked again while 503/504). */
   private static List<JsonNode> allocate(LaunchedMembers m, String tag) throws Exception {
     List<JsonNode> areas = new ArrayList<>();
     for (int i = 0; i < m.size(); i++) {
       for (long size : new long[] {8192, (1L << 20) + 4096}) {
-        HttpResponse<String> r = m.alloc(i, size, tag + "-" + i + "-" + size);
+        HttpResponse<String> r = m.allocSettled(i, size, tag + "-" + i + "-" + size, WAIT);
         assertEquals(201, r.statusCode(), r.body());
         areas.add(LaunchedMembers.JSON.readTree(r.body()));
       }

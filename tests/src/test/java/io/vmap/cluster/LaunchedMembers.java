@@ -133,6 +133,27 @@ final class LaunchedMembers implements AutoCloseable {
         .POST(HttpRequest.BodyPublishers.ofString(body)));
   }
 
+  /**
+   * {@link #alloc}, sent again with the same request id (so at most one area) while member {@code i}
+   * answers 503 or 504 (a cluster just formed, shards still being allocated), for at most {@code max}.
+   */
+  HttpResponse<String> allocSettled(int i, long size, String requestId, Duration max) {
+    AtomicReference<HttpResponse<String>> last = new AtomicReference<>();
+    awaitAssert(max, () -> {
+      try {
+        last.set(alloc(i, size, requestId));
+      } catch (IOException e) {
+        throw new AssertionError("alloc " + requestId + " on member " + i + ": " + e, e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError(e);
+      }
+      int status = last.get().statusCode();
+      assertTrue(status != 503 && status != 504, "member " + i + " has no answer yet: " + last.get().body());
+    });
+    return last.get();
+  }
+
   HttpResponse<String> free(int i, String addr, String requestId) throws IOException, InterruptedException {
     return send(i, HttpRequest.newBuilder(uri(i, "/v1/areas/" + addr + "?requestId=" + requestId)).DELETE());
   }
