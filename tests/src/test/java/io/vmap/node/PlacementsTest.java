@@ -104,4 +104,37 @@ class PlacementsTest {
     placements.placed(stray, area);
     assertTrue(n.timers.all().isEmpty(), () -> "armed: " + n.timers.all());
   }
+
+  /**
+   * The home side: a placement asked about after the client acknowledged the request's answer (the
+   * node let it go, README "Decisions" 2) is kept. Answering "not kept" there freed the area while
+   * its client held it, or a later area at the same address (two owners of it).
+   */
+  @Test
+  void aPlacementWhoseAnswerTheClientAcknowledgedIsKept() {
+    NodeFixture home = new NodeFixture(1);
+    Placements homeSide = new Placements(home.context);
+    homeSide.answeringFor(new HomeAllocations(home.context, new QuotaGate(home.context)));
+    Area area = new Area(B, B + 3 * PAGE, null);
+    RequestKey request = attempt.request();
+    home.state.apply(new io.vmap.state.NodeEvent.Placed(request, area));
+    home.state.apply(new io.vmap.state.NodeEvent.Acknowledged(request.session(), request.seq() + 1));
+    assertEquals(ErrorCode.ESTALE, assertInstanceOf(Answer.Failed.class, home.state.answer(request, false)).code(),
+        "the answer is gone once acknowledged");
+
+    homeSide.onQuery(new PlacementQuery(request, attempt, area, 0));
+    assertEquals(List.of(new PlacementAnswer(attempt, true)), home.sentTo(0));
+  }
+
+  @Test
+  void aPlacementTheHomeAnsweredWithAnotherAreaIsNotKept() {
+    NodeFixture home = new NodeFixture(1);
+    Placements homeSide = new Placements(home.context);
+    homeSide.answeringFor(new HomeAllocations(home.context, new QuotaGate(home.context)));
+    RequestKey request = attempt.request();
+    home.state.apply(new io.vmap.state.NodeEvent.Placed(request, new Area(B + 8 * PAGE, B + 9 * PAGE, null)));
+
+    homeSide.onQuery(new PlacementQuery(request, attempt, new Area(B, B + 3 * PAGE, null), 0));
+    assertEquals(List.of(new PlacementAnswer(attempt, false)), home.sentTo(0));
+  }
 }

@@ -88,6 +88,13 @@ final class Placements {
     Answer first = c.state.answer(q.request(), false);
     if (first instanceof Answer.Done s) {
       kept = s.area().equals(q.area());
+    } else if (first instanceof Answer.Failed f && f.code() == ErrorCode.ESTALE) {
+      // The client acknowledged its answer and this node let it go (README "Decisions" 2), so what
+      // the answer was is unknown here. Freeing the area could free one the client holds, or one
+      // placed again at the same address since: kept, at worst a leak until the area is freed.
+      c.log.debug("node {}: keeping {} placed by node {} for request {}: its answer is no longer known here",
+          c.node, q.area(), q.asker(), q.request());
+      kept = true;
     } else if (first != null) {
       kept = false; // answered with an error
     } else {
