@@ -69,8 +69,9 @@ class ChaosRunTest {
     assertTrue(r.summary().flushAcks() > 0 && r.purge().epochsRun() > 10, "purges flushed: " + r.purge());
   }
 
+  // Two volatile seeds and one durable in CI (the suite's 15 minutes); `vmap chaos --seed N` runs any other.
   @ParameterizedTest(name = "seed {0}")
-  @ValueSource(longs = {11, 22, 33})
+  @ValueSource(longs = {11, 22})
   void volatileNodesUnderMessageFaultsHaveNoViolations(long seed) {
     Config c = ChaosTestSupport.config(4, "");
     History h = new History(VmapSettings.from(c).geometry());
@@ -85,7 +86,7 @@ class ChaosRunTest {
   }
 
   @ParameterizedTest(name = "seed {0}")
-  @ValueSource(longs = {5, 6})
+  @ValueSource(longs = {5})
   void durableNodesWithJournalWriteFailuresHaveNoViolations(long seed) {
     Config c = ChaosTestSupport.config(4,
         "vmap.mode = durable\n"

@@ -138,20 +138,7 @@ final class LaunchedMembers implements AutoCloseable {
    * answers 503 or 504 (a cluster just formed, shards still being allocated), for at most {@code max}.
    */
   HttpResponse<String> allocSettled(int i, long size, String requestId, Duration max) {
-    AtomicReference<HttpResponse<String>> last = new AtomicReference<>();
-    awaitAssert(max, () -> {
-      try {
-        last.set(alloc(i, size, requestId));
-      } catch (IOException e) {
-        throw new AssertionError("alloc " + requestId + " on member " + i + ": " + e, e);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError(e);
-      }
-      int status = last.get().statusCode();
-      assertTrue(status != 503 && status != 504, "member " + i + " has no answer yet: " + last.get().body());
-    });
-    return last.get();
+    return settled(i, "alloc " + requestId, max, () -> alloc(i, size, requestId));
   }
 
   HttpResponse<String> free(int i, String addr, String requestId) throws IOException, InterruptedException {
@@ -168,12 +155,23 @@ final class LaunchedMembers implements AutoCloseable {
    * the first definite answer: the area (200) or its absence (404).
    */
   HttpResponse<String> findSettled(int i, String addr, Duration max) {
+    return settled(i, "find " + addr, max, () -> find(i, addr));
+  }
+
+  /** One HTTP exchange with a member. */
+  @FunctionalInterface
+  private interface Exchange {
+    HttpResponse<String> send() throws IOException, InterruptedException;
+  }
+
+  /** {@code exchange}, sent again while member {@code i} answers 503 or 504, for at most {@code max}. */
+  private HttpResponse<String> settled(int i, String what, Duration max, Exchange exchange) {
     AtomicReference<HttpResponse<String>> last = new AtomicReference<>();
     awaitAssert(max, () -> {
       try {
-        last.set(find(i, addr));
+        last.set(exchange.send());
       } catch (IOException e) {
-        throw new AssertionError("find " + addr + " on member " + i + ": " + e, e);
+        throw new AssertionError(what + " on member " + i + ": " + e, e);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new AssertionError(e);

@@ -14,15 +14,12 @@ import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.RecipientRef;
 import akka.persistence.testkit.JournalOperation;
-import akka.persistence.testkit.PersistenceTestKitPlugin;
-import akka.persistence.testkit.PersistenceTestKitSnapshotPlugin;
 import akka.persistence.testkit.ProcessingPolicy;
 import akka.persistence.testkit.ProcessingResult;
 import akka.persistence.testkit.ProcessingSuccess$;
 import akka.persistence.testkit.WriteEvents;
 import akka.persistence.testkit.javadsl.PersistenceTestKit;
 import akka.persistence.testkit.javadsl.SnapshotTestKit;
-import com.typesafe.config.ConfigFactory;
 import io.vmap.protocol.NodeDirectory;
 import io.vmap.node.NodeSettings;
 import io.vmap.node.VmapNode;
@@ -51,10 +48,6 @@ class DurableNodeTest {
   // One node owning a 16-page space: outcomes are exact.
   private static final Geometry G = new Geometry(0x100000, 0x110000, 4096, 0x10000, 1);
 
-  /** Events and snapshots go through Kryo, as they would to a real journal. */
-  private static final String SERIALIZE =
-      "akka.persistence.testkit.events.serialize = on\n"
-          + "akka.persistence.testkit.snapshots.serialize = on\n";
 
   private static ActorTestKit kit;
   private static PersistenceTestKit journal;
@@ -63,12 +56,7 @@ class DurableNodeTest {
 
   @BeforeAll
   static void start() {
-    kit =
-        ActorTestKit.create(
-            ConfigFactory.parseString(SERIALIZE)
-                .withFallback(PersistenceTestKitPlugin.getInstance().config())
-                .withFallback(PersistenceTestKitSnapshotPlugin.config())
-                .withFallback(ConfigFactory.load()));
+    kit = ActorTestKit.create(KryoJournal.config());
     journal = PersistenceTestKit.create(kit.system());
     snapshots = SnapshotTestKit.create(kit.system());
   }

@@ -9,14 +9,11 @@ import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.RecipientRef;
 import akka.japi.Pair;
-import akka.persistence.testkit.PersistenceTestKitPlugin;
-import akka.persistence.testkit.PersistenceTestKitSnapshotPlugin;
 import akka.persistence.testkit.SnapshotMeta;
 import akka.persistence.testkit.javadsl.SnapshotTestKit;
 import akka.serialization.Serialization;
 import akka.serialization.SerializationExtension;
 import akka.serialization.Serializer;
-import com.typesafe.config.ConfigFactory;
 import io.vmap.actors.Requests;
 import io.vmap.chaos.Checker;
 import io.vmap.chaos.Inspector;
@@ -63,12 +60,7 @@ class FiveLevelSnapshotTest {
 
   @BeforeAll
   static void start() {
-    kit = ActorTestKit.create(
-        ConfigFactory.parseString("akka.persistence.testkit.events.serialize = on\n"
-                + "akka.persistence.testkit.snapshots.serialize = on\n")
-            .withFallback(PersistenceTestKitPlugin.getInstance().config())
-            .withFallback(PersistenceTestKitSnapshotPlugin.config())
-            .withFallback(ConfigFactory.load()));
+    kit = ActorTestKit.create(KryoJournal.config());
     snapshots = SnapshotTestKit.create(kit.system());
   }
 

@@ -9,9 +9,6 @@ import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.RecipientRef;
 import akka.actor.typed.javadsl.Behaviors;
-import akka.persistence.testkit.PersistenceTestKitPlugin;
-import akka.persistence.testkit.PersistenceTestKitSnapshotPlugin;
-import com.typesafe.config.ConfigFactory;
 import io.vmap.client.AllocOptions;
 import io.vmap.client.Allocation;
 import io.vmap.client.VmapClient;
@@ -59,12 +56,7 @@ class LateRetryAcrossRestartTest {
 
   @BeforeAll
   static void start() {
-    kit = ActorTestKit.create(ManualTime.config()
-        .withFallback(ConfigFactory.parseString("akka.persistence.testkit.events.serialize = on\n"
-            + "akka.persistence.testkit.snapshots.serialize = on\n"))
-        .withFallback(PersistenceTestKitPlugin.getInstance().config())
-        .withFallback(PersistenceTestKitSnapshotPlugin.config())
-        .withFallback(ConfigFactory.load()));
+    kit = ActorTestKit.create(ManualTime.config().withFallback(KryoJournal.config()));
     time = ManualTime.get(kit.system());
   }
 

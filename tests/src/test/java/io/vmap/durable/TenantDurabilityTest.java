@@ -7,10 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
-import akka.persistence.testkit.PersistenceTestKitPlugin;
-import akka.persistence.testkit.PersistenceTestKitSnapshotPlugin;
 import akka.persistence.testkit.javadsl.SnapshotTestKit;
-import com.typesafe.config.ConfigFactory;
 import io.vmap.client.AllocOptions;
 import io.vmap.client.Vmap;
 import io.vmap.client.VmapClient;
@@ -50,12 +47,7 @@ class TenantDurabilityTest {
 
   @BeforeAll
   static void start() {
-    kit = ActorTestKit.create(ConfigFactory.parseString(
-            "akka.persistence.testkit.events.serialize = on\n"
-                + "akka.persistence.testkit.snapshots.serialize = on\n")
-        .withFallback(PersistenceTestKitPlugin.getInstance().config())
-        .withFallback(PersistenceTestKitSnapshotPlugin.config())
-        .withFallback(ConfigFactory.load()));
+    kit = ActorTestKit.create(KryoJournal.config());
     snapshots = SnapshotTestKit.create(kit.system());
   }
 
