@@ -4,12 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.FishingOutcomes;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.RecipientRef;
-import akka.persistence.testkit.javadsl.SnapshotTestKit;
 import io.vmap.actors.Requests;
 import io.vmap.node.NodeSettings;
 import io.vmap.node.VmapNode;
@@ -29,8 +27,6 @@ import io.vmap.state.ReleasePiece;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -49,25 +45,11 @@ import org.junit.jupiter.api.Test;
  * Two durable nodes on Akka's persistence test kit (events and snapshots through Kryo); a probe
  * plays the purge coordinator and the network's late copies.
  */
-class DurableDedupAcrossRestartsTest {
+class DurableDedupAcrossRestartsTest extends KryoJournal {
 
   /** Two nodes, 64 KiB zones alternating 0, 1, 0, 1 over 256 KiB. */
   private static final Geometry G = new Geometry(0x100000, 0x140000, 4096, 0x10000, 2);
 
-  private static ActorTestKit kit;
-  private static SnapshotTestKit snapshots;
-  private static int instance;
-
-  @BeforeAll
-  static void start() {
-    kit = ActorTestKit.create(KryoJournal.config());
-    snapshots = SnapshotTestKit.create(kit.system());
-  }
-
-  @AfterAll
-  static void stop() {
-    kit.shutdownTestKit();
-  }
 
   /** Two durable nodes whose directory follows their restarts. */
   private static final class Nodes {

@@ -4,13 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.RecipientRef;
 import akka.japi.Pair;
 import akka.persistence.testkit.SnapshotMeta;
-import akka.persistence.testkit.javadsl.SnapshotTestKit;
 import akka.serialization.Serialization;
 import akka.serialization.SerializationExtension;
 import akka.serialization.Serializer;
@@ -38,8 +36,6 @@ import io.vmap.state.RequestKey;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -48,26 +44,12 @@ import org.junit.jupiter.api.Test;
  * the same free space, and its books pass the fsck; a snapshot in the format stored before free
  * runs (every free block listed) still recovers a node.
  */
-class FiveLevelSnapshotTest {
+class FiveLevelSnapshotTest extends KryoJournal {
 
   private static final Geometry FIVE_LEVEL =
       new Geometry(0xffa0000000000000L, 0xffd2000000000000L, 4096, 32L << 20, 16);
   private static final Geometry SMALL = new Geometry(0x100000, 0x100000 + 64 * 0x10000L, 4096, 0x10000, 4);
 
-  private static ActorTestKit kit;
-  private static SnapshotTestKit snapshots;
-  private static int instance;
-
-  @BeforeAll
-  static void start() {
-    kit = ActorTestKit.create(KryoJournal.config());
-    snapshots = SnapshotTestKit.create(kit.system());
-  }
-
-  @AfterAll
-  static void stop() {
-    kit.shutdownTestKit();
-  }
 
   private TestProbe<PurgeProtocol.Command> coordinator;
 

@@ -4,10 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
-import akka.persistence.testkit.javadsl.SnapshotTestKit;
 import io.vmap.client.AllocOptions;
 import io.vmap.client.Vmap;
 import io.vmap.client.VmapClient;
@@ -28,8 +26,6 @@ import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -37,24 +33,10 @@ import org.junit.jupiter.api.Test;
  * allocator is stopped and started again on the same journal (Akka's persistence test kit, events
  * and snapshots through Kryo), with snapshots every few writes so that recovery reads both.
  */
-class TenantDurabilityTest {
+class TenantDurabilityTest extends KryoJournal {
 
   static final Geometry G = new Geometry(0x100000, 0x100000 + 16 * 0x10000, 4096, 0x10000, 2);
 
-  private static ActorTestKit kit;
-  private static SnapshotTestKit snapshots;
-  private static int instance;
-
-  @BeforeAll
-  static void start() {
-    kit = ActorTestKit.create(KryoJournal.config());
-    snapshots = SnapshotTestKit.create(kit.system());
-  }
-
-  @AfterAll
-  static void stop() {
-    kit.shutdownTestKit();
-  }
 
   static <T> T await(CompletionStage<T> s) {
     try {
