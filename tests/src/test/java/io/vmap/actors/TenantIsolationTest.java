@@ -135,15 +135,30 @@ class TenantIsolationTest extends AllocatorTestBase {
     assertTrue(all.render().contains(" tenant=b y"), all::render);
 
     assertEquals(Optional.of(y), await(ops.find(y.start())));
-    assertEquals(y, await(ops.free(y.start())));
-    // The admin's own tenant, ops, holds nothing: a free of another's area moves nothing to it.
-    assertEquals(0, await(ops.info()).tenant("ops").usage().areas());
-    assertEquals(Optional.empty(), await(b.find(y.start())), "freed");
-    assertEquals(Optional.of(z), await(vmap.client().find(z.start())));
+    try (AuditLog audit = AuditLog.capture()) {
+      assertEquals(y, await(ops.free(y.start())));
+      // One line: who, which area, whose (the node logs it before it answers).
+      assertEquals(1, audit.lines().size(), audit.lines()::toString);
+      String line = audit.lines().get(0);
+      assertTrue(line.startsWith("admin ops freed area " + y + " of tenant b "), line);
+      // The admin's own tenant, ops, holds nothing: a free of another's area moves nothing to it.
+      assertEquals(0, await(ops.info()).tenant("ops").usage().areas());
+      assertEquals(Optional.empty(), await(b.find(y.start())), "freed");
+      assertEquals(Optional.of(z), await(vmap.client().find(z.start())));
 
-    // A synchronous purge is the admin's: a tenant gets EPERM.
-    assertEquals(ErrorCode.EPERM, failure(a.purge()).code());
-    assertEquals(1, (int) await(ops.purge()));
+      // A tenant freeing its own area is no admin action: nothing is logged.
+      assertEquals(x, await(a.free(x.start())));
+      assertEquals(List.of(line), audit.lines());
+
+      // A synchronous purge is the admin's: a tenant gets EPERM (not logged); an admin's is logged.
+      assertEquals(ErrorCode.EPERM, failure(a.purge()).code());
+      assertEquals(List.of(line), audit.lines());
+      assertEquals(2, (int) await(ops.purge()));
+      assertEquals(List.of(line, "admin ops asked for a synchronous purge"), audit.lines());
+      // The embedding system's own purges (chaos, replay, bench run them by the thousand) are not.
+      assertEquals(0, (int) await(vmap.client().purge()));
+      assertEquals(2, audit.lines().size(), audit.lines()::toString);
+    }
   }
 
   @Test

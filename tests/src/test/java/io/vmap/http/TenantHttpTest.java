@@ -10,6 +10,7 @@ import akka.actor.typed.javadsl.Behaviors;
 import akka.http.javadsl.ServerBinding;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.ConfigFactory;
+import io.vmap.actors.AuditLog;
 import io.vmap.client.Vmap;
 import io.vmap.client.VmapSettings;
 import io.vmap.node.NodeSettings;
@@ -201,11 +202,22 @@ class TenantHttpTest {
     assertError(send(tokenA, "POST", "/v1/purge", null), 403, "EPERM", "needs the admin role");
     assertError(send(tokenA, "GET", "/metrics", null), 403, "EPERM", "needs the admin role");
 
-    assertEquals(204, send(tokenAdmin, "DELETE", "/v1/areas/" + ofA, null).status());
-    assertEquals(404, send(tokenA, "GET", "/v1/areas/" + ofA, null).status());
-    Resp purged = send(tokenAdmin, "POST", "/v1/purge", null);
-    assertEquals(200, purged.status(), purged.body());
-    assertEquals(1, purged.json().get("released").asInt());
+    try (AuditLog audit = AuditLog.capture()) {
+      assertEquals(204, send(tokenAdmin, "DELETE", "/v1/areas/" + ofA, null).status());
+      assertEquals(1, audit.lines().size(), audit.lines()::toString);
+      String freed = audit.lines().get(0);
+      assertTrue(freed.startsWith("admin ops freed area " + ofA + "-"), freed);
+      assertTrue(freed.contains(" of tenant a "), freed);
+      assertEquals(404, send(tokenA, "GET", "/v1/areas/" + ofA, null).status());
+      // A tenant freeing its own area is no admin action: nothing more is logged.
+      String ofB = allocOk(tokenB, "{\"size\":4096}");
+      assertEquals(204, send(tokenB, "DELETE", "/v1/areas/" + ofB, null).status());
+      assertEquals(List.of(freed), audit.lines());
+      Resp purged = send(tokenAdmin, "POST", "/v1/purge", null);
+      assertEquals(200, purged.status(), purged.body());
+      assertEquals(2, purged.json().get("released").asInt());
+      assertEquals(List.of(freed, "admin ops asked for a synchronous purge"), audit.lines());
+    }
 
     Resp metrics = send(tokenAdmin, "GET", "/metrics", null);
     assertEquals(200, metrics.status());
