@@ -1,6 +1,7 @@
 package io.vmap.http;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -14,6 +15,7 @@ import io.vmap.client.Vmap;
 import io.vmap.client.VmapInfo;
 import io.vmap.client.VmapSettings;
 import io.vmap.http.api.Api;
+import io.vmap.state.Principal;
 import io.vmap.space.Geometry;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -24,6 +26,7 @@ import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -45,6 +48,12 @@ import org.junit.jupiter.api.Timeout;
  * status says. Afterwards the member is ready, its accounting is whole (free + busy + lazy +
  * reserved = space), the areas it holds are exactly those the fuzzer was told it allocated and did
  * not free, each findable, and freeing them all and purging gives the whole space back.
+ *
+ * <p>The second case runs the same requests with bearer authentication on, each as tenant a,
+ * tenant b, an admin, or with a missing or bad Authorization header: without a valid token every
+ * /v1 request is 401, a tenant's request for an admin's route is 403, a tenant never frees
+ * another's area (and gets 404 finding one), and afterwards each tenant's /v1/tenants row counts
+ * exactly the areas the fuzzer holds for it.
  *
  * <p>Bounded for the normal suite; a longer run: {@code -Dvmap.fuzz.http.cases=20000
  * -Dvmap.fuzz.seed=N} (README "Bad input").
@@ -72,16 +81,28 @@ final class HttpFuzzTest {
   private static String base;
 
   private final SplittableRandom rnd = new SplittableRandom(SEED);
+  /** An area the fuzzer holds: whose and how large. */
+  record Held(String tenant, long size) {}
   /**
-   * Starts of the areas the fuzzer was answered 201 for and not yet a free for. Request ids are
+   * The areas the fuzzer was answered 201 for and not yet a free for, by start. Request ids are
    * never reused by two different requests (a reused id returns its first answer, by design, so
    * the model would have to know every node's table); a retry is sent on purpose, and checked.
    */
-  private final Set<Long> live = new TreeSet<>(Long::compareUnsigned);
+  private final TreeMap<Long, Held> live = new TreeMap<>(Long::compareUnsigned);
+  /** The server this test fuzzes and its allocator. */
+  private String url;
+  private Vmap target;
+  /** With authentication on: each principal's token (none for the plain server, where every request is SYSTEM). */
+  private final Map<Principal, String> tokens = new LinkedHashMap<>();
+  private Principal admin = Principal.SYSTEM;
+  /** A well-formed token nobody has. */
+  private String unknownToken;
   private long nextId;
   private int allocs;
   private int frees;
   private int retries;
+  /** Requests of a tenant for another tenant's area (answered as if there were none). */
+  private int othersAreas;
   private final Map<String, Integer> statuses = new TreeMap<>();
 
   @BeforeAll
@@ -102,10 +123,105 @@ final class HttpFuzzTest {
     system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
   }
 
+  /** Requests of the authenticated case: the same generator, fewer requests (a few seconds). */
+  private static final int AUTH_CASES = Integer.getInteger("vmap.fuzz.http.auth-cases", 300);
+
   @Test
   @Timeout(value = 30, unit = TimeUnit.MINUTES) // per request PER_REQUEST; the whole run is bounded too
   void randomRequestsGetCleanAnswersAndTheMemberStaysWhole() throws Exception {
-    for (int i = 0; i < CASES; i++) {
+    url = base;
+    target = vmap;
+    fuzz(CASES, "http fuzz");
+
+    // The member is healthy and its books are whole.
+    assertEquals(200, send(new Case("GET", "/health/ready", null, null, List.of()), -1).status);
+    VmapInfo info = target.client().info().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    assertTrue(info.accountsForSpace(), info::render);
+    Set<Long> expected = live.keySet();
+    Set<Long> busy = new TreeSet<>(Long::compareUnsigned);
+    info.busy().forEach(b -> busy.add(b.area().start()));
+    assertEquals(expected, busy, "the areas the fuzzer holds are exactly those the member holds");
+    for (long s : busy) {
+      Answer found = send(new Case("GET", "/v1/areas/" + hex(s), null, null, List.of()), -1);
+      assertEquals(200, found.status, found.body);
+      assertEquals(hex(s), found.json().get("start").asText());
+    }
+    for (long s : busy) {
+      Answer del = send(new Case("DELETE", "/v1/areas/" + hex(s), null, null, List.of()), -1);
+      assertEquals(204, del.status, del.body);
+    }
+    assertEquals(200, send(new Case("POST", "/v1/purge", null, null, List.of()), -1).status);
+    VmapInfo after = target.client().info().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    assertTrue(after.busy().isEmpty() && after.lazy().isEmpty(), after::render);
+    assertEquals(END - BASE, after.freeBytes(), after::render);
+    Answer ok = send(new Case("POST", "/v1/areas", "{\"size\":4096}", "application/json", List.of()), -1);
+    assertEquals(201, ok.status, ok.body);
+  }
+
+  @Test
+  @Timeout(value = 30, unit = TimeUnit.MINUTES)
+  void withBearerAuthenticationEachCallerGetsOnlyWhatItMayAndEachTenantsRowMatches() throws Exception {
+    Principal a = Principal.tenant("a");
+    Principal b = Principal.tenant("b");
+    admin = Principal.admin("ops");
+    List<TokenStore.Entry> entries = new ArrayList<>();
+    for (Principal p : List.of(a, b, admin)) {
+      tokens.put(p, TokenStore.newToken());
+      entries.add(new TokenStore.Entry(TokenStore.sha256Hex(tokens.get(p)), p));
+    }
+    unknownToken = TokenStore.newToken();
+    ActorSystem<Void> authSystem = ActorSystem.create(Behaviors.empty(), "vmap-http-fuzz-auth",
+        ConfigFactory.parseString("akka.logger-startup-timeout = 60s").withFallback(ConfigFactory.load()));
+    Vmap authVmap = Vmap.embed(authSystem, VmapSettings.defaults().withGeometry(new Geometry(BASE, END, 4096, ZONE, 2), null));
+    ServerBinding authBinding = VmapHttpServer.start(authSystem, authVmap.client(), "127.0.0.1", 0, HealthProbe.always(),
+            new Metrics(), new HttpSecurity(Authentication.bearer(TokenStore.of(entries, null, Duration.ZERO), "vmap"), null))
+        .toCompletableFuture().get(30, TimeUnit.SECONDS);
+    try {
+      url = "http://127.0.0.1:" + authBinding.localAddress().getPort();
+      target = authVmap;
+      fuzz(AUTH_CASES, "http fuzz with authentication");
+
+      assertEquals(200, send(new Case("GET", "/health/ready", null, null, List.of(), null), -1).status);
+      VmapInfo info = target.client().info().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      assertTrue(info.accountsForSpace(), info::render);
+      Map<Long, String> owners = new TreeMap<>(Long::compareUnsigned);
+      info.busy().forEach(x -> owners.put(x.area().start(), x.tenant()));
+      Map<Long, String> expected = new TreeMap<>(Long::compareUnsigned);
+      live.forEach((start, held) -> expected.put(start, held.tenant()));
+      assertEquals(expected, owners, "the areas the fuzzer holds, and whose they are, are the member's");
+      assertTrue(expected.containsValue("a") && expected.containsValue("b"), () -> "both tenants hold areas: " + expected);
+
+      assertTenantRows(false);
+      assertEquals(200, send(as(admin, "POST", "/v1/purge", null), -1).status);
+      assertTenantRows(true);
+
+      // Each finds its own areas; the other tenant gets the 404 of a missing one. Then each frees its own.
+      for (Map.Entry<Long, Held> e : live.entrySet()) {
+        Principal owner = principalOf(e.getValue().tenant());
+        for (Principal p : List.of(a, b)) {
+          Answer found = send(as(p, "GET", "/v1/areas/" + hex(e.getKey()), null), -1);
+          assertEquals(p.sees(owner.tenant()) ? 200 : 404, found.status, p + " finding " + e + ": " + found.body);
+        }
+      }
+      for (Map.Entry<Long, Held> e : live.entrySet()) {
+        Answer del = send(as(principalOf(e.getValue().tenant()), "DELETE", "/v1/areas/" + hex(e.getKey()), null), -1);
+        assertEquals(204, del.status, del.body);
+      }
+      assertEquals(200, send(as(admin, "POST", "/v1/purge", null), -1).status);
+      VmapInfo after = target.client().info().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      assertTrue(after.busy().isEmpty() && after.lazy().isEmpty(), after::render);
+      assertEquals(END - BASE, after.freeBytes(), after::render);
+    } finally {
+      authBinding.unbind().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      authVmap.close();
+      authSystem.terminate();
+      authSystem.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  /** {@code cases} random requests, each checked and tracked, some retried. */
+  private void fuzz(int cases, String what) throws Exception {
+    for (int i = 0; i < cases; i++) {
       Case c = nextCase();
       Answer a = send(c, i);
       check(c, a, i);
@@ -121,42 +237,74 @@ final class HttpFuzzTest {
         }
       }
     }
-    System.out.printf("http fuzz: seed %#x, %d requests and %d retries, statuses %s, %d allocations, %d frees%n",
-        SEED, CASES, retries, statuses, allocs, frees);
+    System.out.printf("%s: seed %#x, %d requests and %d retries, statuses %s, %d allocations, %d frees%s%n",
+        what, SEED, cases, retries, statuses, allocs, frees,
+        tokens.isEmpty() ? "" : ", " + othersAreas + " finds and frees of another tenant's area");
+  }
 
-    // The member is healthy and its books are whole.
-    assertEquals(200, send(new Case("GET", "/health/ready", null, null, List.of()), -1).status);
-    VmapInfo info = vmap.client().info().toCompletableFuture().get(60, TimeUnit.SECONDS);
-    assertTrue(info.accountsForSpace(), info::render);
-    Set<Long> expected = live;
-    Set<Long> busy = new TreeSet<>(Long::compareUnsigned);
-    info.busy().forEach(b -> busy.add(b.area().start()));
-    assertEquals(expected, busy, "the areas the fuzzer holds are exactly those the member holds");
-    for (long s : busy) {
-      Answer found = send(new Case("GET", "/v1/areas/" + hex(s), null, null, List.of()), -1);
-      assertEquals(200, found.status, found.body);
-      assertEquals(hex(s), found.json().get("start").asText());
+  /**
+   * Every caller's /v1/tenants: a tenant's is its own row alone, an admin's has every tenant's; each
+   * row counts the areas the fuzzer holds for its tenant (after a purge: nothing lazily freed).
+   */
+  private void assertTenantRows(boolean purged) throws Exception {
+    for (Principal p : tokens.keySet()) {
+      Answer r = send(as(p, "GET", "/v1/tenants", null), -1);
+      assertEquals(200, r.status, r.body);
+      JsonNode rows = r.json().get("tenants");
+      if (!p.admin()) {
+        assertEquals(1, rows.size(), r.body);
+        assertEquals(p.tenant(), rows.get(0).get("tenant").asText(), r.body);
+      }
+      for (JsonNode row : rows) {
+        String t = row.get("tenant").asText();
+        long n = live.values().stream().filter(h -> h.tenant().equals(t)).count();
+        long bytes = live.values().stream().filter(h -> h.tenant().equals(t)).mapToLong(Held::size).sum();
+        String what = p + " sees " + row + (purged ? " after a purge" : "");
+        assertEquals(n, row.get("liveAreas").asLong(), what);
+        assertEquals(bytes, row.get("liveBytes").asLong(), what);
+        if (purged) {
+          assertEquals(0, row.get("lazyAreas").asLong(), what);
+          assertEquals(n, row.get("areas").asLong(), what);
+          assertEquals(bytes, row.get("bytes").asLong(), what);
+        }
+      }
+      if (p.admin()) {
+        for (Held h : live.values()) {
+          assertTrue(java.util.stream.StreamSupport.stream(rows.spliterator(), false)
+              .anyMatch(row -> row.get("tenant").asText().equals(h.tenant())), () -> "a row for " + h + ": " + rows);
+        }
+      }
     }
-    for (long s : busy) {
-      Answer del = send(new Case("DELETE", "/v1/areas/" + hex(s), null, null, List.of()), -1);
-      assertEquals(204, del.status, del.body);
-    }
-    assertEquals(200, send(new Case("POST", "/v1/purge", null, null, List.of()), -1).status);
-    VmapInfo after = vmap.client().info().toCompletableFuture().get(60, TimeUnit.SECONDS);
-    assertTrue(after.busy().isEmpty() && after.lazy().isEmpty(), after::render);
-    assertEquals(END - BASE, after.freeBytes(), after::render);
-    Answer ok = send(new Case("POST", "/v1/areas", "{\"size\":4096}", "application/json", List.of()), -1);
-    assertEquals(201, ok.status, ok.body);
+  }
+
+  private Principal principalOf(String tenant) {
+    return tokens.keySet().stream().filter(p -> p.tenant().equals(tenant)).findFirst()
+        .orElseThrow(() -> new AssertionError("no principal for tenant " + tenant));
   }
 
   // ------------------------------------------------------------------ one request
 
-  record Case(String method, String path, String body, String contentType, List<String> headers) {
+  /**
+   * One request, made by {@code who}: the principal whose token is in its headers, null if it has
+   * none or a bad one, {@link Principal#SYSTEM} on the server without authentication.
+   */
+  record Case(String method, String path, String body, String contentType, List<String> headers, Principal who) {
+    Case(String method, String path, String body, String contentType, List<String> headers) {
+      this(method, path, body, contentType, headers, Principal.SYSTEM);
+    }
+
     @Override
     public String toString() {
       String b = body == null ? "" : body.length() > 300 ? body.substring(0, 300) + "...(" + body.length() + ")" : body;
-      return method + " " + path + " " + headers + " " + contentType + " " + b;
+      return method + " " + path + " " + headers + " " + contentType + " " + b + " as " + who;
     }
+  }
+
+  /** A request as {@code who}, with its token if the server authenticates. */
+  private Case as(Principal who, String method, String path, String body) {
+    String token = tokens.get(who);
+    return new Case(method, path, body, body == null ? null : "application/json",
+        token == null ? List.of() : List.of("Authorization", "Bearer " + token), who);
   }
 
   record Answer(int status, String body, String contentType) {
@@ -170,7 +318,7 @@ final class HttpFuzzTest {
   }
 
   private Answer send(Case c, int i) throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + c.path())).timeout(PER_REQUEST);
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url + c.path())).timeout(PER_REQUEST);
     b.method(c.method(), c.body() == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(c.body()));
     if (c.contentType() != null) b.header("Content-Type", c.contentType());
     for (int h = 0; h < c.headers().size(); h += 2) b.header(c.headers().get(h), c.headers().get(h + 1));
@@ -193,12 +341,15 @@ final class HttpFuzzTest {
     if (a.status == CLOSED) return;
     String what = "case " + i + " (seed " + Long.toHexString(SEED) + "): " + c + " -> " + a.status + " " + a.body;
     if (a.status >= 500 && a.status != 503 && a.status != 504 && a.status != 507) fail("a 5xx: " + what);
+    if (!tokens.isEmpty()) checkAuthorization(c, a, what);
     if (a.status < 400 || c.method().equals("HEAD")) return;
     assertTrue(a.contentType.startsWith("application/json"), "error not JSON: " + what);
     JsonNode j = a.json();
     assertTrue(j.isObject() && j.has("error") && j.has("reason"), "not the error shape: " + what);
     String code = j.get("error").asText();
     String expected = switch (a.status) {
+      case 401 -> "EACCES";
+      case 403 -> "EPERM";
       case 503 -> "EAGAIN";
       case 504 -> "ETIMEDOUT";
       case 507 -> "ENOSPC";
@@ -206,6 +357,64 @@ final class HttpFuzzTest {
       default -> "EINVAL";
     };
     assertEquals(expected, code, what);
+  }
+
+  /** Operator routes: an admin's only (403 EPERM for a tenant). */
+  private static final Set<String> ADMIN_GETS = Set.of("/metrics", "/v1/space", "/v1/space/areas", "/v1/nodes",
+      "/v1/purge/status", "/v1/fsck");
+
+  /**
+   * With authentication on: no valid token, no /v1 answer but 401 (not even a 404); a valid one is
+   * never 401; a tenant gets 403 from an admin's route and the 404 of a missing area for another
+   * tenant's (a free of one would fail in {@link #freed}).
+   */
+  private void checkAuthorization(Case c, Answer a, String what) {
+    String path = rawPath(c.path());
+    String m = c.method();
+    boolean get = m.equals("GET"); // HEAD is 405 here: Akka HTTP's transparent-head-requests is off by default
+    // Dot segments might be resolved by either side: no claim about which route such a path reaches.
+    boolean plain = !path.contains("..") && !path.toLowerCase(java.util.Locale.ROOT).contains("%2e");
+    if (c.who() == null) {
+      if (plain && (path.equals("/v1") || path.startsWith("/v1/") || (get && path.equals("/metrics")))) {
+        assertEquals(401, a.status, "no valid token: " + what);
+      }
+      return;
+    }
+    assertNotEquals(401, a.status, "a valid token: " + what);
+    if (c.who().admin()) return;
+    if ((get && ADMIN_GETS.contains(path)) || (m.equals("POST") && path.equals("/v1/purge"))) {
+      assertEquals(403, a.status, "a tenant on an admin's route: " + what);
+    }
+    if (m.equals("GET") && path.startsWith("/v1/areas/")) {
+      Held h = covering(path.substring("/v1/areas/".length()));
+      if (h != null && !h.tenant().equals(c.who().tenant())) {
+        othersAreas++;
+        assertEquals(404, a.status, "another tenant's area: " + what);
+      }
+    }
+    if (m.equals("DELETE") && path.startsWith("/v1/areas/")) {
+      Held h = covering(path.substring("/v1/areas/".length()));
+      // A 204 would fail in freed(); counted here.
+      if (h != null && !h.tenant().equals(c.who().tenant())) othersAreas++;
+    }
+  }
+
+  /** The path of {@code pathAndQuery}, still encoded. */
+  private static String rawPath(String pathAndQuery) {
+    int q = pathAndQuery.indexOf('?');
+    return q < 0 ? pathAndQuery : pathAndQuery.substring(0, q);
+  }
+
+  /** The held area containing the address {@code segment} names, or null (also if it names none). */
+  private Held covering(String segment) {
+    long addr;
+    try {
+      addr = Api.pathAddress(java.net.URLDecoder.decode(segment, StandardCharsets.UTF_8));
+    } catch (RuntimeException notAnAddress) {
+      return null;
+    }
+    Map.Entry<Long, Held> e = live.floorEntry(addr);
+    return e != null && Long.compareUnsigned(addr - e.getKey(), e.getValue().size()) < 0 ? e.getValue() : null;
   }
 
   /**
@@ -237,18 +446,18 @@ final class HttpFuzzTest {
         } catch (RuntimeException notAnAddress) {
           return;
         }
-        if (live.contains(start)) {
-          Answer found = send(new Case("GET", "/v1/areas/" + hex(start), null, null, List.of()), -1);
-          if (found.status == 404) freed(hex(start));
+        if (live.containsKey(start)) {
+          Answer found = send(as(admin, "GET", "/v1/areas/" + hex(start), null), -1);
+          if (found.status == 404) freed(hex(start), c.who());
         }
       }
       return;
     }
     if (c.method().equals("POST") && c.path().startsWith("/v1/areas") && a.status == 201) {
-      allocated(a.json().get("start").asText());
+      allocated(a.json(), c.who());
     }
     if (c.method().equals("DELETE") && c.path().startsWith("/v1/areas/") && a.status == 204) {
-      freed(URI.create(c.path()).getPath().substring("/v1/areas/".length()));
+      freed(URI.create(c.path()).getPath().substring("/v1/areas/".length()), c.who());
     }
     if (c.method().equals("POST") && c.path().startsWith("/v1/areas/batch") && a.status == 200) {
       JsonNode ops = parse(c.body()).get("ops");
@@ -256,20 +465,27 @@ final class HttpFuzzTest {
       assertEquals(ops.size(), results.size(), c::toString);
       for (int k = 0; k < results.size(); k++) {
         int s = results.get(k).get("status").asInt();
-        if (s == 201) allocated(results.get(k).get("area").get("start").asText());
-        if (s == 204) freed(ops.get(k).get("addr").asText());
+        if (s == 201) allocated(results.get(k).get("area"), c.who());
+        if (s == 204) freed(ops.get(k).get("addr").asText(), c.who());
       }
     }
   }
 
-  private void allocated(String start) {
+  /** {@code area} (its JSON) was allocated for {@code who}'s tenant. */
+  private void allocated(JsonNode area, Principal who) {
     allocs++;
-    assertTrue(live.add(Api.pathAddress(start)), () -> start + " allocated while the fuzzer holds it");
+    String start = area.get("start").asText();
+    assertTrue(who != null, () -> start + " allocated without a valid token");
+    Held before = live.put(Api.pathAddress(start), new Held(who.tenant(), area.get("size").asLong()));
+    assertTrue(before == null, () -> start + " allocated while the fuzzer holds it for " + before);
   }
 
-  private void freed(String addr) {
+  /** {@code who} was answered that it freed {@code addr}: an area it held, of a tenant it may see. */
+  private void freed(String addr, Principal who) {
     frees++;
-    assertTrue(live.remove(Api.pathAddress(addr)), () -> addr + " freed but the fuzzer did not hold it");
+    Held h = live.remove(Api.pathAddress(addr));
+    assertTrue(h != null, () -> addr + " freed but the fuzzer did not hold it");
+    assertTrue(who != null && who.sees(h.tenant()), () -> addr + ", an area of " + h.tenant() + ", freed by " + who);
   }
 
   private static JsonNode parse(String body) {
@@ -282,7 +498,46 @@ final class HttpFuzzTest {
 
   // ------------------------------------------------------------------ generating requests
 
+  /** The next request, made by a random caller when the server authenticates. */
   private Case nextCase() {
+    if (tokens.isEmpty()) return nextRequest();
+    // Well-formed requests too, so that tenants hold areas and meet each other's.
+    Case c = rnd.nextInt(3) == 0 ? wellFormed() : nextRequest();
+    List<String> headers = new ArrayList<>(c.headers());
+    int k = rnd.nextInt(20);
+    List<Principal> callers = new ArrayList<>(tokens.keySet()); // a, b, the admin
+    Principal who = k < 7 ? callers.get(0) : k < 14 ? callers.get(1) : k < 17 ? callers.get(2) : null;
+    String header;
+    if (who != null) {
+      header = "Bearer " + tokens.get(who);
+    } else {
+      String tokenOfA = tokens.get(callers.get(0));
+      // Missing, unknown, revoked-looking, mangled, another scheme, the stored hash instead of the token, junk.
+      header = pick(null, "Bearer " + unknownToken, "Bearer", "Bearer " + tokenOfA + "x", "Bearer " + tokenOfA.substring(1),
+          tokenOfA, "Basic YTpi", "Token " + tokenOfA, "Bearer " + TokenStore.sha256Hex(tokenOfA), headerSafe(junkText()));
+    }
+    if (header != null) headers.addAll(List.of("Authorization", header));
+    return new Case(c.method(), c.path(), c.body(), c.contentType(), headers, who);
+  }
+
+  /** An allocation, or a find or free of a held area (anyone's) or of an address inside one. */
+  private Case wellFormed() {
+    List<Long> held = new ArrayList<>(live.keySet());
+    int k = rnd.nextInt(held.isEmpty() ? 1 : 4);
+    if (k == 0) {
+      return new Case("POST", "/v1/areas", "{\"size\":" + 4096 * rnd.nextInt(1, 5) + "}", "application/json", List.of());
+    }
+    long start = held.get(rnd.nextInt(held.size()));
+    String addr = hex(rnd.nextInt(4) == 0 ? start + 4096 : start);
+    if (k == 3) {
+      String op = pick("find", "free");
+      return new Case("POST", "/v1/areas/batch", "{\"ops\":[{\"op\":\"" + op + "\",\"addr\":\"" + addr + "\"},"
+          + "{\"op\":\"alloc\",\"size\":4096}]}", "application/json", List.of());
+    }
+    return new Case(k == 1 ? "GET" : "DELETE", "/v1/areas/" + addr, null, null, List.of());
+  }
+
+  private Case nextRequest() {
     int kind = rnd.nextInt(100);
     List<String> headers = new ArrayList<>();
     if (kind < 30) {
@@ -406,7 +661,7 @@ final class HttpFuzzTest {
 
   /** An address as a path segment: a live area's start, near one, or junk. */
   private String addressText() {
-    List<Long> live = new ArrayList<>(this.live);
+    List<Long> live = new ArrayList<>(this.live.keySet());
     int k = rnd.nextInt(10);
     if (k < 4 && !live.isEmpty()) {
       long s = live.get(rnd.nextInt(live.size()));
