@@ -374,7 +374,8 @@ final class VmapRoutes extends AllDirectives {
     return RejectionHandler.newBuilder()
         .handleNotFound(extractRequest(req -> complete(error(StatusCodes.NOT_FOUND, "ENOENT",
             "no such endpoint: " + req.method().value() + " " + req.getUri().path()))))
-        .handle(akka.http.javadsl.server.MalformedRequestContentRejection.class, r -> complete(bodyError(r.getCause())))
+        .handle(akka.http.javadsl.server.MalformedRequestContentRejection.class, r ->
+            extractRequest(req -> complete(bodyError(r.getCause(), req.getUri().path()))))
         .build()
         .withFallback(RejectionHandler.defaultHandler())
         .mapRejectionResponse(VmapRoutes::asJsonError);
@@ -390,20 +391,32 @@ final class VmapRoutes extends AllDirectives {
     return r.withEntity(ContentTypes.APPLICATION_JSON, Api.write(new Api.Error(codeOf(r.status().intValue()), text)));
   }
 
-  /** An unreadable body: too large (413) or not decodable (400), without the exception's text. */
-  private static HttpResponse bodyError(Throwable cause) {
+  /**
+   * An unreadable body of a request to {@code path}: too large (413, naming the limit of its route)
+   * or not decodable (400), without the exception's text.
+   */
+  private HttpResponse bodyError(Throwable cause, String path) {
     if (cause instanceof akka.http.scaladsl.model.EntityStreamSizeException e) {
       return error(StatusCodes.PAYLOAD_TOO_LARGE, "EINVAL", "body: larger than the limit of " + e.limit()
-          + " bytes (" + HttpLimits.PATH + ".body-bytes, or batch-body-bytes for a batch)");
+          + " bytes (" + sizeLimitKey(e.limit(), path) + ")");
     }
     return error(StatusCodes.BAD_REQUEST, "EINVAL", "body: unreadable request content");
+  }
+
+  /** The setting that limits a body of {@code limit} bytes to {@code path}: its route's, else Akka HTTP's own. */
+  private String sizeLimitKey(long limit, String path) {
+    boolean batch = path.endsWith("/areas/batch");
+    if (batch && limit == limits.batchBodyBytes()) return HttpLimits.PATH + ".batch-body-bytes";
+    if (!batch && limit == limits.bodyBytes()) return HttpLimits.PATH + ".body-bytes";
+    return "akka.http.server.parsing.max-content-length";
   }
 
   private ExceptionHandler exceptionHandler() {
     return ExceptionHandler.newBuilder()
         .match(VmapException.class, e -> complete(error(e.code(), e.reason())))
         .match(Api.BadJson.class, e -> complete(error(ErrorCode.EINVAL, e.getMessage())))
-        .match(akka.http.scaladsl.model.EntityStreamSizeException.class, e -> complete(bodyError(e)))
+        .match(akka.http.scaladsl.model.EntityStreamSizeException.class, e ->
+            extractRequest(req -> complete(bodyError(e, req.getUri().path()))))
         .match(akka.http.scaladsl.model.IllegalRequestException.class, e -> {
           int status = e.status().intValue();
           return complete(error(StatusCodes.get(status), codeOf(status), e.info().formatPretty()));

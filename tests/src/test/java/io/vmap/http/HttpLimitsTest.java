@@ -36,7 +36,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * vmap.limits.http, set small here: batch operations and body size are EINVAL naming the key;
+ * vmap.limits and vmap.limits.http, set small here: a tag or request id over its length, at every
+ * door it comes through, and batch operations and body sizes are EINVAL naming the key;
  * operations in flight over the member's limit are 503 EAGAIN naming it; and on one connection a
  * pipelined request is not dispatched while the one before it is in flight (Akka HTTP's
  * pipelining-limit), so it never counts against the member's limit.
@@ -63,7 +64,8 @@ class HttpLimitsTest {
   void start() throws Exception {
     system = ActorSystem.create(Behaviors.empty(), "vmap-http-limits", ConfigFactory.parseString("""
         akka.logger-startup-timeout = 60s
-        vmap.limits.http { in-flight-ops = 2, batch-ops = 2, body-bytes = 1 KiB }
+        vmap.limits { tag-length = 16, request-id-length = 20 }
+        vmap.limits.http { in-flight-ops = 2, batch-ops = 2, body-bytes = 1 KiB, batch-body-bytes = 2 KiB }
         """).withFallback(ConfigFactory.load()));
     vmap = Vmap.embed(system, VmapSettings.defaults().withGeometry(new Geometry(BASE, BASE + 16 * ZONE, 4096, ZONE, 2), null));
     binding = VmapHttpServer.start(system, vmap.client(), "127.0.0.1", 0, HealthProbe.always())
@@ -86,8 +88,9 @@ class HttpLimitsTest {
     }
   }
 
-  Resp send(String method, String path, String body) throws Exception {
+  Resp send(String method, String path, String body, String... headers) throws Exception {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(WAIT);
+    if (headers.length > 0) b.headers(headers);
     b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
     HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
     return new Resp(r.statusCode(), r.body());
@@ -103,8 +106,50 @@ class HttpLimitsTest {
     assertEquals("ops: 3 operations, more than vmap.limits.http.batch-ops = 2", three.json().get("reason").asText());
 
     Resp big = send("POST", "/v1/areas", "{\"size\":4096,\"tag\":\"" + "x".repeat(1100) + "\"}");
-    assertEquals(413, big.status(), big.body());
-    assertTrue(big.json().get("reason").asText().contains("limit of 1024 bytes (vmap.limits.http.body-bytes"), big.body());
+    assertError(big, 413, "body: larger than the limit of 1024 bytes (vmap.limits.http.body-bytes)");
+    // A batch's body has its own limit: over body-bytes is fine, over batch-body-bytes is not.
+    String padded = "{\"op\":\"find\",\"addr\":\"0x100000\",\"requestId\":\"r1\"}" + " ".repeat(1200);
+    assertEquals(200, send("POST", "/v1/areas/batch", "{\"ops\":[" + padded + "]}").status());
+    Resp bigBatch = send("POST", "/v1/areas/batch", "{\"ops\":[" + padded + "," + padded + "]}");
+    assertError(bigBatch, 413, "body: larger than the limit of 2048 bytes (vmap.limits.http.batch-body-bytes)");
+  }
+
+  @Test
+  void aTagOrRequestIdOverItsLengthIsEinvalNamingTheLimitAtEveryDoor() throws Exception {
+    String tag = "t".repeat(17);
+    String id = "r".repeat(21);
+    String tagReason = "tag: 17 characters, more than vmap.limits.tag-length = 16";
+    String idReason = "request id: 21 characters, more than vmap.limits.request-id-length = 20";
+    // At the limit: served.
+    assertEquals(201, send("POST", "/v1/areas", "{\"size\":4096,\"tag\":\"" + "t".repeat(16) + "\",\"requestId\":\""
+        + "r".repeat(20) + "\"}").status());
+
+    assertError(send("POST", "/v1/areas", "{\"size\":4096,\"tag\":\"" + tag + "\"}"), 400, tagReason);
+    assertError(send("POST", "/v1/areas", "{\"size\":4096,\"requestId\":\"" + id + "\"}"), 400, idReason);
+    assertError(send("POST", "/v1/areas", "{\"size\":4096}", "Idempotency-Key", id), 400, idReason);
+    String addr = "0x" + Long.toHexString(BASE + 0x8000);
+    assertError(send("DELETE", "/v1/areas/" + addr + "?requestId=" + id, null), 400, idReason);
+    assertError(send("DELETE", "/v1/areas/" + addr, null, "Idempotency-Key", id), 400, idReason);
+
+    // In a batch, the same reasons, operation by operation.
+    Resp batch = send("POST", "/v1/areas/batch", "{\"ops\":[{\"op\":\"alloc\",\"size\":4096,\"tag\":\"" + tag + "\"},"
+        + "{\"op\":\"free\",\"addr\":\"" + addr + "\",\"requestId\":\"" + id + "\"}]}");
+    assertEquals(200, batch.status(), batch.body());
+    JsonNode results = batch.json().get("results");
+    for (int k = 0; k < 2; k++) {
+      assertEquals(400, results.get(k).get("status").asInt(), batch.body());
+      assertEquals("EINVAL", results.get(k).get("error").asText(), batch.body());
+    }
+    assertEquals(tagReason, results.get(0).get("reason").asText(), batch.body());
+    assertEquals(idReason, results.get(1).get("reason").asText(), batch.body());
+    // Nothing but the first allocation took effect.
+    assertEquals(1, vmap.client().info().toCompletableFuture().get(60, TimeUnit.SECONDS).busy().size());
+  }
+
+  static void assertError(Resp r, int status, String reason) throws Exception {
+    assertEquals(status, r.status(), r.body());
+    assertEquals("EINVAL", r.json().get("error").asText(), r.body());
+    assertEquals(reason, r.json().get("reason").asText(), r.body());
   }
 
   @Test
