@@ -111,7 +111,8 @@ class UiPageTest {
       String t = d.findElement(By.id("tooltip")).getText();
       return t.contains("start " + hex(0x118000L)) && t.contains("end   " + hex(0x128000L)) ? t : null;
     });
-    assertTrue(tip.contains("tag span") && tip.contains("node  1") && tip.contains("spans zones of nodes 1, 0"), tip);
+    assertTrue(tip.contains("tag span") && tip.contains("node  1") && tip.contains("tenant default")
+        && tip.contains("spans zones of nodes 1, 0"), tip);
     assertTrue(tip.contains("64.0 KiB (65536 bytes)"), tip);
 
     // The purge panel: the subscriber that withholds its ack stands out, with what to do.
