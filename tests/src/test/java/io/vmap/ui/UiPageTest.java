@@ -43,7 +43,8 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * `mvn verify` runs first), against a member with known areas (16 zones of 64 KiB at 0x100000 over
  * 2 nodes) and a flush subscriber that never acks: the map has a cell per zone and the all-busy
  * zone is coloured busy, hovering an area shows its bounds, and the purge panel shows the
- * subscriber as stuck with what to do. Saves a screenshot under tests/target/screenshots.
+ * subscriber as stuck with what to do and draws epochs over time once there are two samples.
+ * Saves a screenshot under tests/target/screenshots.
  */
 @Tag("integration")
 class UiPageTest {
@@ -130,6 +131,11 @@ class UiPageTest {
     });
     assertTrue(advice.contains("unsubscribeFlush") && advice.contains(path), advice);
     assertEquals("flushing", wait.until(d -> d.findElement(By.id("purge-phase")).getText()));
+    // Epochs over time: the route samples the coordinator once a second while watched; with two
+    // samples the page draws the line of epochs run.
+    wait.until(d -> !d.findElements(By.id("epochs-line")).isEmpty());
+    String points = wait.until(d -> d.findElement(By.id("epochs-line")).getAttribute("points"));
+    assertTrue(points.trim().split("\\s+").length >= 2, points);
     wait.until(d -> d.findElement(By.id("tooltip")).isDisplayed());
     screenshot("ui.png");
 
