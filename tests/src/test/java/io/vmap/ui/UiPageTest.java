@@ -43,7 +43,8 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * `mvn verify` runs first), against a member with known areas (16 zones of 64 KiB at 0x100000 over
  * 2 nodes) and a flush subscriber that never acks: the map has a cell per zone and the all-busy
  * zone is coloured busy, hovering an area shows its bounds, and the purge panel shows the
- * subscriber as stuck with what to do and draws epochs over time once there are two samples.
+ * subscriber as stuck with what to do and draws epochs over time once there are two samples; then,
+ * without a reload, the page follows an allocation and an unsubscription made through the API.
  * Saves a screenshot under tests/target/screenshots.
  */
 @Tag("integration")
@@ -138,6 +139,22 @@ class UiPageTest {
     assertTrue(points.trim().split("\\s+").length >= 2, points);
     wait.until(d -> d.findElement(By.id("tooltip")).isDisplayed());
     screenshot("ui.png");
+
+    // Live: the page follows changes made through the API without being reloaded (a mark left on
+    // this window survives). A whole-zone area can only take a zone that was all free: its cell
+    // turns busy; unsubscribing the silent subscriber lets the epoch finish: its row goes.
+    driver.executeScript("window.vmapSameLoad = true;");
+    List<String> before = wait.until(d -> d.findElements(By.cssSelector("#map rect.cell")).stream()
+        .map(c -> c.getAttribute("data-state")).toList());
+    String whole = m.alloc("{\"size\":65536,\"tag\":\"live\"}");
+    int cell = (int) ((Long.decode(whole) - BASE) / ZONE);
+    assertEquals("free", before.get(cell), "zone " + cell + " before " + whole + ": " + before);
+    wait.until(d -> "busy".equals(d.findElement(By.cssSelector("#map rect.cell[data-index='" + cell + "']")).getAttribute("data-state")));
+    m.vmap.client().unsubscribeFlush(silent);
+    silent = null;
+    wait.until(d -> d.findElements(By.cssSelector("#holders tr.holder")).isEmpty()
+        && !d.findElement(By.id("purge-advice")).isDisplayed());
+    assertEquals(Boolean.TRUE, driver.executeScript("return window.vmapSameLoad === true;"), "the page was not reloaded");
 
     // Zooming into zone 1 shows that zone alone.
     // One click (tried again only if a redraw replaced the cell under it), then the range follows.
