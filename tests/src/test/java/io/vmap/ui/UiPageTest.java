@@ -8,10 +8,14 @@ import static org.junit.jupiter.api.Assertions.fail;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Props;
 import akka.actor.typed.javadsl.Behaviors;
+import io.vmap.client.AllocOptions;
 import io.vmap.client.VmapSettings;
 import io.vmap.http.LiveMember;
+import io.vmap.node.NodeSettings;
 import io.vmap.protocol.PurgeProtocol;
 import io.vmap.space.Geometry;
+import io.vmap.state.Quota;
+import io.vmap.state.Quotas;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -20,6 +24,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
@@ -61,7 +66,9 @@ class UiPageTest {
 
   @BeforeEach
   void start() throws Exception {
-    m = new LiveMember("ui-page", VmapSettings.defaults().withGeometry(new Geometry(BASE, BASE + 16 * ZONE, 4096, ZONE, 2), null));
+    // storage-a may hold 10 areas: the first test fills 9, the Tenants panel marks it.
+    m = new LiveMember("ui-page", VmapSettings.defaults().withGeometry(new Geometry(BASE, BASE + 16 * ZONE, 4096, ZONE, 2), null)
+        .withNode(NodeSettings.defaults().withQuotas(new Quotas(Quota.NONE, Map.of("storage-a", new Quota(Quota.UNLIMITED, 10))))));
     driver = browser(profile);
   }
 
@@ -87,6 +94,9 @@ class UiPageTest {
     for (int i = 0; i < 24; i++) {
       m.alloc("{\"size\":" + (4096 * (1 + r.nextInt(6))) + ",\"tag\":\"" + tags.get(i % 3) + "\"}");
     }
+    // Two tenants' areas (embedded clients acting for them), for the Tenants panel.
+    for (int i = 0; i < 9; i++) m.vmap.client("storage-a").alloc(AllocOptions.size(4096).tag("blk")).toCompletableFuture().get();
+    for (int i = 0; i < 2; i++) m.vmap.client("storage-b").alloc(AllocOptions.size(16384).tag("log")).toCompletableFuture().get();
     String gone = m.alloc("{\"size\":16384,\"node\":1,\"tag\":\"gone\"}");
     silent = m.system.systemActorOf(Behaviors.ignore(), "silent-cache", Props.empty());
     m.vmap.client().subscribeFlush(silent).toCompletableFuture().get();
@@ -137,6 +147,9 @@ class UiPageTest {
     wait.until(d -> !d.findElements(By.id("epochs-line")).isEmpty());
     String points = wait.until(d -> d.findElement(By.id("epochs-line")).getAttribute("points"));
     assertTrue(points.trim().split("\\s+").length >= 2, points);
+    // The Tenants panel, for the picture: storage-a at 9 of its 10 areas stands out.
+    wait.until(d -> d.findElements(By.cssSelector("#tenants-table tr.tenant.near[data-tenant='storage-a']")).size() == 1
+        && d.findElements(By.cssSelector("#tenants-table tr.tenant")).size() == 3);
     wait.until(d -> d.findElement(By.id("tooltip")).isDisplayed());
     screenshot("ui.png");
 
