@@ -228,9 +228,10 @@ function drawAreas(s, list) {
       const cls = 'area ' + a.state + (a.spans ? ' spans' : '');
       const r = el('rect', { class: cls, x, y: z * rowH + 2, width: w, height: rowH - 6,
         fill: 'rgb(' + COLORS[a.state].join(',') + ')', 'data-start': a.start, 'data-end': a.end,
-        'data-state': a.state, 'data-node': a.node, 'data-tag': a.tag || '' }, svg);
+        'data-state': a.state, 'data-node': a.node, 'data-tag': a.tag || '', 'data-tenant': a.tenant || '' }, svg);
       const tip = `${a.state}${a.tag ? '  tag ' + a.tag : ''}\nstart ${a.start}\nend   ${a.end}\n` +
         `size  ${fmtBytes(a.size)} (${a.size} bytes)\nnode  ${a.node}` +
+        (a.tenant ? `\ntenant ${a.tenant}` : '') +
         (a.spans ? `\nspans zones of nodes ${a.nodes.join(', ')}` : '');
       r.addEventListener('mousemove', e => showTip(e, tip));
       r.addEventListener('mouseleave', hideTip);

@@ -16,7 +16,7 @@ final class BenchJson {
   private BenchJson() {}
 
   @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-  record Machine(int nproc, long maxHeapBytes, String java, String os, String loadavg) {}
+  record Machine(int nproc, long maxHeapBytes, String java, String gc, String os, String loadavg) {}
 
   @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
   record Config(int nrThreads, int testLoopCount, int testRepeatCount, long runTestMask, boolean sequentialTestOrder,

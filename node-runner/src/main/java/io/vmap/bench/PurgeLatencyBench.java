@@ -59,11 +59,15 @@ final class PurgeLatencyBench {
     return l.isEmpty() ? 0 : l.get(l.size() / 2);
   }
 
-  /** Total collection time of every garbage collector so far (pauses, for G1's young and mixed). */
+  /**
+   * Pause time of the collectors so far: G1's young and mixed collections are pauses; a concurrent
+   * collector's "Cycles" bean counts work done beside the application and is left out (ZGC reports
+   * its pauses in "ZGC Pauses").
+   */
   static long gcMillis() {
     long ms = 0;
     for (java.lang.management.GarbageCollectorMXBean b : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
-      ms += Math.max(0, b.getCollectionTime());
+      if (!b.getName().endsWith("Cycles")) ms += Math.max(0, b.getCollectionTime());
     }
     return ms;
   }
@@ -306,8 +310,7 @@ final class PurgeLatencyBench {
         + "after one warm-up round; release batches in flight over all nodes: %d (%s) unless the row says%n",
         p.areas(), p.threads(), p.ratePerThread(), p.nodes(), p.rounds(),
         inFlight(p.nodes()), PurgeCoordinator.BATCHES_IN_FLIGHT_PATH);
-    out.printf("# machine: %d CPUs, load average %s (1/5/15 min, at the end of the run)%n",
-        Runtime.getRuntime().availableProcessors(), Report.loadAverage());
+    out.println(Report.machineLine());
     out.printf("%-12s %-18s %15s %7s %9s | %-44s | %-30s%n", "target", "release-batch", "purge ms* (max)", "GC ms*", "released",
         "allocs DURING purge: n / p50 / p99 / max usec", "before: p50 / p99 / max usec");
     for (Row r : rows) {
@@ -322,7 +325,7 @@ final class PurgeLatencyBench {
       out.printf("    rounds: purge ms %s; GC ms %s%n", join(r.purgeUsec(), 1000.0), join(r.gcMillisDuring(), 1.0));
       for (String e : r.errors()) out.println("  error: " + e);
     }
-    out.println("# * median (and max) over the rounds; GC ms: collection time while purge() ran; released: areas, all rounds;");
+    out.println("# * median (and max) over the rounds; GC ms: collector pause time while purge() ran; released: areas, all rounds;");
     out.println("#   latency percentiles pool the allocations of all rounds");
   }
 

@@ -28,8 +28,17 @@ final class Report {
         target, c.nrThreads(), c.testLoopCount(), c.testRepeatCount(), c.runTestMask(),
         c.sequentialTestOrder() ? 1 : 0, c.nrPages(), c.nodes(), c.window(), c.seed(), c.warmupLoops());
     out.println("# " + describe);
-    out.printf("# machine: %d CPUs, load average %s (1/5/15 min, at the end of the run)%n",
-        Runtime.getRuntime().availableProcessors(), loadAverage());
+    out.println(machineLine());
+  }
+
+  /**
+   * The machine and the JVM a figure comes from: CPUs, load, Java version, collector and heap. The
+   * collector matters for the latency maxima (a G1 young pause lands in some runs, ZGC's do not).
+   */
+  static String machineLine() {
+    return String.format(Locale.ROOT, "# machine: %d CPUs, load average %s (1/5/15 min, at the end of the run); java %s, %s, max heap %d MiB",
+        Runtime.getRuntime().availableProcessors(), loadAverage(), Runtime.version(), collectors(),
+        Runtime.getRuntime().maxMemory() >> 20);
   }
 
   static void summaries(PrintWriter out, List<TestResult> results) {
@@ -81,8 +90,14 @@ final class Report {
 
   static BenchJson.Machine machine() {
     return new BenchJson.Machine(Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory(),
-        System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"),
+        System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"), collectors(),
         System.getProperty("os.name") + " " + System.getProperty("os.arch"), loadAverage());
+  }
+
+  /** The JVM's garbage collectors by their management names ("G1 Young Generation, G1 Old Generation"). */
+  static String collectors() {
+    return java.lang.management.ManagementFactory.getGarbageCollectorMXBeans().stream()
+        .map(java.lang.management.GarbageCollectorMXBean::getName).collect(java.util.stream.Collectors.joining(", "));
   }
 
   /** /proc/loadavg's first three fields (the machine's load when the run ended), or "?". */

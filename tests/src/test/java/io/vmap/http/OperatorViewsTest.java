@@ -9,6 +9,7 @@ import akka.actor.typed.ActorRef;
 import akka.actor.typed.Props;
 import akka.actor.typed.javadsl.Behaviors;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.vmap.client.AllocOptions;
 import io.vmap.client.VmapSettings;
 import io.vmap.protocol.PurgeProtocol;
 import io.vmap.space.Geometry;
@@ -79,8 +80,15 @@ class OperatorViewsTest {
   }
 
   @Test
-  void theAreasOfAZoomedRangeHaveTheirBoundsTagAndNode() throws Exception {
+  void theAreasOfAZoomedRangeHaveTheirBoundsTagTenantAndNode() throws Exception {
     knownAreas();
+    // A tenant's area in zone 4, then lazily freed one of another tenant in zone 5: the books of
+    // each home node name them.
+    long mine = m.vmap.client("storage-a").alloc(AllocOptions.size(8192).range(0x140000L, 0x150000L).tag("buf"))
+        .toCompletableFuture().get().start();
+    long gone = m.vmap.client("storage-b").alloc(AllocOptions.size(4096).range(0x150000L, 0x160000L))
+        .toCompletableFuture().get().start();
+    m.vmap.client("storage-b").free(gone).toCompletableFuture().get();
     JsonNode a = m.get("/v1/space/areas?from=0x110000&to=0x130000");
     List<String> seen = new ArrayList<>();
     for (JsonNode x : a.get("areas")) seen.add(x.get("state").asText() + "@" + x.get("start").asText());
@@ -90,7 +98,16 @@ class OperatorViewsTest {
     assertEquals(65536, b.get("size").asLong());
     assertEquals("span", b.get("tag").asText());
     assertEquals(1, b.get("node").asInt());
+    assertEquals("default", b.get("tenant").asText(), "an area of the default tenant names it");
     assertTrue(b.get("spans").asBoolean());
+    assertTrue(a.get("areas").get(0).get("tenant").isNull(), "a free block has no tenant");
+
+    JsonNode t = m.get("/v1/space/areas?from=0x140000&to=0x160000");
+    List<String> tenants = new ArrayList<>();
+    for (JsonNode x : t.get("areas")) {
+      if (!x.get("state").asText().equals("free")) tenants.add(x.get("state").asText() + "@" + x.get("start").asText() + ":" + x.get("tenant").asText());
+    }
+    assertEquals(List.of("busy@" + hex(mine) + ":storage-a", "lazy@" + hex(gone) + ":storage-b"), tenants, t.toString());
   }
 
   @Test

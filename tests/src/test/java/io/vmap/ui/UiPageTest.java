@@ -8,10 +8,14 @@ import static org.junit.jupiter.api.Assertions.fail;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Props;
 import akka.actor.typed.javadsl.Behaviors;
+import io.vmap.client.AllocOptions;
 import io.vmap.client.VmapSettings;
 import io.vmap.http.LiveMember;
+import io.vmap.node.NodeSettings;
 import io.vmap.protocol.PurgeProtocol;
 import io.vmap.space.Geometry;
+import io.vmap.state.Quota;
+import io.vmap.state.Quotas;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -20,6 +24,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
@@ -43,7 +48,9 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * `mvn verify` runs first), against a member with known areas (16 zones of 64 KiB at 0x100000 over
  * 2 nodes) and a flush subscriber that never acks: the map has a cell per zone and the all-busy
  * zone is coloured busy, hovering an area shows its bounds, and the purge panel shows the
- * subscriber as stuck with what to do. Saves a screenshot under tests/target/screenshots.
+ * subscriber as stuck with what to do and draws epochs over time once there are two samples; then,
+ * without a reload, the page follows an allocation and an unsubscription made through the API.
+ * Saves a screenshot under tests/target/screenshots.
  */
 @Tag("integration")
 class UiPageTest {
@@ -59,7 +66,9 @@ class UiPageTest {
 
   @BeforeEach
   void start() throws Exception {
-    m = new LiveMember("ui-page", VmapSettings.defaults().withGeometry(new Geometry(BASE, BASE + 16 * ZONE, 4096, ZONE, 2), null));
+    // storage-a may hold 10 areas: the first test fills 9, the Tenants panel marks it.
+    m = new LiveMember("ui-page", VmapSettings.defaults().withGeometry(new Geometry(BASE, BASE + 16 * ZONE, 4096, ZONE, 2), null)
+        .withNode(NodeSettings.defaults().withQuotas(new Quotas(Quota.NONE, Map.of("storage-a", new Quota(Quota.UNLIMITED, 10))))));
     driver = browser(profile);
   }
 
@@ -85,6 +94,9 @@ class UiPageTest {
     for (int i = 0; i < 24; i++) {
       m.alloc("{\"size\":" + (4096 * (1 + r.nextInt(6))) + ",\"tag\":\"" + tags.get(i % 3) + "\"}");
     }
+    // Two tenants' areas (embedded clients acting for them), for the Tenants panel.
+    for (int i = 0; i < 9; i++) m.vmap.client("storage-a").alloc(AllocOptions.size(4096).tag("blk")).toCompletableFuture().get();
+    for (int i = 0; i < 2; i++) m.vmap.client("storage-b").alloc(AllocOptions.size(16384).tag("log")).toCompletableFuture().get();
     String gone = m.alloc("{\"size\":16384,\"node\":1,\"tag\":\"gone\"}");
     silent = m.system.systemActorOf(Behaviors.ignore(), "silent-cache", Props.empty());
     m.vmap.client().subscribeFlush(silent).toCompletableFuture().get();
@@ -111,7 +123,8 @@ class UiPageTest {
       String t = d.findElement(By.id("tooltip")).getText();
       return t.contains("start " + hex(0x118000L)) && t.contains("end   " + hex(0x128000L)) ? t : null;
     });
-    assertTrue(tip.contains("tag span") && tip.contains("node  1") && tip.contains("spans zones of nodes 1, 0"), tip);
+    assertTrue(tip.contains("tag span") && tip.contains("node  1") && tip.contains("tenant default")
+        && tip.contains("spans zones of nodes 1, 0"), tip);
     assertTrue(tip.contains("64.0 KiB (65536 bytes)"), tip);
 
     // The purge panel: the subscriber that withholds its ack stands out, with what to do.
@@ -129,8 +142,32 @@ class UiPageTest {
     });
     assertTrue(advice.contains("unsubscribeFlush") && advice.contains(path), advice);
     assertEquals("flushing", wait.until(d -> d.findElement(By.id("purge-phase")).getText()));
+    // Epochs over time: the route samples the coordinator once a second while watched; with two
+    // samples the page draws the line of epochs run.
+    wait.until(d -> !d.findElements(By.id("epochs-line")).isEmpty());
+    String points = wait.until(d -> d.findElement(By.id("epochs-line")).getAttribute("points"));
+    assertTrue(points.trim().split("\\s+").length >= 2, points);
+    // The Tenants panel, for the picture: storage-a at 9 of its 10 areas stands out.
+    wait.until(d -> d.findElements(By.cssSelector("#tenants-table tr.tenant.near[data-tenant='storage-a']")).size() == 1
+        && d.findElements(By.cssSelector("#tenants-table tr.tenant")).size() == 3);
     wait.until(d -> d.findElement(By.id("tooltip")).isDisplayed());
     screenshot("ui.png");
+
+    // Live: the page follows changes made through the API without being reloaded (a mark left on
+    // this window survives). A whole-zone area can only take a zone that was all free: its cell
+    // turns busy; unsubscribing the silent subscriber lets the epoch finish: its row goes.
+    driver.executeScript("window.vmapSameLoad = true;");
+    List<String> before = wait.until(d -> d.findElements(By.cssSelector("#map rect.cell")).stream()
+        .map(c -> c.getAttribute("data-state")).toList());
+    String whole = m.alloc("{\"size\":65536,\"tag\":\"live\"}");
+    int cell = (int) ((Long.decode(whole) - BASE) / ZONE);
+    assertEquals("free", before.get(cell), "zone " + cell + " before " + whole + ": " + before);
+    wait.until(d -> "busy".equals(d.findElement(By.cssSelector("#map rect.cell[data-index='" + cell + "']")).getAttribute("data-state")));
+    m.vmap.client().unsubscribeFlush(silent);
+    silent = null;
+    wait.until(d -> d.findElements(By.cssSelector("#holders tr.holder")).isEmpty()
+        && !d.findElement(By.id("purge-advice")).isDisplayed());
+    assertEquals(Boolean.TRUE, driver.executeScript("return window.vmapSameLoad === true;"), "the page was not reloaded");
 
     // Zooming into zone 1 shows that zone alone.
     // One click (tried again only if a redraw replaced the cell under it), then the range follows.

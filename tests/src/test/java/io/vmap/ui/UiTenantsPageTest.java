@@ -13,6 +13,8 @@ import io.vmap.state.Quota;
 import io.vmap.state.Quotas;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
@@ -22,12 +24,14 @@ import org.openqa.selenium.By;
 import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.interactions.Actions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
  * The operator page against a member with authentication on: its views answer 401 until the
  * operator gives an admin token (kept in the tab's sessionStorage), then the page draws as usual
- * and the Tenants panel shows each tenant's usage against its quota from GET /v1/tenants.
+ * and the Tenants panel shows each tenant's usage against its quota from GET /v1/tenants; hovering a
+ * tenant's area names the tenant.
  */
 @Tag("integration")
 class UiTenantsPageTest {
@@ -55,9 +59,13 @@ class UiTenantsPageTest {
         ConfigFactory.parseString("vmap.http.auth { enabled = on, tokens = ["
             + "{ sha256 = \"" + TokenStore.sha256Hex(admin) + "\", tenant = ops, role = admin },"
             + "{ sha256 = \"" + TokenStore.sha256Hex(a) + "\", tenant = a, role = tenant } ] }"));
+    List<String> aAreas = new ArrayList<>();
     for (int i = 0; i < 2; i++) {
-      assertEquals(201, m.send("POST", "/v1/areas", "{\"size\":8192}", "Authorization", "Bearer " + a).status());
+      LiveMember.Resp r = m.send("POST", "/v1/areas", "{\"size\":8192}", "Authorization", "Bearer " + a);
+      assertEquals(201, r.status(), r.body());
+      aAreas.add(r.json().get("start").asText());
     }
+    String aArea = aAreas.get(0);
 
     driver = UiPageTest.browser(profile);
     driver.get(m.base + "/ui?interval=1000");
@@ -85,6 +93,15 @@ class UiTenantsPageTest {
     });
     assertTrue(row.contains("2 / 5"), "areas against the area quota: " + row);
     assertTrue(row.contains("16.0 KiB"), "bytes: " + row);
+
+    // Hovering tenant a's area shows whose it is.
+    String area = "#areas rect.area[data-start='" + aArea + "']";
+    String tip = wait.until(d -> {
+      new Actions(d).moveToElement(d.findElement(By.cssSelector(area))).perform();
+      String t = d.findElement(By.id("tooltip")).getText();
+      return t.contains("start " + aArea) ? t : null;
+    });
+    assertTrue(tip.contains("tenant a"), tip);
     assertEquals("", wait.until(d -> {
       String t = d.findElement(By.id("error")).getText();
       return t.isEmpty() ? t : null;

@@ -48,6 +48,6 @@ final class Inspection {
       if (a != null) spanning.add(new LazyArea(a, c.node, List.copyOf(e.getValue())));
     }
     m.replyTo().tell(new NodeReport(c.node, plain[0], plain[1], new ArrayList<>(s.busyAreas()), spanning,
-        s.lazy().unpurged(), new ArrayList<>(s.spans().heldParts()), spans.ages(), free.runsOnly()));
+        s.lazy().unpurged(), new ArrayList<>(s.spans().heldParts()), spans.ages(), free.runsOnly(), s.ownership().owners()));
   }
 }

@@ -186,6 +186,8 @@ public final class ClientProtocol {
    * @param held pieces of other nodes' spanning areas that lie in this node's zones
    * @param freeRuns the shard's runs of free blocks (untouched zones), one entry each: with
    *     {@code freeStarts}, every free block, never one per untouched zone
+   * @param owners the tenant of each busy or unpurged area that does not belong to the default
+   *     tenant, by area start (as in {@link NodeInfo})
    */
   public record NodeReport(
       int node,
@@ -196,8 +198,14 @@ public final class ClientProtocol {
       List<LazyArea> unpurged,
       List<HeldPart> held,
       List<ReservationAge> reservations,
-      io.vmap.space.FreeRuns freeRuns)
-      implements WireMessage {}
+      io.vmap.space.FreeRuns freeRuns,
+      java.util.Map<Long, String> owners)
+      implements WireMessage {
+
+    public NodeReport {
+      if (owners == null) owners = java.util.Map.of();
+    }
+  }
 
   /** A spanning reservation held by the inspected node, how long ago it was made and its lease. */
   public record ReservationAge(

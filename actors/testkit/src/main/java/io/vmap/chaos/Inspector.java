@@ -50,7 +50,7 @@ public final class Inspector {
     for (ClientProtocol.ReservationAge a : r.reservations()) {
       res.add(new NodeBooks.Reserved(a.id(), a.area(), a.startOwner(), a.myParts(), a.ageMillis(), a.leaseMillis()));
     }
-    return new NodeBooks(r.node(), r.freeStarts(), r.freeEnds(), r.busy(), r.spanning(), r.unpurged(), r.held(), res, r.freeRuns());
+    return new NodeBooks(r.node(), r.freeStarts(), r.freeEnds(), r.busy(), r.spanning(), r.unpurged(), r.held(), res, r.freeRuns(), r.owners());
   }
 
   /**

@@ -3,10 +3,12 @@ package io.vmap.chaos;
 import io.vmap.state.HeldPart;
 import io.vmap.state.LazyArea;
 import io.vmap.state.Part;
+import io.vmap.state.Principal;
 import io.vmap.state.ReservationId;
 import io.vmap.space.Area;
 import io.vmap.space.FreeRuns;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One vmap node's books as {@link Checker#fsck(io.vmap.space.Geometry, List, java.time.Duration)}
@@ -21,6 +23,8 @@ import java.util.List;
  * @param reservations spanning reservations the node holds
  * @param freeRuns the free shard's runs (untouched zones), one entry each: with {@code freeStarts},
  *     every free block
+ * @param owners the tenant of each busy or unpurged area that is not the default tenant's, by area
+ *     start (see {@link #tenantOf})
  */
 public record NodeBooks(
     int node,
@@ -31,16 +35,29 @@ public record NodeBooks(
     List<LazyArea> unpurged,
     List<HeldPart> held,
     List<Reserved> reservations,
-    FreeRuns freeRuns) {
+    FreeRuns freeRuns,
+    Map<Long, String> owners) {
 
   public NodeBooks {
     if (freeRuns == null) freeRuns = FreeRuns.NONE;
+    if (owners == null) owners = Map.of();
+  }
+
+  /** Books where every area is the default tenant's. */
+  public NodeBooks(int node, long[] freeStarts, long[] freeEnds, List<Area> busy, List<LazyArea> spanning,
+      List<LazyArea> unpurged, List<HeldPart> held, List<Reserved> reservations, FreeRuns freeRuns) {
+    this(node, freeStarts, freeEnds, busy, spanning, unpurged, held, reservations, freeRuns, Map.of());
   }
 
   /** Books whose free blocks are all listed one by one (no runs). */
   public NodeBooks(int node, long[] freeStarts, long[] freeEnds, List<Area> busy, List<LazyArea> spanning,
       List<LazyArea> unpurged, List<HeldPart> held, List<Reserved> reservations) {
-    this(node, freeStarts, freeEnds, busy, spanning, unpurged, held, reservations, FreeRuns.NONE);
+    this(node, freeStarts, freeEnds, busy, spanning, unpurged, held, reservations, FreeRuns.NONE, Map.of());
+  }
+
+  /** The tenant of the busy or unpurged area starting at {@code start} (as {@code info} names it). */
+  public String tenantOf(long start) {
+    return owners.getOrDefault(start, Principal.DEFAULT_TENANT);
   }
 
   /** Free blocks, each member of a run counted. */

@@ -8,6 +8,8 @@ import java.util.List;
 /**
  * One range of the space map: a busy or lazily freed area, a spanning reservation's part, or a
  * free block. {@code node} is the node whose books hold it (for an area: {@code nodeOf(start)});
+ * {@code tenant} is an area's tenant ("default" without tenants), null for a free block or a
+ * reservation (its tenant is known at commit);
  * {@code spans} says it crosses a zone boundary, and {@code nodes} lists the owners of the zones it
  * covers (every node when it covers at least as many zones as there are nodes).
  */
@@ -19,6 +21,7 @@ public record SpaceAreaJson(
     String state,
     int node,
     String tag,
+    String tenant,
     boolean spans,
     List<Integer> nodes) {
 

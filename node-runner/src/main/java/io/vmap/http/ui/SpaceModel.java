@@ -42,8 +42,11 @@ public final class SpaceModel {
   /** At most this many owner nodes are listed for one area. */
   public static final int NODES_LISTED = 32;
 
-  /** One range of the books; {@code state} is one of {@link SpaceAreaJson#STATES}. */
-  record Piece(long start, long end, String state, int node, String tag) {}
+  /**
+   * One range of the books; {@code state} is one of {@link SpaceAreaJson#STATES}; {@code tenant} is
+   * the area's (null for a free block or a reservation, whose tenant is known only at commit).
+   */
+  record Piece(long start, long end, String state, int node, String tag, String tenant) {}
 
   private final Geometry g;
   private final List<NodeBooks> books;
@@ -59,12 +62,13 @@ public final class SpaceModel {
     this.books = List.copyOf(books);
     this.takenAt = takenAt.toString();
     for (NodeBooks b : books) {
-      for (Area a : b.busy()) pieces.add(new Piece(a.start(), a.end(), "busy", b.node(), a.tag()));
+      for (Area a : b.busy()) pieces.add(new Piece(a.start(), a.end(), "busy", b.node(), a.tag(), b.tenantOf(a.start())));
       for (LazyArea la : b.unpurged()) {
-        pieces.add(new Piece(la.area().start(), la.area().end(), "lazy", b.node(), la.area().tag()));
+        Area a = la.area();
+        pieces.add(new Piece(a.start(), a.end(), "lazy", b.node(), a.tag(), b.tenantOf(a.start())));
       }
       for (NodeBooks.Reserved r : b.reservations()) {
-        for (Part p : r.parts()) pieces.add(new Piece(p.start(), p.end(), "reserved", b.node(), r.area().tag()));
+        for (Part p : r.parts()) pieces.add(new Piece(p.start(), p.end(), "reserved", b.node(), r.area().tag(), null));
       }
     }
   }
@@ -202,12 +206,12 @@ public final class SpaceModel {
     for (NodeBooks b : books) {
       long[] fs = b.freeStarts(), fe = b.freeEnds();
       for (int i = 0; i < fs.length; i++) {
-        if (Unsigned.lt(fs[i], r[1]) && Unsigned.lt(r[0], fe[i])) in.add(new Piece(fs[i], fe[i], "free", b.node(), null));
+        if (Unsigned.lt(fs[i], r[1]) && Unsigned.lt(r[0], fe[i])) in.add(new Piece(fs[i], fe[i], "free", b.node(), null, null));
       }
       // Of a run, the lowest limit + 1 members in range are enough: the answer keeps the lowest limit.
       FreeRuns runs = b.freeRuns();
       for (int i = 0; i < runs.size(); i++) {
-        runs.forEachMember(i, r[0], r[1], limit + 1L, (s, e) -> in.add(new Piece(s, e, "free", b.node(), null)));
+        runs.forEachMember(i, r[0], r[1], limit + 1L, (s, e) -> in.add(new Piece(s, e, "free", b.node(), null, null)));
       }
     }
     in.sort(BY_START);
@@ -218,7 +222,7 @@ public final class SpaceModel {
 
   private SpaceAreaJson json(Piece p) {
     boolean spans = spans(p);
-    return new SpaceAreaJson(p.start(), p.end(), p.end() - p.start(), p.state(), p.node(), p.tag(), spans, owners(p));
+    return new SpaceAreaJson(p.start(), p.end(), p.end() - p.start(), p.state(), p.node(), p.tag(), p.tenant(), spans, owners(p));
   }
 
   /** Owners of the zones {@code p} covers, in zone order, at most {@link #NODES_LISTED}. */
