@@ -55,6 +55,8 @@ class ChaosRunTest {
     ChaosTestSupport.tuneCommonPool();
   }
 
+  private static final int VOLATILE_OPS = 12_000;
+
   private static ChaosSettings faults(long seed) {
     return ChaosSettings.seeded(seed).drop(0.02).duplicate(0.02).delay(0.05).reorder(0.02);
   }
@@ -69,7 +71,8 @@ class ChaosRunTest {
     assertTrue(r.summary().flushAcks() > 0 && r.purge().epochsRun() > 10, "purges flushed: " + r.purge());
   }
 
-  // Two volatile seeds and one durable in CI (the suite's 15 minutes); `vmap chaos --seed N` runs any other.
+  // Two volatile seeds of 12,000 operations and one durable in CI (the suite's 15 minutes); `vmap chaos
+  // --seed N --ops N` runs any other.
   @ParameterizedTest(name = "seed {0}")
   @ValueSource(longs = {11, 22})
   void volatileNodesUnderMessageFaultsHaveNoViolations(long seed) {
@@ -78,9 +81,10 @@ class ChaosRunTest {
     Chaos chaos = Chaos.create(faults(seed));
     try (Vmap vmap = Vmap.start(c, chaos.wrapping(h, false))) {
       ChaosWorkload.Result r =
-          ChaosWorkload.run(vmap, chaos, h, ChaosWorkload.Options.defaults(20_000, seed).withClients(64));
+          ChaosWorkload.run(vmap, chaos, h, ChaosWorkload.Options.defaults(VOLATILE_OPS, seed).withClients(64));
+      System.err.println("chaos seed " + seed + ": " + r.purge() + ", " + r.faults());
       assertClean(r);
-      assertEquals(20_000, r.ops());
+      assertEquals(VOLATILE_OPS, r.ops());
       assertEquals(4, r.incarnations());
     }
   }
