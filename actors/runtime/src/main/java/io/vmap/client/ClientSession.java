@@ -10,6 +10,7 @@ import io.vmap.protocol.ClientProtocol;
 import io.vmap.protocol.ClientProtocol.Batch;
 import io.vmap.protocol.ClientProtocol.Replies;
 import io.vmap.protocol.ClientProtocol.Reply;
+import io.vmap.protocol.LocalReplies;
 import io.vmap.protocol.NodeDirectory;
 import io.vmap.state.ErrorCode;
 import io.vmap.state.RequestKey;
@@ -45,9 +46,11 @@ import java.util.concurrent.atomic.LongAdder;
  *       left (the node answers a retry with its first answer), else fails with ETIMEDOUT.
  * </ul>
  *
- * Thread-safe: callers submit from any thread; answers arrive on the reply actors, which run on
- * {@code vmap.dispatcher}: a caller's non-async stage callbacks run there too, so heavy work belongs
- * in an {@code *Async} callback on the caller's own executor.
+ * Thread-safe: callers submit from any thread. Answers from a node of this ActorSystem arrive on
+ * that node's thread ({@link LocalReplies}: no mailbox hop), others on the reply actors; both run
+ * on {@code vmap.dispatcher}. A caller's non-async stage callbacks run there too, inside the node's
+ * turn for a local node, so heavy or blocking work belongs in an {@code *Async} callback on the
+ * caller's own executor.
  */
 final class ClientSession {
 
@@ -173,11 +176,13 @@ final class ClientSession {
   private final LongAdder retriesSent = new LongAdder();
   private final Cancellable ticker;
   private final ActorSystem<?> system;
+  private final LocalReplies local;
 
   ClientSession(ActorSystem<?> system, NodeDirectory nodes, Duration timeout, int retries, int maxBatch,
       String dispatcher) {
     if (maxBatch < 1) throw new IllegalArgumentException("vmap.client.max-batch: " + maxBatch + " < 1");
     this.system = system;
+    this.local = LocalReplies.get(system);
     SecureRandom random = new SecureRandom();
     this.id = RequestKey.newSession(random);
     this.timeout = timeout;
@@ -194,6 +199,9 @@ final class ClientSession {
           }),
           name + k,
           dispatcher == null ? DispatcherSelector.defaultDispatcher() : DispatcherSelector.fromConfig(dispatcher));
+      // Nodes of this system hand their answers to onReplies on their own thread; the actor still
+      // gets what comes from other members.
+      local.register(channels[k].replies, this::onReplies);
     }
     // One check for every request's timeout, often enough that a request fails within a quarter of
     // its timeout after it: no timer per request.
@@ -256,7 +264,10 @@ final class ClientSession {
     return p;
   }
 
-  /** On the reply actor: complete what is answered; a batch's acknowledgement frees its channel. */
+  /**
+   * On the node's thread (a node of this system, {@link LocalReplies}) or the reply actor's: complete
+   * what is answered; a batch's acknowledgement frees its channel. Safe from any thread.
+   */
   private void onReplies(Replies r) {
     for (Reply x : r.replies()) {
       Pending p = waiting.remove(x.key());
@@ -348,6 +359,7 @@ final class ClientSession {
       if (waiting.remove(p.request.key(), p)) p.giveUp(new VmapException(ErrorCode.ETIMEDOUT, "client closed"));
     }
     for (Channel ch : channels) {
+      local.unregister(ch.replies);
       akka.actor.typed.javadsl.Adapter.toClassic(ch.replies)
           .tell(akka.actor.PoisonPill.getInstance(), akka.actor.ActorRef.noSender());
     }

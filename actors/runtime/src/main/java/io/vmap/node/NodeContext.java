@@ -53,6 +53,27 @@ final class NodeContext {
       ActorRef<PeerProtocol.AddressChecked> addressChecks,
       ActorRef<PurgeProtocol.PurgeDone> purgesDone,
       Consumer<Behavior<?>> spawn) {
+    this(node, geometry, settings, state, durability, peers, coordinator, timers, log, self, attemptReplies,
+        addressChecks, purgesDone, spawn, io.vmap.protocol.LocalReplies.NONE);
+  }
+
+  /** As above, answering the clients registered in {@code localReplies} on the node's thread. */
+  NodeContext(
+      int node,
+      Geometry geometry,
+      NodeSettings settings,
+      NodeState state,
+      Durability durability,
+      NodeDirectory peers,
+      ActorRef<PurgeProtocol.Command> coordinator,
+      TimerScheduler<NodeMessage> timers,
+      Logger log,
+      ActorRef<NodeMessage> self,
+      ActorRef<PeerProtocol.AttemptReply> attemptReplies,
+      ActorRef<PeerProtocol.AddressChecked> addressChecks,
+      ActorRef<PurgeProtocol.PurgeDone> purgesDone,
+      Consumer<Behavior<?>> spawn,
+      io.vmap.protocol.LocalReplies localReplies) {
     this.node = node;
     this.geometry = geometry;
     this.settings = settings;
@@ -67,7 +88,7 @@ final class NodeContext {
     this.addressChecks = addressChecks;
     this.purgesDone = purgesDone;
     this.spawn = spawn;
-    this.responses = new Responses(durability);
+    this.responses = new Responses(durability, localReplies);
   }
 
   /** Answers to clients. */

@@ -5,6 +5,7 @@ import io.vmap.protocol.ClientProtocol;
 import io.vmap.protocol.ClientProtocol.Failed;
 import io.vmap.protocol.ClientProtocol.Replies;
 import io.vmap.protocol.ClientProtocol.Reply;
+import io.vmap.protocol.LocalReplies;
 import io.vmap.state.ErrorCode;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,19 +15,22 @@ import java.util.List;
  * in one {@link Replies} sent when the events of the whole batch are stored; a request answered
  * later (after a walk, a spanning allocation, a purge, a check with another node) is answered
  * alone. Either way no answer leaves before the events applied before it are stored, and a journal
- * failure turns every held answer into ETIMEDOUT ("retry with the same request id").
+ * failure turns every held answer into ETIMEDOUT ("retry with the same request id"). A client in
+ * this ActorSystem gets them on the node's thread ({@link LocalReplies}), others by a tell.
  */
 final class Responses {
 
   static final String JOURNAL_FAILED = "journal write failed; nothing was stored: retry with the same request id";
 
   private final Durability durability;
+  private final LocalReplies local;
   private ActorRef<Replies> batchTo;
   private long batch;
   private List<Reply> batchReplies;
 
-  Responses(Durability durability) {
+  Responses(Durability durability, LocalReplies local) {
     this.durability = durability;
+    this.local = local;
   }
 
   /** Starts collecting the answers of {@code b}. */
@@ -51,13 +55,13 @@ final class Responses {
     batchTo = null;
     batchReplies = null;
     if (replies.batch() < 0 && replies.replies().isEmpty()) return;
-    durability.afterStored(() -> to.tell(replies), () -> to.tell(failed(replies)));
+    durability.afterStored(() -> local.send(to, replies), () -> local.send(to, failed(replies)));
   }
 
   /** Answers a request that waited, alone, once the events before it are stored. */
   void later(ActorRef<Replies> to, Reply r) {
     Replies replies = new Replies(-1, List.of(r));
-    durability.afterStored(() -> to.tell(replies), () -> to.tell(failed(replies)));
+    durability.afterStored(() -> local.send(to, replies), () -> local.send(to, failed(replies)));
   }
 
   private static Replies failed(Replies r) {

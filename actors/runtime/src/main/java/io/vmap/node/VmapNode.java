@@ -147,7 +147,7 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
         ctx.messageAdapter(PeerProtocol.AttemptReply.class, Internal.AttemptAnswered::new),
         ctx.messageAdapter(PeerProtocol.AddressChecked.class, Internal.AddressCheckAnswered::new),
         ctx.messageAdapter(PurgeProtocol.PurgeDone.class, d -> new Internal.PurgeAnswered(d.tag(), d)),
-        ctx::spawnAnonymous);
+        ctx::spawnAnonymous, io.vmap.protocol.LocalReplies.get(ctx.getSystem()));
     placements = new Placements(c);
     quotas = new QuotaGate(c);
     home = new HomeAllocations(c, quotas);
