@@ -7,15 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import akka.Done;
 import akka.actor.typed.ActorSystem;
-import akka.actor.typed.javadsl.Behaviors;
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
 import io.vmap.client.AllocOptions;
 import io.vmap.client.Allocation;
-import io.vmap.client.VmapSettings;
-import java.io.File;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionException;
@@ -35,35 +30,20 @@ import org.junit.jupiter.api.io.TempDir;
 class JournalIdentityInOneJvmTest {
 
   @TempDir Path dir;
-  private final List<ActorSystem<Void>> systems = new ArrayList<>();
+  private final InJvmMembers members = new InJvmMembers();
+  private final List<ActorSystem<Void>> systems = members.systems;
 
   @AfterEach
   void stopAll() {
-    for (ActorSystem<Void> s : systems) s.terminate();
-    for (ActorSystem<Void> s : systems) s.getWhenTerminated().toCompletableFuture().join();
+    members.close();
   }
 
-  private Config member(int port, List<Integer> seeds, Path dataDir) {
-    StringBuilder s = new StringBuilder();
-    for (int p : seeds) s.append(s.length() == 0 ? "" : ",").append("\"akka://vmap@127.0.0.1:").append(p).append('"');
-    Path conf = LaunchedMembers.repo().resolve("cluster-config");
-    return ConfigFactory.parseString(
-            "akka.remote.artery.canonical.port = " + port + "\n"
-                + "akka.cluster.seed-nodes = [" + s + "]\n"
-                + "akka.coordinated-shutdown.exit-jvm = off\n"
-                + "akka.logger-startup-timeout = 60s\n"
-                + "vmap.data-dir = \"" + dataDir + "\"\n"
-                + "vmap.space { start = \"0x100000\", end = \"0x500000\", page = 4096, zone = 65536, nodes = 4 }\n")
-        .withFallback(ConfigFactory.parseFile(new File(conf.resolve("cluster-common.conf").toString())))
-        .withFallback(ConfigFactory.parseFile(new File(conf.resolve("journal-h2.conf").toString())))
-        .withFallback(ConfigFactory.load())
-        .resolve();
+  private static Config member(int port, List<Integer> seeds, Path dataDir) {
+    return InJvmMembers.member(port, seeds, dataDir, "");
   }
 
   private VmapCluster start(Config c) {
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "vmap", c);
-    systems.add(system);
-    return VmapCluster.start(system, VmapSettings.from(c));
+    return members.start(c);
   }
 
   private static <T> T await(java.util.concurrent.CompletionStage<T> s) throws Exception {

@@ -8,11 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.typed.ActorSystem;
-import akka.actor.typed.javadsl.Behaviors;
 import akka.cluster.MemberStatus;
 import akka.cluster.typed.Cluster;
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
 import io.vmap.client.AllocOptions;
 import io.vmap.client.VmapClient;
 import io.vmap.client.VmapException;
@@ -21,7 +19,6 @@ import io.vmap.client.VmapSettings;
 import io.vmap.space.Area;
 import io.vmap.state.ErrorCode;
 import io.vmap.state.Principal;
-import java.io.File;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -52,38 +49,21 @@ class TenantHandoverInOneJvmTest {
   private static final Duration WAIT = Duration.ofSeconds(120);
 
   @TempDir Path dir;
-  private final List<ActorSystem<Void>> systems = new ArrayList<>();
+  private final InJvmMembers members = new InJvmMembers();
 
   @AfterEach
   void stopAll() {
-    for (ActorSystem<Void> s : systems) s.terminate();
-    for (ActorSystem<Void> s : systems) s.getWhenTerminated().toCompletableFuture().join();
+    members.close();
   }
 
-  /** A durable member of the cluster on {@code seeds}, journal under {@code dataDir} (as JournalIdentityInOneJvmTest). */
+  /** A durable member of the cluster on {@code seeds}, journal under {@code dataDir}, tenant a's quota. */
   private static Config member(int port, List<Integer> seeds, Path dataDir) {
-    StringBuilder s = new StringBuilder();
-    for (int p : seeds) s.append(s.length() == 0 ? "" : ",").append("\"akka://vmap@127.0.0.1:").append(p).append('"');
-    Path conf = LaunchedMembers.repo().resolve("cluster-config");
-    return ConfigFactory.parseString(
-            "akka.remote.artery.canonical.port = " + port + "\n"
-                + "akka.cluster.seed-nodes = [" + s + "]\n"
-                + "akka.coordinated-shutdown.exit-jvm = off\n"
-                + "akka.logger-startup-timeout = 60s\n"
-                + "vmap.data-dir = \"" + dataDir + "\"\n"
-                + "vmap.space { start = \"0x100000\", end = \"0x500000\", page = 4096, zone = 65536, nodes = 4 }\n"
-                + "vmap.purge.lazy-max-pages = 100000\n"
-                + "vmap.tenants.quotas { a { max-areas = 10 } }\n")
-        .withFallback(ConfigFactory.parseFile(new File(conf.resolve("cluster-common.conf").toString())))
-        .withFallback(ConfigFactory.parseFile(new File(conf.resolve("journal-h2.conf").toString())))
-        .withFallback(ConfigFactory.load())
-        .resolve();
+    return InJvmMembers.member(port, seeds, dataDir,
+        "vmap.purge.lazy-max-pages = 100000\nvmap.tenants.quotas { a { max-areas = 10 } }\n");
   }
 
   private ActorSystem<Void> system(Config c) {
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "vmap", c);
-    systems.add(system);
-    return system;
+    return members.system(c);
   }
 
   /** Its result, or its failure unwrapped (a VmapException stays one). */

@@ -52,26 +52,6 @@ final class NodeContext {
       ActorRef<PeerProtocol.AttemptReply> attemptReplies,
       ActorRef<PeerProtocol.AddressChecked> addressChecks,
       ActorRef<PurgeProtocol.PurgeDone> purgesDone,
-      Consumer<Behavior<?>> spawn) {
-    this(node, geometry, settings, state, durability, peers, coordinator, timers, log, self, attemptReplies,
-        addressChecks, purgesDone, spawn, io.vmap.protocol.LocalReplies.NONE);
-  }
-
-  /** As above, answering the clients registered in {@code localReplies} on the node's thread. */
-  NodeContext(
-      int node,
-      Geometry geometry,
-      NodeSettings settings,
-      NodeState state,
-      Durability durability,
-      NodeDirectory peers,
-      ActorRef<PurgeProtocol.Command> coordinator,
-      TimerScheduler<NodeMessage> timers,
-      Logger log,
-      ActorRef<NodeMessage> self,
-      ActorRef<PeerProtocol.AttemptReply> attemptReplies,
-      ActorRef<PeerProtocol.AddressChecked> addressChecks,
-      ActorRef<PurgeProtocol.PurgeDone> purgesDone,
       Consumer<Behavior<?>> spawn,
       io.vmap.protocol.LocalReplies localReplies) {
     this.node = node;
