@@ -36,9 +36,9 @@ final class Report {
    * collector matters for the latency maxima (a G1 young pause lands in some runs, ZGC's do not).
    */
   static String machineLine() {
-    return String.format(Locale.ROOT, "# machine: %d CPUs, load average %s (1/5/15 min, at the end of the run); java %s, %s, max heap %d MiB",
-        Runtime.getRuntime().availableProcessors(), loadAverage(), Runtime.version(), collectors(),
-        Runtime.getRuntime().maxMemory() >> 20);
+    BenchJson.Machine m = machine();
+    return String.format(Locale.ROOT, "# machine: %d CPUs, load average %s (1/5/15 min, at the end of the run); %s, %s, max heap %d MiB",
+        m.nproc(), m.loadavg(), m.java(), m.gc(), m.maxHeapBytes() >> 20);
   }
 
   static void summaries(PrintWriter out, List<TestResult> results) {

@@ -42,10 +42,6 @@ class JournalIdentityInOneJvmTest {
     return InJvmMembers.member(port, seeds, dataDir, "");
   }
 
-  private VmapCluster start(Config c) {
-    return members.start(c);
-  }
-
   private static <T> T await(java.util.concurrent.CompletionStage<T> s) throws Exception {
     return s.toCompletableFuture().get(120, TimeUnit.SECONDS);
   }
@@ -59,7 +55,7 @@ class JournalIdentityInOneJvmTest {
     Path journalB = dir.resolve("b");
 
     // Another cluster, formed on journal b alone, then gone: journal b has an identity of its own.
-    VmapCluster other = start(member(b, List.of(b), journalB));
+    VmapCluster other = members.start(member(b, List.of(b), journalB));
     assertEquals(Done.getInstance(), await(other.hosting()));
     JournalIdentity otherId = other.journalIdentity();
     ActorSystem<Void> otherSystem = systems.remove(0);
@@ -67,14 +63,14 @@ class JournalIdentityInOneJvmTest {
     otherSystem.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
 
     // This cluster forms on journal a and allocates.
-    VmapCluster first = start(member(a, List.of(a, b, c), journalA));
+    VmapCluster first = members.start(member(a, List.of(a, b, c), journalA));
     await(first.hosting());
     JournalIdentity clusterId = first.journalIdentity();
     assertNotEquals(otherId.id(), clusterId.id());
     Allocation kept = await(first.client().alloc(AllocOptions.size(8192).home(2).tag("kept")));
 
     // A member on journal b (another cluster's): refused, both identities named; it leaves.
-    VmapCluster wrong = start(member(b, List.of(a, b, c), journalB));
+    VmapCluster wrong = members.start(member(b, List.of(a, b, c), journalB));
     CompletionException refused = org.junit.jupiter.api.Assertions.assertThrows(CompletionException.class,
         () -> wrong.hosting().toCompletableFuture().join());
     JournalMismatch mismatch = assertInstanceOf(JournalMismatch.class, refused.getCause());
@@ -85,7 +81,7 @@ class JournalIdentityInOneJvmTest {
     systems.get(systems.size() - 1).getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
 
     // A member on journal a, started later: it hosts nodes and finds what the first allocated.
-    VmapCluster later = start(member(c, List.of(a, b, c), journalA));
+    VmapCluster later = members.start(member(c, List.of(a, b, c), journalA));
     await(later.hosting());
     assertEquals(clusterId, later.journalIdentity());
     assertEquals(Optional.of(kept.area()), await(later.client().find(kept.start())));

@@ -43,10 +43,6 @@ class SeedJoinInOneJvmTest {
         "vmap.cluster.form-cluster = " + (form ? "on" : "off") + "\n"));
   }
 
-  private VmapCluster start(Config c) {
-    return members.start(c);
-  }
-
   private void stopLast() throws Exception {
     ActorSystem<Void> s = systems.remove(systems.size() - 1);
     s.terminate();
@@ -65,14 +61,14 @@ class SeedJoinInOneJvmTest {
     assertEquals(List.of("akka://vmap@127.0.0.1:" + port), plain.getStringList("vmap.cluster.seed-nodes"));
 
     // A new journal: the only seed node forms the cluster, as Akka would.
-    VmapCluster first = start(plain);
+    VmapCluster first = members.start(plain);
     await(first.hosting());
     JournalIdentity identity = first.journalIdentity();
     Allocation kept = await(first.client().alloc(AllocOptions.size(8192).home(1).tag("kept")));
     stopLast();
 
     // Its journal has history and there is no other seed node: refused, never a cluster of its own.
-    VmapCluster again = start(member(port, false));
+    VmapCluster again = members.start(member(port, false));
     ActorSystem<Void> refusedSystem = systems.get(systems.size() - 1);
     CompletionException refused = assertThrows(CompletionException.class, () -> again.hosting().toCompletableFuture().join());
     SeedJoin.Refused why = assertInstanceOf(SeedJoin.Refused.class, refused.getCause());
@@ -82,7 +78,7 @@ class SeedJoinInOneJvmTest {
     systems.remove(refusedSystem);
 
     // The explicit step: form-cluster. The same journal identity, the same areas.
-    VmapCluster formed = start(member(port, true));
+    VmapCluster formed = members.start(member(port, true));
     await(formed.hosting());
     assertEquals(identity, formed.journalIdentity());
     assertEquals(Optional.of(kept.area()), await(formed.client().find(kept.start())));

@@ -29,8 +29,7 @@ public final class LocalReplies implements Extension {
 
   private static final Logger LOG = LoggerFactory.getLogger(LocalReplies.class);
 
-  /** The system's registry. */
-  public static final ExtensionId<LocalReplies> ID = new ExtensionId<>() {
+  private static final ExtensionId<LocalReplies> ID = new ExtensionId<>() {
     @Override
     public LocalReplies createExtension(ActorSystem<?> system) {
       return new LocalReplies();
