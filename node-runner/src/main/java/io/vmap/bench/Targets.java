@@ -38,7 +38,7 @@ public final class Targets {
       case "embedded-postgres" -> EmbeddedTarget.postgres(cfg.vmapSettings(), cfg.requestIds());
       case "global-lock" -> new GlobalLockTarget(g.vstart(), g.vend(), g.page(), cfg.thresholdPages());
       case "first-fit" -> new FirstFitTarget(g.vstart(), g.vend(), g.page(), cfg.thresholdPages());
-      default -> new HttpTarget(name.endsWith("/") ? name.substring(0, name.length() - 1) : name);
+      default -> new HttpTarget(name.endsWith("/") ? name.substring(0, name.length() - 1) : name, cfg.nrThreads());
     };
   }
 }
