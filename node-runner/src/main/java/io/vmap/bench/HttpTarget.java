@@ -75,7 +75,7 @@ final class HttpTarget implements BenchTarget {
                 if (status != 200) throw new IllegalStateException("HTTP " + status + " " + text(b, off, len));
                 return Api.read(text(b, off, len), SpaceGeometry.class).geometry();
               })
-          .get(timeoutMillis + 1_000, TimeUnit.MILLISECONDS);
+          .get(2 * timeoutMillis + 10_000, TimeUnit.MILLISECONDS); // the client's own timeout comes first
       if (g == null || g.page() == null || g.nodes() == null) throw new Api.BadJson("no geometry");
       this.page = g.page();
       this.nodes = g.nodes();
