@@ -33,6 +33,10 @@ import java.util.concurrent.TimeoutException;
  * with an {@link IllegalStateException} carrying the status and the member's error body, which the
  * bench counts as the case's error. A call unanswered after 60 s fails with a timeout.
  * A member with authentication on (vmap.http.auth) gets the bearer token of {@code VMAP_TOKEN}.
+ *
+ * <p>{@code --target http://host:port/v1/areas/batch} sends the same calls through the batch
+ * endpoint instead, coalesced while earlier batches are in flight ({@link HttpBatches}); each
+ * call's result is read from its item by the rules above. Purges and readiness stay single calls.
  */
 final class HttpTarget implements BenchTarget {
 
@@ -52,8 +56,18 @@ final class HttpTarget implements BenchTarget {
   private final byte[] tail;
   private final byte[] purge;
   private final byte[] ready;
+  /** Non-null for {@code http://host:port/v1/areas/batch}: the calls go out in batches. */
+  private final HttpBatches batches;
 
-  /** {@code base} is {@code http://host:port}; one event loop per bench worker ({@code loops}). */
+  /** Operations in one batch request at most (the member's own limit, vmap.limits.http.batch-ops, is larger). */
+  static final int BATCH_OPS = 1000;
+  /** Batch requests in flight at most, each on its own connection (as {@code wrk -c4} in scripts/http-bench.sh). */
+  static final int BATCHES_IN_FLIGHT = 4;
+
+  /**
+   * {@code base} is {@code http://host:port}, or {@code http://host:port/v1/areas/batch} for calls
+   * coalesced into batches ({@link HttpBatches}); one event loop per bench worker ({@code loops}).
+   */
   HttpTarget(String base, int loops) {
     this(base, loops, TIMEOUT_MS);
   }
@@ -61,6 +75,7 @@ final class HttpTarget implements BenchTarget {
   HttpTarget(String base, int loops, long timeoutMillis) {
     this.base = base;
     URI uri = URI.create(base);
+    boolean batch = "/v1/areas/batch".equals(uri.getPath());
     String token = System.getenv("VMAP_TOKEN");
     String headers = "Host: " + uri.getHost() + ":" + uri.getPort() + "\r\n"
         + (token != null && !token.isBlank() ? "Authorization: Bearer " + token.strip() + "\r\n" : "");
@@ -69,6 +84,9 @@ final class HttpTarget implements BenchTarget {
     this.purge = bytes("POST /v1/purge HTTP/1.1\r\n" + headers + "Content-Length: 0\r\n\r\n");
     this.ready = bytes("GET /health/ready HTTP/1.1\r\n" + headers + "\r\n");
     this.client = new BenchHttpClient(uri.getHost(), uri.getPort(), loops, timeoutMillis, TimeUnit.MILLISECONDS);
+    this.batches = !batch ? null : new HttpBatches(client,
+        bytes("POST /v1/areas/batch HTTP/1.1\r\n" + headers + "Content-Type: application/json\r\nContent-Length: "),
+        BATCH_OPS, BATCHES_IN_FLIGHT);
     try {
       InfoJson.GeometryJson g = client.send(bytes("GET /v1/space?cells=1 HTTP/1.1\r\n" + headers + "\r\n"),
               "GET /v1/space?cells=1", (status, b, off, len) -> {
@@ -97,7 +115,10 @@ final class HttpTarget implements BenchTarget {
 
   @Override
   public String describe() {
-    return base + ": a member's HTTP API (" + nodes + " nodes); each call = HTTP/1.1 + JSON + the member's client";
+    return batches != null
+        ? base + ": a member's batch endpoint (" + nodes + " nodes); calls coalesced into batches of up to " + BATCH_OPS
+            + " operations, " + BATCHES_IN_FLIGHT + " in flight"
+        : base + ": a member's HTTP API (" + nodes + " nodes); each call = HTTP/1.1 + JSON + the member's client";
   }
 
   @Override
@@ -107,6 +128,7 @@ final class HttpTarget implements BenchTarget {
 
   @Override
   public CompletionStage<Long> allocAsync(long size, long align, int hint) {
+    if (batches != null) return batches.submit("alloc", allocOp(size, align, hint < 0 ? -1 : hint % nodes));
     return client.send(allocRequest(size, align, hint < 0 ? -1 : hint % nodes), "POST /v1/areas",
         (status, b, off, len) -> switch (status) {
           case 201 -> start(b, off, len);
@@ -117,6 +139,7 @@ final class HttpTarget implements BenchTarget {
 
   @Override
   public CompletionStage<ErrorCode> freeAsync(long addr) {
+    if (batches != null) return batches.submit("free", addressOp(FREE_OP, addr));
     return client.send(addressRequest(freeHead, addr), "DELETE /v1/areas/{addr}",
         (status, b, off, len) -> switch (status) {
           case 204 -> null;
@@ -128,6 +151,7 @@ final class HttpTarget implements BenchTarget {
 
   @Override
   public CompletionStage<Long> findAsync(long addr) {
+    if (batches != null) return batches.submit("find", addressOp(FIND_OP, addr));
     return client.send(addressRequest(findHead, addr), "GET /v1/areas/{addr}",
         (status, b, off, len) -> switch (status) {
           case 200 -> start(b, off, len);
@@ -174,6 +198,22 @@ final class HttpTarget implements BenchTarget {
     body.ascii("}");
     return new Bytes(allocHead.length + 8 + body.n).put(allocHead, allocHead.length).unsigned(body.n)
         .put(CRLF, 2).put(CRLF, 2).put(body.a, body.n).array();
+  }
+
+  /** A batch's alloc operation: the JSON of {@code BatchRequest.Op.alloc(size, align, node)}. */
+  byte[] allocOp(long size, long align, int node) {
+    Bytes op = new Bytes(64).ascii("{\"op\":\"alloc\",\"size\":").unsigned(size);
+    if (align != 0) op.ascii(",\"align\":").unsigned(align);
+    if (node >= 0) op.ascii(",\"node\":").unsigned(node);
+    return op.ascii("}").array();
+  }
+
+  static final byte[] FREE_OP = bytes("{\"op\":\"free\",\"addr\":\"");
+  static final byte[] FIND_OP = bytes("{\"op\":\"find\",\"addr\":\"");
+
+  /** A batch's free or find operation: {@code {"op":"free","addr":"0x..."}}. */
+  static byte[] addressOp(byte[] head, long addr) {
+    return new Bytes(head.length + 20).put(head, head.length).hex(addr).ascii("\"}").array();
   }
 
   /** {@code head} + the address as 0x and 16 hex digits (Unsigned.hex) + the tail. */

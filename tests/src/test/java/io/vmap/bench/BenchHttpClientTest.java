@@ -12,6 +12,9 @@ import io.vmap.client.VmapSettings;
 import io.vmap.http.LiveMember;
 import io.vmap.http.api.AllocRequest;
 import io.vmap.http.api.Api;
+import io.vmap.http.api.AreaJson;
+import io.vmap.http.api.BatchRequest;
+import io.vmap.http.api.BatchResponse;
 import io.vmap.space.Geometry;
 import io.vmap.space.Unsigned;
 import io.vmap.state.ErrorCode;
@@ -115,8 +118,8 @@ class BenchHttpClientTest {
           }
           String body = new String(in.readNBytes(length), StandardCharsets.UTF_8);
           Request r = new Request(text.substring(0, text.indexOf("\r\n")), text, body);
-          List<String> answer = script.apply(r);
           requests.add(r);
+          List<String> answer = script.apply(r);
           if (answer == null) continue; // never answers; the client times out
           for (String piece : answer) {
             if (piece.equals("CLOSE")) return;
@@ -330,6 +333,89 @@ class BenchHttpClientTest {
     return ("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1);
   }
 
+  // ------------------------------------------------------------------------------------------ batches
+
+  /** The scripted member's batch answer: each op answered by its content, as the single routes would. */
+  static List<String> batchAnswer(Request r) {
+    BatchRequest req = Api.read(r.body(), BatchRequest.class);
+    List<BatchResponse.Result> out = new java.util.ArrayList<>();
+    for (BatchRequest.Op op : req.ops()) {
+      switch (op.op()) {
+        case "alloc" -> out.add(switch ((int) (long) op.size()) {
+          case 1 -> BatchResponse.Result.failed(400, "EINVAL", "size: 1 is odd");
+          case 2 -> BatchResponse.Result.failed(507, "ENOSPC", "full");
+          default -> BatchResponse.Result.ok(201, new AreaJson(0x10000L * op.size(), 0x10000L * op.size() + 4096, 4096L, 0, ""));
+        });
+        case "free" -> out.add(op.addr() == 1 ? BatchResponse.Result.failed(404, "ENOENT", "no such area")
+            : op.addr() == 2 ? BatchResponse.Result.failed(500, "EIO", "the node crashed")
+            : new BatchResponse.Result(204, null, null, null));
+        default -> out.add(op.addr() == 1 ? BatchResponse.Result.failed(404, "ENOENT", "no busy area")
+            : BatchResponse.Result.ok(200, new AreaJson(op.addr() & ~0xfffL, (op.addr() & ~0xfffL) + 4096, 4096L, 0, "")));
+      }
+    }
+    return List.of(response(200, Api.write(new BatchResponse(out))));
+  }
+
+  @Test
+  void batchCallsAreTheApisOpsAndEachResultIsItsCalls() throws Exception {
+    try (ScriptedServer server = new ScriptedServer(r -> member(r, BenchHttpClientTest::batchAnswer));
+         HttpTarget t = new HttpTarget(server.base() + "/v1/areas/batch", 1)) {
+      server.requests.take(); // the geometry
+      assertTrue(t.describe().contains("batch endpoint"), t.describe());
+      assertEquals(0x30000L, (long) await(t.allocAsync(3, 4096, 5)));
+      Request r = server.requests.take();
+      assertEquals("POST /v1/areas/batch HTTP/1.1", r.line());
+      assertEquals(Api.write(new BatchRequest(List.of(BatchRequest.Op.alloc(3, 4096, 5)))), r.body());
+      for (long[] c : new long[][] {{4096, 0, -1}, {100 * 4096, 1L << 40, 15}, {-1L, 0, 0}}) {
+        assertEquals(Api.write(BatchRequest.Op.alloc(c[0], c[1], (int) c[2])),
+            new String(t.allocOp(c[0], c[1], (int) c[2]), StandardCharsets.ISO_8859_1));
+      }
+      for (long a : new long[] {0, 1, -1L, 0xffffc90006000000L}) {
+        assertEquals(Api.write(BatchRequest.Op.free(a)), new String(HttpTarget.addressOp(HttpTarget.FREE_OP, a), StandardCharsets.ISO_8859_1));
+        assertEquals(Api.write(BatchRequest.Op.find(a)), new String(HttpTarget.addressOp(HttpTarget.FIND_OP, a), StandardCharsets.ISO_8859_1));
+      }
+      // item by item, as the single routes: errors carry the member's code and reason
+      assertEquals("alloc: HTTP 400 in a batch: EINVAL size: 1 is odd", failure(t.allocAsync(1, 4096, 0)).getMessage());
+      assertEquals(NONE, (long) await(t.allocAsync(2, 4096, 0)));
+      assertNull(await(t.freeAsync(0x30000)));
+      assertEquals(ErrorCode.ENOENT, await(t.freeAsync(1)));
+      assertEquals("free: HTTP 500 in a batch: EIO the node crashed", failure(t.freeAsync(2)).getMessage());
+      assertEquals(0x30000L, (long) await(t.findAsync(0x30010)));
+      assertEquals(NONE, (long) await(t.findAsync(1)));
+    }
+  }
+
+  @Test
+  void callsWaitingForABatchGoOutAsOne() throws Exception {
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    try (ScriptedServer server = new ScriptedServer(r -> member(r, x -> {
+      try {
+        release.await(); // the first batches are held until the test has queued more calls
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return batchAnswer(x);
+    }));
+         HttpTarget t = new HttpTarget(server.base() + "/v1/areas/batch", 1)) {
+      server.requests.take(); // the geometry
+      List<CompletionStage<Long>> calls = new java.util.ArrayList<>();
+      for (int i = 0; i < HttpTarget.BATCHES_IN_FLIGHT; i++) calls.add(t.allocAsync(3 + i, 4096, -1));
+      for (int i = 0; i < HttpTarget.BATCHES_IN_FLIGHT; i++) {
+        assertEquals(1, Api.read(server.requests.take().body(), BatchRequest.class).ops().size());
+      }
+      // every batch is in flight (and held): these ten wait in the queue
+      for (int i = 0; i < 10; i++) calls.add(t.allocAsync(100 + i, 4096, -1));
+      release.countDown();
+      Request next = server.requests.take();
+      assertEquals(10, Api.read(next.body(), BatchRequest.class).ops().size(), next.body());
+      for (int i = 0; i < calls.size(); i++) {
+        long size = i < HttpTarget.BATCHES_IN_FLIGHT ? 3 + i : 100 + i - HttpTarget.BATCHES_IN_FLIGHT;
+        assertEquals(0x10000L * size, (long) await(calls.get(i)));
+      }
+      assertTrue(server.accepted.get() <= HttpTarget.BATCHES_IN_FLIGHT, "connections: " + server.accepted.get());
+    }
+  }
+
   /** A real member: the bench's case passes, every request on at most a window's connections per worker. */
   @Test
   void aRealMemberRunsTheCaseOnKeptAliveConnections() throws Exception {
@@ -354,6 +440,14 @@ class BenchHttpClientTest {
       assertEquals(800, results.get(0).ops());
       // 2 workers x window 8 requests in flight at most, plus the first calls' connection
       assertTrue(t.connectionsOpened() <= 2 * 8 + 1, "connections: " + t.connectionsOpened());
+
+      try (HttpTarget b = new HttpTarget(m.base + "/v1/areas/batch", 2)) {
+        List<TestResult> batched = BenchRunner.run(b, cfg, BenchRunner.Progress.none());
+        assertEquals(2, batched.get(0).passed(), batched.get(0).errors().toString());
+        assertEquals(800, batched.get(0).ops());
+        // at most BATCHES_IN_FLIGHT batches at once, whichever of the 2 loops sent them (a loop keeps its own connections)
+        assertTrue(b.connectionsOpened() <= 2 * HttpTarget.BATCHES_IN_FLIGHT, "connections: " + b.connectionsOpened());
+      }
     }
   }
 }
