@@ -93,6 +93,10 @@ final class BenchHttpClient implements AutoCloseable {
       return f;
     }
     Loop loop = loop();
+    if (loop.died != null) {
+      f.completeExceptionally(new IllegalStateException(what + ": the bench's HTTP loop failed: " + loop.died, loop.died));
+      return f;
+    }
     Connection c;
     try {
       c = loop.idleOrOpen();
@@ -212,6 +216,8 @@ final class BenchHttpClient implements AutoCloseable {
     final Set<Connection> open = ConcurrentHashMap.newKeySet();
     /** Guarded by {@link #loops}. */
     int opened;
+    /** Why this loop stopped before the client closed (then every call through it fails at once). */
+    volatile Throwable died;
 
     Loop(int index) throws IOException {
       this.selector = Selector.open();
@@ -275,6 +281,7 @@ final class BenchHttpClient implements AutoCloseable {
           }
         }
       } catch (IOException | RuntimeException e) {
+        died = e;
         for (Connection c : open) c.failAndClose(new IllegalStateException("the bench's HTTP loop failed: " + e, e));
       } finally {
         for (Connection c : open) c.failAndClose(new IllegalStateException("the bench's HTTP client is closed"));
@@ -288,9 +295,12 @@ final class BenchHttpClient implements AutoCloseable {
 
     private void ready(SelectionKey k) {
       Connection c = (Connection) k.attachment();
-      if (!k.isValid()) return;
-      if (k.isWritable()) c.flush();
-      if (k.isValid() && k.isReadable()) c.readable();
+      try {
+        if (k.isWritable()) c.flush();
+        if (k.isReadable()) c.readable();
+      } catch (java.nio.channels.CancelledKeyException e) {
+        // closed meanwhile (by a caller whose write failed, or above): its close failed its request
+      }
     }
   }
 
