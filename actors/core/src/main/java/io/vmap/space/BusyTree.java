@@ -122,9 +122,20 @@ public final class BusyTree {
    *     the tree is unchanged then
    */
   public void insert(Area a) {
-    int below = floor(a.start());
-    if (below != NIL && Unsigned.lt(a.start(), end(below))) throw overlap(a, below);
-    int above = higher(a.start());
+    // The neighbours on both sides from one descent (floor and higher at once), then the insert's own.
+    long key = a.start();
+    int below = NIL;
+    int above = NIL;
+    for (int n = root; n != NIL; ) {
+      if (Unsigned.le(start(n), key)) {
+        below = n;
+        n = right(n);
+      } else {
+        above = n;
+        n = left(n);
+      }
+    }
+    if (below != NIL && Unsigned.lt(key, end(below))) throw overlap(a, below);
     if (above != NIL && Unsigned.lt(start(above), a.end())) throw overlap(a, above);
     long stamp = lock.writeLock();
     try {
@@ -303,20 +314,6 @@ public final class BusyTree {
         n = right(n);
       } else {
         n = left(n);
-      }
-    }
-    return best;
-  }
-
-  /** The slot with the least start {@code > key}, or NIL. */
-  private int higher(long key) {
-    int best = NIL;
-    for (int n = root; n != NIL; ) {
-      if (Unsigned.lt(key, start(n))) {
-        best = n;
-        n = left(n);
-      } else {
-        n = right(n);
       }
     }
     return best;

@@ -66,4 +66,12 @@ public class BusyTreeBench {
   public Area findMiss() {
     return tree.find(misses[i++ & (PROBES - 1)]);
   }
+
+  /** The write path: an area into a one-page gap between two areas (its overlap checks and the insert), then out. */
+  @Benchmark
+  public Area insertRemove() {
+    long s = misses[i++ & (PROBES - 1)] & -PAGE;
+    tree.insert(new Area(s, s + PAGE, ""));
+    return tree.remove(s);
+  }
 }
