@@ -46,6 +46,8 @@ final class DemoWorkload {
   private final Generator generator;
 
   final LongAdder done = new LongAdder();
+  /** Areas allocated and not (yet) freed, as this workload counts them: the progress line's, free of any query to the nodes. */
+  final LongAdder live = new LongAdder();
   final LongAdder allocs = new LongAdder();
   final LongAdder frees = new LongAdder();
   final LongAdder finds = new LongAdder();
@@ -122,7 +124,10 @@ final class DemoWorkload {
       allocs.increment();
       done.increment();
       if (ex != null) error("alloc " + a.size() + ": " + describe(ex));
-      else live.add(new LiveAreas.Held(al.area(), null));
+      else {
+        live.add(new LiveAreas.Held(al.area(), null));
+        this.live.increment();
+      }
     });
   }
 
@@ -134,6 +139,7 @@ final class DemoWorkload {
       done.increment();
       live.released(area);
       if (ex != null) error("free " + area + ": " + describe(ex));
+      else this.live.decrement();
     });
   }
 
