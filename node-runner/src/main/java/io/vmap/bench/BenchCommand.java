@@ -37,7 +37,8 @@ public final class BenchCommand extends CliCommand {
       description = "embedded (default: the actor allocator, volatile), embedded-durable (event sourced "
           + "on the H2 journal; -Dvmap.node.max-batch-events=1 turns group commit off), embedded-postgres "
           + "(the same on the PostgreSQL journal of scripts/postgres.sh), global-lock, first-fit, or "
-          + "http://host:port (a member's HTTP API).")
+          + "http://host:port (a member's HTTP API; http://host:port/v1/areas/batch coalesces the calls into "
+          + "batch requests).")
   String target;
 
   @Option(names = "--compare", description = "Run embedded, global-lock and first-fit on the same cases and print a table.")

@@ -14,7 +14,7 @@ public final class Targets {
   /** The targets {@code --compare} runs, in this order. */
   public static final List<String> COMPARED = List.of("embedded", "global-lock", "first-fit");
 
-  private static final Pattern HTTP = Pattern.compile("http://[^/:\\s]+:\\d{1,5}/?");
+  private static final Pattern HTTP = Pattern.compile("http://[^/:\\s]+:\\d{1,5}(/v1/areas/batch)?/?");
 
   /** Throws {@link UsageException} (a target that cannot be opened) unless {@code name} can be opened now. */
   public static void check(String name) {
@@ -23,7 +23,7 @@ public final class Targets {
       default -> {
         if (HTTP.matcher(name).matches()) return;
         throw new UsageException("unknown target '" + name
-            + "' (expected embedded, global-lock, first-fit, embedded-durable, embedded-postgres or http://host:port)");
+            + "' (expected embedded, global-lock, first-fit, embedded-durable, embedded-postgres, http://host:port or http://host:port/v1/areas/batch)");
       }
     }
   }
@@ -38,7 +38,7 @@ public final class Targets {
       case "embedded-postgres" -> EmbeddedTarget.postgres(cfg.vmapSettings(), cfg.requestIds());
       case "global-lock" -> new GlobalLockTarget(g.vstart(), g.vend(), g.page(), cfg.thresholdPages());
       case "first-fit" -> new FirstFitTarget(g.vstart(), g.vend(), g.page(), cfg.thresholdPages());
-      default -> new HttpTarget(name.endsWith("/") ? name.substring(0, name.length() - 1) : name);
+      default -> new HttpTarget(name.endsWith("/") ? name.substring(0, name.length() - 1) : name, cfg.nrThreads());
     };
   }
 }
