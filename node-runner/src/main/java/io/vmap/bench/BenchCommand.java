@@ -262,6 +262,8 @@ public final class BenchCommand extends CliCommand {
         if (!json) {
           Report.header(out, cfg, name, t.describe());
           Report.summaries(out, results);
+          String stored = t.storageReport();
+          if (stored != null) out.println("# " + stored);
           out.flush();
         }
       }

@@ -52,6 +52,11 @@ public interface BenchTarget extends AutoCloseable {
   /** Completes once background work started by earlier calls (a threshold purge) is done. */
   CompletionStage<Void> quiesce();
 
+  /** After the run: what a durable target stored (one line), else null. */
+  default String storageReport() {
+    return null;
+  }
+
   @Override
   void close();
 

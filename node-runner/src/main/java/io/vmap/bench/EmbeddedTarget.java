@@ -42,6 +42,9 @@ final class EmbeddedTarget implements BenchTarget {
   /** The durable target's own ActorSystem and journal directory, else null. */
   private final akka.actor.typed.ActorSystem<Void> durableSystem;
   private final java.nio.file.Path dataDir;
+  /** The durable target's persistence-id prefix (this run's rows in a shared journal), else null. */
+  private final String persistencePrefix;
+  private final int snapshotEvery;
 
   EmbeddedTarget(VmapSettings settings, RequestIds ids) {
     this("embedded", Vmap.start(settings), null, null, settings, ids); // its own ActorSystem
@@ -93,6 +96,78 @@ final class EmbeddedTarget implements BenchTarget {
   }
 
   /**
+   * What this run left in its journal: rows and payload bytes of its events and of the snapshots
+   * still stored (a node keeps two), how many snapshots its nodes took, and for H2 the chunks
+   * MVStore wrote (one per commit), the bytes it wrote and the files' size; null for a volatile
+   * target. Read through a JDBC connection of its own with the
+   * journal's URL, after the run and before the ActorSystem closes the pool.
+   */
+  @Override
+  public String storageReport() {
+    if (dataDir == null || persistencePrefix == null) return null;
+    com.typesafe.config.Config db = durableSystem.settings().config().getConfig("akka-persistence-jdbc.shared-databases.slick.db");
+    String like = persistencePrefix + "%";
+    StringBuilder b = new StringBuilder("journal: ");
+    try (java.sql.Connection conn = java.sql.DriverManager.getConnection(
+            db.getString("url"), db.getString("user"), db.getString("password"))) {
+      long rows;
+      long eventBytes;
+      try (var st = conn.prepareStatement("SELECT COUNT(*), COALESCE(SUM(OCTET_LENGTH(\"event_payload\")), 0) "
+          + "FROM \"event_journal\" WHERE \"persistence_id\" LIKE ?")) {
+        st.setString(1, like);
+        try (var rs = st.executeQuery()) {
+          rs.next();
+          rows = rs.getLong(1);
+          eventBytes = rs.getLong(2);
+        }
+      }
+      long taken = 0;
+      try (var st = conn.prepareStatement("SELECT MAX(\"sequence_number\") FROM \"event_journal\" "
+          + "WHERE \"persistence_id\" LIKE ? GROUP BY \"persistence_id\"")) {
+        st.setString(1, like);
+        try (var rs = st.executeQuery()) {
+          while (rs.next()) taken += rs.getLong(1) / snapshotEvery;
+        }
+      }
+      // One row per journal write (a group commit's events are one NodeEvent.Batch).
+      b.append(rows).append(" event rows, ").append(eventBytes).append(" payload bytes (")
+          .append(rows == 0 ? 0 : eventBytes / rows).append(" per row)");
+      try (var st = conn.prepareStatement("SELECT COUNT(*), COALESCE(SUM(OCTET_LENGTH(\"snapshot_payload\")), 0), "
+          + "COALESCE(MAX(OCTET_LENGTH(\"snapshot_payload\")), 0) FROM \"snapshot\" WHERE \"persistence_id\" LIKE ?")) {
+        st.setString(1, like);
+        try (var rs = st.executeQuery()) {
+          rs.next();
+          long n = rs.getLong(1);
+          b.append("; snapshots: ").append(taken).append(" taken (every ").append(snapshotEvery)
+              .append(" writes), ").append(n).append(" kept, ").append(n == 0 ? 0 : rs.getLong(2) / n)
+              .append(" bytes each on average, largest ").append(rs.getLong(3));
+        }
+      }
+      if (name.equals("embedded-durable")) {
+        // MVStore writes one chunk per commit: chunks against event rows is commits per write.
+        try (var st = conn.createStatement(); var rs = st.executeQuery("SELECT SETTING_NAME, SETTING_VALUE FROM "
+            + "INFORMATION_SCHEMA.SETTINGS WHERE SETTING_NAME IN ('info.CHUNK_COUNT', 'info.FILE_WRITE_BYTES')")) {
+          java.util.Map<String, String> info = new java.util.HashMap<>();
+          while (rs.next()) info.put(rs.getString(1), rs.getString(2));
+          b.append("; H2: ").append(info.get("info.CHUNK_COUNT")).append(" chunks in the file, ")
+              .append(info.get("info.FILE_WRITE_BYTES")).append(" bytes written");
+        }
+      }
+    } catch (java.sql.SQLException e) {
+      return "journal: not readable (" + e.getMessage() + ")";
+    }
+    if (name.equals("embedded-durable")) {
+      try (var files = java.nio.file.Files.walk(dataDir)) {
+        long size = files.filter(java.nio.file.Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
+        b.append(", files ").append(size).append(" bytes");
+      } catch (java.io.IOException e) {
+        b.append(", files: ").append(e.getMessage());
+      }
+    }
+    return b.toString();
+  }
+
+  /**
    * The volatile target on an ActorSystem of its own whose configuration is {@code overrides} over
    * the usual one: for settings that are read from the configuration rather than from {@link
    * VmapSettings} (say {@code vmap.purge.batches-in-flight}), compared in one run.
@@ -109,6 +184,8 @@ final class EmbeddedTarget implements BenchTarget {
     this.vmap = vmap;
     this.durableSystem = durableSystem;
     this.dataDir = dataDir;
+    this.persistencePrefix = settings.persistencePrefix();
+    this.snapshotEvery = settings.node().snapshotEvery();
     this.client = vmap.client();
     this.nodes = settings.geometry().nodes();
     this.geometry = settings.geometry();

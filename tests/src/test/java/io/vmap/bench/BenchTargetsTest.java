@@ -341,6 +341,12 @@ class BenchTargetsTest {
     assertEquals(0, d.exit(), d.err());
     assertTrue(d.out().contains("Summary: fix_size_alloc_test passed: 1 failed: 0"), d.out());
     assertTrue(d.out().contains("durable, H2 journal"), d.out());
+    // What the run stored: one row per journal write, and the H2 commits' chunks.
+    java.util.regex.Matcher j = java.util.regex.Pattern.compile(
+        "# journal: (\\d+) event rows, (\\d+) payload bytes .*; snapshots: \\d+ taken .*; H2: (\\d+) chunks in the file")
+        .matcher(d.out());
+    assertTrue(j.find(), d.out());
+    assertTrue(Long.parseLong(j.group(1)) > 0 && Long.parseLong(j.group(2)) > 0 && Long.parseLong(j.group(3)) > 0, j.group());
 
     // the PostgreSQL server the build starts (scripts/postgres.sh, VMAP_PG_* in the Failsafe environment)
     Run p = bench("--target", "embedded-postgres", "--test", "fix_size_alloc_test", "--test-loop-count", "20",
@@ -348,6 +354,7 @@ class BenchTargetsTest {
     assertEquals(0, p.exit(), p.err());
     assertTrue(p.out().contains("Summary: fix_size_alloc_test passed: 1 failed: 0"), p.out());
     assertTrue(p.out().contains("durable, PostgreSQL journal"), p.out());
+    assertTrue(java.util.regex.Pattern.compile("# journal: [1-9]\\d* event rows").matcher(p.out()).find(), p.out());
 
     try (io.vmap.client.Vmap vmap = io.vmap.client.Vmap.start(io.vmap.client.VmapSettings.defaults()
         .withGeometry(new io.vmap.space.Geometry(0x100000, 0x100000 + 64 * 0x100000L, 4096, 0x100000, 2), null))) {

@@ -49,4 +49,22 @@ class H2JournalTest {
       }
     }
   }
+
+  /**
+   * The two settings that cut what a commit writes (BENCHMARKS.md "Durable writes: where the bytes
+   * go"): payloads up to 64 KiB inside their rows, and one journal transaction at a time so that
+   * concurrent writes of several nodes share a commit.
+   */
+  @Test
+  void payloadsAreStoredInlineAndWritesShareTransactions() throws Exception {
+    Config cfg = config();
+    assertEquals(1, cfg.getInt("jdbc-journal.parallelism"), "jdbc-journal.parallelism");
+    try (Connection c = JournalRestartScenario.journalConnection(cfg);
+        Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery(
+            "SELECT SETTING_VALUE FROM INFORMATION_SCHEMA.SETTINGS WHERE SETTING_NAME = 'MAX_LENGTH_INPLACE_LOB'")) {
+      assertTrue(rs.next());
+      assertEquals("65536", rs.getString(1), "MAX_LENGTH_INPLACE_LOB");
+    }
+  }
 }
