@@ -132,7 +132,7 @@ final class DemoCommand extends CliCommand {
     } catch (Exception e) {
       purge = "(purge status: no answer within 0.9 s)";
     }
-    o.printf("%6.1fs  ops %8d  %7.0f ops/s  live %7d  %s%n", (now - t0) / 1e9, done, rate, w.live.sum(), purge);
+    o.printf("%6.1fs  ops %8d  %7.0f ops/s  live %7d  %s%n", (now - t0) / 1e9, done, rate, w.liveCount.sum(), purge);
   }
 
   /** The per-node table, the totals and the accounting check; whether the space is accounted for. */

@@ -47,7 +47,7 @@ final class DemoWorkload {
 
   final LongAdder done = new LongAdder();
   /** Areas allocated and not (yet) freed, as this workload counts them: the progress line's, free of any query to the nodes. */
-  final LongAdder live = new LongAdder();
+  final LongAdder liveCount = new LongAdder();
   final LongAdder allocs = new LongAdder();
   final LongAdder frees = new LongAdder();
   final LongAdder finds = new LongAdder();
@@ -126,7 +126,7 @@ final class DemoWorkload {
       if (ex != null) error("alloc " + a.size() + ": " + describe(ex));
       else {
         live.add(new LiveAreas.Held(al.area(), null));
-        this.live.increment();
+        liveCount.increment();
       }
     });
   }
@@ -139,7 +139,7 @@ final class DemoWorkload {
       done.increment();
       live.released(area);
       if (ex != null) error("free " + area + ": " + describe(ex));
-      else this.live.decrement();
+      else liveCount.decrement();
     });
   }
 
