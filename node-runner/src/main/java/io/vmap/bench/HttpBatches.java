@@ -5,11 +5,12 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.vmap.http.api.Api;
 import io.vmap.http.api.BatchResponse;
-import io.vmap.state.ErrorCode;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * The bench's calls coalesced into {@code POST /v1/areas/batch} requests (group commit on the
@@ -208,31 +209,18 @@ final class HttpBatches {
   /** One result of a batch: a {@link BatchResponse.Result} with only its area's start. */
   record Result(int status, boolean area, long start, String error, String reason) {}
 
+  /** The item's result by {@link HttpTarget}'s rules for a single call of its kind. */
   private static Object value(String kind, Result r) {
-    int s = r.status();
-    Object value;
-    switch (kind) {
-      case "alloc" -> {
-        if (s == 201 && r.area()) value = r.start();
-        else if (s == 507 || s == 503) value = BenchTarget.NONE;
-        else value = null;
-      }
-      case "free" -> value = switch (s) {
-        case 204 -> Boolean.TRUE;
-        case 404 -> ErrorCode.ENOENT;
-        case 400 -> ErrorCode.EINVAL;
-        default -> null;
-      };
-      default -> {
-        if (s == 200 && r.area()) value = r.start();
-        else if (s == 404) value = BenchTarget.NONE;
-        else value = null;
-      }
-    }
-    if (value == null) {
-      throw new IllegalStateException(kind + ": HTTP " + s + " in a batch: " + r.error() + (r.reason() == null ? "" : " " + r.reason()));
-    }
-    return value == Boolean.TRUE ? null : value;
+    Supplier<String> what = () -> "in a batch: " + r.error() + (r.reason() == null ? "" : " " + r.reason());
+    LongSupplier start = () -> {
+      if (!r.area()) throw new IllegalStateException(kind + ": HTTP " + r.status() + " in a batch without an area");
+      return r.start();
+    };
+    return switch (kind) {
+      case "alloc" -> HttpTarget.allocValue(r.status(), start, what);
+      case "free" -> HttpTarget.freeValue(r.status(), what);
+      default -> HttpTarget.findValue(r.status(), start, what);
+    };
   }
 
   private static byte[] ascii(String s) {

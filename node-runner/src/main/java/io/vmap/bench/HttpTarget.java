@@ -13,6 +13,8 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * {@code --target http://host:port}: a running member (or {@code vmap node}) through its JSON API,
@@ -130,34 +132,53 @@ final class HttpTarget implements BenchTarget {
   public CompletionStage<Long> allocAsync(long size, long align, int hint) {
     if (batches != null) return batches.submit("alloc", allocOp(size, align, hint < 0 ? -1 : hint % nodes));
     return client.send(allocRequest(size, align, hint < 0 ? -1 : hint % nodes), "POST /v1/areas",
-        (status, b, off, len) -> switch (status) {
-          case 201 -> start(b, off, len);
-          case 507, 503 -> NONE;
-          default -> throw new IllegalStateException("alloc: HTTP " + status + " " + text(b, off, len));
-        });
+        (status, b, off, len) -> allocValue(status, () -> start(b, off, len), () -> text(b, off, len)));
   }
 
   @Override
   public CompletionStage<ErrorCode> freeAsync(long addr) {
     if (batches != null) return batches.submit("free", addressOp(FREE_OP, addr));
     return client.send(addressRequest(freeHead, addr), "DELETE /v1/areas/{addr}",
-        (status, b, off, len) -> switch (status) {
-          case 204 -> null;
-          case 404 -> ErrorCode.ENOENT;
-          case 400 -> ErrorCode.EINVAL;
-          default -> throw new IllegalStateException("free: HTTP " + status + " " + text(b, off, len));
-        });
+        (status, b, off, len) -> freeValue(status, () -> text(b, off, len)));
   }
 
   @Override
   public CompletionStage<Long> findAsync(long addr) {
     if (batches != null) return batches.submit("find", addressOp(FIND_OP, addr));
     return client.send(addressRequest(findHead, addr), "GET /v1/areas/{addr}",
-        (status, b, off, len) -> switch (status) {
-          case 200 -> start(b, off, len);
-          case 404 -> NONE;
-          default -> throw new IllegalStateException("find: HTTP " + status + " " + text(b, off, len));
-        });
+        (status, b, off, len) -> findValue(status, () -> start(b, off, len), () -> text(b, off, len)));
+  }
+
+  // How a status becomes a call's result, one rule for a single call and a batch's item: the
+  // value, or an error naming the status and what came with it ({@code what}: the body, or the
+  // item's error and reason).
+
+  /** 201: the area's start; 507 (ENOSPC) or 503 (EAGAIN): no space, {@link #NONE}. */
+  static long allocValue(int status, LongSupplier start, Supplier<String> what) {
+    return switch (status) {
+      case 201 -> start.getAsLong();
+      case 507, 503 -> NONE;
+      default -> throw new IllegalStateException("alloc: HTTP " + status + " " + what.get());
+    };
+  }
+
+  /** 204: freed (null); 404: ENOENT; 400: EINVAL. */
+  static ErrorCode freeValue(int status, Supplier<String> what) {
+    return switch (status) {
+      case 204 -> null;
+      case 404 -> ErrorCode.ENOENT;
+      case 400 -> ErrorCode.EINVAL;
+      default -> throw new IllegalStateException("free: HTTP " + status + " " + what.get());
+    };
+  }
+
+  /** 200: the area's start; 404: not found, {@link #NONE}. */
+  static long findValue(int status, LongSupplier start, Supplier<String> what) {
+    return switch (status) {
+      case 200 -> start.getAsLong();
+      case 404 -> NONE;
+      default -> throw new IllegalStateException("find: HTTP " + status + " " + what.get());
+    };
   }
 
   @Override
@@ -192,20 +213,22 @@ final class HttpTarget implements BenchTarget {
    * {@code {"size":4096,"align":8192,"node":3}}, align left out when 0, node when negative.
    */
   byte[] allocRequest(long size, long align, int node) {
-    Bytes body = new Bytes(64).ascii("{\"size\":").unsigned(size);
-    if (align != 0) body.ascii(",\"align\":").unsigned(align);
-    if (node >= 0) body.ascii(",\"node\":").unsigned(node);
-    body.ascii("}");
+    Bytes body = allocFields(new Bytes(64).ascii("{"), size, align, node).ascii("}");
     return new Bytes(allocHead.length + 8 + body.n).put(allocHead, allocHead.length).unsigned(body.n)
         .put(CRLF, 2).put(CRLF, 2).put(body.a, body.n).array();
   }
 
   /** A batch's alloc operation: the JSON of {@code BatchRequest.Op.alloc(size, align, node)}. */
   byte[] allocOp(long size, long align, int node) {
-    Bytes op = new Bytes(64).ascii("{\"op\":\"alloc\",\"size\":").unsigned(size);
-    if (align != 0) op.ascii(",\"align\":").unsigned(align);
-    if (node >= 0) op.ascii(",\"node\":").unsigned(node);
-    return op.ascii("}").array();
+    return allocFields(new Bytes(64).ascii("{\"op\":\"alloc\","), size, align, node).ascii("}").array();
+  }
+
+  /** {@code "size":4096,"align":8192,"node":3}: align left out when 0, node when negative. */
+  private static Bytes allocFields(Bytes b, long size, long align, int node) {
+    b.ascii("\"size\":").unsigned(size);
+    if (align != 0) b.ascii(",\"align\":").unsigned(align);
+    if (node >= 0) b.ascii(",\"node\":").unsigned(node);
+    return b;
   }
 
   static final byte[] FREE_OP = bytes("{\"op\":\"free\",\"addr\":\"");
