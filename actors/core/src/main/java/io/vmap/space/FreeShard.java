@@ -151,46 +151,46 @@ public final class FreeShard {
     requireRange(start, end);
     int p = t.floor(start);
     long gapAfter = -1;
-    if (p != NIL && Unsigned.lt(start, t.end[p])) {
-      if (t.shape[p] == 0) throw overlap(start, end, t.start[p], t.end[p]);
+    if (p != NIL && Unsigned.lt(start, t.end(p))) {
+      if (t.shape(p) == 0) throw overlap(start, end, t.start(p), t.end(p));
       // Inside the run's span: in a member (an overlap) or in the gap after member j.
       long w = t.width(p);
       long st = t.stride(p);
-      long j = Long.divideUnsigned(start - t.start[p], st);
-      long ms = t.start[p] + j * st;
+      long j = Long.divideUnsigned(start - t.start(p), st);
+      long ms = t.start(p) + j * st;
       if (Unsigned.lt(start, ms + w)) throw overlap(start, end, ms, ms + w);
       long next = ms + st; // member j + 1 exists: start is below the last member's end
       if (Unsigned.lt(next, end)) throw overlap(start, end, next, next + w);
       gapAfter = j;
     }
     int q = t.higher(start);
-    if (q != NIL && Unsigned.lt(t.start[q], end)) {
-      throw overlap(start, end, t.start[q], t.start[q] + t.selfSize(q));
+    if (q != NIL && Unsigned.lt(t.start(q), end)) {
+      throw overlap(start, end, t.start(q), t.start(q) + t.selfSize(q));
     }
     // Nothing overlaps: from here on the shard changes.
     t.useGranule(start);
     t.useGranule(end);
     if (gapAfter >= 0) q = runs.splitAfter(p, gapAfter);
-    boolean mergeLeft = p != NIL && t.end[p] == start;
-    boolean mergeRight = q != NIL && t.start[q] == end;
-    if (mergeLeft && t.shape[p] != 0) p = runs.isolate(p, t.count(p) - 1);
-    if (mergeRight && t.shape[q] != 0) q = runs.isolate(q, 0);
+    boolean mergeLeft = p != NIL && t.end(p) == start;
+    boolean mergeRight = q != NIL && t.start(q) == end;
+    if (mergeLeft && t.shape(p) != 0) p = runs.isolate(p, t.count(p) - 1);
+    if (mergeRight && t.shape(q) != 0) q = runs.isolate(q, 0);
     int z;
     if (mergeLeft && mergeRight) {
       // Fills the hole between p and q: p absorbs q.
-      long qEnd = t.end[q];
-      t.remove(t.start[q]);
-      t.end[p] = qEnd;
-      t.refresh(t.start[p]);
+      long qEnd = t.end(q);
+      t.remove(t.start(q));
+      t.setEnd(p, qEnd);
+      t.refresh(t.start(p));
       blocks--;
       z = p;
     } else if (mergeLeft) {
-      t.end[p] = end;
-      t.refresh(t.start[p]);
+      t.setEnd(p, end);
+      t.refresh(t.start(p));
       z = p;
     } else if (mergeRight) {
       // Lowering q's key keeps the order: p ends strictly below start.
-      t.start[q] = start;
+      t.setStart(q, start);
       t.refresh(start);
       z = q;
     } else {
@@ -245,7 +245,7 @@ public final class FreeShard {
     int b = lowest.search(size, align, lo, hi);
     if (b == NIL) return NO_FIT;
     long a = lowest.found;
-    if (t.shape[b] != 0) b = runs.isolate(b, Long.divideUnsigned(a - t.start[b], t.stride(b)));
+    if (t.shape(b) != 0) b = runs.isolate(b, Long.divideUnsigned(a - t.start(b), t.stride(b)));
     clip(b, a, a + size);
     return a;
   }
@@ -259,12 +259,12 @@ public final class FreeShard {
   public boolean allocExact(long start, long end) {
     requireRange(start, end);
     int b = t.floor(start);
-    if (b == NIL || !Unsigned.lt(start, t.end[b])) return false;
-    if (t.shape[b] == 0) {
-      if (Unsigned.lt(t.end[b], end)) return false;
+    if (b == NIL || !Unsigned.lt(start, t.end(b))) return false;
+    if (t.shape(b) == 0) {
+      if (Unsigned.lt(t.end(b), end)) return false;
     } else {
-      long j = Long.divideUnsigned(start - t.start[b], t.stride(b));
-      long me = t.start[b] + j * t.stride(b) + t.width(b);
+      long j = Long.divideUnsigned(start - t.start(b), t.stride(b));
+      long me = t.start(b) + j * t.stride(b) + t.width(b);
       if (!Unsigned.lt(start, me) || Unsigned.lt(me, end)) return false;
       b = runs.isolate(b, j);
     }
@@ -280,9 +280,9 @@ public final class FreeShard {
   public boolean isFree(long start, long end) {
     requireRange(start, end);
     int b = t.floor(start);
-    if (b == NIL || !Unsigned.lt(start, t.end[b])) return false;
-    if (t.shape[b] == 0) return Unsigned.le(end, t.end[b]);
-    long ms = t.start[b] + Long.divideUnsigned(start - t.start[b], t.stride(b)) * t.stride(b);
+    if (b == NIL || !Unsigned.lt(start, t.end(b))) return false;
+    if (t.shape(b) == 0) return Unsigned.le(end, t.end(b));
+    long ms = t.start(b) + Long.divideUnsigned(start - t.start(b), t.stride(b)) * t.stride(b);
     long me = ms + t.width(b);
     return Unsigned.lt(start, me) && Unsigned.le(end, me);
   }
@@ -290,9 +290,9 @@ public final class FreeShard {
   /** The free block containing {@code addr} as {@code {start, end}}, or null. O(log n). */
   public long[] blockContaining(long addr) {
     int b = t.floor(addr);
-    if (b == NIL || !Unsigned.lt(addr, t.end[b])) return null;
-    if (t.shape[b] == 0) return new long[] {t.start[b], t.end[b]};
-    long ms = t.start[b] + Long.divideUnsigned(addr - t.start[b], t.stride(b)) * t.stride(b);
+    if (b == NIL || !Unsigned.lt(addr, t.end(b))) return null;
+    if (t.shape(b) == 0) return new long[] {t.start(b), t.end(b)};
+    long ms = t.start(b) + Long.divideUnsigned(addr - t.start(b), t.stride(b)) * t.stride(b);
     long me = ms + t.width(b);
     return Unsigned.lt(addr, me) ? new long[] {ms, me} : null;
   }
@@ -323,7 +323,7 @@ public final class FreeShard {
 
   /** Size of the largest free block (the root's {@code subtree_max_size}, unsigned), 0 if empty. */
   public long largestBlock() {
-    return t.maxSize[t.root];
+    return t.maxSize(t.root);
   }
 
   /**
@@ -428,19 +428,19 @@ public final class FreeShard {
   private void clip(int b, long s, long e) {
     t.useGranule(s);
     t.useGranule(e);
-    long bs = t.start[b];
-    long be = t.end[b];
+    long bs = t.start(b);
+    long be = t.end(b);
     if (bs == s && be == e) { // full fit
       t.remove(bs);
       blocks--;
     } else if (bs == s) { // left edge
-      t.start[b] = e;
+      t.setStart(b, e);
       t.refresh(e);
     } else if (be == e) { // right edge
-      t.end[b] = s;
+      t.setEnd(b, s);
       t.refresh(bs);
     } else { // middle: b keeps the left part, a new block takes the right part
-      t.end[b] = s;
+      t.setEnd(b, s);
       t.refresh(bs);
       t.insertEntry(e, be, 0);
       blocks++;

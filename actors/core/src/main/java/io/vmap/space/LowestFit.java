@@ -27,7 +27,7 @@ final class LowestFit {
    * {@link #found}, or NIL.
    */
   int search(long size, long align, long lo, long hi) {
-    if (Unsigned.lt(t.maxSize[t.root], size) || !Unsigned.lt(lo, hi) || Unsigned.lt(hi - lo, size)) {
+    if (Unsigned.lt(t.maxSize(t.root), size) || !Unsigned.lt(lo, hi) || Unsigned.lt(hi - lo, size)) {
       return NIL;
     }
     int c = Long.numberOfTrailingZeros(align) - t.granule;
@@ -38,17 +38,17 @@ final class LowestFit {
     for (long key = lo; ; ) {
       // The entry straddling key is the only one usable clipped; all others start above key.
       int b = t.floor(key);
-      if (b != NIL && Unsigned.lt(key, t.end[b])) {
-        if (t.shape[b] == 0) {
+      if (b != NIL && Unsigned.lt(key, t.end(b))) {
+        if (t.shape(b) == 0) {
           long a = Unsigned.alignUp(key, align);
           // Any later block has an aligned start >= a: if this end is out of bounds, theirs is too.
           if (!endsBelow(a, size, hi)) return NIL;
-          if (Unsigned.le(a + size, t.end[b])) {
+          if (Unsigned.le(a + size, t.end(b))) {
             found = a;
             return b;
           }
         } else {
-          long s = t.start[b];
+          long s = t.start(b);
           long st = t.stride(b);
           long j = Long.divideUnsigned(key - s, st);
           long me = s + j * st + t.width(b);
@@ -72,17 +72,17 @@ final class LowestFit {
       int x = t.firstFitAbove(key, size, fc);
       if (x == NIL) return NIL;
       long a;
-      if (t.shape[x] == 0) {
-        a = Unsigned.alignUp(t.start[x], align);
+      if (t.shape(x) == 0) {
+        a = Unsigned.alignUp(t.start(x), align);
         if (!endsBelow(a, size, hi)) return NIL;
-        if (Unsigned.le(a + size, t.end[x])) {
+        if (Unsigned.le(a + size, t.end(x))) {
           found = a;
           return x;
         }
       } else {
         long m = runs.memberFit(x, 0, size, align);
         if (m >= 0) {
-          a = t.start[x] + m * t.stride(x);
+          a = t.start(x) + m * t.stride(x);
           if (!endsBelow(a, size, hi)) return NIL;
           found = a;
           return x;
@@ -91,10 +91,10 @@ final class LowestFit {
       if (exact) {
         throw new IllegalStateException("class " + c + " deficits promised a fit of "
             + Unsigned.hex(size) + " aligned to " + Unsigned.hex(align) + " in the entry at "
-            + Unsigned.hex(t.start[x]) + ", which has none");
+            + Unsigned.hex(t.start(x)) + ", which has none");
       }
       // A near miss above the classes: no fit before the next multiple of align past x.
-      key = Unsigned.alignUp(t.end[x], align);
+      key = Unsigned.alignUp(t.end(x), align);
       if (!endsBelow(key, size, hi)) return NIL;
     }
   }

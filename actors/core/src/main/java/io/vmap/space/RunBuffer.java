@@ -188,9 +188,9 @@ final class RunBuffer {
     long bytes = 0;
     for (int i = 0; i < n; i++) {
       int slot = i + 1;
-      t.start[slot] = starts[i];
-      t.end[slot] = spanEnd(i);
-      if (counts[i] > 1) t.shape[slot] = (byte) t.shapes.index(widths[i], strides[i]);
+      t.setStart(slot, starts[i]);
+      t.setEnd(slot, spanEnd(i));
+      if (counts[i] > 1) t.setShape(slot, t.shapes.index(widths[i], strides[i]));
       blocks += counts[i];
       bytes += counts[i] * widths[i];
     }

@@ -26,24 +26,24 @@ final class Runs {
    * to {@code align} (at its start: members start at multiples of their width), or -1.
    */
   long memberFit(int n, long jmin, long size, long align) {
-    int sh = t.shape[n] & 0xff;
+    int sh = t.shape(n);
     long w = shapes.width[sh];
     if (Unsigned.lt(w, size)) return -1;
     long k = t.count(n);
     if (!Unsigned.lt(jmin, k)) return -1;
     if (Unsigned.le(align, w)) return jmin;
-    return shapes.alignedMember(t.start[n], sh, jmin, k, Long.numberOfTrailingZeros(align));
+    return shapes.alignedMember(t.start(n), sh, jmin, k, Long.numberOfTrailingZeros(align));
   }
 
   /** Entry {@code n} keeps its first {@code k} members (a block if {@code k == 1}). */
   private void keepMembers(int n, long k) {
-    int sh = t.shape[n] & 0xff;
+    int sh = t.shape(n);
     long w = shapes.width[sh];
     if (k == 1) {
-      t.end[n] = t.start[n] + w;
-      t.shape[n] = 0;
+      t.setEnd(n, t.start(n) + w);
+      t.setShape(n, 0);
     } else {
-      t.end[n] = t.start[n] + (k - 1) * shapes.stride[sh] + w;
+      t.setEnd(n, t.start(n) + (k - 1) * shapes.stride[sh] + w);
     }
   }
 
@@ -60,14 +60,14 @@ final class Runs {
    * O(log n).
    */
   int isolate(int n, long j) {
-    int sh = t.shape[n] & 0xff;
-    long s = t.start[n];
+    int sh = t.shape(n);
+    long s = t.start(n);
     long st = shapes.stride[sh];
     long k = t.count(n);
     long ms = s + j * st;
     if (j == 0) {
-      t.end[n] = s + shapes.width[sh];
-      t.shape[n] = 0;
+      t.setEnd(n, s + shapes.width[sh]);
+      t.setShape(n, 0);
       t.refresh(s);
       insertMembers(s + st, sh, k - 1);
       return n;
@@ -81,8 +81,8 @@ final class Runs {
 
   /** Run {@code n} keeps members {@code 0..j}; the rest become a new entry, returned. */
   int splitAfter(int n, long j) {
-    int sh = t.shape[n] & 0xff;
-    long s = t.start[n];
+    int sh = t.shape(n);
+    long s = t.start(n);
     long k = t.count(n);
     keepMembers(n, j + 1);
     t.refresh(s);
@@ -97,8 +97,8 @@ final class Runs {
    * already has are used; a shard built without runs never gets one. O(log n).
    */
   void rejoin(int z) {
-    long zs = t.start[z];
-    long ze = t.end[z];
+    long zs = t.start(z);
+    long ze = t.end(z);
     long w = ze - zs;
     if (Long.bitCount(w) != 1 || (zs & (w - 1)) != 0) return;
     int p = zs == 0 ? NIL : t.floor(zs - 1);
@@ -106,21 +106,21 @@ final class Runs {
     int intoP = joinShape(p, w, zs, true);
     int intoQ = joinShape(q, w, zs, false);
     if (intoP != 0 && intoQ != 0 && intoP == intoQ) {
-      long qEnd = t.end[q];
+      long qEnd = t.end(q);
       t.remove(zs);
-      t.remove(t.start[q]);
-      t.end[p] = qEnd;
-      t.shape[p] = (byte) intoP;
-      t.refresh(t.start[p]);
+      t.remove(t.start(q));
+      t.setEnd(p, qEnd);
+      t.setShape(p, intoP);
+      t.refresh(t.start(p));
     } else if (intoP != 0) {
       t.remove(zs);
-      t.end[p] = ze;
-      t.shape[p] = (byte) intoP;
-      t.refresh(t.start[p]);
+      t.setEnd(p, ze);
+      t.setShape(p, intoP);
+      t.refresh(t.start(p));
     } else if (intoQ != 0) {
       t.remove(zs);
-      t.start[q] = zs; // q's predecessor ends below zs: the order holds
-      t.shape[q] = (byte) intoQ;
+      t.setStart(q, zs); // q's predecessor ends below zs: the order holds
+      t.setShape(q, intoQ);
       t.refresh(zs);
     }
   }
@@ -131,14 +131,14 @@ final class Runs {
    */
   private int joinShape(int n, long w, long zs, boolean before) {
     if (n == NIL) return 0;
-    int sh = t.shape[n] & 0xff;
+    int sh = t.shape(n);
     if (sh != 0) {
       if (shapes.width[sh] != w) return 0;
       long st = shapes.stride[sh];
-      return (before ? t.end[n] - w + st == zs : t.start[n] - st == zs) ? sh : 0;
+      return (before ? t.end(n) - w + st == zs : t.start(n) - st == zs) ? sh : 0;
     }
-    long s = t.start[n];
-    if (t.end[n] - s != w || (s & (w - 1)) != 0) return 0;
+    long s = t.start(n);
+    if (t.end(n) - s != w || (s & (w - 1)) != 0) return 0;
     for (int i = 1; i <= shapes.count; i++) {
       if (shapes.width[i] != w) continue;
       long st = shapes.stride[i];

@@ -10,12 +10,12 @@ import java.util.Arrays;
  */
 final class ShardChecker {
 static void check(ShardTree t, long blocks, long bytes) {
-  if (t.height[ShardTree.NIL] != 0 || t.maxSize[ShardTree.NIL] != 0 || t.left[ShardTree.NIL] != ShardTree.NIL || t.right[ShardTree.NIL] != ShardTree.NIL
-      || t.shape[ShardTree.NIL] != 0) {
+  if (t.height(ShardTree.NIL) != 0 || t.maxSize(ShardTree.NIL) != 0 || t.left(ShardTree.NIL) != ShardTree.NIL || t.right(ShardTree.NIL) != ShardTree.NIL
+      || t.shape(ShardTree.NIL) != 0) {
     throw new IllegalStateException("the ShardTree.NIL slot was written to");
   }
   for (int w = 0; w < ShardTree.WORDS; w++) {
-    if (t.aug[w] != Lanes.CAP[w]) {
+    if (t.augWord(ShardTree.NIL, w) != Lanes.CAP[w]) {
       throw new IllegalStateException("the ShardTree.NIL slot's class deficits changed");
     }
   }
@@ -38,7 +38,7 @@ static void check(ShardTree t, long blocks, long bytes) {
         + " free bytes but the cached total is " + Long.toUnsignedString(bytes));
   }
   int chained = 0;
-  for (int s = t.freeSlots; s != ShardTree.NIL; s = t.left[s]) {
+  for (int s = t.freeSlots; s != ShardTree.NIL; s = t.left(s)) {
     if (++chained > t.used) throw new IllegalStateException("the free slot chain has a cycle");
   }
   if (chained + t.entries + 1 != t.used) {
@@ -66,12 +66,12 @@ static void check(ShardTree t, long blocks, long bytes) {
       throw new IllegalStateException("tree link to slot " + n + " at depth " + depth
           + " is out of the pool or the tree has a cycle");
     }
-    int hl = check(t.left[n], depth + 1);
-    long s = t.start[n];
-    long e = t.end[n];
+    int hl = check(t.left(n), depth + 1);
+    long s = t.start(n);
+    long e = t.end(n);
     if (!Unsigned.lt(s, e)) throw new IllegalStateException("empty entry " + FreeShard.range(s, e));
     long gmask = (1L << t.granule) - 1;
-    int sh = t.shape[n] & 0xff;
+    int sh = t.shape(n);
     long k = 1;
     long self = e - s;
     if (sh != 0) {
@@ -103,27 +103,30 @@ static void check(ShardTree t, long blocks, long bytes) {
     visited++;
     blocks += k;
     bytes += k * self;
-    int hr = check(t.right[n], depth + 1);
+    int hr = check(t.right(n), depth + 1);
     if (Math.abs(hl - hr) > 1) {
       throw new IllegalStateException("entry " + FreeShard.range(s, e) + " is out of balance: left height "
           + hl + ", right height " + hr);
     }
     int h = 1 + Math.max(hl, hr);
-    if (t.height[n] != h) {
+    if (t.height(n) != h) {
       throw new IllegalStateException(
-          "entry " + FreeShard.range(s, e) + " caches height " + t.height[n] + ", real " + h);
+          "entry " + FreeShard.range(s, e) + " caches height " + t.height(n) + ", real " + h);
     }
     long m = self;
-    if (Unsigned.lt(m, t.maxSize[t.left[n]])) m = t.maxSize[t.left[n]];
-    if (Unsigned.lt(m, t.maxSize[t.right[n]])) m = t.maxSize[t.right[n]];
-    if (t.maxSize[n] != m) {
+    if (Unsigned.lt(m, t.maxSize(t.left(n)))) m = t.maxSize(t.left(n));
+    if (Unsigned.lt(m, t.maxSize(t.right(n)))) m = t.maxSize(t.right(n));
+    if (t.maxSize(n) != m) {
       throw new IllegalStateException("entry " + FreeShard.range(s, e) + " caches subtree_max_size "
-          + Long.toUnsignedString(t.maxSize[n]) + ", real " + Long.toUnsignedString(m));
+          + Long.toUnsignedString(t.maxSize(n)) + ", real " + Long.toUnsignedString(m));
     }
-    System.arraycopy(t.aug, n * ShardTree.WORDS, expect, 0, ShardTree.WORDS);
+    for (int w = 0; w < ShardTree.WORDS; w++) expect[w] = t.augWord(n, w);
     if (t.pullAug(n)) {
-      long[] real = Arrays.copyOfRange(t.aug, n * ShardTree.WORDS, n * ShardTree.WORDS + ShardTree.WORDS);
-      System.arraycopy(expect, 0, t.aug, n * ShardTree.WORDS, ShardTree.WORDS);
+      long[] real = new long[ShardTree.WORDS];
+      for (int w = 0; w < ShardTree.WORDS; w++) {
+        real[w] = t.augWord(n, w);
+        t.setAugWord(n, w, expect[w]);
+      }
       throw new IllegalStateException("entry " + FreeShard.range(s, e) + " caches class deficits "
           + Arrays.toString(expect) + ", real " + Arrays.toString(real));
     }

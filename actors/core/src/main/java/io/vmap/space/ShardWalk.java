@@ -19,23 +19,23 @@ final class ShardWalk {
     if (t.root == NIL || !Unsigned.lt(lo, hi)) return;
     // In-order walk from the first entry ending above lo. Ends are ordered like starts because
     // entries are disjoint, so the BST can be descended by end as well.
-    int[] stack = new int[t.height[t.root]];
+    int[] stack = new int[t.height(t.root)];
     int sp = 0;
     for (int n = t.root; n != NIL; ) {
-      if (Unsigned.lt(lo, t.end[n])) {
+      if (Unsigned.lt(lo, t.end(n))) {
         stack[sp++] = n;
-        n = t.left[n];
+        n = t.left(n);
       } else {
-        n = t.right[n];
+        n = t.right(n);
       }
     }
     while (sp > 0) {
       int n = stack[--sp];
-      long s = t.start[n];
+      long s = t.start(n);
       if (!Unsigned.lt(s, hi)) return;
-      if (t.shape[n] == 0) {
-        if (bv != null) bv.visit(s, t.end[n]);
-        else rv.visit(s, t.end[n] - s, 0, 1);
+      if (t.shape(n) == 0) {
+        if (bv != null) bv.visit(s, t.end(n));
+        else rv.visit(s, t.end(n) - s, 0, 1);
       } else {
         long w = t.width(n);
         long st = t.stride(n);
@@ -50,7 +50,7 @@ final class ShardWalk {
         }
         if (j1 < k) return;
       }
-      for (int c = t.right[n]; c != NIL; c = t.left[c]) stack[sp++] = c;
+      for (int c = t.right(n); c != NIL; c = t.left(c)) stack[sp++] = c;
     }
   }
 }
