@@ -4,9 +4,9 @@ import java.util.Arrays;
 
 /**
  * The augmented balanced tree of a {@link FreeShard}: the kernel's {@code free_vmap_area_root},
- * an AVL tree in one flat array (one cache line per node, see Layout) keyed by entry start, each node carrying {@code subtree_max_size}
- * and, beyond the kernel, one deficit per alignment class, so that the exact lowest aligned fit is
- * found by one descent ({@link #firstFitAbove}). An entry is a plain block or a run
+ * an AVL tree in two flat arrays (see Layout) keyed by entry start, each node carrying {@code
+ * subtree_max_size} and, beyond the kernel, one deficit per alignment class, so that the exact
+ * lowest aligned fit is found by one descent ({@link #firstFitAbove}). An entry is a plain block or a run
  * ({@code shape(n) != 0}, see {@link RunShapes} and {@link Runs}); this class keeps the tree's
  * order, balance and augmentation, {@link FreeShard} what the entries mean.
  *
@@ -35,16 +35,23 @@ import java.util.Arrays;
  * lanes (2.0 against 0.9 us, 15,000 blocks, {@code fragmented} layout, same machine and load) for
  * 16 bytes per entry less.
  *
- * <p>A node is one slot of {@link #STRIDE} = 8 longs, 64 bytes, in one {@code long[]} ({@link
- * BusyTree} does the same for the same reason): {@code subtree_max_size}, the four deficit words,
- * start, end, and both child links as two ints in one long. The last deficit word holds only
- * classes 13 and 14 (its lanes 0 and 1, {@link Lanes#CAP3} below bit 32, checked when the class
- * loads), so its upper half holds the height (bits 32-39) and the shape (bits 40-47), which
- * {@code pullAug} masks off before its lane arithmetic. A descent visits one slot per level and
- * reads its child's maximum and deficits, {@code pullAug} its two children's: one or two cache
- * lines per level where the eight parallel arrays this replaced cost up to eight misses.
- * Other classes reach the fields through accessors ({@link #start}, {@link #setStart}, ...),
- * which the JIT inlines.
+ * <p>A node's fields live in two {@code long[]}, a fixed stride each, not in one array per field
+ * (the eight parallel arrays this replaced) nor in one 64-byte slot: {@code keys}, 16 bytes a
+ * node, holds the start and both child links (two ints in one long), all that {@code floor},
+ * {@code higher}, {@code refresh}, insert and delete read on their way down; {@code augs}, 48
+ * bytes, holds {@code subtree_max_size}, the four deficit words and the end, what {@code pullAug}
+ * reads of a node's two children and {@code firstFitAbove} of the subtree beside its path. The
+ * last deficit word holds only classes 13 and 14 (its lanes 0 and 1: {@link Lanes#CAP3} is below
+ * bit 32, checked when the class loads), so its upper half holds the height (bits 32-39) and the
+ * shape (bits 40-47), which {@code pullAug} masks off before its lane arithmetic. Measured on the
+ * same machine and minutes ({@code BENCHMARKS.md}, "Free-shard tree: one cache line per node"):
+ * one 64-byte slot per node, start and links included, made a random lowest-fit lookup 30 to 80%
+ * dearer than the parallel arrays at 150,000 and 1,000,000 entries: a descent is one dependent
+ * load per level either way (the parallel arrays' loads of a level overlap), and four times the
+ * bytes per node on the descent's path cost cache and TLB reach; these two arrays keep the
+ * descent's 16 bytes a node and make {@code pullAug}'s reads of a child one line instead of
+ * five arrays. Other classes reach the fields through accessors ({@link #start}, {@link
+ * #setStart}, ...), which the JIT inlines.
  *
  * <p>Why classes and not the other way (a search for {@code size + align - 1} for an upper bound,
  * then an exact search below it): without a per-class augmentation, an exact search must still
@@ -93,24 +100,20 @@ final class ShardTree {
   /** Longs per entry for the class deficits ({@link Lanes}). */
   static final int WORDS = Lanes.WORDS;
 
-  // One slot: STRIDE longs, 64 bytes, one cache line (see the class doc's Layout). What a descent
-  // reads of a child (subtree_max_size, the deficits) comes first, the node's own entry and links
-  // after it.
-  static final int STRIDE = 8;
+  // A node's fields, in two arrays (see the class doc's Layout). In keys, KEY_STRIDE longs per
+  // slot: what every descent reads.
+  static final int KEY_STRIDE = 2;
+  static final int START = 0;
+  /** left << 32 | right. */
+  static final int LINKS = 1;
+  // In augs, AUG_STRIDE longs per slot: what pullAug reads of a node and its children, and
+  // firstFitAbove of a node's entry and of a child's subtree.
+  static final int AUG_STRIDE = 6;
   /** subtree_max_size. */
   static final int MAX = 0;
   /** The {@link #WORDS} deficit words; the last one holds height and shape above its 32 bits. */
   static final int AUG = 1;
-  static final int START = 5;
-  static final int END = 6;
-  /** left << 32 | right. */
-  static final int LINKS = 7;
-  /**
-   * Longs before slot 0: the pool of a large shard is a humongous object under G1, which starts
-   * at a region boundary, so with 16 bytes of array header and 48 of padding every slot is one
-   * whole cache line instead of straddling two.
-   */
-  static final int BASE = 6;
+  static final int END = 5;
 
   /** The low half of a word: the links' right child, the last deficit word's lanes. */
   static final long LOW = 0xffffffffL;
@@ -132,15 +135,17 @@ final class ShardTree {
   /** The largest deficit in bytes, {@code (2^live - 1) << g}. */
   long capMax;
 
-  // The node pool: slot i is the STRIDE longs from BASE + i * STRIDE (see the class doc's Layout),
-  // the entry starting at start(i) and ending at end(i) (a run's end is its last member's end);
-  // shape(i) is 0 for a block, else the run's shape. A free slot is chained through its left link.
-  long[] slots;
+  // The node pool: slot i is keys[i * KEY_STRIDE ..] and augs[i * AUG_STRIDE ..] (see the class
+  // doc's Layout), the entry starting at start(i) and ending at end(i) (a run's end is its last
+  // member's end); shape(i) is 0 for a block, else the run's shape. A free slot is chained through
+  // its left link.
+  long[] keys;
+  long[] augs;
 
   int root = NIL;
-  /** Head of the chain of freed slots. */
+  /** Head of the chain of freed augs. */
   int freeSlots = NIL;
-  /** Slots handed out so far, including NIL: slots {@code [used, capacity)} were never used. */
+  /** Slots handed out so far, including NIL: augs {@code [used, capacity)} were never used. */
   int used = 1;
   /** Entries in the tree: blocks and runs. */
   int entries;
@@ -151,91 +156,92 @@ final class ShardTree {
   final RunShapes shapes = new RunShapes();
 
   ShardTree(int capacity, int granule) {
-    slots = new long[BASE + capacity * STRIDE];
+    augs = new long[capacity * AUG_STRIDE];
+    keys = new long[capacity * KEY_STRIDE];
     // NIL: maxSize 0, height 0, no shape, no links, every deficit all ones.
-    for (int w = 0; w < WORDS; w++) slots[BASE + AUG + w] = Lanes.CAP[w];
+    for (int w = 0; w < WORDS; w++) augs[AUG + w] = Lanes.CAP[w];
     setGranule(granule);
   }
 
   // Slot accessors: one index computation each, inlined by the JIT.
 
   long start(int n) {
-    return slots[BASE + n * STRIDE + START];
+    return keys[n * KEY_STRIDE + START];
   }
 
   void setStart(int n, long v) {
-    slots[BASE + n * STRIDE + START] = v;
+    keys[n * KEY_STRIDE + START] = v;
   }
 
   long end(int n) {
-    return slots[BASE + n * STRIDE + END];
+    return augs[n * AUG_STRIDE + END];
   }
 
   void setEnd(int n, long v) {
-    slots[BASE + n * STRIDE + END] = v;
+    augs[n * AUG_STRIDE + END] = v;
   }
 
   /** {@code subtree_max_size} of {@code n}. */
   long maxSize(int n) {
-    return slots[BASE + n * STRIDE + MAX];
+    return augs[n * AUG_STRIDE + MAX];
   }
 
   int left(int n) {
-    return (int) (slots[BASE + n * STRIDE + LINKS] >>> 32);
+    return (int) (keys[n * KEY_STRIDE + LINKS] >>> 32);
   }
 
   void setLeft(int n, int l) {
-    int i = BASE + n * STRIDE + LINKS;
-    slots[i] = ((long) l << 32) | (slots[i] & LOW);
+    int i = n * KEY_STRIDE + LINKS;
+    keys[i] = ((long) l << 32) | (keys[i] & LOW);
   }
 
   int right(int n) {
-    return (int) slots[BASE + n * STRIDE + LINKS];
+    return (int) keys[n * KEY_STRIDE + LINKS];
   }
 
   void setRight(int n, int r) {
-    int i = BASE + n * STRIDE + LINKS;
-    slots[i] = (slots[i] & ~LOW) | (r & LOW);
+    int i = n * KEY_STRIDE + LINKS;
+    keys[i] = (keys[i] & ~LOW) | (r & LOW);
   }
 
   /** The AVL height of {@code n}'s subtree; 0 for NIL. */
   int height(int n) {
-    return (int) (slots[BASE + n * STRIDE + AUG + 3] >>> HEIGHT_SHIFT) & 0xff;
+    return (int) (augs[n * AUG_STRIDE + AUG + 3] >>> HEIGHT_SHIFT) & 0xff;
   }
 
   private void setHeight(int n, int h) {
-    int i = BASE + n * STRIDE + AUG + 3;
-    slots[i] = (slots[i] & ~(0xffL << HEIGHT_SHIFT)) | ((long) h << HEIGHT_SHIFT);
+    int i = n * AUG_STRIDE + AUG + 3;
+    augs[i] = (augs[i] & ~(0xffL << HEIGHT_SHIFT)) | ((long) h << HEIGHT_SHIFT);
   }
 
   /** The run shape of {@code n}, an index of {@link #shapes}; 0 for a block. */
   int shape(int n) {
-    return (int) (slots[BASE + n * STRIDE + AUG + 3] >>> SHAPE_SHIFT) & 0xff;
+    return (int) (augs[n * AUG_STRIDE + AUG + 3] >>> SHAPE_SHIFT) & 0xff;
   }
 
   void setShape(int n, int sh) {
-    int i = BASE + n * STRIDE + AUG + 3;
-    slots[i] = (slots[i] & ~(0xffL << SHAPE_SHIFT)) | ((long) (sh & 0xff) << SHAPE_SHIFT);
+    int i = n * AUG_STRIDE + AUG + 3;
+    augs[i] = (augs[i] & ~(0xffL << SHAPE_SHIFT)) | ((long) (sh & 0xff) << SHAPE_SHIFT);
   }
 
   /** Word {@code w} of {@code n}'s class deficits ({@link Lanes}), without what shares the word. */
   long augWord(int n, int w) {
-    long v = slots[BASE + n * STRIDE + AUG + w];
+    long v = augs[n * AUG_STRIDE + AUG + w];
     return w == WORDS - 1 ? v & LOW : v;
   }
 
   /** Sets word {@code w} of {@code n}'s class deficits, keeping what shares the word. */
   void setAugWord(int n, int w, long v) {
-    int i = BASE + n * STRIDE + AUG + w;
-    slots[i] = w == WORDS - 1 ? (slots[i] & ~LOW) | (v & LOW) : v;
+    int i = n * AUG_STRIDE + AUG + w;
+    augs[i] = w == WORDS - 1 ? (augs[i] & ~LOW) | (v & LOW) : v;
   }
 
   /** Slots the pool holds, NIL and never-used ones included. */
   int capacity() {
-    return (slots.length - BASE) / STRIDE;
+    return augs.length / AUG_STRIDE;
   }
 
-  /** Links the filled slots {@code lo..hi} (in address order) into a balanced subtree. */
+  /** Links the filled augs {@code lo..hi} (in address order) into a balanced subtree. */
   int build(int lo, int hi) {
     if (lo > hi) return NIL;
     int mid = (lo + hi) >>> 1;
@@ -309,7 +315,7 @@ final class ShardTree {
 
   /** Class {@code c}'s deficit of {@code n}, in granules. */
   long deficit(int n, int c) {
-    return (slots[BASE + n * STRIDE + AUG + ((c - 1) >> 2)] >>> Lanes.shift(c)) & 0xffff;
+    return (augs[n * AUG_STRIDE + AUG + ((c - 1) >> 2)] >>> Lanes.shift(c)) & 0xffff;
   }
 
   /** Whether the entry {@code n} itself holds a fit of {@code size} in class {@code c}. */
@@ -363,12 +369,12 @@ final class ShardTree {
 
   int insertEntry(long s, long e, int sh) {
     int x = newSlot();
-    int i = BASE + x * STRIDE;
-    slots[i + START] = s;
-    slots[i + END] = e;
-    slots[i + LINKS] = 0; // (NIL, NIL)
+    int i = x * AUG_STRIDE;
+    keys[x * KEY_STRIDE + START] = s;
+    augs[i + END] = e;
+    keys[x * KEY_STRIDE + LINKS] = 0; // (NIL, NIL)
     // Height 1 and the shape; pullAug fills the deficits below them.
-    slots[i + AUG + 3] = (1L << HEIGHT_SHIFT) | ((long) (sh & 0xff) << SHAPE_SHIFT);
+    augs[i + AUG + 3] = (1L << HEIGHT_SHIFT) | ((long) (sh & 0xff) << SHAPE_SHIFT);
     pullAug(x);
     root = insert(root, x);
     entries++;
@@ -485,14 +491,14 @@ final class ShardTree {
    * lanes of one long.
    */
   boolean pullAug(int n) {
-    long[] a = slots;
-    int bn = BASE + n * STRIDE;
-    long links = a[bn + LINKS];
-    int bl = BASE + (int) (links >>> 32) * STRIDE;
-    int br = BASE + (int) links * STRIDE;
+    long[] a = augs;
+    int bn = n * AUG_STRIDE;
+    long links = keys[n * KEY_STRIDE + LINKS];
+    int bl = (int) (links >>> 32) * AUG_STRIDE;
+    int br = (int) links * AUG_STRIDE;
     long top = a[bn + AUG + 3]; // class 13-14 deficits below, height and shape above
     int sh = (int) (top >>> SHAPE_SHIFT) & 0xff;
-    long s = a[bn + START];
+    long s = keys[n * KEY_STRIDE + START];
     long self = sh == 0 ? a[bn + END] - s : shapes.width[sh];
     long ml = a[bl + MAX];
     long mr = a[br + MAX];
@@ -594,14 +600,16 @@ final class ShardTree {
 
   private void grow() {
     int cap = capacity();
-    int max = (Integer.MAX_VALUE - 8 - BASE) / STRIDE;
+    int max = (Integer.MAX_VALUE - 8) / AUG_STRIDE;
     if (cap >= max) throw new IllegalStateException("free shard is full");
     int next = (int) Math.min((long) cap + (cap >> 1) + 1, max);
-    slots = Arrays.copyOf(slots, BASE + next * STRIDE);
+    augs = Arrays.copyOf(augs, next * AUG_STRIDE);
+    keys = Arrays.copyOf(keys, next * KEY_STRIDE);
   }
 
-  /** Bytes of heap the pool takes, capacity included (the array's header estimated at 16 bytes). */
+  /** Bytes of heap the pool takes, capacity included (array headers estimated at 16 bytes each). */
   long footprintBytes() {
-    return (long) slots.length * 8 + 16 + shapes.footprintBytes() + MAX_HEIGHT * 4;
+    return (long) (keys.length + augs.length) * 8 + 2 * 16 + shapes.footprintBytes()
+        + MAX_HEIGHT * 4;
   }
 }
