@@ -4,10 +4,10 @@ import java.util.Arrays;
 
 /**
  * The augmented balanced tree of a {@link FreeShard}: the kernel's {@code free_vmap_area_root},
- * an AVL tree in two flat arrays (see Layout) keyed by entry start, each node carrying {@code
- * subtree_max_size} and, beyond the kernel, one deficit per alignment class, so that the exact
- * lowest aligned fit is found by one descent ({@link #firstFitAbove}). An entry is a plain block or a run
- * ({@code shape(n) != 0}, see {@link RunShapes} and {@link Runs}); this class keeps the tree's
+ * an AVL tree in parallel arrays keyed by entry start, each node carrying {@code subtree_max_size}
+ * and, beyond the kernel, one deficit per alignment class, so that the exact lowest aligned fit is
+ * found by one descent ({@link #firstFitAbove}). An entry is a plain block or a run
+ * ({@code shape[n] != 0}, see {@link RunShapes} and {@link Runs}); this class keeps the tree's
  * order, balance and augmentation, {@link FreeShard} what the entries mean.
  *
  * <h2>Alignment classes</h2>
@@ -35,23 +35,14 @@ import java.util.Arrays;
  * lanes (2.0 against 0.9 us, 15,000 blocks, {@code fragmented} layout, same machine and load) for
  * 16 bytes per entry less.
  *
- * <p>A node's fields live in two {@code long[]}, a fixed stride each, not in one array per field
- * (the eight parallel arrays this replaced) nor in one 64-byte slot: {@code keys}, 16 bytes a
- * node, holds the start and both child links (two ints in one long), all that {@code floor},
- * {@code higher}, {@code refresh}, insert and delete read on their way down; {@code augs}, 48
- * bytes, holds {@code subtree_max_size}, the four deficit words and the end, what {@code pullAug}
- * reads of a node's two children and {@code firstFitAbove} of the subtree beside its path. The
- * last deficit word holds only classes 13 and 14 (its lanes 0 and 1: {@link Lanes#CAP3} is below
- * bit 32, checked when the class loads), so its upper half holds the height (bits 32-39) and the
- * shape (bits 40-47), which {@code pullAug} masks off before its lane arithmetic. Measured on the
- * same machine and minutes ({@code BENCHMARKS.md}, "Free-shard tree: one cache line per node"):
- * one 64-byte slot per node, start and links included, made a random lowest-fit lookup 30 to 80%
- * dearer than the parallel arrays at 150,000 and 1,000,000 entries: a descent is one dependent
- * load per level either way (the parallel arrays' loads of a level overlap), and four times the
- * bytes per node on the descent's path cost cache and TLB reach; these two arrays keep the
- * descent's 16 bytes a node and make {@code pullAug}'s reads of a child one line instead of
- * five arrays. Other classes reach the fields through accessors ({@link #start}, {@link
- * #setStart}, ...), which the JIT inlines.
+ * <p>Parallel arrays, one per field, rather than one 64-byte slot per node ({@link BusyTree}'s
+ * way) or a 16-byte array of start and links beside a 48-byte one of the rest: both were built and
+ * measured against these arrays in the same minutes ({@code BENCHMARKS.md}, "Free-shard tree: one
+ * cache line per node"), and neither made {@code vmap demo} cheaper. A descent is one dependent
+ * load per level whatever the layout (the arrays' loads of one level overlap), and the 64-byte
+ * slot, with four times the bytes of a descent's start and links on every path, made a random
+ * lowest-fit lookup 10 to 90% dearer at 150,000 and 1,000,000 entries. Other classes use the
+ * accessors ({@link #start}, {@link #setStart}, ...), so a layout is this file's choice alone.
  *
  * <p>Why classes and not the other way (a search for {@code size + align - 1} for an upper bound,
  * then an exact search below it): without a per-class augmentation, an exact search must still
@@ -74,12 +65,12 @@ import java.util.Arrays;
  *   <li>in-order, each entry ends strictly below the next one's start: no overlap, and no two
  *       blocks or members of different entries touch (a touching pair would be one block the
  *       allocator cannot see as a whole);
- *   <li>{@code maxSize(n)} is the largest block or member width in {@code n}'s subtree (unsigned),
+ *   <li>{@code maxSize[n]} is the largest block or member width in {@code n}'s subtree (unsigned),
  *       {@code subtree_max_size};
  *   <li>the class deficits of {@code n} are those of its subtree, as above; the null slot's are all
  *       ones, so a missing child never looks like a fit;
  *   <li>every block bound, run start, width and stride is a multiple of the granule {@code 2^g};
- *   <li>{@code height(n)} is the AVL height and the two subtrees' heights differ by at most one,
+ *   <li>{@code height[n]} is the AVL height and the two subtrees' heights differ by at most one,
  *       so the height is below {@code 1.45 log2(n + 2)}: at most 45 for any int-sized count;
  *   <li>the cached entry count, block count (members counted one by one) and free bytes equal the
  *       sums over the tree.
@@ -100,34 +91,6 @@ final class ShardTree {
   /** Longs per entry for the class deficits ({@link Lanes}). */
   static final int WORDS = Lanes.WORDS;
 
-  // A node's fields, in two arrays (see the class doc's Layout). In keys, KEY_STRIDE longs per
-  // slot: what every descent reads.
-  static final int KEY_STRIDE = 2;
-  static final int START = 0;
-  /** left << 32 | right. */
-  static final int LINKS = 1;
-  // In augs, AUG_STRIDE longs per slot: what pullAug reads of a node and its children, and
-  // firstFitAbove of a node's entry and of a child's subtree.
-  static final int AUG_STRIDE = 6;
-  /** subtree_max_size. */
-  static final int MAX = 0;
-  /** The {@link #WORDS} deficit words; the last one holds height and shape above its 32 bits. */
-  static final int AUG = 1;
-  static final int END = 5;
-
-  /** The low half of a word: the links' right child, the last deficit word's lanes. */
-  static final long LOW = 0xffffffffL;
-  static final int HEIGHT_SHIFT = 32;
-  static final int SHAPE_SHIFT = 40;
-
-  static {
-    // Height and shape share the last deficit word only if its classes leave the top half free.
-    if (WORDS != 4 || (Lanes.CAP3 & ~LOW) != 0) {
-      throw new ExceptionInInitializerError("the last deficit word has lanes above bit 31: "
-          + Long.toHexString(Lanes.CAP3));
-    }
-  }
-
   /** log2 of the granule; only ever decreases. */
   int granule;
   /** Classes usable with this granule: {@code g + c <= 63}. */
@@ -135,141 +98,129 @@ final class ShardTree {
   /** The largest deficit in bytes, {@code (2^live - 1) << g}. */
   long capMax;
 
-  // The node pool: slot i is keys[i * KEY_STRIDE ..] and augs[i * AUG_STRIDE ..] (see the class
-  // doc's Layout), the entry starting at start(i) and ending at end(i) (a run's end is its last
-  // member's end); shape(i) is 0 for a block, else the run's shape. A free slot is chained through
-  // its left link.
-  long[] keys;
-  long[] augs;
+  // The node pool. Slot i is the entry starting at start[i] and ending at end[i] (a run's end is
+  // its last member's end); shape[i] is 0 for a block, else the run's shape. A free slot is
+  // chained through left[]. Parallel arrays, not one slot per node: see the class doc's Layout.
+  long[] start;
+  long[] end;
+  long[] maxSize;
+  /** {@link #WORDS} longs per slot: the class deficits, in granules. */
+  long[] aug;
+  int[] left;
+  int[] right;
+  byte[] height;
+  byte[] shape;
 
   int root = NIL;
-  /** Head of the chain of freed augs. */
+  /** Head of the chain of freed slots. */
   int freeSlots = NIL;
-  /** Slots handed out so far, including NIL: augs {@code [used, capacity)} were never used. */
+  /** Slots handed out so far, including NIL: slots {@code [used, capacity)} were never used. */
   int used = 1;
   /** Entries in the tree: blocks and runs. */
   int entries;
   /** Root-to-node path for {@link #refresh}, reused so updates allocate nothing. */
   private final int[] path = new int[MAX_HEIGHT];
 
-  /** Run shapes of the entries; {@code shape(n)} indexes them. */
+  /** Run shapes of the entries; {@code shape[n]} indexes them. */
   final RunShapes shapes = new RunShapes();
 
   ShardTree(int capacity, int granule) {
-    augs = new long[capacity * AUG_STRIDE];
-    keys = new long[capacity * KEY_STRIDE];
-    // NIL: maxSize 0, height 0, no shape, no links, every deficit all ones.
-    for (int w = 0; w < WORDS; w++) augs[AUG + w] = Lanes.CAP[w];
+    start = new long[capacity];
+    end = new long[capacity];
+    maxSize = new long[capacity];
+    aug = new long[capacity * WORDS];
+    left = new int[capacity];
+    right = new int[capacity];
+    height = new byte[capacity];
+    shape = new byte[capacity];
+    System.arraycopy(Lanes.CAP, 0, aug, 0, WORDS);
     setGranule(granule);
   }
 
-  // Slot accessors: one index computation each, inlined by the JIT.
+  // Field accessors for the other classes of the package, inlined by the JIT: the layout of the
+  // pool is this class's alone, so another can be tried (and measured) by changing one file.
 
   long start(int n) {
-    return keys[n * KEY_STRIDE + START];
+    return start[n];
   }
 
   void setStart(int n, long v) {
-    keys[n * KEY_STRIDE + START] = v;
+    start[n] = v;
   }
 
   long end(int n) {
-    return augs[n * AUG_STRIDE + END];
+    return end[n];
   }
 
   void setEnd(int n, long v) {
-    augs[n * AUG_STRIDE + END] = v;
+    end[n] = v;
   }
 
   /** {@code subtree_max_size} of {@code n}. */
   long maxSize(int n) {
-    return augs[n * AUG_STRIDE + MAX];
+    return maxSize[n];
   }
 
   int left(int n) {
-    return (int) (keys[n * KEY_STRIDE + LINKS] >>> 32);
-  }
-
-  void setLeft(int n, int l) {
-    int i = n * KEY_STRIDE + LINKS;
-    keys[i] = ((long) l << 32) | (keys[i] & LOW);
+    return left[n];
   }
 
   int right(int n) {
-    return (int) keys[n * KEY_STRIDE + LINKS];
-  }
-
-  void setRight(int n, int r) {
-    int i = n * KEY_STRIDE + LINKS;
-    keys[i] = (keys[i] & ~LOW) | (r & LOW);
+    return right[n];
   }
 
   /** The AVL height of {@code n}'s subtree; 0 for NIL. */
   int height(int n) {
-    return (int) (augs[n * AUG_STRIDE + AUG + 3] >>> HEIGHT_SHIFT) & 0xff;
-  }
-
-  private void setHeight(int n, int h) {
-    int i = n * AUG_STRIDE + AUG + 3;
-    augs[i] = (augs[i] & ~(0xffL << HEIGHT_SHIFT)) | ((long) h << HEIGHT_SHIFT);
+    return height[n];
   }
 
   /** The run shape of {@code n}, an index of {@link #shapes}; 0 for a block. */
   int shape(int n) {
-    return (int) (augs[n * AUG_STRIDE + AUG + 3] >>> SHAPE_SHIFT) & 0xff;
+    return shape[n] & 0xff;
   }
 
   void setShape(int n, int sh) {
-    int i = n * AUG_STRIDE + AUG + 3;
-    augs[i] = (augs[i] & ~(0xffL << SHAPE_SHIFT)) | ((long) (sh & 0xff) << SHAPE_SHIFT);
+    shape[n] = (byte) sh;
   }
 
-  /** Word {@code w} of {@code n}'s class deficits ({@link Lanes}), without what shares the word. */
+  /** Word {@code w} of {@code n}'s class deficits ({@link Lanes}). */
   long augWord(int n, int w) {
-    long v = augs[n * AUG_STRIDE + AUG + w];
-    return w == WORDS - 1 ? v & LOW : v;
+    return aug[n * WORDS + w];
   }
 
-  /** Sets word {@code w} of {@code n}'s class deficits, keeping what shares the word. */
   void setAugWord(int n, int w, long v) {
-    int i = n * AUG_STRIDE + AUG + w;
-    augs[i] = w == WORDS - 1 ? (augs[i] & ~LOW) | (v & LOW) : v;
+    aug[n * WORDS + w] = v;
   }
 
-  /** Slots the pool holds, NIL and never-used ones included. */
-  int capacity() {
-    return augs.length / AUG_STRIDE;
-  }
-
-  /** Links the filled augs {@code lo..hi} (in address order) into a balanced subtree. */
+  /** Links the filled slots {@code lo..hi} (in address order) into a balanced subtree. */
   int build(int lo, int hi) {
     if (lo > hi) return NIL;
     int mid = (lo + hi) >>> 1;
-    setLeft(mid, build(lo, mid - 1));
-    setRight(mid, build(mid + 1, hi));
+    left[mid] = build(lo, mid - 1);
+    right[mid] = build(mid + 1, hi);
     pull(mid);
     return mid;
   }
 
   long width(int n) {
-    return shapes.width[shape(n)];
+    return shapes.width[shape[n] & 0xff];
   }
 
   long stride(int n) {
-    return shapes.stride[shape(n)];
+    return shapes.stride[shape[n] & 0xff];
   }
 
   /** Members of entry {@code n}: 1 for a block. */
   long count(int n) {
-    int sh = shape(n);
+    int sh = shape[n] & 0xff;
     if (sh == 0) return 1;
-    return Long.divideUnsigned(end(n) - start(n) - shapes.width[sh], shapes.stride[sh]) + 1;
+    return Long.divideUnsigned(end[n] - start[n] - shapes.width[sh], shapes.stride[sh]) + 1;
   }
 
   /** A block's size, or a run's width: what {@code subtree_max_size} counts. */
   long selfSize(int n) {
-    int sh = shape(n);
-    return sh == 0 ? end(n) - start(n) : shapes.width[sh];
+    int sh = shape[n] & 0xff;
+    return sh == 0 ? end[n] - start[n] : shapes.width[sh];
   }
 
   /**
@@ -283,31 +234,31 @@ final class ShardTree {
   int firstFitAbove(long key, long size, int c) {
     int best = NIL;
     for (int n = root; n != NIL; ) {
-      if (Unsigned.lt(key, start(n))) {
+      if (Unsigned.lt(key, start[n])) {
         // n and its whole right subtree start above key.
-        if (selfFits(n, c, size) || subtreeFits(right(n), c, size)) best = n;
-        n = left(n);
+        if (selfFits(n, c, size) || subtreeFits(right[n], c, size)) best = n;
+        n = left[n];
       } else {
-        n = right(n);
+        n = right[n];
       }
     }
     if (best == NIL || selfFits(best, c, size)) return best;
-    int n = right(best); // holds a fit
+    int n = right[best]; // holds a fit
     for (;;) {
       if (n == NIL) throw new IllegalStateException("subtree_max_size promised a fit that is absent");
-      if (subtreeFits(left(n), c, size)) {
-        n = left(n);
+      if (subtreeFits(left[n], c, size)) {
+        n = left[n];
       } else if (selfFits(n, c, size)) {
         return n;
       } else {
-        n = right(n);
+        n = right[n];
       }
     }
   }
 
   /** Whether {@code n}'s subtree holds a fit of {@code size} in class {@code c}. */
   boolean subtreeFits(int n, int c, long size) {
-    long m = maxSize(n);
+    long m = maxSize[n];
     if (c <= 0) return !Unsigned.lt(m, size);
     long d = deficit(n, c) << granule;
     return Unsigned.le(d, m) && Unsigned.le(size, m - d);
@@ -315,34 +266,34 @@ final class ShardTree {
 
   /** Class {@code c}'s deficit of {@code n}, in granules. */
   long deficit(int n, int c) {
-    return (augs[n * AUG_STRIDE + AUG + ((c - 1) >> 2)] >>> Lanes.shift(c)) & 0xffff;
+    return (aug[n * WORDS + ((c - 1) >> 2)] >>> Lanes.shift(c)) & 0xffff;
   }
 
   /** Whether the entry {@code n} itself holds a fit of {@code size} in class {@code c}. */
   boolean selfFits(int n, int c, long size) {
-    int sh = shape(n);
+    int sh = shape[n] & 0xff;
     if (sh != 0) {
       long w = shapes.width[sh];
       if (Unsigned.lt(w, size)) return false;
       if (c <= 0) return true;
       int k = granule + c;
-      return Long.numberOfTrailingZeros(w) >= k || shapes.alignedMember(start(n), sh, 0, count(n), k) >= 0;
+      return Long.numberOfTrailingZeros(w) >= k || shapes.alignedMember(start[n], sh, 0, count(n), k) >= 0;
     }
-    long s = start(n);
-    if (c <= 0) return !Unsigned.lt(end(n) - s, size);
+    long s = start[n];
+    if (c <= 0) return !Unsigned.lt(end[n] - s, size);
     long a = Unsigned.alignUp(s, 1L << (granule + c));
-    return a != Unsigned.OVERFLOW && Unsigned.lt(a, a + size) && Unsigned.le(a + size, end(n));
+    return a != Unsigned.OVERFLOW && Unsigned.lt(a, a + size) && Unsigned.le(a + size, end[n]);
   }
 
   /** The entry with the greatest start {@code <= key}, or NIL. */
   int floor(long key) {
     int best = NIL;
     for (int n = root; n != NIL; ) {
-      if (Unsigned.le(start(n), key)) {
+      if (Unsigned.le(start[n], key)) {
         best = n;
-        n = right(n);
+        n = right[n];
       } else {
-        n = left(n);
+        n = left[n];
       }
     }
     return best;
@@ -352,11 +303,11 @@ final class ShardTree {
   int higher(long key) {
     int best = NIL;
     for (int n = root; n != NIL; ) {
-      if (Unsigned.lt(key, start(n))) {
+      if (Unsigned.lt(key, start[n])) {
         best = n;
-        n = left(n);
+        n = left[n];
       } else {
-        n = right(n);
+        n = right[n];
       }
     }
     return best;
@@ -369,12 +320,12 @@ final class ShardTree {
 
   int insertEntry(long s, long e, int sh) {
     int x = newSlot();
-    int i = x * AUG_STRIDE;
-    keys[x * KEY_STRIDE + START] = s;
-    augs[i + END] = e;
-    keys[x * KEY_STRIDE + LINKS] = 0; // (NIL, NIL)
-    // Height 1 and the shape; pullAug fills the deficits below them.
-    augs[i + AUG + 3] = (1L << HEIGHT_SHIFT) | ((long) (sh & 0xff) << SHAPE_SHIFT);
+    start[x] = s;
+    end[x] = e;
+    shape[x] = (byte) sh;
+    left[x] = NIL;
+    right[x] = NIL;
+    height[x] = 1;
     pullAug(x);
     root = insert(root, x);
     entries++;
@@ -390,9 +341,9 @@ final class ShardTree {
     int depth = 0;
     for (int n = root; ; ) {
       path[depth++] = n;
-      long k = start(n);
+      long k = start[n];
       if (k == key) break;
-      n = Unsigned.lt(key, k) ? left(n) : right(n);
+      n = Unsigned.lt(key, k) ? left[n] : right[n];
     }
     while (depth > 0) {
       if (!pullAug(path[--depth])) return;
@@ -401,24 +352,24 @@ final class ShardTree {
 
   private int insert(int n, int x) {
     if (n == NIL) return x;
-    if (Unsigned.lt(start(x), start(n))) {
-      setLeft(n, insert(left(n), x));
+    if (Unsigned.lt(start[x], start[n])) {
+      left[n] = insert(left[n], x);
     } else {
-      setRight(n, insert(right(n), x));
+      right[n] = insert(right[n], x);
     }
     return rebalance(n);
   }
 
   /** Unlinks and frees the entry starting at {@code key}, which exists. Slots of others stay. */
   private int delete(int n, long key) {
-    int c = Long.compareUnsigned(key, start(n));
+    int c = Long.compareUnsigned(key, start[n]);
     if (c < 0) {
-      setLeft(n, delete(left(n), key));
+      left[n] = delete(left[n], key);
     } else if (c > 0) {
-      setRight(n, delete(right(n), key));
+      right[n] = delete(right[n], key);
     } else {
-      int l = left(n);
-      int r = right(n);
+      int l = left[n];
+      int r = right[n];
       freeSlot(n);
       entries--;
       if (l == NIL) return r;
@@ -426,49 +377,49 @@ final class ShardTree {
       // Relink the successor into n's place rather than copying its fields, so no entry moves
       // to another slot.
       int m = r;
-      while (left(m) != NIL) m = left(m);
-      setRight(m, removeMin(r));
-      setLeft(m, l);
+      while (left[m] != NIL) m = left[m];
+      right[m] = removeMin(r);
+      left[m] = l;
       return rebalance(m);
     }
     return rebalance(n);
   }
 
   private int removeMin(int n) {
-    if (left(n) == NIL) return right(n);
-    setLeft(n, removeMin(left(n)));
+    if (left[n] == NIL) return right[n];
+    left[n] = removeMin(left[n]);
     return rebalance(n);
   }
 
   private int rebalance(int n) {
     pull(n);
-    int bf = height(left(n)) - height(right(n));
+    int bf = height[left[n]] - height[right[n]];
     if (bf > 1) {
-      int l = left(n);
-      if (height(left(l)) < height(right(l))) setLeft(n, rotateLeft(l));
+      int l = left[n];
+      if (height[left[l]] < height[right[l]]) left[n] = rotateLeft(l);
       return rotateRight(n);
     }
     if (bf < -1) {
-      int r = right(n);
-      if (height(right(r)) < height(left(r))) setRight(n, rotateRight(r));
+      int r = right[n];
+      if (height[right[r]] < height[left[r]]) right[n] = rotateRight(r);
       return rotateLeft(n);
     }
     return n;
   }
 
   private int rotateRight(int n) {
-    int l = left(n);
-    setLeft(n, right(l));
-    setRight(l, n);
+    int l = left[n];
+    left[n] = right[l];
+    right[l] = n;
     pull(n);
     pull(l);
     return l;
   }
 
   private int rotateLeft(int n) {
-    int r = right(n);
-    setRight(n, left(r));
-    setLeft(r, n);
+    int r = right[n];
+    right[n] = left[r];
+    left[r] = n;
     pull(n);
     pull(r);
     return r;
@@ -476,7 +427,7 @@ final class ShardTree {
 
   /** Recomputes height and augmentation of {@code n} from its children. */
   void pull(int n) {
-    setHeight(n, 1 + Math.max(height(left(n)), height(right(n))));
+    height[n] = (byte) (1 + Math.max(height[left[n]], height[right[n]]));
     pullAug(n);
   }
 
@@ -491,43 +442,37 @@ final class ShardTree {
    * lanes of one long.
    */
   boolean pullAug(int n) {
-    long[] a = augs;
-    int bn = n * AUG_STRIDE;
-    long links = keys[n * KEY_STRIDE + LINKS];
-    int bl = (int) (links >>> 32) * AUG_STRIDE;
-    int br = (int) links * AUG_STRIDE;
-    long top = a[bn + AUG + 3]; // class 13-14 deficits below, height and shape above
-    int sh = (int) (top >>> SHAPE_SHIFT) & 0xff;
-    long s = keys[n * KEY_STRIDE + START];
-    long self = sh == 0 ? a[bn + END] - s : shapes.width[sh];
-    long ml = a[bl + MAX];
-    long mr = a[br + MAX];
+    int l = left[n];
+    int r = right[n];
+    int sh = shape[n] & 0xff;
+    long self = sh == 0 ? end[n] - start[n] : shapes.width[sh];
+    long ml = maxSize[l];
+    long mr = maxSize[r];
     long m = self;
     if (Unsigned.lt(m, ml)) m = ml;
     if (Unsigned.lt(m, mr)) m = mr;
-    boolean changed = a[bn + MAX] != m;
-    a[bn + MAX] = m;
+    boolean changed = maxSize[n] != m;
+    maxSize[n] = m;
     int g = granule;
     long cap = capMax;
     long ds = (Unsigned.min(m - self, cap) >>> g) * Lanes.ONES;
     long dl = (Unsigned.min(m - ml, cap) >>> g) * Lanes.ONES;
     long dr = (Unsigned.min(m - mr, cap) >>> g) * Lanes.ONES;
-    bl += AUG;
-    br += AUG;
-    // The children's last words also hold height and shape: masked off before the lane additions.
-    long l3 = a[bl + 3] & Lanes.CAP3;
-    long r3 = a[br + 3] & Lanes.CAP3;
+    int bn = n * WORDS;
+    int bl = l * WORDS;
+    int br = r * WORDS;
+    long[] a = aug;
     long w0;
     long w1;
     long w2;
     long w3;
     if (sh == 0) {
       // A block's waste in class c is (-start mod 2^(g+c)) / 2^g: the low c bits of u.
-      long u = (((-s) >>> g) & 0x3fff) * Lanes.ONES;
+      long u = (((-start[n]) >>> g) & 0x3fff) * Lanes.ONES;
       w0 = Lanes.min(ds + (u & Lanes.CAP0), Lanes.min(dl + a[bl], dr + a[br])) & Lanes.CAP0;
       w1 = Lanes.min(ds + (u & Lanes.CAP1), Lanes.min(dl + a[bl + 1], dr + a[br + 1])) & Lanes.CAP1;
       w2 = Lanes.min(ds + (u & Lanes.CAP2), Lanes.min(dl + a[bl + 2], dr + a[br + 2])) & Lanes.CAP2;
-      w3 = Lanes.min(ds + (u & Lanes.CAP3), Lanes.min(dl + l3, dr + r3)) & Lanes.CAP3;
+      w3 = Lanes.min(ds + (u & Lanes.CAP3), Lanes.min(dl + a[bl + 3], dr + a[br + 3])) & Lanes.CAP3;
     } else {
       // A run wastes nothing in class c if some member starts aligned, else its whole width.
       long k = count(n);
@@ -536,22 +481,20 @@ final class ShardTree {
       long[] waste = new long[WORDS];
       for (int c = 1; c <= live; c++) {
         int bits = g + c;
-        if (bits > wtz && shapes.alignedMember(s, sh, 0, k, bits) < 0) {
+        if (bits > wtz && shapes.alignedMember(start[n], sh, 0, k, bits) < 0) {
           waste[(c - 1) >> 2] |= wg << Lanes.shift(c);
         }
       }
       w0 = Lanes.min(ds + waste[0], Lanes.min(dl + a[bl], dr + a[br])) & Lanes.CAP0;
       w1 = Lanes.min(ds + waste[1], Lanes.min(dl + a[bl + 1], dr + a[br + 1])) & Lanes.CAP1;
       w2 = Lanes.min(ds + waste[2], Lanes.min(dl + a[bl + 2], dr + a[br + 2])) & Lanes.CAP2;
-      w3 = Lanes.min(ds + waste[3], Lanes.min(dl + l3, dr + r3)) & Lanes.CAP3;
+      w3 = Lanes.min(ds + waste[3], Lanes.min(dl + a[bl + 3], dr + a[br + 3])) & Lanes.CAP3;
     }
-    int an = bn + AUG;
-    w3 |= top & ~LOW;
-    if (a[an] != w0 || a[an + 1] != w1 || a[an + 2] != w2 || top != w3) {
-      a[an] = w0;
-      a[an + 1] = w1;
-      a[an + 2] = w2;
-      a[an + 3] = w3;
+    if (a[bn] != w0 || a[bn + 1] != w1 || a[bn + 2] != w2 || a[bn + 3] != w3) {
+      a[bn] = w0;
+      a[bn + 1] = w1;
+      a[bn + 2] = w2;
+      a[bn + 3] = w3;
       changed = true;
     }
     return changed;
@@ -576,40 +519,46 @@ final class ShardTree {
 
   private void recompute(int n) {
     if (n == NIL) return;
-    recompute(left(n));
-    recompute(right(n));
+    recompute(left[n]);
+    recompute(right[n]);
     pullAug(n);
   }
 
   int newSlot() {
     int s = freeSlots;
     if (s != NIL) {
-      freeSlots = left(s);
+      freeSlots = left[s];
       return s;
     }
-    if (used == capacity()) grow();
+    if (used == start.length) grow();
     return used++;
   }
 
   void freeSlot(int s) {
-    setLeft(s, freeSlots);
-    setRight(s, NIL);
-    setShape(s, 0);
+    left[s] = freeSlots;
+    right[s] = NIL;
+    shape[s] = 0;
     freeSlots = s;
   }
 
   private void grow() {
-    int cap = capacity();
-    int max = (Integer.MAX_VALUE - 8) / AUG_STRIDE;
+    int cap = start.length;
+    int max = (Integer.MAX_VALUE - 8) / WORDS;
     if (cap >= max) throw new IllegalStateException("free shard is full");
     int next = (int) Math.min((long) cap + (cap >> 1) + 1, max);
-    augs = Arrays.copyOf(augs, next * AUG_STRIDE);
-    keys = Arrays.copyOf(keys, next * KEY_STRIDE);
+    start = Arrays.copyOf(start, next);
+    end = Arrays.copyOf(end, next);
+    maxSize = Arrays.copyOf(maxSize, next);
+    aug = Arrays.copyOf(aug, next * WORDS);
+    left = Arrays.copyOf(left, next);
+    right = Arrays.copyOf(right, next);
+    height = Arrays.copyOf(height, next);
+    shape = Arrays.copyOf(shape, next);
   }
 
-  /** Bytes of heap the pool takes, capacity included (array headers estimated at 16 bytes each). */
+  /** Bytes of heap the arrays take, capacity included (headers estimated at 16 bytes each). */
   long footprintBytes() {
-    return (long) (keys.length + augs.length) * 8 + 2 * 16 + shapes.footprintBytes()
-        + MAX_HEIGHT * 4;
+    long perSlot = 3 * 8 + 8L * WORDS + 2 * 4 + 2;
+    return start.length * perSlot + 8 * 16 + shapes.footprintBytes() + MAX_HEIGHT * 4;
   }
 }
