@@ -100,7 +100,7 @@ final class ShardTree {
 
   // The node pool. Slot i is the entry starting at start[i] and ending at end[i] (a run's end is
   // its last member's end); shape[i] is 0 for a block, else the run's shape. A free slot is
-  // chained through left[]. Parallel arrays, not one slot per node: see the class doc's Layout.
+  // chained through left[]. Parallel arrays, not one slot per node: see the class doc.
   long[] start;
   long[] end;
   long[] maxSize;
