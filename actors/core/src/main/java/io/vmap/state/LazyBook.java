@@ -136,9 +136,15 @@ public final class LazyBook {
     return la != null ? la : lazy.get(start);
   }
 
-  /** Areas handed to a purge epoch and not released yet (a successor coordinator re-drives them). */
+  /**
+   * Areas handed to a purge epoch and not released yet (a successor coordinator re-drives them), by
+   * start address: the same list whatever order the map keeps them in (a repeated splice's answer,
+   * snapshots).
+   */
   public List<LazyArea> purging() {
-    return new ArrayList<>(purging.values());
+    List<LazyArea> out = new ArrayList<>(purging.values());
+    out.sort((x, y) -> Long.compareUnsigned(x.area().start(), y.area().start()));
+    return out;
   }
 
   public int purgingCount() {
