@@ -84,6 +84,8 @@ public final class Ownership {
 
   /** The tenant of the busy or unpurged area starting at {@code start} (the default tenant if none is stored). */
   public String ownerOf(long start) {
+    // Without tenants nothing is stored: no boxed start per free and release.
+    if (owners.isEmpty()) return DEFAULT;
     String t = owners.get(start);
     return t == null ? DEFAULT : t;
   }
