@@ -180,7 +180,15 @@ final class Releases {
         LazyArea la = mine.next();
         Area a = la.area();
         // The start piece gives back every part of the area on its start owner at once.
-        p = new Piece(new ReleasePiece(a.start(), a.start(), pieceEnd(la)), a);
+        ReleasePiece start = new ReleasePiece(a.start(), a.start(), pieceEnd(la));
+        List<Part> parts = la.parts();
+        if (parts.isEmpty() || (parts.size() == 1 && parts.get(0).node() == node)) {
+          // Not spanning (the common case): straight into the batch, no Piece around it.
+          batch.add(start);
+          areas.add(a);
+          continue;
+        }
+        p = new Piece(start, a);
         Waiting w = null;
         for (Part part : la.parts()) {
           if (part.node() == node) continue;
