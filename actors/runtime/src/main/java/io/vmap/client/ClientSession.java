@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import org.agrona.collections.Long2ObjectHashMap;
 
 /**
  * A client's session with the nodes: how a request travels (DESIGN.md "Batches", "Sessions and
@@ -115,6 +116,12 @@ final class ClientSession {
      * is the acknowledgement floor each batch carries (the node keeps every answer from it on).
      */
     final ArrayDeque<Pending> outstanding = new ArrayDeque<>();
+    /**
+     * This session's requests not answered (nor given up) yet, by sequence number; guarded by the
+     * channel. A plain primitive map under the lock the channel takes anyway: a concurrent map of
+     * keys cost a node and a few CASes per request on both sides (caller and node threads).
+     */
+    final Long2ObjectHashMap<Pending> unanswered = new Long2ObjectHashMap<>(64, 0.65f, false);
     /** Where this channel's answers arrive: one reply actor per channel, so answers from different nodes complete their callers' stages in parallel. */
     ActorRef<Replies> replies;
     long batches;
@@ -167,7 +174,10 @@ final class ClientSession {
 
   private final long id;
   private final Channel[] channels;
+  /** Requests with a caller-chosen id ({@link #submit}), by key; the channels keep their session's own. */
   private final ConcurrentHashMap<RequestKey, Pending> waiting = new ConcurrentHashMap<>();
+  /** The channel of each session id (read-only once built). */
+  private final Long2ObjectHashMap<Channel> bySession = new Long2ObjectHashMap<>();
   private final Duration timeout;
   /** Checks so far; read under the channels' locks, written by the check. */
   private volatile long ticks;
@@ -192,6 +202,7 @@ final class ClientSession {
     String name = "vmap-client-" + SESSIONS.incrementAndGet() + "-" + Long.toHexString(id) + "-";
     for (int k = 0; k < channels.length; k++) {
       channels[k] = new Channel(k, nodes.client(k), RequestKey.newSession(random));
+      bySession.put(channels[k].session, channels[k]);
       channels[k].replies = system.systemActorOf(
           Behaviors.<Replies>receive((ctx, r) -> {
             onReplies(r);
@@ -254,8 +265,9 @@ final class ClientSession {
     Batch send = null;
     synchronized (ch) {
       // Taken under the channel's lock, so each node gets this session's requests in key order.
-      p = make.apply(new RequestKey(ch.session, ch.nextSeq++));
-      waiting.put(p.request.key(), p);
+      long seq = ch.nextSeq++;
+      p = make.apply(new RequestKey(ch.session, seq));
+      ch.unanswered.put(seq, p);
       ch.outstanding.add(p);
       ch.queued.add(p);
       if (ch.inFlight < 0) send = ch.nextBatchLocked();
@@ -269,12 +281,27 @@ final class ClientSession {
    * what is answered; a batch's acknowledgement frees its channel. Safe from any thread.
    */
   private void onReplies(Replies r) {
-    for (Reply x : r.replies()) {
-      Pending p = waiting.remove(x.key());
-      if (p != null) p.answer(x);
+    List<Reply> replies = r.replies();
+    Channel ch = r.batch() < 0 ? null : channels[(int) (r.batch() % channels.length)];
+    Pending[] answered = new Pending[replies.size()];
+    // The acknowledged channel's own answers (nearly all of them) are taken out in one turn of its lock.
+    if (ch != null) {
+      synchronized (ch) {
+        for (int i = 0; i < answered.length; i++) {
+          RequestKey key = replies.get(i).key();
+          if (key != null && key.session() == ch.session) answered[i] = ch.unanswered.remove(key.seq());
+        }
+      }
     }
-    if (r.batch() < 0) return;
-    Channel ch = channels[(int) (r.batch() % channels.length)];
+    for (int i = 0; i < answered.length; i++) {
+      RequestKey key = replies.get(i).key();
+      if (answered[i] != null || key == null || (ch != null && key.session() == ch.session)) continue;
+      answered[i] = takeWaiting(key);
+    }
+    for (int i = 0; i < answered.length; i++) {
+      if (answered[i] != null) answered[i].answer(replies.get(i));
+    }
+    if (ch == null) return;
     Batch send = null;
     synchronized (ch) {
       if (ch.inFlight != r.batch()) return; // a late or repeated acknowledgement
@@ -284,6 +311,35 @@ final class ClientSession {
       send = ch.nextBatchLocked();
     }
     if (send != null) ch.target.tell(send);
+  }
+
+  /**
+   * Takes the request {@code key} names out of those waiting for an answer (its channel's, or the
+   * caller-chosen ids'); null if it is not waiting (answered or given up already).
+   */
+  private Pending takeWaiting(RequestKey key) {
+    if (key.keyed()) return waiting.remove(key);
+    Channel c = bySession.get(key.session());
+    if (c == null) return null;
+    synchronized (c) {
+      return c.unanswered.remove(key.seq());
+    }
+  }
+
+  /** Whether {@code p} still waits for its answer. Under its channel's lock. */
+  private boolean waitingLocked(Channel ch, Pending p) {
+    RequestKey key = p.request.key();
+    return key.keyed() ? waiting.get(key) == p : ch.unanswered.get(key.seq()) == p;
+  }
+
+  /** Takes {@code p} out of those waiting; false if it was answered or given up meanwhile. */
+  private boolean takeWaiting(Pending p) {
+    RequestKey key = p.request.key();
+    if (key.keyed()) return waiting.remove(key, p);
+    Channel ch = channels[p.node];
+    synchronized (ch) {
+      return ch.unanswered.remove(key.seq(), p);
+    }
   }
 
   /** Periodic: batches never acknowledged and requests never answered within the timeout. */
@@ -299,7 +355,7 @@ final class ClientSession {
           List<Pending> again = new ArrayList<>();
           for (Pending p : ch.inFlightItems) {
             p.inBatch = false;
-            if (waiting.get(p.request.key()) != p) continue;
+            if (!waitingLocked(ch, p)) continue;
             if (p.retriesLeft > 0) {
               p.retriesLeft--;
               retriesSent.increment();
@@ -323,23 +379,43 @@ final class ClientSession {
       boolean resend = false;
       synchronized (ch) {
         if (p.inBatch || p.deadline > now) continue; // in flight, or queued (no deadline yet)
-        if (p.retriesLeft > 0) {
-          p.retriesLeft--;
-          retriesSent.increment();
-          p.deadline = Long.MAX_VALUE;
-          resend = true;
-        } else {
-          expired.add(p);
-        }
+        resend = retryOrExpireLocked(p, expired);
       }
       if (resend) resubmit(p);
     }
+    for (Channel ch : channels) {
+      Batch send = null;
+      synchronized (ch) {
+        if (ch.unanswered.isEmpty()) continue;
+        for (Pending p : ch.unanswered.values()) {
+          if (p.inBatch || p.deadline > now) continue;
+          if (retryOrExpireLocked(p, expired)) ch.queued.add(p);
+        }
+        if (ch.inFlight < 0) send = ch.nextBatchLocked();
+      }
+      if (send != null) ch.target.tell(send);
+    }
     for (Pending p : expired) {
-      if (waiting.remove(p.request.key(), p)) {
+      if (takeWaiting(p)) {
         p.giveUp(new VmapException(ErrorCode.ETIMEDOUT, "no answer from node " + p.node + " within "
             + timeout.toMillis() + " ms; the request may still take effect: retry with the same request id"));
       }
     }
+  }
+
+  /**
+   * {@code p} timed out: true if it is to be sent again (a retry used), else it joins {@code
+   * expired}. Under its channel's lock.
+   */
+  private boolean retryOrExpireLocked(Pending p, List<Pending> expired) {
+    if (p.retriesLeft > 0) {
+      p.retriesLeft--;
+      retriesSent.increment();
+      p.deadline = Long.MAX_VALUE;
+      return true;
+    }
+    expired.add(p);
+    return false;
   }
 
   private void resubmit(Pending p) {
@@ -357,6 +433,14 @@ final class ClientSession {
     ticker.cancel();
     for (Pending p : waiting.values()) {
       if (waiting.remove(p.request.key(), p)) p.giveUp(new VmapException(ErrorCode.ETIMEDOUT, "client closed"));
+    }
+    for (Channel ch : channels) {
+      List<Pending> closed;
+      synchronized (ch) {
+        closed = new ArrayList<>(ch.unanswered.values());
+        ch.unanswered.clear();
+      }
+      for (Pending p : closed) p.giveUp(new VmapException(ErrorCode.ETIMEDOUT, "client closed"));
     }
     for (Channel ch : channels) {
       local.unregister(ch.replies);
