@@ -42,6 +42,13 @@ public record AllocSpec(long size, long align, long lo, long hi, int home, Strin
     return new AllocSpec(rounded, Unsigned.max(align, g.page()), lo, hi, home, tag == null ? "" : tag, policy);
   }
 
+  /** As {@link #of}, with the range given: no boxed bounds (the client's path, once per allocation). */
+  public static AllocSpec inRange(
+      Geometry g, long size, long align, long lo, long hi, int home, String tag, Policy policy) {
+    long rounded = validated(g, size, align, lo, hi, home, policy);
+    return new AllocSpec(rounded, Unsigned.max(align, g.page()), lo, hi, home, tag == null ? "" : tag, policy);
+  }
+
   /**
    * Checks a request's values against {@code g}, naming the first bad one, and returns its size
    * rounded up to pages.

@@ -57,7 +57,11 @@ final class ClientSession {
 
   /** A submitted request and what to do with its answer. */
   abstract static class Pending {
-    final ClientProtocol.Request request;
+    /**
+     * Set once before it is sent: at construction, or by {@link #submitNew} (under its channel's
+     * lock, from {@link #requestFor}) for a call that gets its session's next key.
+     */
+    ClientProtocol.Request request;
     final int node;
     int retriesLeft;
     /** The check (tick) at which it counts as timed out, once sent; guarded by its channel. */
@@ -97,6 +101,11 @@ final class ClientSession {
     final void giveUp(VmapException e) {
       fail(e);
       for (Pending f : finish()) f.giveUp(e);
+    }
+
+    /** Its request under {@code key}, for {@link #submitNew}; a call made with its request has none. */
+    ClientProtocol.Request requestFor(RequestKey key) {
+      throw new IllegalStateException("a call made with its request is submitted with submit()");
     }
 
     abstract void complete(Reply reply);
@@ -258,15 +267,17 @@ final class ClientSession {
     if (send != null) ch.target.tell(send);
   }
 
-  /** Builds a request with the next key of this session to {@code node} and submits it, atomically. */
-  <P extends Pending> P submitNew(int node, java.util.function.Function<RequestKey, P> make) {
-    Channel ch = channels[node];
-    P p;
+  /**
+   * Gives {@code p} (made without its request) the next key of this session to its node and
+   * submits it, atomically: no function object per call.
+   */
+  <P extends Pending> P submitNew(P p) {
+    Channel ch = channels[p.node];
     Batch send = null;
     synchronized (ch) {
       // Taken under the channel's lock, so each node gets this session's requests in key order.
       long seq = ch.nextSeq++;
-      p = make.apply(new RequestKey(ch.session, seq));
+      p.request = p.requestFor(new RequestKey(ch.session, seq));
       ch.unanswered.put(seq, p);
       ch.outstanding.add(p);
       ch.queued.add(p);
