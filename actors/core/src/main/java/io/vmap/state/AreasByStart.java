@@ -21,7 +21,16 @@ final class AreasByStart {
   private static final long SPREAD = 0x9E3779B97F4A7C15L;
 
   /** Iterators are made per call (not Agrona's shared one): a caller may iterate two maps at once. */
-  private final Long2ObjectHashMap<LazyArea> map = new Long2ObjectHashMap<>(8, 0.65f, false);
+  private final Long2ObjectHashMap<LazyArea> map;
+
+  AreasByStart() {
+    this(0);
+  }
+
+  /** A map that holds {@code expected} areas without growing. */
+  AreasByStart(int expected) {
+    map = new Long2ObjectHashMap<>(Math.max(8, (int) Math.min(1 << 30, expected / 0.65 + 1)), 0.65f, false);
+  }
 
   private static long key(long start) {
     return start * SPREAD;

@@ -74,7 +74,9 @@ public final class LazyBook {
   List<LazyArea> splice(long epoch) {
     spliceEpoch = epoch;
     LazyList.HandedOver handed = lazy.handOver();
-    lazy = new LazyList();
+    // Sized like the list handed over (up to a bound: a big synchronous purge must not leave every
+    // node a big empty map), so a steady epoch's list never rehashes.
+    lazy = new LazyList(Math.min(handed.inFreeOrder().size(), 8192));
     List<LazyArea> out = handed.inFreeOrder();
     if (purging.isEmpty()) {
       purging = handed.byStart();
