@@ -121,16 +121,11 @@ final class ClientSession {
     final long session;
     long nextSeq;
     /**
-     * This session's requests not yet known to be answered, oldest first: the first one not done
-     * is the acknowledgement floor each batch carries (the node keeps every answer from it on).
+     * This session's requests not answered (nor given up) yet, by sequence number; the lowest is
+     * the acknowledgement floor each batch carries (the node keeps every answer from it on).
+     * Guarded by the channel, whose lock is taken for each batch anyway.
      */
-    final ArrayDeque<Pending> outstanding = new ArrayDeque<>();
-    /**
-     * This session's requests not answered (nor given up) yet, by sequence number; guarded by the
-     * channel. A plain primitive map under the lock the channel takes anyway: a concurrent map of
-     * keys cost a node and a few CASes per request on both sides (caller and node threads).
-     */
-    final Long2ObjectHashMap<Pending> unanswered = new Long2ObjectHashMap<>(64, 0.65f, false);
+    final SeqRing<Pending> unanswered = new SeqRing<>();
     /** Where this channel's answers arrive: one reply actor per channel, so answers from different nodes complete their callers' stages in parallel. */
     ActorRef<Replies> replies;
     long batches;
@@ -148,8 +143,7 @@ final class ClientSession {
 
     /** The lowest sequence number still waited for (or the next one). Under the lock. */
     long floorLocked() {
-      while (!outstanding.isEmpty() && outstanding.peek().done) outstanding.poll();
-      return outstanding.isEmpty() ? nextSeq : outstanding.peek().request.key().seq();
+      return unanswered.isEmpty() ? nextSeq : unanswered.lowest();
     }
 
     /** The next batch from the queue, now in flight; null if the queue is empty. Under the lock. */
@@ -279,7 +273,6 @@ final class ClientSession {
       long seq = ch.nextSeq++;
       p.request = p.requestFor(new RequestKey(ch.session, seq));
       ch.unanswered.put(seq, p);
-      ch.outstanding.add(p);
       ch.queued.add(p);
       if (ch.inFlight < 0) send = ch.nextBatchLocked();
     }
@@ -398,10 +391,9 @@ final class ClientSession {
       Batch send = null;
       synchronized (ch) {
         if (ch.unanswered.isEmpty()) continue;
-        for (Pending p : ch.unanswered.values()) {
-          if (p.inBatch || p.deadline > now) continue;
-          if (retryOrExpireLocked(p, expired)) ch.queued.add(p);
-        }
+        ch.unanswered.forEach(p -> {
+          if (!p.inBatch && p.deadline <= now && retryOrExpireLocked(p, expired)) ch.queued.add(p);
+        });
         if (ch.inFlight < 0) send = ch.nextBatchLocked();
       }
       if (send != null) ch.target.tell(send);
@@ -448,8 +440,7 @@ final class ClientSession {
     for (Channel ch : channels) {
       List<Pending> closed;
       synchronized (ch) {
-        closed = new ArrayList<>(ch.unanswered.values());
-        ch.unanswered.clear();
+        closed = ch.unanswered.clear();
       }
       for (Pending p : closed) p.giveUp(new VmapException(ErrorCode.ETIMEDOUT, "client closed"));
     }
