@@ -69,9 +69,12 @@ final class ClientSession {
     /** Whether it is in a batch whose acknowledgement the channel waits for; guarded by its channel. */
     boolean inBatch;
 
-    /** Calls with the same caller-chosen id made while this one waits: they get its answer. */
+    /**
+     * Calls with the same caller-chosen id made while this one waits: they get its answer. Only a
+     * call with a caller-chosen id has any (it is found by key in {@code waiting}).
+     */
     private List<Pending> followers;
-    /** Answered or given up: its channel's acknowledgement floor may pass it. */
+    /** Answered or given up: a later call with its id is sent, not made its follower. */
     private volatile boolean done;
 
     Pending(ClientProtocol.Request request, int node, int retries) {
@@ -95,12 +98,17 @@ final class ClientSession {
 
     final void answer(Reply reply) {
       complete(reply);
-      for (Pending f : finish()) f.answer(reply);
+      if (mayHaveFollowers()) for (Pending f : finish()) f.answer(reply);
     }
 
     final void giveUp(VmapException e) {
       fail(e);
-      for (Pending f : finish()) f.giveUp(e);
+      if (mayHaveFollowers()) for (Pending f : finish()) f.giveUp(e);
+    }
+
+    /** False for a session call (no caller-chosen id): no follower, so no lock to take when it ends. */
+    private boolean mayHaveFollowers() {
+      return request == null || request.key() == null || request.key().keyed();
     }
 
     /** Its request under {@code key}, for {@link #submitNew}; a call made with its request has none. */
