@@ -174,6 +174,7 @@ class BusyTreeTest {
           assertEquals(expected, t.findConcurrent(addr), ctx);
         }
         assertEquals(model, new ArrayList<>(t.areas()), ctx);
+        t.checkInvariants();
         assertEquals(model.size(), t.size(), ctx);
         assertEquals(model.stream().mapToLong(Area::size).sum(), t.busyBytes(), ctx);
       }

@@ -319,12 +319,25 @@ public final class BusyTree {
     return best;
   }
 
+  // Insert and delete stop rebalancing where the changed child's height did not change: n's own
+  // height and balance then stand as they were. Above that level AVL has nothing to do, and
+  // rebalance would read each path node's other child (one cache miss per level at 10^5 areas)
+  // only to find that out.
+
   private int insert(int n, int x) {
     if (n == NIL) return x;
     if (Unsigned.lt(start(x), start(n))) {
-      setLeft(n, insert(left(n), x));
+      int l = left(n);
+      int before = height(l);
+      int nl = insert(l, x);
+      setLeft(n, nl);
+      if (height(nl) == before) return n;
     } else {
-      setRight(n, insert(right(n), x));
+      int r = right(n);
+      int before = height(r);
+      int nr = insert(r, x);
+      setRight(n, nr);
+      if (height(nr) == before) return n;
     }
     return rebalance(n);
   }
@@ -333,9 +346,17 @@ public final class BusyTree {
   private int delete(int n, long key) {
     int c = Long.compareUnsigned(key, start(n));
     if (c < 0) {
-      setLeft(n, delete(left(n), key));
+      int l = left(n);
+      int before = height(l);
+      int nl = delete(l, key);
+      setLeft(n, nl);
+      if (height(nl) == before) return n;
     } else if (c > 0) {
-      setRight(n, delete(right(n), key));
+      int r = right(n);
+      int before = height(r);
+      int nr = delete(r, key);
+      setRight(n, nr);
+      if (height(nr) == before) return n;
     } else {
       int l = left(n);
       int r = right(n);
@@ -352,8 +373,12 @@ public final class BusyTree {
   }
 
   private int removeMin(int n) {
-    if (left(n) == NIL) return right(n);
-    setLeft(n, removeMin(left(n)));
+    int l = left(n);
+    if (l == NIL) return right(n);
+    int before = height(l);
+    int nl = removeMin(l);
+    setLeft(n, nl);
+    if (height(nl) == before) return n;
     return rebalance(n);
   }
 
@@ -418,6 +443,42 @@ public final class BusyTree {
     // arrays, the new ones or one of each reads valid slots or fails validation.
     slots = Arrays.copyOf(slots, next * STRIDE);
     tag = Arrays.copyOf(tag, next);
+  }
+
+  /**
+   * Checks the invariants of the class doc that the public answers cannot show (tests): AVL
+   * heights and balance, strict unsigned order of non-overlapping areas, the cached count and
+   * bytes, every area found through the first-page index.
+   *
+   * @throws IllegalStateException naming the first slot that breaks one
+   */
+  void checkInvariants() {
+    long[] sum = new long[2];
+    checkSubtree(root, sum, new long[] {0, 0}, 0);
+    if (sum[0] != count) throw new IllegalStateException("count " + count + " but " + sum[0] + " areas in the tree");
+    if (sum[1] != bytes) throw new IllegalStateException("busyBytes " + bytes + " but the areas sum to " + sum[1]);
+  }
+
+  /** Returns the height of {@code n}'s subtree; {@code last} holds whether an area was seen and its end. */
+  private int checkSubtree(int n, long[] sum, long[] last, int depth) {
+    if (n == NIL) return 0;
+    if (depth > MAX_HEIGHT) throw new IllegalStateException("tree deeper than " + MAX_HEIGHT + " at slot " + n);
+    int hl = checkSubtree(left(n), sum, last, depth + 1);
+    if (!Unsigned.lt(start(n), end(n))) throw new IllegalStateException("slot " + n + " is empty: " + area(n));
+    if (last[0] != 0 && Unsigned.lt(start(n), last[1])) {
+      throw new IllegalStateException("slot " + n + " " + area(n) + " starts below the end of the area before it");
+    }
+    last[0] = 1;
+    last[1] = end(n);
+    if (slotStartingAt(start(n)) != n) throw new IllegalStateException("first-page index misses slot " + n);
+    sum[0]++;
+    sum[1] += end(n) - start(n);
+    int hr = checkSubtree(right(n), sum, last, depth + 1);
+    if (height(n) != 1 + Math.max(hl, hr)) {
+      throw new IllegalStateException("slot " + n + " height " + height(n) + ", children " + hl + " and " + hr);
+    }
+    if (Math.abs(hl - hr) > 1) throw new IllegalStateException("slot " + n + " unbalanced: " + hl + " and " + hr);
+    return height(n);
   }
 
   private IllegalStateException overlap(Area a, int other) {

@@ -36,6 +36,14 @@ public class BusyTreeBench {
   @Param({"15000", "1000000"})
   int areas;
 
+  /**
+   * The order the areas go in: {@code sequential} builds a nearly perfect tree (every leaf on the
+   * last level or so, so an insert changes the height of every node above it), {@code shuffled}
+   * one shaped like a node's after random allocations (most inserts change a few levels).
+   */
+  @Param({"sequential", "shuffled"})
+  String order;
+
   BusyTree tree;
   long[] hits = new long[PROBES];
   long[] misses = new long[PROBES];
@@ -44,11 +52,21 @@ public class BusyTreeBench {
   @Setup
   public void setup() {
     tree = new BusyTree();
-    for (int k = 0; k < areas; k++) {
+    SplittableRandom rnd = new SplittableRandom(42);
+    int[] keys = new int[areas];
+    for (int k = 0; k < areas; k++) keys[k] = k;
+    if (order.equals("shuffled")) {
+      for (int k = areas - 1; k > 0; k--) {
+        int j = rnd.nextInt(k + 1);
+        int t = keys[k];
+        keys[k] = keys[j];
+        keys[j] = t;
+      }
+    }
+    for (int k : keys) {
       long s = BASE + 2L * k * PAGE;
       tree.insert(new Area(s, s + PAGE, ""));
     }
-    SplittableRandom rnd = new SplittableRandom(42);
     for (int k = 0; k < PROBES; k++) {
       long area = BASE + 2L * rnd.nextInt(areas) * PAGE;
       hits[k] = area + rnd.nextLong(PAGE);
