@@ -71,6 +71,9 @@ class BadInputTest extends AllocatorTestBase {
     assertEquals(ErrorCode.EINVAL, allocFails(AllocOptions.size(0x1000).align(0)));
     assertEquals(ErrorCode.EINVAL, allocFails(AllocOptions.size(0x1000).align(3)));
     assertEquals(ErrorCode.EINVAL, allocFails(AllocOptions.size(0x1000).align(0x3000)));
+    // a home set to a node that does not exist is refused, never read as "unset"
+    assertEquals(ErrorCode.EINVAL, allocFails(AllocOptions.size(0x1000).home(-1)));
+    assertEquals(ErrorCode.EINVAL, allocFails(AllocOptions.size(0x1000).home(G.nodes())));
     // vstart >= vend
     assertEquals(ErrorCode.EINVAL, allocFails(AllocOptions.size(0x1000).range(B + ZONE, B + ZONE)));
     assertEquals(ErrorCode.EINVAL, allocFails(AllocOptions.size(0x1000).range(B + 2 * ZONE, B + ZONE)));

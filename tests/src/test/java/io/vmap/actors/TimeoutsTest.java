@@ -102,6 +102,59 @@ class TimeoutsTest extends AllocatorTestBase {
   }
 
   @Test
+  void aSessionCallIsAnsweredAloneRetriedWithItsKeyAndGivenUpOnceAndClosingFailsTheRest() {
+    // Calls without a caller-chosen id wait in their channel by sequence number (ClientSession).
+    TestProbe<NodeMessage> n0 = testKit.createTestProbe(NodeMessage.class);
+    TestProbe<NodeMessage> n1 = testKit.createTestProbe(NodeMessage.class);
+    TestProbe<PurgeProtocol.Command> coordinator = testKit.createTestProbe(PurgeProtocol.Command.class);
+    Directory dir = new Directory(2).set(0, n0.ref()).set(1, n1.ref());
+    Duration timeout = Duration.ofSeconds(5);
+    VmapClient client = new VmapClient(testKit.system(), G, dir, coordinator.ref(), timeout, 1, null);
+    Area freedB = new Area(B + 0x2000, B + 0x3000, "");
+
+    CompletableFuture<Area> a = client.free(B + 0x1000).toCompletableFuture();
+    ClientProtocol.Batch first = batchOfOne(n0);
+    CompletableFuture<Area> b = client.free(B + 0x2000).toCompletableFuture(); // queued behind the first
+    // The first batch is acknowledged without a's answer (a walk, a purge): b goes out.
+    first.replyTo().tell(new ClientProtocol.Replies(first.batch(), List.of()));
+    ClientProtocol.Batch second = batchOfOne(n0);
+    second.replyTo().tell(new ClientProtocol.Replies(second.batch(),
+        List.of(new ClientProtocol.Freed(second.requests().get(0).key(), freedB))));
+    assertEquals(freedB, await(b));
+    assertFalse(a.isDone());
+
+    // a's answer never came: asked again with the same key after its timeout.
+    manualTime.timePasses(timeout.plus(timeout.dividedBy(4)).plusMillis(1));
+    ClientProtocol.Batch retry = batchOfOne(n0);
+    assertEquals(first.requests().get(0).key(), retry.requests().get(0).key());
+    assertEquals(1, client.retriesSent());
+    // Its answer comes alone (no batch acknowledged with it), then again: the call takes the first.
+    for (int i = 0; i < 2; i++) {
+      retry.replyTo().tell(new ClientProtocol.Replies(-1,
+          List.of(new ClientProtocol.Failed(retry.requests().get(0).key(), ErrorCode.ENOENT, "none"))));
+    }
+    assertEquals(ErrorCode.ENOENT, failure(a));
+
+    // c is never acknowledged nor answered: sent again once, then ETIMEDOUT; a late answer is ignored.
+    CompletableFuture<Area> c = client.free(B + 0x4000).toCompletableFuture();
+    retry.replyTo().tell(new ClientProtocol.Replies(retry.batch(), List.of()));
+    ClientProtocol.Batch third = batchOfOne(n0);
+    manualTime.timePasses(timeout.plus(timeout.dividedBy(4)).plusMillis(1));
+    ClientProtocol.Batch thirdAgain = batchOfOne(n0);
+    assertEquals(third.requests().get(0).key(), thirdAgain.requests().get(0).key());
+    manualTime.timePasses(timeout.plus(timeout.dividedBy(4)).plusMillis(1));
+    assertEquals(ErrorCode.ETIMEDOUT, failure(c));
+    third.replyTo().tell(new ClientProtocol.Replies(thirdAgain.batch(),
+        List.of(new ClientProtocol.Freed(third.requests().get(0).key(), freedB))));
+
+    // Node 1's channel: a call waiting there fails when the client closes.
+    CompletableFuture<Area> d = client.free(B + ZONE + 0x1000).toCompletableFuture();
+    batchOfOne(n1);
+    client.close();
+    assertEquals(ErrorCode.ETIMEDOUT, failure(d));
+  }
+
+  @Test
   void aNodeAsksASilentNeighbourAgainWithTheSameAttemptAfterItsAskTimeout() {
     TestProbe<NodeMessage> n1 = testKit.createTestProbe(NodeMessage.class);
     TestProbe<PurgeProtocol.Command> coordinator = testKit.createTestProbe(PurgeProtocol.Command.class);

@@ -113,6 +113,37 @@ class ClientAnswersTest {
   }
 
   @Test
+  void retirementFollowsUseThroughTheSessionUsedLast() {
+    // ClientAnswers answers the session it used last without its map; the least recently used
+    // session must still be the one retired, and a retired session's window never answers again.
+    long a = 1, b = 2, c = 3, d = 4;
+    ClientAnswers x = new ClientAnswers(1 << 10, 2, 4);
+    for (long s = 0; s < 4; s++) x.record(new RequestKey(a, s), done(s));
+    x.record(new RequestKey(b, 0), done(100));
+    assertEquals(done(2), x.lookup(new RequestKey(a, 2)), "a is used again: b is now the least recent");
+    assertEquals(done(3), x.lookup(new RequestKey(a, 3)));
+    assertFalse(x.acknowledge(a, 0));
+    x.record(new RequestKey(c, 0), done(200)); // retires b, not a
+    assertSame(ClientAnswers.FORGOTTEN, x.lookup(new RequestKey(b, 0)));
+    assertEquals(done(1), x.lookup(new RequestKey(a, 1)));
+    // a, the session used last, is retired by the next new one once c is used after it.
+    x.record(new RequestKey(c, 1), done(201));
+    x.record(new RequestKey(d, 0), done(300));
+    assertSame(ClientAnswers.FORGOTTEN, x.lookup(new RequestKey(a, 1)), "a's window is gone");
+    assertNull(x.lookup(new RequestKey(a, 4)), "after its retired bound: new");
+    assertEquals(done(201), x.lookup(new RequestKey(c, 1)));
+    // A snapshot lists sessions least recently used first: the copy retires the same one next.
+    x.lookup(new RequestKey(c, 0));
+    ClientAnswers y = restored(x, 1 << 10, 2, 4);
+    for (ClientAnswers z : List.of(x, y)) {
+      z.record(new RequestKey(5, 0), done(400)); // retires d, used less recently than c
+      assertSame(ClientAnswers.FORGOTTEN, z.lookup(new RequestKey(d, 0)));
+      assertEquals(done(200), z.lookup(new RequestKey(c, 0)));
+      assertEquals(2, z.sessions());
+    }
+  }
+
+  @Test
   void aKeyedIdAnswersItsOwnParametersAndRefusesOthers() {
     ClientAnswers a = new ClientAnswers(16, 2, 4);
     RequestKey first = RequestKey.keyed("alloc", "order-17", 1234);

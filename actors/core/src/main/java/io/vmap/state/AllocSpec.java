@@ -36,6 +36,24 @@ public record AllocSpec(long size, long align, long lo, long hi, int home, Strin
    */
   public static AllocSpec of(
       Geometry g, long size, long align, Long vstart, Long vend, int home, String tag, Policy policy) {
+    long lo = vstart == null ? g.vstart() : vstart;
+    long hi = vend == null ? g.vend() : vend;
+    long rounded = validated(g, size, align, lo, hi, home, policy);
+    return new AllocSpec(rounded, Unsigned.max(align, g.page()), lo, hi, home, tag == null ? "" : tag, policy);
+  }
+
+  /** As {@link #of}, with the range given: no boxed bounds (the client's path, once per allocation). */
+  public static AllocSpec inRange(
+      Geometry g, long size, long align, long lo, long hi, int home, String tag, Policy policy) {
+    long rounded = validated(g, size, align, lo, hi, home, policy);
+    return new AllocSpec(rounded, Unsigned.max(align, g.page()), lo, hi, home, tag == null ? "" : tag, policy);
+  }
+
+  /**
+   * Checks a request's values against {@code g}, naming the first bad one, and returns its size
+   * rounded up to pages.
+   */
+  private static long validated(Geometry g, long size, long align, long lo, long hi, int home, Policy policy) {
     if (size == 0) throw new Invalid("size 0");
     long rounded = g.pageRoundUp(size);
     if (rounded == Unsigned.OVERFLOW) {
@@ -45,8 +63,6 @@ public record AllocSpec(long size, long align, long lo, long hi, int home, Strin
       throw new Invalid("align " + Long.toUnsignedString(align) + " is not a power of two");
     }
     long a = Unsigned.max(align, g.page());
-    long lo = vstart == null ? g.vstart() : vstart;
-    long hi = vend == null ? g.vend() : vend;
     if (!Unsigned.lt(lo, hi)) {
       throw new Invalid("vstart " + Unsigned.hex(lo) + " is not below vend " + Unsigned.hex(hi));
     }
@@ -68,7 +84,7 @@ public record AllocSpec(long size, long align, long lo, long hi, int home, Strin
       throw new Invalid("node " + home + " is not in 0.." + (g.nodes() - 1));
     }
     if (policy == null) throw new Invalid("no policy");
-    return new AllocSpec(rounded, a, lo, hi, home, tag == null ? "" : tag, policy);
+    return rounded;
   }
 
   /**
@@ -97,7 +113,13 @@ public record AllocSpec(long size, long align, long lo, long hi, int home, Strin
    */
   public AllocSpec checkedAgainst(Geometry g) {
     try {
-      return of(g, size, align, lo, hi, home, tag, policy).withTenant(tenant);
+      long rounded = validated(g, size, align, lo, hi, home, policy);
+      long a = Unsigned.max(align, g.page());
+      String t = checkedTenant(tenant);
+      // A spec the client built with of() is normalized already: checked, not copied (every
+      // allocation passes here on its node).
+      if (rounded == size && a == align && tag != null && t.equals(tenant)) return this;
+      return new AllocSpec(rounded, a, lo, hi, home, tag == null ? "" : tag, policy, t);
     } catch (Invalid e) {
       throw e;
     } catch (RuntimeException e) {
@@ -126,8 +148,12 @@ public record AllocSpec(long size, long align, long lo, long hi, int home, Strin
    * @throws Invalid if it is not a valid tenant name
    */
   public AllocSpec withTenant(String tenant) {
+    return new AllocSpec(size, align, lo, hi, home, tag, policy, checkedTenant(tenant));
+  }
+
+  private static String checkedTenant(String tenant) {
     try {
-      return new AllocSpec(size, align, lo, hi, home, tag, policy, Principal.checkTenant(tenant));
+      return Principal.checkTenant(tenant);
     } catch (IllegalArgumentException e) {
       throw new Invalid(e.getMessage());
     }

@@ -1,7 +1,7 @@
 package io.vmap.state;
 
 import java.util.Collection;
-import java.util.HashMap;
+import org.agrona.collections.Long2ObjectHashMap;
 
 /**
  * Lazily freed areas by start address: a {@code HashMap} whose keys are the starts multiplied by
@@ -10,15 +10,29 @@ import java.util.HashMap;
  * 6,250 lazy areas of a node in 1,024 of 16,384 buckets, 6 to 8 deep and mostly turned into trees
  * (JFR of {@code vmap bench --purge-latency}: a third of a release batch's time in
  * {@code HashMap$TreeNode} lookups); multiplied, they spread over the whole table.
+ *
+ * <p>An open-addressing map with primitive keys (Agrona): a free and a release each did a boxed
+ * {@code Long} and a {@code HashMap} node per area (HashMap.getNode/putVal/resize and Long.valueOf
+ * among the top frames of {@code vmap bench --test fix_size_alloc_test}).
  */
 final class AreasByStart {
 
   /** 2^64 / golden ratio, odd: Fibonacci hashing. */
   private static final long SPREAD = 0x9E3779B97F4A7C15L;
 
-  private final HashMap<Long, LazyArea> map = new HashMap<>();
+  /** Iterators are made per call (not Agrona's shared one): a caller may iterate two maps at once. */
+  private final Long2ObjectHashMap<LazyArea> map;
 
-  private static Long key(long start) {
+  AreasByStart() {
+    this(0);
+  }
+
+  /** A map that holds {@code expected} areas without growing. */
+  AreasByStart(int expected) {
+    map = new Long2ObjectHashMap<>(Math.max(8, (int) Math.min(1 << 30, expected / 0.65 + 1)), 0.65f, false);
+  }
+
+  private static long key(long start) {
     return start * SPREAD;
   }
 

@@ -75,6 +75,14 @@ public final class ClientAnswers {
   private final int cap;
   private final int sessionCapacity;
   private final LinkedHashMap<Long, Window> sessions;
+  /**
+   * The session used last and its window (null: none). The access-ordered map has it last already,
+   * so a lookup or record of the same session (a batch's items all share one) skips the map: no
+   * boxed key, no relinking, and the same LRU order. Only {@link #session} and {@link #window} touch
+   * the map by key, and both keep this pair the session they touched last.
+   */
+  private long lastSession;
+  private Window lastWindow;
   /** Retired sessions: everything below the value is refused. */
   private final BoundedMap<Long, Long> retired;
   private final BoundedMap<Long, Keyed> keyed;
@@ -111,7 +119,7 @@ public final class ClientAnswers {
       return key.sameRequest(k.fingerprint()) ? k.answer() : REUSED;
     }
     long seq = key.seq();
-    Window w = sessions.get(key.session());
+    Window w = session(key.session());
     if (w == null) {
       Long below = retired.get(key.session());
       if (below == null || seq >= below) return late.size() == 0 ? null : late.get(key);
@@ -163,14 +171,28 @@ public final class ClientAnswers {
    * @return whether an answer was dropped (the only case a durable node needs to store)
    */
   public boolean acknowledge(long session, long floor) {
-    Window w = sessions.get(session);
+    Window w = session(session);
     if (w == null || floor <= w.low) return false;
     return raise(w, floor);
   }
 
+  /**
+   * The session's window, or null; as {@code sessions.get} (which makes it the most recently used),
+   * without the map when it is the session used last.
+   */
+  private Window session(long session) {
+    if (lastWindow != null && lastSession == session) return lastWindow;
+    Window w = sessions.get(session);
+    if (w != null) {
+      lastSession = session;
+      lastWindow = w;
+    }
+    return w;
+  }
+
   /** The session's window, made (or brought back from retirement) for a first answer at {@code seq}. */
   private Window window(long session, long seq) {
-    Window w = sessions.get(session);
+    Window w = session(session);
     if (w != null) return w;
     Long below = retired.get(session);
     if (below != null) {
@@ -186,6 +208,9 @@ public final class ClientAnswers {
       eldest.remove();
       retired.put(e.getKey(), e.getValue().next);
     }
+    // After the retirement: the new window is the most recently used, never the one retired.
+    lastSession = session;
+    lastWindow = w;
     return w;
   }
 
@@ -233,7 +258,7 @@ public final class ClientAnswers {
 
   /** Answers kept for {@code session}'s own requests (tests and memory figures). */
   public int kept(long session) {
-    Window w = sessions.get(session);
+    Window w = session(session);
     if (w == null) return 0;
     int n = 0;
     for (Answer a : w.ring) if (a != null) n++;

@@ -74,7 +74,9 @@ public final class LazyBook {
   List<LazyArea> splice(long epoch) {
     spliceEpoch = epoch;
     LazyList.HandedOver handed = lazy.handOver();
-    lazy = new LazyList();
+    // Sized like the list handed over (up to a bound: a big synchronous purge must not leave every
+    // node a big empty map), so a steady epoch's list never rehashes.
+    lazy = new LazyList(Math.min(handed.inFreeOrder().size(), 8192));
     List<LazyArea> out = handed.inFreeOrder();
     if (purging.isEmpty()) {
       purging = handed.byStart();
@@ -136,9 +138,15 @@ public final class LazyBook {
     return la != null ? la : lazy.get(start);
   }
 
-  /** Areas handed to a purge epoch and not released yet (a successor coordinator re-drives them). */
+  /**
+   * Areas handed to a purge epoch and not released yet (a successor coordinator re-drives them), by
+   * start address: the same list whatever order the map keeps them in (a repeated splice's answer,
+   * snapshots).
+   */
   public List<LazyArea> purging() {
-    return new ArrayList<>(purging.values());
+    List<LazyArea> out = new ArrayList<>(purging.values());
+    out.sort((x, y) -> Long.compareUnsigned(x.area().start(), y.area().start()));
+    return out;
   }
 
   public int purgingCount() {

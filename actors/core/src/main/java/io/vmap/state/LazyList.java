@@ -17,9 +17,22 @@ import java.util.List;
  */
 final class LazyList {
 
-  private final AreasByStart byStart = new AreasByStart();
-  private final ArrayList<LazyArea> inFreeOrder = new ArrayList<>();
+  private final AreasByStart byStart;
+  private final ArrayList<LazyArea> inFreeOrder;
   private int removed;
+
+  LazyList() {
+    this(0);
+  }
+
+  /**
+   * A list that takes {@code expected} areas without growing: the node's next list after a splice
+   * is sized like the one it handed over, rather than rehashing its way up again every epoch.
+   */
+  LazyList(int expected) {
+    byStart = new AreasByStart(expected);
+    inFreeOrder = new ArrayList<>(expected);
+  }
 
   void add(LazyArea la) {
     LazyArea before = byStart.put(la);

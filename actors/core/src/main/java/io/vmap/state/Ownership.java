@@ -38,6 +38,12 @@ public final class Ownership {
   private volatile long version;
   /** Per tenant: live bytes, live areas, lazy bytes, lazy areas. Only the node's thread. */
   private final Map<String, long[]> usage = new HashMap<>();
+  /**
+   * The row used last and its tenant (tenant names are interned here, so compared by identity):
+   * every allocation, free and release of one tenant finds its row without hashing the name.
+   */
+  private String lastTenant;
+  private long[] lastRow;
   /** One String per tenant name, however many events carried it. */
   private final Map<String, String> names = new HashMap<>();
 
@@ -50,14 +56,14 @@ public final class Ownership {
       version++;
       owners.put(a.start(), t);
     }
-    long[] u = usage.computeIfAbsent(t, k -> new long[4]);
+    long[] u = row(t);
     u[LIVE_BYTES] += a.size();
     u[LIVE_AREAS]++;
   }
 
   /** {@code a} moved from the busy tree to the lazy list: still counted, as lazy. */
   void freed(Area a) {
-    long[] u = usage.computeIfAbsent(ownerOf(a.start()), k -> new long[4]);
+    long[] u = row(ownerOf(a.start()));
     u[LIVE_BYTES] -= a.size();
     u[LIVE_AREAS]--;
     u[LAZY_BYTES] += a.size();
@@ -67,23 +73,37 @@ public final class Ownership {
   /** {@code a}'s space went back to the free shard: no longer counted, and its owner is forgotten. */
   void released(Area a) {
     String t = ownerOf(a.start());
-    long[] u = usage.computeIfAbsent(t, k -> new long[4]);
+    long[] u = row(t);
     u[LAZY_BYTES] -= a.size();
     u[LAZY_AREAS]--;
-    if (u[LIVE_AREAS] == 0 && u[LAZY_AREAS] == 0) usage.remove(t);
+    if (u[LIVE_AREAS] == 0 && u[LAZY_AREAS] == 0) {
+      usage.remove(t);
+      lastRow = null;
+    }
     if (!t.equals(DEFAULT)) {
       version++;
       owners.remove(a.start());
     }
   }
 
+  /** {@code t}'s usage row, made if it has none. */
+  private long[] row(String t) {
+    if (t == lastTenant && lastRow != null) return lastRow;
+    long[] u = usage.computeIfAbsent(t, k -> new long[4]);
+    lastTenant = t;
+    lastRow = u;
+    return u;
+  }
+
   private String intern(String tenant) {
-    if (tenant == null || tenant.isEmpty()) return DEFAULT;
+    if (tenant == null || tenant.isEmpty() || tenant.equals(DEFAULT)) return DEFAULT;
     return names.computeIfAbsent(tenant, k -> k);
   }
 
   /** The tenant of the busy or unpurged area starting at {@code start} (the default tenant if none is stored). */
   public String ownerOf(long start) {
+    // Without tenants nothing is stored: no boxed start per free and release.
+    if (owners.isEmpty()) return DEFAULT;
     String t = owners.get(start);
     return t == null ? DEFAULT : t;
   }
@@ -116,6 +136,7 @@ public final class Ownership {
     version++;
     owners.clear();
     usage.clear();
+    lastRow = null;
     for (Map.Entry<Long, String> e : stored.entrySet()) {
       String t = intern(e.getValue());
       if (!t.equals(DEFAULT)) owners.put(e.getKey(), t);

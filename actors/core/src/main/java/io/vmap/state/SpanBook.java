@@ -188,7 +188,8 @@ public final class SpanBook {
 
   /** The parts of our spanning area starting at {@code start}, forgotten (it was freed); null for a single-zone area. */
   List<Part> forget(long start) {
-    return spans.remove(start);
+    // Most nodes hold no spanning area: no boxed start per free then.
+    return spans.isEmpty() ? null : spans.remove(start);
   }
 
   /**

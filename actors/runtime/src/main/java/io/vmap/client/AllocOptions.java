@@ -8,11 +8,15 @@ import io.vmap.state.Policy;
  * (round robin), policy {@link Policy#NORMAL}, a fresh request id.
  */
 public final class AllocOptions {
+  // Primitives and flags rather than boxed values: one of these is made per allocation.
   private final long size;
-  private Long align;
-  private Long vstart;
-  private Long vend;
-  private Integer home;
+  private boolean alignSet;
+  private long align;
+  private boolean rangeSet;
+  private long vstart;
+  private long vend;
+  private boolean homeSet;
+  private int home;
   private String tag = "";
   private Policy policy = Policy.NORMAL;
   private String requestId;
@@ -28,6 +32,7 @@ public final class AllocOptions {
   /** A power of two; below a page counts as a page. */
   public AllocOptions align(long bytes) {
     this.align = bytes;
+    this.alignSet = true;
     return this;
   }
 
@@ -35,12 +40,14 @@ public final class AllocOptions {
   public AllocOptions range(long vstart, long vend) {
     this.vstart = vstart;
     this.vend = vend;
+    this.rangeSet = true;
     return this;
   }
 
   /** The node tried first (0..nodes-1; anything else is EINVAL). Unset: see VmapClient#alloc. */
   public AllocOptions home(int node) {
     this.home = node;
+    this.homeSet = true;
     return this;
   }
 
@@ -65,12 +72,14 @@ public final class AllocOptions {
   }
 
   long sizeBytes() { return size; }
-  /** Null when unset: a page. */
-  Long alignOrNull() { return align; }
-  Long vstart() { return vstart; }
-  Long vend() { return vend; }
-  /** Null when unset. */
-  Integer home() { return home; }
+  /** {@code page} when unset. */
+  long alignOr(long page) { return alignSet ? align : page; }
+  /** The space's {@code [vstart, vend)} when unset. */
+  long vstartOr(long spaceStart) { return rangeSet ? vstart : spaceStart; }
+  long vendOr(long spaceEnd) { return rangeSet ? vend : spaceEnd; }
+  /** Whether a home node was set. */
+  boolean hasHome() { return homeSet; }
+  int home() { return home; }
   String tagText() { return tag; }
   Policy policyValue() { return policy; }
   String requestIdOrNull() { return requestId; }

@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import org.agrona.collections.Long2ObjectHashMap;
 
 /**
  * A client's session with the nodes: how a request travels (DESIGN.md "Batches", "Sessions and
@@ -56,7 +57,11 @@ final class ClientSession {
 
   /** A submitted request and what to do with its answer. */
   abstract static class Pending {
-    final ClientProtocol.Request request;
+    /**
+     * Set once before it is sent: at construction, or by {@link #submitNew} (under its channel's
+     * lock, from {@link #requestFor}) for a call that gets its session's next key.
+     */
+    ClientProtocol.Request request;
     final int node;
     int retriesLeft;
     /** The check (tick) at which it counts as timed out, once sent; guarded by its channel. */
@@ -64,9 +69,12 @@ final class ClientSession {
     /** Whether it is in a batch whose acknowledgement the channel waits for; guarded by its channel. */
     boolean inBatch;
 
-    /** Calls with the same caller-chosen id made while this one waits: they get its answer. */
+    /**
+     * Calls with the same caller-chosen id made while this one waits: they get its answer. Only a
+     * call with a caller-chosen id has any (it is found by key in {@code waiting}).
+     */
     private List<Pending> followers;
-    /** Answered or given up: its channel's acknowledgement floor may pass it. */
+    /** Answered or given up: a later call with its id is sent, not made its follower. */
     private volatile boolean done;
 
     Pending(ClientProtocol.Request request, int node, int retries) {
@@ -90,12 +98,22 @@ final class ClientSession {
 
     final void answer(Reply reply) {
       complete(reply);
-      for (Pending f : finish()) f.answer(reply);
+      if (mayHaveFollowers()) for (Pending f : finish()) f.answer(reply);
     }
 
     final void giveUp(VmapException e) {
       fail(e);
-      for (Pending f : finish()) f.giveUp(e);
+      if (mayHaveFollowers()) for (Pending f : finish()) f.giveUp(e);
+    }
+
+    /** False for a session call (no caller-chosen id): no follower, so no lock to take when it ends. */
+    private boolean mayHaveFollowers() {
+      return request == null || request.key() == null || request.key().keyed();
+    }
+
+    /** Its request under {@code key}, for {@link #submitNew}; a call made with its request has none. */
+    ClientProtocol.Request requestFor(RequestKey key) {
+      throw new IllegalStateException("a call made with its request is submitted with submit()");
     }
 
     abstract void complete(Reply reply);
@@ -111,10 +129,11 @@ final class ClientSession {
     final long session;
     long nextSeq;
     /**
-     * This session's requests not yet known to be answered, oldest first: the first one not done
-     * is the acknowledgement floor each batch carries (the node keeps every answer from it on).
+     * This session's requests not answered (nor given up) yet, by sequence number; the lowest is
+     * the acknowledgement floor each batch carries (the node keeps every answer from it on).
+     * Guarded by the channel, whose lock is taken for each batch anyway.
      */
-    final ArrayDeque<Pending> outstanding = new ArrayDeque<>();
+    final SeqRing<Pending> unanswered = new SeqRing<>();
     /** Where this channel's answers arrive: one reply actor per channel, so answers from different nodes complete their callers' stages in parallel. */
     ActorRef<Replies> replies;
     long batches;
@@ -132,8 +151,7 @@ final class ClientSession {
 
     /** The lowest sequence number still waited for (or the next one). Under the lock. */
     long floorLocked() {
-      while (!outstanding.isEmpty() && outstanding.peek().done) outstanding.poll();
-      return outstanding.isEmpty() ? nextSeq : outstanding.peek().request.key().seq();
+      return unanswered.isEmpty() ? nextSeq : unanswered.lowest();
     }
 
     /** The next batch from the queue, now in flight; null if the queue is empty. Under the lock. */
@@ -167,7 +185,10 @@ final class ClientSession {
 
   private final long id;
   private final Channel[] channels;
+  /** Requests with a caller-chosen id ({@link #submit}), by key; the channels keep their session's own. */
   private final ConcurrentHashMap<RequestKey, Pending> waiting = new ConcurrentHashMap<>();
+  /** The channel of each session id (read-only once built). */
+  private final Long2ObjectHashMap<Channel> bySession = new Long2ObjectHashMap<>();
   private final Duration timeout;
   /** Checks so far; read under the channels' locks, written by the check. */
   private volatile long ticks;
@@ -192,6 +213,7 @@ final class ClientSession {
     String name = "vmap-client-" + SESSIONS.incrementAndGet() + "-" + Long.toHexString(id) + "-";
     for (int k = 0; k < channels.length; k++) {
       channels[k] = new Channel(k, nodes.client(k), RequestKey.newSession(random));
+      bySession.put(channels[k].session, channels[k]);
       channels[k].replies = system.systemActorOf(
           Behaviors.<Replies>receive((ctx, r) -> {
             onReplies(r);
@@ -247,16 +269,18 @@ final class ClientSession {
     if (send != null) ch.target.tell(send);
   }
 
-  /** Builds a request with the next key of this session to {@code node} and submits it, atomically. */
-  <P extends Pending> P submitNew(int node, java.util.function.Function<RequestKey, P> make) {
-    Channel ch = channels[node];
-    P p;
+  /**
+   * Gives {@code p} (made without its request) the next key of this session to its node and
+   * submits it, atomically: no function object per call.
+   */
+  <P extends Pending> P submitNew(P p) {
+    Channel ch = channels[p.node];
     Batch send = null;
     synchronized (ch) {
       // Taken under the channel's lock, so each node gets this session's requests in key order.
-      p = make.apply(new RequestKey(ch.session, ch.nextSeq++));
-      waiting.put(p.request.key(), p);
-      ch.outstanding.add(p);
+      long seq = ch.nextSeq++;
+      p.request = p.requestFor(new RequestKey(ch.session, seq));
+      ch.unanswered.put(seq, p);
       ch.queued.add(p);
       if (ch.inFlight < 0) send = ch.nextBatchLocked();
     }
@@ -269,12 +293,27 @@ final class ClientSession {
    * what is answered; a batch's acknowledgement frees its channel. Safe from any thread.
    */
   private void onReplies(Replies r) {
-    for (Reply x : r.replies()) {
-      Pending p = waiting.remove(x.key());
-      if (p != null) p.answer(x);
+    List<Reply> replies = r.replies();
+    Channel ch = r.batch() < 0 ? null : channels[(int) (r.batch() % channels.length)];
+    Pending[] answered = new Pending[replies.size()];
+    // The acknowledged channel's own answers (nearly all of them) are taken out in one turn of its lock.
+    if (ch != null) {
+      synchronized (ch) {
+        for (int i = 0; i < answered.length; i++) {
+          RequestKey key = replies.get(i).key();
+          if (key != null && key.session() == ch.session) answered[i] = ch.unanswered.remove(key.seq());
+        }
+      }
     }
-    if (r.batch() < 0) return;
-    Channel ch = channels[(int) (r.batch() % channels.length)];
+    for (int i = 0; i < answered.length; i++) {
+      RequestKey key = replies.get(i).key();
+      if (answered[i] != null || key == null || (ch != null && key.session() == ch.session)) continue;
+      answered[i] = takeWaiting(key);
+    }
+    for (int i = 0; i < answered.length; i++) {
+      if (answered[i] != null) answered[i].answer(replies.get(i));
+    }
+    if (ch == null) return;
     Batch send = null;
     synchronized (ch) {
       if (ch.inFlight != r.batch()) return; // a late or repeated acknowledgement
@@ -284,6 +323,35 @@ final class ClientSession {
       send = ch.nextBatchLocked();
     }
     if (send != null) ch.target.tell(send);
+  }
+
+  /**
+   * Takes the request {@code key} names out of those waiting for an answer (its channel's, or the
+   * caller-chosen ids'); null if it is not waiting (answered or given up already).
+   */
+  private Pending takeWaiting(RequestKey key) {
+    if (key.keyed()) return waiting.remove(key);
+    Channel c = bySession.get(key.session());
+    if (c == null) return null;
+    synchronized (c) {
+      return c.unanswered.remove(key.seq());
+    }
+  }
+
+  /** Whether {@code p} still waits for its answer. Under its channel's lock. */
+  private boolean waitingLocked(Channel ch, Pending p) {
+    RequestKey key = p.request.key();
+    return key.keyed() ? waiting.get(key) == p : ch.unanswered.get(key.seq()) == p;
+  }
+
+  /** Takes {@code p} out of those waiting; false if it was answered or given up meanwhile. */
+  private boolean takeWaiting(Pending p) {
+    RequestKey key = p.request.key();
+    if (key.keyed()) return waiting.remove(key, p);
+    Channel ch = channels[p.node];
+    synchronized (ch) {
+      return ch.unanswered.remove(key.seq(), p);
+    }
   }
 
   /** Periodic: batches never acknowledged and requests never answered within the timeout. */
@@ -299,7 +367,7 @@ final class ClientSession {
           List<Pending> again = new ArrayList<>();
           for (Pending p : ch.inFlightItems) {
             p.inBatch = false;
-            if (waiting.get(p.request.key()) != p) continue;
+            if (!waitingLocked(ch, p)) continue;
             if (p.retriesLeft > 0) {
               p.retriesLeft--;
               retriesSent.increment();
@@ -323,23 +391,42 @@ final class ClientSession {
       boolean resend = false;
       synchronized (ch) {
         if (p.inBatch || p.deadline > now) continue; // in flight, or queued (no deadline yet)
-        if (p.retriesLeft > 0) {
-          p.retriesLeft--;
-          retriesSent.increment();
-          p.deadline = Long.MAX_VALUE;
-          resend = true;
-        } else {
-          expired.add(p);
-        }
+        resend = retryOrExpireLocked(p, expired);
       }
       if (resend) resubmit(p);
     }
+    for (Channel ch : channels) {
+      Batch send = null;
+      synchronized (ch) {
+        if (ch.unanswered.isEmpty()) continue;
+        ch.unanswered.forEach(p -> {
+          if (!p.inBatch && p.deadline <= now && retryOrExpireLocked(p, expired)) ch.queued.add(p);
+        });
+        if (ch.inFlight < 0) send = ch.nextBatchLocked();
+      }
+      if (send != null) ch.target.tell(send);
+    }
     for (Pending p : expired) {
-      if (waiting.remove(p.request.key(), p)) {
+      if (takeWaiting(p)) {
         p.giveUp(new VmapException(ErrorCode.ETIMEDOUT, "no answer from node " + p.node + " within "
             + timeout.toMillis() + " ms; the request may still take effect: retry with the same request id"));
       }
     }
+  }
+
+  /**
+   * {@code p} timed out: true if it is to be sent again (a retry used), else it joins {@code
+   * expired}. Under its channel's lock.
+   */
+  private boolean retryOrExpireLocked(Pending p, List<Pending> expired) {
+    if (p.retriesLeft > 0) {
+      p.retriesLeft--;
+      retriesSent.increment();
+      p.deadline = Long.MAX_VALUE;
+      return true;
+    }
+    expired.add(p);
+    return false;
   }
 
   private void resubmit(Pending p) {
@@ -357,6 +444,13 @@ final class ClientSession {
     ticker.cancel();
     for (Pending p : waiting.values()) {
       if (waiting.remove(p.request.key(), p)) p.giveUp(new VmapException(ErrorCode.ETIMEDOUT, "client closed"));
+    }
+    for (Channel ch : channels) {
+      List<Pending> closed;
+      synchronized (ch) {
+        closed = ch.unanswered.clear();
+      }
+      for (Pending p : closed) p.giveUp(new VmapException(ErrorCode.ETIMEDOUT, "client closed"));
     }
     for (Channel ch : channels) {
       local.unregister(ch.replies);

@@ -238,20 +238,25 @@ public final class VmapClient implements AutoCloseable {
   }
 
   private Call<Allocation> submitAlloc(AllocOptions o) {
-    int home = o.home() != null ? o.home() : defaultHome(o.requestIdOrNull());
+    int home = o.hasHome() ? o.home() : defaultHome(o.requestIdOrNull());
     String overLimit = limits.tagRefusal(o.tagText());
     if (overLimit == null) overLimit = limits.requestIdRefusal(o.requestIdOrNull());
     if (overLimit != null) return Call.failed(new VmapException(ErrorCode.EINVAL, overLimit));
     AllocSpec spec;
     try {
-      AllocSpec plain = AllocSpec.of(geometry, o.sizeBytes(), o.alignOrNull() == null ? geometry.page() : o.alignOrNull(),
-          o.vstart(), o.vend(), home, o.tagText(), o.policyValue());
+      AllocSpec plain = AllocSpec.inRange(geometry, o.sizeBytes(), o.alignOr(geometry.page()),
+          o.vstartOr(geometry.vstart()), o.vendOr(geometry.vend()), home, o.tagText(), o.policyValue());
       spec = principal.tenant().equals(Principal.DEFAULT_TENANT) ? plain : plain.withTenant(principal.tenant());
     } catch (IllegalArgumentException e) {
       return Call.failed(new VmapException(ErrorCode.EINVAL, e.getMessage()));
     }
     if (o.requestIdOrNull() == null) {
-      return session.submitNew(home, key -> new Call<>(new ClientProtocol.AllocRequest(key, spec), home, retries(), ALLOCATED));
+      return session.submitNew(new Call<>(null, home, retries(), ALLOCATED) {
+        @Override
+        ClientProtocol.Request requestFor(RequestKey key) {
+          return new ClientProtocol.AllocRequest(key, spec);
+        }
+      });
     }
     RequestKey key;
     try {
@@ -303,7 +308,12 @@ public final class VmapClient implements AutoCloseable {
   private Call<Area> submitFree(long addr, String requestId) {
     int owner = geometry.nodeOf(addr);
     if (requestId == null) {
-      return session.submitNew(owner, key -> new Call<>(new ClientProtocol.FreeRequest(key, addr, principal), owner, retries(), FREED));
+      return session.submitNew(new Call<>(null, owner, retries(), FREED) {
+        @Override
+        ClientProtocol.Request requestFor(RequestKey key) {
+          return new ClientProtocol.FreeRequest(key, addr, principal);
+        }
+      });
     }
     RequestKey key;
     try {
@@ -340,8 +350,12 @@ public final class VmapClient implements AutoCloseable {
         return CompletableFuture.completedFuture(principal.sees(a.tenant()) ? Optional.of(a.area()) : Optional.empty());
       }
     }
-    return session.submitNew(owner, key -> new Call<>(new ClientProtocol.FindRequest(key, addr, principal), owner, retries(), FOUND))
-        .future;
+    return session.submitNew(new Call<>(null, owner, retries(), FOUND) {
+      @Override
+      ClientProtocol.Request requestFor(RequestKey key) {
+        return new ClientProtocol.FindRequest(key, addr, principal);
+      }
+    }).future;
   }
 
   // ------------------------------------------------------------------ the rest: asked, not batched

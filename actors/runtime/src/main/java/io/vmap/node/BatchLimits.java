@@ -5,6 +5,7 @@ import io.vmap.protocol.Limits;
 import io.vmap.state.ErrorCode;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 
 /**
@@ -21,16 +22,23 @@ final class BatchLimits {
   /**
    * Whether the node should handle {@code b}; if not, the refusal is already sent (or, for a
    * batch without a list or a reply address, logged: there is no one to answer).
+   *
+   * @param log the actor's logger, asked for only to log (an actor's getLog() fills the logging
+   *     MDC on every call: a HashMap put per batch otherwise)
    */
-  static boolean admit(ClientProtocol.Batch b, Limits limits, Logger log) {
+  static boolean admit(ClientProtocol.Batch b, Limits limits, Supplier<Logger> log) {
     if (b.requests() == null || b.replyTo() == null) {
-      log.warn("dropped a batch without {}: not sent by a vmap client", b.requests() == null ? "requests" : "a reply address");
+      log.get().warn("dropped a batch without {}: not sent by a vmap client", b.requests() == null ? "requests" : "a reply address");
       return false;
     }
     String refused = limits.batchRefusal(b.requests().size());
     if (refused == null) {
-      if (b.requests().stream().anyMatch(r -> r == null || r.key() == null)) {
-        log.warn("batch {} from {}: requests without a key are dropped", b.batch(), b.replyTo().path());
+      // A loop, not a stream: this runs for every batch a node handles.
+      for (ClientProtocol.Request r : b.requests()) {
+        if (r == null || r.key() == null) {
+          log.get().warn("batch {} from {}: requests without a key are dropped", b.batch(), b.replyTo().path());
+          break;
+        }
       }
       return true;
     }

@@ -117,6 +117,8 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
   private final ReadIndex index;
   /** vmap.limits: a batch from another process is checked against them (BatchLimits). */
   private final io.vmap.protocol.Limits limits;
+  /** The actor's logger with its MDC, made only when something is logged (see BatchLimits.admit). */
+  private final java.util.function.Supplier<org.slf4j.Logger> actorLog = () -> getContext().getLog();
 
   private VmapNode(
       ActorContext<NodeMessage> ctx,
@@ -321,7 +323,7 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
 
   /** Every request of a client's batch in order, answered in one reply (DESIGN.md "Batches"). */
   private Behavior<NodeMessage> onBatch(ClientProtocol.Batch b) {
-    if (!BatchLimits.admit(b, limits, getContext().getLog())) return this;
+    if (!BatchLimits.admit(b, limits, actorLog)) return this;
     c.responses.begin(b);
     for (ClientProtocol.Request r : b.requests()) {
       if (r == null || r.key() == null) continue; // no key to answer under (BatchLimits logged it)
