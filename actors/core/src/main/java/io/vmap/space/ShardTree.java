@@ -350,23 +350,71 @@ final class ShardTree {
     }
   }
 
+  // Insert, delete and removeMin stop recomputing at the first level where the changed child's
+  // summary (height, subtree_max_size, class deficits) came back as it was: n's own values and
+  // balance depend on nothing else, so they and everything above stand (the early exit of the
+  // kernel's augment_tree_propagate_from, which refresh already takes). Without it every level up
+  // to the root ran pullAug and read the other child's values.
+
   private int insert(int n, int x) {
     if (n == NIL) return x;
     if (Unsigned.lt(start[x], start[n])) {
-      left[n] = insert(left[n], x);
+      int c = left[n];
+      long m = maxSize[c];
+      long a0 = aug[c * WORDS];
+      long a1 = aug[c * WORDS + 1];
+      long a2 = aug[c * WORDS + 2];
+      long a3 = aug[c * WORDS + 3];
+      int h = height[c];
+      int nc = insert(c, x);
+      left[n] = nc;
+      if (sameSummary(nc, h, m, a0, a1, a2, a3)) return n;
     } else {
-      right[n] = insert(right[n], x);
+      int c = right[n];
+      long m = maxSize[c];
+      long a0 = aug[c * WORDS];
+      long a1 = aug[c * WORDS + 1];
+      long a2 = aug[c * WORDS + 2];
+      long a3 = aug[c * WORDS + 3];
+      int h = height[c];
+      int nc = insert(c, x);
+      right[n] = nc;
+      if (sameSummary(nc, h, m, a0, a1, a2, a3)) return n;
     }
     return rebalance(n);
   }
 
+  /** Whether subtree {@code n} has the given height, {@code subtree_max_size} and deficit words. */
+  private boolean sameSummary(int n, int h, long m, long a0, long a1, long a2, long a3) {
+    int b = n * WORDS;
+    return height[n] == h && maxSize[n] == m && aug[b] == a0 && aug[b + 1] == a1 && aug[b + 2] == a2 && aug[b + 3] == a3;
+  }
+
   /** Unlinks and frees the entry starting at {@code key}, which exists. Slots of others stay. */
   private int delete(int n, long key) {
-    int c = Long.compareUnsigned(key, start[n]);
-    if (c < 0) {
-      left[n] = delete(left[n], key);
-    } else if (c > 0) {
-      right[n] = delete(right[n], key);
+    int cmp = Long.compareUnsigned(key, start[n]);
+    if (cmp < 0) {
+      int c = left[n];
+      long m = maxSize[c];
+      long a0 = aug[c * WORDS];
+      long a1 = aug[c * WORDS + 1];
+      long a2 = aug[c * WORDS + 2];
+      long a3 = aug[c * WORDS + 3];
+      int h = height[c];
+      int nc = delete(c, key);
+      left[n] = nc;
+      if (sameSummary(nc, h, m, a0, a1, a2, a3)) return n;
+    } else if (cmp > 0) {
+      int c = right[n];
+      long m = maxSize[c];
+      long a0 = aug[c * WORDS];
+      long a1 = aug[c * WORDS + 1];
+      long a2 = aug[c * WORDS + 2];
+      long a3 = aug[c * WORDS + 3];
+      int h = height[c];
+      int nc = delete(c, key);
+      right[n] = nc;
+      if (sameSummary(nc, h, m, a0, a1, a2, a3)) return n;
     } else {
       int l = left[n];
       int r = right[n];
@@ -386,8 +434,17 @@ final class ShardTree {
   }
 
   private int removeMin(int n) {
-    if (left[n] == NIL) return right[n];
-    left[n] = removeMin(left[n]);
+    int c = left[n];
+    if (c == NIL) return right[n];
+    long m = maxSize[c];
+    long a0 = aug[c * WORDS];
+    long a1 = aug[c * WORDS + 1];
+    long a2 = aug[c * WORDS + 2];
+    long a3 = aug[c * WORDS + 3];
+    int h = height[c];
+    int nc = removeMin(c);
+    left[n] = nc;
+    if (sameSummary(nc, h, m, a0, a1, a2, a3)) return n;
     return rebalance(n);
   }
 
