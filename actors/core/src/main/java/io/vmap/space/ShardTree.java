@@ -350,76 +350,45 @@ final class ShardTree {
     }
   }
 
-  // Insert, delete and removeMin stop recomputing at the first level where the changed child's
-  // summary (height, subtree_max_size, class deficits) came back as it was: n's own values and
-  // balance depend on nothing else, so they and everything above stand (the early exit of the
-  // kernel's augment_tree_propagate_from, which refresh already takes). Without it every level up
-  // to the root ran pullAug and read the other child's values.
+  // Insert, delete and removeMin stop recomputing at the first level whose changed child came back
+  // with the height, subtree_max_size and class deficits it had (summaryChanged false): n's own
+  // values and balance depend on nothing else, so they and everything above stand (the early exit
+  // of the kernel's augment_tree_propagate_from, which refresh already takes). Without it every
+  // level up to the root ran pullAug and read the other child's values.
+
+  /**
+   * Set by {@link #insert}, {@link #delete}, {@link #removeMin} and {@link #rebalance}: whether the
+   * subtree they return may differ in height, {@code subtree_max_size} or class deficits from the
+   * one they were given (a rotation or a removed entry always counts as a difference).
+   */
+  private boolean summaryChanged;
 
   private int insert(int n, int x) {
-    if (n == NIL) return x;
-    if (Unsigned.lt(start[x], start[n])) {
-      int c = left[n];
-      long m = maxSize[c];
-      long a0 = aug[c * WORDS];
-      long a1 = aug[c * WORDS + 1];
-      long a2 = aug[c * WORDS + 2];
-      long a3 = aug[c * WORDS + 3];
-      int h = height[c];
-      int nc = insert(c, x);
-      left[n] = nc;
-      if (sameSummary(nc, h, m, a0, a1, a2, a3)) return n;
-    } else {
-      int c = right[n];
-      long m = maxSize[c];
-      long a0 = aug[c * WORDS];
-      long a1 = aug[c * WORDS + 1];
-      long a2 = aug[c * WORDS + 2];
-      long a3 = aug[c * WORDS + 3];
-      int h = height[c];
-      int nc = insert(c, x);
-      right[n] = nc;
-      if (sameSummary(nc, h, m, a0, a1, a2, a3)) return n;
+    if (n == NIL) {
+      summaryChanged = true;
+      return x;
     }
-    return rebalance(n);
-  }
-
-  /** Whether subtree {@code n} has the given height, {@code subtree_max_size} and deficit words. */
-  private boolean sameSummary(int n, int h, long m, long a0, long a1, long a2, long a3) {
-    int b = n * WORDS;
-    return height[n] == h && maxSize[n] == m && aug[b] == a0 && aug[b + 1] == a1 && aug[b + 2] == a2 && aug[b + 3] == a3;
+    if (Unsigned.lt(start[x], start[n])) {
+      left[n] = insert(left[n], x);
+    } else {
+      right[n] = insert(right[n], x);
+    }
+    return summaryChanged ? rebalance(n) : n;
   }
 
   /** Unlinks and frees the entry starting at {@code key}, which exists. Slots of others stay. */
   private int delete(int n, long key) {
-    int cmp = Long.compareUnsigned(key, start[n]);
-    if (cmp < 0) {
-      int c = left[n];
-      long m = maxSize[c];
-      long a0 = aug[c * WORDS];
-      long a1 = aug[c * WORDS + 1];
-      long a2 = aug[c * WORDS + 2];
-      long a3 = aug[c * WORDS + 3];
-      int h = height[c];
-      int nc = delete(c, key);
-      left[n] = nc;
-      if (sameSummary(nc, h, m, a0, a1, a2, a3)) return n;
-    } else if (cmp > 0) {
-      int c = right[n];
-      long m = maxSize[c];
-      long a0 = aug[c * WORDS];
-      long a1 = aug[c * WORDS + 1];
-      long a2 = aug[c * WORDS + 2];
-      long a3 = aug[c * WORDS + 3];
-      int h = height[c];
-      int nc = delete(c, key);
-      right[n] = nc;
-      if (sameSummary(nc, h, m, a0, a1, a2, a3)) return n;
+    int c = Long.compareUnsigned(key, start[n]);
+    if (c < 0) {
+      left[n] = delete(left[n], key);
+    } else if (c > 0) {
+      right[n] = delete(right[n], key);
     } else {
       int l = left[n];
       int r = right[n];
       freeSlot(n);
       entries--;
+      summaryChanged = true;
       if (l == NIL) return r;
       if (r == NIL) return l;
       // Relink the successor into n's place rather than copying its fields, so no entry moves
@@ -428,37 +397,40 @@ final class ShardTree {
       while (left[m] != NIL) m = left[m];
       right[m] = removeMin(r);
       left[m] = l;
-      return rebalance(m);
+      int top = rebalance(m);
+      summaryChanged = true; // m's values before were those of its old place
+      return top;
     }
-    return rebalance(n);
+    return summaryChanged ? rebalance(n) : n;
   }
 
   private int removeMin(int n) {
-    int c = left[n];
-    if (c == NIL) return right[n];
-    long m = maxSize[c];
-    long a0 = aug[c * WORDS];
-    long a1 = aug[c * WORDS + 1];
-    long a2 = aug[c * WORDS + 2];
-    long a3 = aug[c * WORDS + 3];
-    int h = height[c];
-    int nc = removeMin(c);
-    left[n] = nc;
-    if (sameSummary(nc, h, m, a0, a1, a2, a3)) return n;
-    return rebalance(n);
+    if (left[n] == NIL) {
+      summaryChanged = true;
+      return right[n];
+    }
+    left[n] = removeMin(left[n]);
+    return summaryChanged ? rebalance(n) : n;
   }
 
+  /**
+   * Recomputes {@code n} and rotates it if it is out of balance; notes in {@link #summaryChanged}
+   * whether its subtree's values changed.
+   */
   private int rebalance(int n) {
-    pull(n);
+    int h = height[n];
+    summaryChanged = pull(n) || height[n] != h;
     int bf = height[left[n]] - height[right[n]];
     if (bf > 1) {
       int l = left[n];
       if (height[left[l]] < height[right[l]]) left[n] = rotateLeft(l);
+      summaryChanged = true;
       return rotateRight(n);
     }
     if (bf < -1) {
       int r = right[n];
       if (height[right[r]] < height[left[r]]) right[n] = rotateRight(r);
+      summaryChanged = true;
       return rotateLeft(n);
     }
     return n;
@@ -482,10 +454,10 @@ final class ShardTree {
     return r;
   }
 
-  /** Recomputes height and augmentation of {@code n} from its children. */
-  void pull(int n) {
+  /** Recomputes height and augmentation of {@code n} from its children; true if the augmentation changed. */
+  boolean pull(int n) {
     height[n] = (byte) (1 + Math.max(height[left[n]], height[right[n]]));
-    pullAug(n);
+    return pullAug(n);
   }
 
   /**
