@@ -1,15 +1,11 @@
 package io.vmap.bench.jmh;
 
 import io.vmap.space.FreeShard;
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
@@ -74,28 +70,6 @@ public class FreeShardRandomBench {
     shard.checkInvariants();
   }
 
-  /** The benchmark thread's CPU time and operations, per measurement iteration (summed by JMH). */
-  @AuxCounters(AuxCounters.Type.EVENTS)
-  @State(Scope.Thread)
-  public static class CpuTime {
-    static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
-    public long cpuNanos;
-    public long ops;
-    long cpu0;
-
-    @Setup(Level.Iteration)
-    public void start() {
-      cpuNanos = 0;
-      ops = 0;
-      cpu0 = THREADS.getCurrentThreadCpuTime();
-    }
-
-    @TearDown(Level.Iteration)
-    public void stop() {
-      cpuNanos = THREADS.getCurrentThreadCpuTime() - cpu0;
-    }
-  }
-
   private long nextProbe() {
     int k = i;
     i = (k + 1) & (PROBES - 1);
@@ -103,13 +77,13 @@ public class FreeShardRandomBench {
   }
 
   @Benchmark
-  public long randomFindLowest(CpuTime cpu) {
+  public long randomFindLowest(ThreadCpuTime cpu) {
     cpu.ops++;
     return shard.findLowest(4 * PAGE, 2 * PAGE, nextProbe(), hi);
   }
 
   @Benchmark
-  public long randomAllocFree(CpuTime cpu) {
+  public long randomAllocFree(ThreadCpuTime cpu) {
     cpu.ops++;
     long a = shard.allocLowest(4 * PAGE, 2 * PAGE, nextProbe(), hi);
     shard.release(a, a + 4 * PAGE);

@@ -5,9 +5,6 @@ import io.vmap.space.BusyTree;
 import io.vmap.space.Geometry;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
-import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -115,33 +112,11 @@ public class ReadIndexFindBench {
     }
   }
 
-  /** The finding thread's CPU time and lookups, per measurement iteration (summed by JMH). */
-  @AuxCounters(AuxCounters.Type.EVENTS)
-  @State(Scope.Thread)
-  public static class CpuTime {
-    static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
-    public long cpuNanos;
-    public long lookups;
-    long cpu0;
-
-    @Setup(Level.Iteration)
-    public void start() {
-      cpuNanos = 0;
-      lookups = 0;
-      cpu0 = THREADS.getCurrentThreadCpuTime();
-    }
-
-    @TearDown(Level.Iteration)
-    public void stop() {
-      cpuNanos = THREADS.getCurrentThreadCpuTime() - cpu0;
-    }
-  }
-
   @Benchmark
-  public Area find(CpuTime cpu) {
+  public Area find(ThreadCpuTime cpu) {
     int k = i;
     i = k + 1 == AREAS ? 0 : k + 1;
-    cpu.lookups++;
+    cpu.ops++;
     return trees[nodeOfProbe[k]].findConcurrent(probes[k]);
   }
 }
