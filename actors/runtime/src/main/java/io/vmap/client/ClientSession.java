@@ -6,6 +6,7 @@ import akka.actor.typed.ActorSystem;
 import akka.actor.typed.DispatcherSelector;
 import akka.actor.typed.RecipientRef;
 import akka.actor.typed.javadsl.Behaviors;
+import io.vmap.protocol.CallerRunsExecutor;
 import io.vmap.protocol.ClientProtocol;
 import io.vmap.protocol.ClientProtocol.Batch;
 import io.vmap.protocol.ClientProtocol.Replies;
@@ -49,9 +50,11 @@ import org.agrona.collections.Long2ObjectHashMap;
  *
  * Thread-safe: callers submit from any thread. Answers from a node of this ActorSystem arrive on
  * that node's thread ({@link LocalReplies}: no mailbox hop), others on the reply actors; both run
- * on {@code vmap.dispatcher}. A caller's non-async stage callbacks run there too, inside the node's
- * turn for a local node, so heavy or blocking work belongs in an {@code *Async} callback on the
- * caller's own executor.
+ * on {@code vmap.dispatcher}. A batch sent from a caller's thread that finds its node idle has the
+ * node's turn run on that thread ({@link CallerRunsExecutor}), and its answers are handled there
+ * before the call returns. A caller's non-async stage callbacks run on whichever of these threads,
+ * inside the node's turn for a local node, so heavy or blocking work belongs in an {@code *Async}
+ * callback on the caller's own executor.
  */
 final class ClientSession {
 
@@ -266,7 +269,7 @@ final class ClientSession {
       ch.queued.add(p);
       if (ch.inFlight < 0) send = ch.nextBatchLocked();
     }
-    if (send != null) ch.target.tell(send);
+    if (send != null) CallerRunsExecutor.tell(ch.target, send);
   }
 
   /**
@@ -284,7 +287,7 @@ final class ClientSession {
       ch.queued.add(p);
       if (ch.inFlight < 0) send = ch.nextBatchLocked();
     }
-    if (send != null) ch.target.tell(send);
+    if (send != null) CallerRunsExecutor.tell(ch.target, send);
     return p;
   }
 
