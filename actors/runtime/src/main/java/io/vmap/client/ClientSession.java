@@ -51,8 +51,9 @@ import org.agrona.collections.Long2ObjectHashMap;
  * Thread-safe: callers submit from any thread. Answers from a node of this ActorSystem arrive on
  * that node's thread ({@link LocalReplies}: no mailbox hop), others on the reply actors; both run
  * on {@code vmap.dispatcher}. A batch sent from a caller's thread that finds its node idle has the
- * node's turn run on that thread ({@link CallerRunsExecutor}), and its answers are handled there
- * before the call returns. A caller's non-async stage callbacks run on whichever of these threads,
+ * node's turn run on that thread ({@link CallerRunsExecutor}): the calls that thread made are
+ * completed there before the call returns, the other threads' calls answered in the turn on the
+ * pool. A caller's non-async stage callbacks run on whichever of these threads,
  * inside the node's turn for a local node, so heavy or blocking work belongs in an {@code *Async}
  * callback on the caller's own executor.
  */
@@ -71,6 +72,8 @@ final class ClientSession {
     long deadline = Long.MAX_VALUE;
     /** Whether it is in a batch whose acknowledgement the channel waits for; guarded by its channel. */
     boolean inBatch;
+    /** The thread that made the call: a caller running a node's turn completes only its own calls. */
+    final Thread caller = Thread.currentThread();
 
     /**
      * Calls with the same caller-chosen id made while this one waits: they get its answer. Only a
@@ -110,7 +113,7 @@ final class ClientSession {
     }
 
     /** False for a session call (no caller-chosen id): no follower, so no lock to take when it ends. */
-    private boolean mayHaveFollowers() {
+    boolean mayHaveFollowers() {
       return request == null || request.key() == null || request.key().keyed();
     }
 
@@ -201,12 +204,16 @@ final class ClientSession {
   private final Cancellable ticker;
   private final ActorSystem<?> system;
   private final LocalReplies local;
+  /** The reply actors' dispatcher: where a caller running a node's turn hands other threads' answers. */
+  private final java.util.concurrent.Executor pool;
 
   ClientSession(ActorSystem<?> system, NodeDirectory nodes, Duration timeout, int retries, int maxBatch,
       String dispatcher) {
     if (maxBatch < 1) throw new IllegalArgumentException("vmap.client.max-batch: " + maxBatch + " < 1");
     this.system = system;
     this.local = LocalReplies.get(system);
+    this.pool = system.dispatchers().lookup(
+        dispatcher == null ? DispatcherSelector.defaultDispatcher() : DispatcherSelector.fromConfig(dispatcher));
     SecureRandom random = new SecureRandom();
     this.id = RequestKey.newSession(random);
     this.timeout = timeout;
@@ -265,11 +272,15 @@ final class ClientSession {
     }
     Channel ch = channels[p.node];
     Batch send = null;
+    boolean alone = false;
     synchronized (ch) {
       ch.queued.add(p);
-      if (ch.inFlight < 0) send = ch.nextBatchLocked();
+      if (ch.inFlight < 0) {
+        send = ch.nextBatchLocked();
+        alone = ch.unanswered.isEmpty() && send.requests().size() == 1;
+      }
     }
-    if (send != null) CallerRunsExecutor.tell(ch.target, send);
+    send(ch, send, alone);
   }
 
   /**
@@ -279,16 +290,33 @@ final class ClientSession {
   <P extends Pending> P submitNew(P p) {
     Channel ch = channels[p.node];
     Batch send = null;
+    boolean alone = false;
     synchronized (ch) {
       // Taken under the channel's lock, so each node gets this session's requests in key order.
       long seq = ch.nextSeq++;
       p.request = p.requestFor(new RequestKey(ch.session, seq));
       ch.unanswered.put(seq, p);
       ch.queued.add(p);
-      if (ch.inFlight < 0) send = ch.nextBatchLocked();
+      if (ch.inFlight < 0) {
+        send = ch.nextBatchLocked();
+        alone = ch.unanswered.size() == 1 && send.requests().size() == 1;
+      }
     }
-    if (send != null) CallerRunsExecutor.tell(ch.target, send);
+    send(ch, send, alone);
     return p;
+  }
+
+  /**
+   * Sends {@code batch} (if any) to its node. A call {@code alone} (nothing else of this client
+   * outstanding at that node: a caller waiting for each answer in turn) may have the node's turn run
+   * on the caller's thread when the node is idle ({@link CallerRunsExecutor}); a client with other
+   * calls in flight there keeps the node's turns on the pool, where they overlap with its next
+   * calls.
+   */
+  private static void send(Channel ch, Batch batch, boolean alone) {
+    if (batch == null) return;
+    if (alone) CallerRunsExecutor.tell(ch.target, batch);
+    else ch.target.tell(batch);
   }
 
   /**
@@ -313,8 +341,24 @@ final class ClientSession {
       if (answered[i] != null || key == null || (ch != null && key.session() == ch.session)) continue;
       answered[i] = takeWaiting(key);
     }
+    // A caller running the node's turn completes the calls it made; other threads' calls (and calls
+    // others may follow) are completed on the pool, so that it never runs their callbacks.
+    boolean callerTurn = CallerRunsExecutor.runsTurnHere();
+    List<Runnable> others = null;
     for (int i = 0; i < answered.length; i++) {
-      if (answered[i] != null) answered[i].answer(replies.get(i));
+      Pending p = answered[i];
+      if (p == null) continue;
+      Reply reply = replies.get(i);
+      if (!callerTurn || (p.caller == Thread.currentThread() && !p.mayHaveFollowers())) {
+        p.answer(reply);
+      } else {
+        if (others == null) others = new ArrayList<>();
+        others.add(() -> p.answer(reply));
+      }
+    }
+    if (others != null) {
+      List<Runnable> later = others;
+      pool.execute(() -> later.forEach(Runnable::run));
     }
     if (ch == null) return;
     Batch send = null;

@@ -1,13 +1,12 @@
 package io.vmap.protocol;
 
-import akka.actor.typed.ActorRef;
 import akka.actor.typed.RecipientRef;
 import akka.dispatch.DispatcherPrerequisites;
 import akka.dispatch.ExecutorServiceConfigurator;
 import akka.dispatch.ExecutorServiceFactory;
+import akka.dispatch.MonitorableThreadFactory;
 import akka.dispatch.ThreadPoolExecutorConfigurator;
 import com.typesafe.config.Config;
-import io.vmap.protocol.ClientProtocol.Batch;
 import java.util.List;
 import java.util.concurrent.AbstractExecutorService;
 import java.util.concurrent.ExecutorService;
@@ -27,17 +26,21 @@ import java.util.concurrent.TimeUnit;
  *
  * <ul>
  *   <li>Only a thread that sends a client batch through {@link #tell} and is not one of this pool's
- *       threads, and only the mailbox that send schedules (the node's, when it was idle). Everything
+ *       threads, and only the mailbox that send schedules (the node's, when it was idle). The
+ *       client does so for a call with nothing else of its own outstanding at that node (a caller
+ *       that waits for each answer); a client with calls in flight there sends as before, so that
+ *       the node's turns overlap with its next calls on the pool. Everything
  *       else (timers, other actors' sends, a node's own sends during the turn, anything a pool
  *       thread schedules) goes to the pool as before: pool threads never run a second turn nested
  *       inside the one they run, and a caller runs at most one turn per send.
- *   <li>The turn is the node's usual one: up to {@code throughput} messages, the caller's batch
- *       first, then whatever else waits in the mailbox; what is left is scheduled on the pool.
- *   <li>The answers of the caller's own batch are handled on its thread ({@link LocalReplies}):
- *       its futures complete and its own callbacks run before {@code alloc} or {@code free} returns.
- *       Answers to any other batch the turn handles go to their reply actors, on the pool
- *       ({@link #deferred}): a caller's thread never runs another caller's callbacks, so a lock the
- *       caller holds while it calls the client cannot deadlock with one another callback takes.
+ *   <li>The turn is the node's usual one: up to {@code throughput} messages, the caller's batch and
+ *       whatever else waits in the mailbox; what is left is scheduled on the pool.
+ *   <li>The turn hands its answers over on this thread as a pool thread's would ({@link
+ *       LocalReplies}), and the client completes there the calls this thread made: their futures
+ *       are complete and their callbacks have run before {@code alloc} or {@code free} returns. The
+ *       calls of other threads answered in the turn are completed on the pool ({@link
+ *       #runsTurnHere}): a caller's thread never runs another thread's callbacks, so a lock the
+ *       caller holds while it calls the client cannot deadlock with one that a callback takes.
  * </ul>
  *
  * <p>Chosen by {@code vmap.dispatcher.executor = "io.vmap.protocol.CallerRunsExecutor"}
@@ -45,12 +48,9 @@ import java.util.concurrent.TimeUnit;
  */
 public final class CallerRunsExecutor extends ExecutorServiceConfigurator {
 
-  /** What a thread is doing with respect to this executor. */
-  private static final class Caller {
-    /** NONE, OFFERED (inside {@link #tell}), RUNNING (a turn inline) or POOL (a pool thread). */
-    int mode;
-    /** The batch whose send offered this thread a turn: its answers are this thread's to handle. */
-    Batch own;
+  /** What each thread is doing here: NONE, OFFERED (inside {@link #tell}), RUNNING (a turn inline) or POOL. */
+  private static final class Mode {
+    int value;
   }
 
   private static final int NONE = 0;
@@ -58,7 +58,7 @@ public final class CallerRunsExecutor extends ExecutorServiceConfigurator {
   private static final int RUNNING = 2;
   private static final int POOL = 3;
 
-  private static final ThreadLocal<Caller> CALLER = ThreadLocal.withInitial(Caller::new);
+  private static final ThreadLocal<Mode> MODE = ThreadLocal.withInitial(Mode::new);
 
   private final ThreadPoolExecutorConfigurator pool;
 
@@ -70,8 +70,11 @@ public final class CallerRunsExecutor extends ExecutorServiceConfigurator {
 
   @Override
   public ExecutorServiceFactory createExecutorServiceFactory(String id, ThreadFactory threadFactory) {
-    ThreadFactory marked = task -> threadFactory.newThread(() -> {
-      CALLER.get().mode = POOL;
+    // Named as Akka names a thread-pool-executor's threads (vmap-vmap.dispatcher-N), which it does
+    // only for its own factory, not for this wrapper.
+    ThreadFactory named = threadFactory instanceof MonitorableThreadFactory m ? m.withName(m.name() + "-" + id) : threadFactory;
+    ThreadFactory marked = task -> named.newThread(() -> {
+      MODE.get().value = POOL;
       task.run();
     });
     ExecutorServiceFactory threads = pool.createExecutorServiceFactory(id, marked);
@@ -79,36 +82,30 @@ public final class CallerRunsExecutor extends ExecutorServiceConfigurator {
   }
 
   /**
-   * Sends {@code batch} to {@code node}; on a caller's thread (not this pool's, not inside a turn),
-   * the node's turn runs here if the node was idle. Same effect as {@code node.tell(batch)} on any
-   * other dispatcher or target (a remote node, a sharding entity).
+   * Tells {@code message} to {@code to}; on a caller's thread (not this pool's, not inside a turn),
+   * the turn this schedules runs here if {@code to} was idle. The same as {@code to.tell(message)}
+   * on any other dispatcher or target (a remote node, a sharding entity).
    */
-  public static void tell(RecipientRef<? super Batch> node, Batch batch) {
-    Caller c = CALLER.get();
-    if (c.mode != NONE) {
-      node.tell(batch);
+  public static <T> void tell(RecipientRef<T> to, T message) {
+    Mode m = MODE.get();
+    if (m.value != NONE) {
+      to.tell(message);
       return;
     }
-    c.mode = OFFERED;
-    c.own = batch;
+    m.value = OFFERED;
     try {
-      node.tell(batch);
+      to.tell(message);
     } finally {
-      c.mode = NONE;
-      c.own = null;
+      m.value = NONE;
     }
   }
 
   /**
-   * True when this thread runs a turn inline and {@code replies} answer a batch other than the one
-   * it sent (another caller's, or one a client sent from inside the turn): they go to {@code to}'s
-   * mailbox, not to a handler on this thread.
+   * Whether this thread is a caller running a node's turn: answers handled now are the caller's to
+   * complete only if it made the calls (ClientSession hands the others to the pool).
    */
-  static boolean deferred(long batch, ActorRef<?> to) {
-    Caller c = CALLER.get();
-    if (c.mode != RUNNING) return false;
-    Batch own = c.own;
-    return own == null || own.batch() != batch || !own.replyTo().equals(to);
+  public static boolean runsTurnHere() {
+    return MODE.get().value == RUNNING;
   }
 
   /** The pool, plus the caller's turn for the one task a {@link #tell} schedules. */
@@ -121,18 +118,17 @@ public final class CallerRunsExecutor extends ExecutorServiceConfigurator {
 
     @Override
     public void execute(Runnable task) {
-      Caller c = CALLER.get();
-      if (c.mode != OFFERED || threads.isShutdown()) {
+      Mode m = MODE.get();
+      if (m.value != OFFERED || threads.isShutdown()) {
         threads.execute(task);
         return;
       }
-      c.mode = RUNNING;
+      m.value = RUNNING;
       try {
         task.run();
       } finally {
         // One turn per send: a second task this send schedules (none expected) goes to the pool.
-        c.mode = NONE;
-        c.own = null;
+        m.value = NONE;
       }
     }
 

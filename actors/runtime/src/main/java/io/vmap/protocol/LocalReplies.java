@@ -64,14 +64,10 @@ public final class LocalReplies implements Extension {
     return handlers.size();
   }
 
-  /**
-   * Hands {@code replies} to {@code to}'s handler on this thread, or tells {@code to}: when it has no
-   * handler here, or when this thread is a caller running a node's turn and {@code replies} answer
-   * another caller's batch ({@link CallerRunsExecutor}).
-   */
+  /** Hands {@code replies} to {@code to}'s handler on this thread, or tells {@code to}. */
   public void send(ActorRef<Replies> to, Replies replies) {
     Consumer<Replies> handler = handlers.get(to);
-    if (handler == null || CallerRunsExecutor.deferred(replies.batch(), to)) {
+    if (handler == null) {
       to.tell(replies);
       return;
     }
