@@ -10,7 +10,7 @@ import java.util.concurrent.CompletableFuture;
  * expects becomes its future's value, a {@code Failed} reply the caller's {@link VmapException},
  * any other reply an {@code EINVAL} naming it.
  */
-class Call<T> extends ClientSession.Pending {
+class Call<T> extends Pending {
 
   /** What the expected reply means to the caller, or null if {@code r} is not that reply. */
   interface Answer<T> {

@@ -48,7 +48,10 @@ import java.util.concurrent.TimeUnit;
  */
 public final class CallerRunsExecutor extends ExecutorServiceConfigurator {
 
-  /** What each thread is doing here: NONE, OFFERED (inside {@link #tell}), RUNNING (a turn inline) or POOL. */
+  /**
+   * What each thread is doing here: NONE, OFFERED (inside {@link #tell}), RUNNING (a turn inline)
+   * or POOL (one of the pool's threads).
+   */
   private static final class Mode {
     int value;
   }
@@ -72,7 +75,8 @@ public final class CallerRunsExecutor extends ExecutorServiceConfigurator {
   public ExecutorServiceFactory createExecutorServiceFactory(String id, ThreadFactory threadFactory) {
     // Named as Akka names a thread-pool-executor's threads (vmap-vmap.dispatcher-N), which it does
     // only for its own factory, not for this wrapper.
-    ThreadFactory named = threadFactory instanceof MonitorableThreadFactory m ? m.withName(m.name() + "-" + id) : threadFactory;
+    ThreadFactory named =
+        threadFactory instanceof MonitorableThreadFactory m ? m.withName(m.name() + "-" + id) : threadFactory;
     ThreadFactory marked = task -> named.newThread(() -> {
       MODE.get().value = POOL;
       task.run();
