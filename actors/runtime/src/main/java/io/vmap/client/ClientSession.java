@@ -50,12 +50,12 @@ import org.agrona.collections.Long2ObjectHashMap;
  *
  * Thread-safe: callers submit from any thread. Answers from a node of this ActorSystem arrive on
  * that node's thread ({@link LocalReplies}: no mailbox hop), others on the reply actors; both run
- * on {@code vmap.dispatcher}. A batch sent from a caller's thread that finds its node idle has the
- * node's turn run on that thread ({@link CallerRunsExecutor}): the calls that thread made are
- * completed there before the call returns, the other threads' calls answered in the turn on the
- * pool. A caller's non-async stage callbacks run on whichever of these threads,
- * inside the node's turn for a local node, so heavy or blocking work belongs in an {@code *Async}
- * callback on the caller's own executor.
+ * on {@code vmap.dispatcher}. A call alone at its node (nothing else of this client outstanding
+ * there) that finds the node idle has the node's turn run on the caller's thread ({@link
+ * CallerRunsExecutor}): the calls that thread made are completed there before the call returns,
+ * other threads' calls answered in that turn on the pool. A caller's non-async stage callbacks run
+ * on whichever of these threads, inside the node's turn for a local node, so heavy or blocking work
+ * belongs in an {@code *Async} callback on the caller's own executor.
  */
 final class ClientSession {
 
