@@ -275,22 +275,23 @@ final class ClientSession {
     }
     // A caller running the node's turn completes the calls it made; other threads' calls (and calls
     // others may follow) are completed on the pool, so that it never runs their callbacks.
-    boolean callerTurn = CallerRunsExecutor.runsTurnHere();
-    List<Runnable> others = null;
+    Thread caller = CallerRunsExecutor.runsTurnHere() ? Thread.currentThread() : null;
+    boolean[] later = null;
     for (int i = 0; i < answered.length; i++) {
       Pending p = answered[i];
       if (p == null) continue;
-      Reply reply = replies.get(i);
-      if (!callerTurn || (p.caller == Thread.currentThread() && !p.mayHaveFollowers())) {
-        p.answer(reply);
+      if (caller == null || (p.caller == caller && !p.mayHaveFollowers())) {
+        p.answer(replies.get(i));
       } else {
-        if (others == null) others = new ArrayList<>();
-        others.add(() -> p.answer(reply));
+        if (later == null) later = new boolean[answered.length];
+        later[i] = true;
       }
     }
-    if (others != null) {
-      List<Runnable> later = others;
-      pool.execute(() -> later.forEach(Runnable::run));
+    if (later != null) {
+      boolean[] onPool = later;
+      pool.execute(() -> {
+        for (int i = 0; i < answered.length; i++) if (onPool[i]) answered[i].answer(replies.get(i));
+      });
     }
     if (ch == null) return;
     Batch send = null;
