@@ -59,7 +59,7 @@ final class NodeFixture {
     NodeDirectory dir = NodeDirectory.of(refs);
     context = new NodeContext(node, G, settings, state, Durability.IMMEDIATE, dir, coordinator.getRef(), timers,
         LoggerFactory.getLogger("node-" + node), self.getRef(), attemptReplies.getRef(), addressChecks.getRef(),
-        purgesDone.getRef(), spawned::add, io.vmap.protocol.LocalReplies.NONE);
+        purgesDone.getRef(), spawned::add, io.vmap.protocol.LocalReplies.NONE, null);
   }
 
   /** What node {@code k} was sent, and clears it. */

@@ -9,6 +9,7 @@ import akka.actor.typed.Props;
 import akka.actor.typed.javadsl.Behaviors;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.vmap.protocol.LazyTally;
 import io.vmap.protocol.NodeDirectory;
 import io.vmap.protocol.ReadIndexes;
 import io.vmap.node.VmapNode;
@@ -75,9 +76,11 @@ public final class Vmap implements AutoCloseable {
     var g = settings.geometry();
     List<ActorRef<NodeMessage>> nodeRefs = new ArrayList<>(g.nodes());
     ReadIndexes indexes = new ReadIndexes(g.nodes());
+    // The nodes count their lazy pages straight into the coordinator's tally (no message per free).
+    LazyTally tally = new LazyTally();
     for (int k = 0; k < g.nodes(); k++) {
       nodeRefs.add(system.systemActorOf(
-          wrapping.node(k, VmapNode.create(k, g, settings.node(), settings.persistenceId(k), indexes)),
+          wrapping.node(k, VmapNode.create(k, g, settings.node(), settings.persistenceId(k), indexes, tally)),
           prefix + "-node-" + k, DISPATCHER));
     }
     NodeDirectory dir = NodeDirectory.of(nodeRefs);
@@ -85,7 +88,7 @@ public final class Vmap implements AutoCloseable {
         system.systemActorOf(
             wrapping.coordinator(
                 PurgeCoordinator.create(g, dir, settings.lazyMaxPages(), settings.releaseBatch(),
-                    settings.node().askTimeout())),
+                    settings.node().askTimeout(), tally)),
             prefix + "-purge", DISPATCHER);
     // Nodes wait for this before serving (they stash anything earlier).
     for (ActorRef<NodeMessage> n : nodeRefs) n.tell(new NodeMessage.Attach(dir, coordinator));

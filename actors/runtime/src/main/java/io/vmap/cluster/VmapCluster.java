@@ -20,6 +20,7 @@ import com.typesafe.config.Config;
 import io.vmap.client.VmapClient;
 import io.vmap.client.VmapException;
 import io.vmap.client.VmapSettings;
+import io.vmap.protocol.LazyTally;
 import io.vmap.protocol.NodeDirectory;
 import io.vmap.protocol.ReadIndexes;
 import io.vmap.node.VmapNode;
@@ -61,6 +62,11 @@ public final class VmapCluster {
   private final HostedNodes nodes;
   private final CompletableFuture<Done> hosting = new CompletableFuture<>();
   private volatile JournalIdentity journalIdentity;
+  /**
+   * This member's nodes count their lazy pages here while the coordinator singleton runs on this
+   * member (it opens the tally); elsewhere it stays closed and they send messages.
+   */
+  private final LazyTally tally = new LazyTally();
 
   private VmapCluster(ActorSystem<?> system, VmapSettings settings, HostedNodes nodes, ReadIndexes indexes) {
     this.system = system;
@@ -74,7 +80,7 @@ public final class VmapCluster {
                     WhenHosting.create(hosting,
                         Behaviors.supervise(
                                 PurgeCoordinator.create(g, nodes, settings.lazyMaxPages(), settings.releaseBatch(),
-                                    settings.node().askTimeout()))
+                                    settings.node().askTimeout(), tally))
                             .onFailure(SupervisorStrategy.restart()),
                         COORDINATOR_STASH),
                     "vmap-purge-coordinator")
@@ -137,7 +143,8 @@ public final class VmapCluster {
             NODE,
             ctx -> {
               int k = Integer.parseInt(ctx.getEntityId());
-              return VmapNode.create(k, g, settings.node(), nodes, client.coordinator(), settings.persistenceId(k), indexes);
+              return VmapNode.create(k, g, settings.node(), nodes, client.coordinator(), settings.persistenceId(k), indexes,
+                  tally);
             })
             .withEntityProps(io.vmap.client.Vmap.DISPATCHER));
     nodes.hosting = true;

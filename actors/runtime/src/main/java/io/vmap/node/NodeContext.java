@@ -3,6 +3,7 @@ package io.vmap.node;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.javadsl.TimerScheduler;
+import io.vmap.protocol.LazyTally;
 import io.vmap.protocol.NodeDirectory;
 import io.vmap.protocol.NodeMessage;
 import io.vmap.protocol.PeerProtocol;
@@ -53,7 +54,8 @@ final class NodeContext {
       ActorRef<PeerProtocol.AddressChecked> addressChecks,
       ActorRef<PurgeProtocol.PurgeDone> purgesDone,
       Consumer<Behavior<?>> spawn,
-      io.vmap.protocol.LocalReplies localReplies) {
+      io.vmap.protocol.LocalReplies localReplies,
+      LazyTally tally) {
     this.node = node;
     this.geometry = geometry;
     this.settings = settings;
@@ -68,11 +70,14 @@ final class NodeContext {
     this.addressChecks = addressChecks;
     this.purgesDone = purgesDone;
     this.spawn = spawn;
+    this.tally = tally;
     this.responses = new Responses(durability, localReplies);
   }
 
   /** Answers to clients. */
   final Responses responses;
+  /** Where this node counts its lazy pages while the coordinator runs in this JVM; null: messages only. */
+  private final LazyTally tally;
   /** Pages freed in this turn, not told to the coordinator yet. */
   private long lazyPages;
 
@@ -82,14 +87,21 @@ final class NodeContext {
   }
 
   /**
-   * Tells the coordinator, once stored, how many pages this turn freed: one message per turn (a
-   * batch of frees), not one per free, and the count stays exact, so the threshold purge starts
+   * Counts, once stored, the pages this turn freed: in the coordinator's tally when it is open
+   * (the kernel's atomic {@code vmap_lazy_nr}, no message unless the count goes over the threshold),
+   * else in one message per turn. Either way the count stays exact, so the threshold purge starts
    * exactly when lazy pages exceed it.
    */
   void endTurn() {
     if (lazyPages == 0) return;
-    PurgeProtocol.LazyFreed m = new PurgeProtocol.LazyFreed(node, lazyPages);
+    long pages = lazyPages;
     lazyPages = 0;
-    durability.afterStored(() -> coordinator.tell(m));
+    durability.afterStored(() -> countLazy(pages));
+  }
+
+  private void countLazy(long pages) {
+    LazyTally.Added added = tally == null ? LazyTally.Added.CLOSED : tally.add(pages);
+    if (added == LazyTally.Added.CLOSED) coordinator.tell(new PurgeProtocol.LazyFreed(node, pages));
+    else if (added == LazyTally.Added.OVER) coordinator.tell(new PurgeProtocol.LazyFreed(node, 0));
   }
 }

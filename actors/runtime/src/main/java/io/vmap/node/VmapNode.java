@@ -9,6 +9,7 @@ import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import akka.actor.typed.javadsl.TimerScheduler;
 import io.vmap.protocol.ClientProtocol;
+import io.vmap.protocol.LazyTally;
 import io.vmap.protocol.NodeDirectory;
 import io.vmap.protocol.NodeMessage;
 import io.vmap.protocol.PeerProtocol;
@@ -46,12 +47,22 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
    */
   public static Behavior<NodeMessage> create(int node, Geometry geometry, NodeSettings settings, String persistenceId,
       ReadIndexes indexes) {
+    return create(node, geometry, settings, persistenceId, indexes, null);
+  }
+
+  /**
+   * As {@link #create(int, Geometry, NodeSettings, String, ReadIndexes)}, counting lazy pages in
+   * {@code tally}, which the coordinator of this JVM shares (null: messages only).
+   */
+  public static Behavior<NodeMessage> create(int node, Geometry geometry, NodeSettings settings, String persistenceId,
+      ReadIndexes indexes, LazyTally tally) {
     return Behaviors.withStash(
         settings.stashCapacity(),
         stash ->
             Behaviors.receive(NodeMessage.class)
                 .onMessage(NodeMessage.Attach.class,
-                    a -> stash.unstashAll(create(node, geometry, settings, a.peers(), a.coordinator(), persistenceId, indexes)))
+                    a -> stash.unstashAll(
+                        create(node, geometry, settings, a.peers(), a.coordinator(), persistenceId, indexes, tally)))
                 .onAnyMessage(m -> {
                   stash.stash(m);
                   return Behaviors.same();
@@ -74,10 +85,27 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
       ActorRef<PurgeProtocol.Command> coordinator,
       String persistenceId,
       ReadIndexes indexes) {
+    return create(node, geometry, settings, peers, coordinator, persistenceId, indexes, null);
+  }
+
+  /**
+   * As {@link #create(int, Geometry, NodeSettings, NodeDirectory, ActorRef, String, ReadIndexes)},
+   * counting lazy pages in {@code tally} while the coordinator of this JVM has it open (null:
+   * messages only).
+   */
+  public static Behavior<NodeMessage> create(
+      int node,
+      Geometry geometry,
+      NodeSettings settings,
+      NodeDirectory peers,
+      ActorRef<PurgeProtocol.Command> coordinator,
+      String persistenceId,
+      ReadIndexes indexes,
+      LazyTally tally) {
     if (persistenceId == null) {
       return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
         NodeState state = new NodeState(node, geometry, settings.memory());
-        return new VmapNode(ctx, timers, node, geometry, settings, peers, coordinator, state, null, indexes, state);
+        return new VmapNode(ctx, timers, node, geometry, settings, peers, coordinator, state, null, indexes, state, tally);
       }));
     }
     return Behaviors.setup(ctx -> Behaviors.withStash(settings.stashCapacity(), stash -> {
@@ -91,7 +119,7 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
           .onMessage(Internal.JournalRecovered.class,
               r -> stash.unstashAll(Behaviors.withTimers(timers ->
                   new VmapNode(ctx, timers, node, geometry, settings, peers, coordinator, r.state(), journal, indexes,
-                      r.stored()))))
+                      r.stored(), tally))))
           .onMessage(Internal.JournalStopped.class, s -> Behaviors.stopped())
           .onAnyMessage(m -> {
             stash.stash(m);
@@ -131,7 +159,8 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
       NodeState state,
       ActorRef<NodeJournal.Command> journal,
       ReadIndexes indexes,
-      ReadIndex index) {
+      ReadIndex index,
+      LazyTally tally) {
     super(ctx);
     this.limits = io.vmap.protocol.Limits.from(ctx.getSystem().settings().config());
     this.indexes = indexes;
@@ -149,7 +178,7 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
         ctx.messageAdapter(PeerProtocol.AttemptReply.class, Internal.AttemptAnswered::new),
         ctx.messageAdapter(PeerProtocol.AddressChecked.class, Internal.AddressCheckAnswered::new),
         ctx.messageAdapter(PurgeProtocol.PurgeDone.class, d -> new Internal.PurgeAnswered(d.tag(), d)),
-        ctx::spawnAnonymous, io.vmap.protocol.LocalReplies.get(ctx.getSystem()));
+        ctx::spawnAnonymous, io.vmap.protocol.LocalReplies.get(ctx.getSystem()), tally);
     placements = new Placements(c);
     quotas = new QuotaGate(c);
     home = new HomeAllocations(c, quotas);

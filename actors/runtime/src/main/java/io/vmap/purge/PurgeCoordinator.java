@@ -2,9 +2,12 @@ package io.vmap.purge;
 
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
+import akka.actor.typed.PostStop;
+import akka.actor.typed.PreRestart;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.BehaviorBuilder;
 import akka.actor.typed.javadsl.Behaviors;
+import io.vmap.protocol.LazyTally;
 import io.vmap.protocol.NodeDirectory;
 import io.vmap.protocol.PurgeProtocol;
 import io.vmap.protocol.PurgeProtocol.AwaitIdle;
@@ -104,21 +107,38 @@ public final class PurgeCoordinator {
    */
   public static Behavior<Command> create(
       Geometry geometry, NodeDirectory nodes, long thresholdPages, int releaseBatch, Duration resendAfter) {
+    return create(geometry, nodes, thresholdPages, releaseBatch, resendAfter, (LazyTally) null);
+  }
+
+  /**
+   * As {@link #create(Geometry, NodeDirectory, long, int, Duration)}, counting the lazy pages of the
+   * nodes in this JVM through {@code tally} (null: every node sends its pages as messages).
+   */
+  public static Behavior<Command> create(
+      Geometry geometry, NodeDirectory nodes, long thresholdPages, int releaseBatch, Duration resendAfter,
+      LazyTally tally) {
     return Behaviors.setup(ctx -> {
       com.typesafe.config.Config c = ctx.getSystem().settings().config();
       int inFlight = c.hasPath(BATCHES_IN_FLIGHT_PATH) ? c.getInt(BATCHES_IN_FLIGHT_PATH) : DEFAULT_BATCHES_IN_FLIGHT;
       if (inFlight < 0) throw new IllegalArgumentException(BATCHES_IN_FLIGHT_PATH + ": " + inFlight + " < 0");
-      return create(geometry, nodes, thresholdPages, releaseBatch, resendAfter, inFlight == 0 ? Integer.MAX_VALUE : inFlight);
+      return create(geometry, nodes, thresholdPages, releaseBatch, resendAfter, inFlight == 0 ? Integer.MAX_VALUE : inFlight,
+          tally);
     });
   }
 
   /** @param batchesInFlight most release batches outstanding at once, over all nodes (at least 1) */
   public static Behavior<Command> create(Geometry geometry, NodeDirectory nodes, long thresholdPages, int releaseBatch,
       Duration resendAfter, int batchesInFlight) {
+    return create(geometry, nodes, thresholdPages, releaseBatch, resendAfter, batchesInFlight, null);
+  }
+
+  private static Behavior<Command> create(Geometry geometry, NodeDirectory nodes, long thresholdPages, int releaseBatch,
+      Duration resendAfter, int batchesInFlight, LazyTally tally) {
     if (batchesInFlight < 1) throw new IllegalArgumentException("release batches in flight must be >= 1: " + batchesInFlight);
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       timers.startTimerWithFixedDelay(ResendTick.INSTANCE, ResendTick.INSTANCE, resendAfter);
-      return new PurgeCoordinator(ctx, geometry, nodes, thresholdPages, releaseBatch, batchesInFlight).recovering();
+      return new PurgeCoordinator(ctx, geometry, nodes, thresholdPages, releaseBatch, batchesInFlight,
+          tally == null ? new LazyTally() : tally).recovering();
     }));
   }
 
@@ -151,6 +171,12 @@ public final class PurgeCoordinator {
   private final long thresholdPages;
   private final int releaseBatch;
   private final int batchesInFlight;
+  /**
+   * Lazy pages the nodes of this JVM counted here instead of sending them ({@code vmap_lazy_nr}):
+   * open while idle, flushing or releasing; {@link #lazyPages} is what came in messages or was taken
+   * out of it. Without nodes sharing it, it stays empty.
+   */
+  private final LazyTally tally;
   /** Resend ticks so far (every resendAfter, on the scheduler's clock: ManualTime drives it in tests). */
   private long ticks;
 
@@ -165,8 +191,9 @@ public final class PurgeCoordinator {
 
   private PurgeCoordinator(
       ActorContext<Command> ctx, Geometry geometry, NodeDirectory nodes, long thresholdPages, int releaseBatch,
-      int batchesInFlight) {
+      int batchesInFlight, LazyTally tally) {
     this.ctx = ctx;
+    this.tally = tally;
     this.geometry = geometry;
     this.nodes = nodes;
     this.thresholdPages = thresholdPages;
@@ -182,6 +209,8 @@ public final class PurgeCoordinator {
    * released.
    */
   private Behavior<Command> recovering() {
+    // A predecessor's tally (a restart in this JVM): every unpurged page is in the reports below.
+    tally.close();
     Set<Integer> reported = new HashSet<>();
     Epoch redriven = new Epoch(0, new ArrayList<>());
     long[] recoveredEpoch = {0};
@@ -219,10 +248,14 @@ public final class PurgeCoordinator {
   private Behavior<Command> idle() {
     for (ActorRef<Idle> w : idleWaiters) w.tell(new Idle(epoch));
     idleWaiters.clear();
+    tally.open(thresholdPages - lazyPages);
     return phase("idle", null, Behaviors.receive(Command.class)
         .onMessage(LazyFreed.class, m -> {
+          // From a node elsewhere, or one of this JVM's whose tally addition went over the headroom
+          // (no pages then). The headroom is written before the tally is read (LazyTally).
           lazyPages += m.pages();
-          return lazyPages > thresholdPages ? startEpoch(new ArrayList<>()) : Behaviors.same();
+          tally.headroom(thresholdPages - lazyPages);
+          return lazyPages + tally.pending() > thresholdPages ? startEpoch(new ArrayList<>()) : Behaviors.same();
         })
         .onMessage(PurgeSync.class, m -> {
           List<PurgeSync> w = new ArrayList<>();
@@ -237,6 +270,9 @@ public final class PurgeCoordinator {
 
   /** {@code llist_del_all()} on every node: each answers with the lazy list it handed over. */
   private Behavior<Command> startEpoch(List<PurgeSync> waiters) {
+    // Frees counted in the tally came before every splice below; later ones come as messages, so
+    // that each node's are told apart before and after its splice.
+    lazyPages += tally.close();
     Epoch e = new Epoch(++epoch, waiters);
     e.sentAt = ticks;
     Set<Integer> pending = new HashSet<>();
@@ -275,6 +311,8 @@ public final class PurgeCoordinator {
 
   /** {@code flush_tlb_kernel_range()}: every subscriber drops its translations of the spliced areas. */
   private Behavior<Command> flushing(Epoch e) {
+    // Frees from now on only add to the count (no threshold purge while an epoch runs).
+    tally.open(Long.MAX_VALUE);
     if (subscribers.isEmpty()) return releasing(e);
     // One pass, no sort: a big epoch's flush costs the coordinator O(areas), not O(areas log areas).
     List<Area> ranges = new ArrayList<>(e.areas);
@@ -346,6 +384,7 @@ public final class PurgeCoordinator {
 
   /** The next epoch if one is owed (waiting purges, or still over the threshold), else idle. */
   private Behavior<Command> afterEpoch() {
+    lazyPages += tally.close();
     if (!nextEpochWaiters.isEmpty()) {
       List<PurgeSync> w = new ArrayList<>(nextEpochWaiters);
       nextEpochWaiters.clear();
@@ -386,7 +425,7 @@ public final class PurgeCoordinator {
               h.add(new Holder(e.getKey().path().toString(), epoch, e.getValue()));
             }
           }
-          m.replyTo().tell(new Status(epoch, name, lazyPages, thresholdPages, subscribers.size(), h, epochsRun,
+          m.replyTo().tell(new Status(epoch, name, lazyPages + tally.pending(), thresholdPages, subscribers.size(), h, epochsRun,
               areasReleased));
           return Behaviors.same();
         })
@@ -400,6 +439,9 @@ public final class PurgeCoordinator {
           return Behaviors.same();
         })
         .onAnyMessage(m -> Behaviors.same())
+        // Stopped or restarted: this JVM's nodes go back to messages, which a successor counts.
+        .onSignal(PostStop.class, sig -> closed())
+        .onSignal(PreRestart.class, sig -> closed())
         .build();
   }
 
@@ -410,6 +452,11 @@ public final class PurgeCoordinator {
   private boolean due(long sentAt) {
     ticks++;
     return ticks - sentAt >= 2;
+  }
+
+  private Behavior<Command> closed() {
+    tally.close();
+    return Behaviors.same();
   }
 
   private Behavior<Command> counted(LazyFreed m) {
