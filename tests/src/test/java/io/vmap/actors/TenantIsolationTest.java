@@ -158,6 +158,11 @@ class TenantIsolationTest extends AllocatorTestBase {
       // The embedding system's own purges (chaos, replay, bench run them by the thousand) are not.
       assertEquals(0, (int) await(vmap.client().purge()));
       assertEquals(2, audit.lines().size(), audit.lines()::toString);
+      // An admin of the default tenant (a token for it) has the SYSTEM principal's rights, and is
+      // audited all the same.
+      assertEquals(0, (int) await(vmap.client().as(Principal.admin(Principal.DEFAULT_TENANT)).purge()));
+      assertEquals(List.of(line, "admin ops asked for a synchronous purge", "admin default asked for a synchronous purge"),
+          audit.lines());
     }
   }
 

@@ -157,7 +157,9 @@ public final class VmapClient implements AutoCloseable {
    */
   public VmapClient as(Principal principal) {
     if (principal == null) throw new IllegalArgumentException("principal: null");
-    return principal.equals(this.principal) ? this : new VmapClient(this, principal);
+    // By identity: a principal equal to this one but not it (a token's admin of the default tenant
+    // against SYSTEM) gets its own view, so that its purges are audited.
+    return principal == this.principal ? this : new VmapClient(this, principal);
   }
 
   /** Who this client acts for. */
@@ -412,8 +414,10 @@ public final class VmapClient implements AutoCloseable {
           "purge needs the admin role; tenant " + principal.tenant() + " does not have it"));
     }
     // Logged here, not by each door, so HTTP and embedded admins are audited alike. The embedding
-    // system itself (SYSTEM, also HTTP without authentication) is not: chaos, replay and bench purge by the thousand.
-    if (!principal.equals(Principal.SYSTEM)) AUDIT.info("admin {} asked for a synchronous purge", principal.tenant());
+    // system itself (the SYSTEM instance: Vmap.client(), and HTTP without authentication) is not:
+    // chaos, replay and bench purge by the thousand. Compared by identity, so an authenticated admin
+    // of the default tenant, equal to SYSTEM, is audited.
+    if (principal != Principal.SYSTEM) AUDIT.info("admin {} asked for a synchronous purge", principal.tenant());
     return asks.ask(coordinator, (ActorRef<PurgeProtocol.PurgeDone> r) -> new PurgeProtocol.PurgeSync(r))
         .thenApply(PurgeProtocol.PurgeDone::released);
   }
