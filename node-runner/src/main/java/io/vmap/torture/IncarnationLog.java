@@ -35,6 +35,47 @@ public final class IncarnationLog {
   }
 
   /**
+   * Reads every {@code *.incarnations} file in {@code dir} once each member running now (its pid in
+   * {@code live}) has written what its shard region hosted at a question asked after this call: a
+   * node handed from one member to another is then closed in the first file before the reader looks,
+   * not still open there while the second file already shows it (a false "owner" violation, seen
+   * when the files were read between the two members' polls). A member that shows nothing newer
+   * within {@code wait} is read as it is.
+   */
+  public static IncarnationLog readWhenCurrent(Path dir, Map<Long, Long> deaths, java.util.Collection<Long> live,
+      java.time.Duration wait) {
+    long since = System.currentTimeMillis();
+    long deadline = System.nanoTime() + wait.toNanos();
+    for (long pid : live) {
+      Path f = dir.resolve(pid + IncarnationRecorder.SUFFIX);
+      while (lastSeen(f) <= since && System.nanoTime() < deadline) {
+        try {
+          Thread.sleep(20); // polling a file another process appends to: no signal to wait on
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+      }
+    }
+    return read(dir, deaths);
+  }
+
+  /** The latest {@code seen} stamp in file {@code f}, or 0. */
+  static long lastSeen(Path f) {
+    if (!Files.isRegularFile(f)) return 0;
+    long seen = 0;
+    try {
+      for (String line : Files.readAllLines(f)) {
+        String[] w = line.trim().split(" ");
+        if (w.length == 2 && w[0].equals("seen")) seen = Math.max(seen, Long.parseLong(w[1]));
+      }
+    } catch (IOException | NumberFormatException e) {
+      return seen;
+    }
+    return seen;
+  }
+
+  /**
    * Reads every {@code *.incarnations} file in {@code dir}. A node still running when its process
    * was killed is closed at {@code deaths.get(pid)} (the time the kill returned); with no death
    * recorded it is still running now.

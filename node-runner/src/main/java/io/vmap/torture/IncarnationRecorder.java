@@ -35,7 +35,8 @@ import java.util.Set;
  *
  * <p>It asks the member's shard region which vmap nodes it hosts every {@code vmap.torture.poll}
  * and appends to {@code <dir>/<pid>.incarnations} one line per change, {@code start <ms> <node>}
- * and {@code stop <ms> <node>} (epoch milliseconds). Each recorded interval lies inside the real
+ * and {@code stop <ms> <node>} (epoch milliseconds), then {@code seen <ms>}: every change up to a
+ * question asked at that time is written. Each recorded interval lies inside the real
  * one: a start is stamped when the answer that first shows the node arrived, a stop with the time
  * the last answer that still showed it was asked for. So two recorded intervals of one node that
  * overlap mean the node really ran twice at once ({@link IncarnationLog} reads the files); a run
@@ -134,6 +135,8 @@ public final class IncarnationRecorder implements Extension {
               if (!lastSeen.containsKey(node)) write(out, "start " + now + " " + node);
               lastSeen.put(node, s.askedAt());
             }
+            // A reader waiting for this member's view of a moment knows when it has it (IncarnationLog).
+            write(out, "seen " + s.askedAt());
             return Behaviors.same();
           })
           .onSignal(PostStop.class, sig -> {

@@ -309,7 +309,8 @@ final class TortureRun implements AutoCloseable {
     violations.addAll(Checker.leaks(history, end));
 
     violations.addAll(Checker.check(history));
-    IncarnationLog incarnations = IncarnationLog.read(cluster.incarnationsDir(), cluster.deaths());
+    IncarnationLog incarnations =
+        IncarnationLog.readWhenCurrent(cluster.incarnationsDir(), cluster.deaths(), cluster.pids(), Duration.ofSeconds(30));
     violations.addAll(incarnations.check(geometry));
 
     try (PrintStream h = new PrintStream(Files.newOutputStream(s.dir().resolve("history.txt")), false,

@@ -58,6 +58,37 @@ class IncarnationLogTest {
     assertEquals(List.of(), log.check(G));
   }
 
+  /**
+   * Node 0 handed from pid 100 to pid 200: 200's poller has written the start while 100's has not
+   * yet written the stop. Read then, the files show both running (what a torture run once reported
+   * as an owner violation); read once 100 has written its view of a moment after the read began,
+   * they do not.
+   */
+  @Test
+  void aHandOffIsReadOnceEveryLiveMemberHasPolledSinceTheReadBegan() throws Exception {
+    write(100, "start 1000 0", "seen 2000");
+    write(200, "start 2600 0");
+    assertEquals(1, IncarnationLog.readWhenCurrent(dir, Map.of(), List.of(100L), java.time.Duration.ZERO).check(G).size(),
+        "100's last view is older than the read: read as it is, node 0 still open there");
+
+    // 100's next poll (a question asked after the read began) closes it.
+    Thread poller = new Thread(() -> append(100, "stop 2500 0", "seen " + (System.currentTimeMillis() + 60_000)));
+    poller.start();
+    IncarnationLog log = IncarnationLog.readWhenCurrent(dir, Map.of(), List.of(100L), java.time.Duration.ofSeconds(30));
+    poller.join();
+    assertEquals(List.of(), log.check(G));
+    assertEquals(2, log.count());
+  }
+
+  private void append(long pid, String... lines) {
+    try {
+      Files.write(dir.resolve(pid + ".incarnations"), String.join("\n", lines).concat("\n").getBytes(),
+          java.nio.file.StandardOpenOption.APPEND);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
   private void write(long pid, String... lines) throws IOException {
     Files.write(dir.resolve(pid + ".incarnations"),
         java.util.stream.Stream.concat(java.util.stream.Stream.of("# member test pid " + pid), java.util.Arrays.stream(lines))
