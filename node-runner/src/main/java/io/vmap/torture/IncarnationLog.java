@@ -50,7 +50,9 @@ public final class IncarnationLog {
       Path f = dir.resolve(pid + IncarnationRecorder.SUFFIX);
       while (lastSeen(f) <= since && System.nanoTime() < deadline) {
         try {
-          Thread.sleep(20); // polling a file another process appends to: no signal to wait on
+          // Polling a file other processes append to: no signal to wait on (a WatchService on the
+          // directory was tried; it did not wake on the members' appends here and ran to its timeout).
+          Thread.sleep(20);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           break;
