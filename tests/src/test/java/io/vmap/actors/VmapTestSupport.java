@@ -187,7 +187,7 @@ final class VmapTestSupport {
   static akka.actor.typed.Behavior<NodeMessage> volatileNode(
       int k, Geometry g, NodeSettings settings, NodeDirectory peers,
       ActorRef<io.vmap.protocol.PurgeProtocol.Command> coordinator) {
-    return VmapNode.create(k, g, settings, peers, coordinator, null, null);
+    return VmapNode.create(k, g, settings, peers, coordinator, null, null, null);
   }
 
   /** Node k of an embedded allocator, to send protocol messages to it directly. */

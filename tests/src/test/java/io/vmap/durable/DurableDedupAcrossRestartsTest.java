@@ -77,7 +77,7 @@ class DurableDedupAcrossRestartsTest extends KryoJournal {
     }
 
     void spawn(int k) {
-      refs.set(k, kit.spawn(VmapNode.create(k, G, settings, directory, coordinator.getRef(), prefix + k, null)));
+      refs.set(k, kit.spawn(VmapNode.create(k, G, settings, directory, coordinator.getRef(), prefix + k, null, null)));
     }
 
     /** Stops node k (its journal child too) and starts it again: it recovers from what was stored. */

@@ -95,7 +95,7 @@ class DurableNodeTest {
         };
     ActorRef<NodeMessage> node =
         kit.spawn(
-            VmapNode.create(0, G, settings, dir, coordinator.getRef(), pid, null));
+            VmapNode.create(0, G, settings, dir, coordinator.getRef(), pid, null, null));
     self.add(node);
     return node;
   }

@@ -70,7 +70,7 @@ class FiveLevelSnapshotTest extends KryoJournal {
       }
     };
     ActorRef<NodeMessage> node =
-        kit.spawn(VmapNode.create(k, g, NodeSettings.defaults().withSnapshotEvery(3), dir, coordinator.getRef(), pid, null));
+        kit.spawn(VmapNode.create(k, g, NodeSettings.defaults().withSnapshotEvery(3), dir, coordinator.getRef(), pid, null, null));
     self.add(node);
     return node;
   }

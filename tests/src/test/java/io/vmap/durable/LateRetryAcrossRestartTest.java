@@ -83,7 +83,7 @@ class LateRetryAcrossRestartTest {
         return 1;
       }
     };
-    node.set(kit.spawn(VmapNode.create(0, G, settings, peers, coordinator.getRef(), pid, null)));
+    node.set(kit.spawn(VmapNode.create(0, G, settings, peers, coordinator.getRef(), pid, null, null)));
     // Between client and node: the first answer to an allocation is taken out of its batch's Replies.
     TestProbe<Replies> lost = kit.createTestProbe();
     AtomicBoolean armed = new AtomicBoolean(true);
@@ -122,7 +122,7 @@ class LateRetryAcrossRestartTest {
       assertFalse(first.isDone(), "its answer was lost");
 
       kit.stop(node.get(), Duration.ofSeconds(10));
-      node.set(kit.spawn(VmapNode.create(0, G, settings, peers, coordinator.getRef(), pid, null)));
+      node.set(kit.spawn(VmapNode.create(0, G, settings, peers, coordinator.getRef(), pid, null, null)));
 
       time.timePasses(TIMEOUT.plus(TIMEOUT.dividedBy(4)));
       assertEquals(given.area(), first.get(30, TimeUnit.SECONDS).area(), "the first area, after the restart");

@@ -104,7 +104,7 @@ class SessionDedupRestartTest {
       }
     };
     ActorRef<NodeMessage> node = kit.spawn(VmapNode.create(0, G, NodeSettings.defaults().withSnapshotEvery(snapshotEvery),
-        dir, coordinator.getRef(), PREFIX + "0", null));
+        dir, coordinator.getRef(), PREFIX + "0", null, null));
     self.add(node);
     return node;
   }

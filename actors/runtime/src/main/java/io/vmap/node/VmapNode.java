@@ -44,15 +44,8 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
    * spawning), stashing anything earlier.
    *
    * @param persistenceId null for a volatile node, else the journal's persistence id
-   */
-  public static Behavior<NodeMessage> create(int node, Geometry geometry, NodeSettings settings, String persistenceId,
-      ReadIndexes indexes) {
-    return create(node, geometry, settings, persistenceId, indexes, null);
-  }
-
-  /**
-   * As {@link #create(int, Geometry, NodeSettings, String, ReadIndexes)}, counting lazy pages in
-   * {@code tally}, which the coordinator of this JVM shares (null: messages only).
+   * @param tally where it counts its lazy pages, shared with the coordinator of this JVM (null:
+   *     messages only)
    */
   public static Behavior<NodeMessage> create(int node, Geometry geometry, NodeSettings settings, String persistenceId,
       ReadIndexes indexes, LazyTally tally) {
@@ -76,22 +69,8 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
    * the recovery barrier.
    *
    * @param indexes where the node publishes its read index while it serves
-   */
-  public static Behavior<NodeMessage> create(
-      int node,
-      Geometry geometry,
-      NodeSettings settings,
-      NodeDirectory peers,
-      ActorRef<PurgeProtocol.Command> coordinator,
-      String persistenceId,
-      ReadIndexes indexes) {
-    return create(node, geometry, settings, peers, coordinator, persistenceId, indexes, null);
-  }
-
-  /**
-   * As {@link #create(int, Geometry, NodeSettings, NodeDirectory, ActorRef, String, ReadIndexes)},
-   * counting lazy pages in {@code tally} while the coordinator of this JVM has it open (null:
-   * messages only).
+   * @param tally where it counts its lazy pages while the coordinator of this JVM has it open (null:
+   *     messages only)
    */
   public static Behavior<NodeMessage> create(
       int node,
