@@ -11,6 +11,7 @@ import io.vmap.chaos.NodeBooks;
 import io.vmap.http.api.Api;
 import io.vmap.http.api.BooksJson;
 import io.vmap.space.Area;
+import io.vmap.space.FreeRuns;
 import io.vmap.space.Geometry;
 import io.vmap.state.HeldPart;
 import io.vmap.state.LazyArea;
@@ -56,7 +57,10 @@ class BooksJsonTest {
         List.of(new LazyArea(span, 0, spanParts)),
         List.of(new LazyArea(freed, 0, List.of(new Part(0, freed.start(), freed.end())))),
         List.of(),
-        List.of(new NodeBooks.Reserved(resId, reservedArea, 1, List.of(resParts.get(1)), reservationAgeMillis, 5000)));
+        List.of(new NodeBooks.Reserved(resId, reservedArea, 1, List.of(resParts.get(1)), reservationAgeMillis, 5000)),
+        FreeRuns.NONE,
+        // Tenants other than the default: a busy area and an unpurged one.
+        java.util.Map.of(small.start(), "a", freed.start(), "b.team-2"));
     NodeBooks n1 = new NodeBooks(1,
         new long[] {BASE + ZONE + 0x3000, BASE + 3 * ZONE},
         new long[] {BASE + 2 * ZONE - 0x1000, BASE + 4 * ZONE},
@@ -88,6 +92,7 @@ class BooksJsonTest {
       assertEquals(w.unpurged(), g.unpurged());
       assertEquals(w.held(), g.held());
       assertEquals(w.reservations(), g.reservations());
+      assertEquals(w.owners(), g.owners(), "owners of node " + w.node());
     }
   }
 
@@ -108,6 +113,29 @@ class BooksJsonTest {
     assertEquals("0xfedcba9876543210", json.get("nodes").get(1).get("held").get(0).get("reservation").get("serial").asText());
     assertEquals(1500, n0.get("reservations").get(0).get("ageMillis").asLong());
     assertEquals("0xffffc90000000000", json.get("geometry").get("vstart").asText());
+    // The default tenant's areas are not listed; the others by start, ascending.
+    assertEquals("0xffffc90000000000", n0.get("owners").get(0).get("start").asText());
+    assertEquals("a", n0.get("owners").get(0).get("tenant").asText());
+    assertEquals("b.team-2", n0.get("owners").get(1).get("tenant").asText());
+    assertEquals(0, json.get("nodes").get(1).get("owners").size());
+  }
+
+  @Test
+  void ownersAreOptionalAndCheckedWhenGiven() throws Exception {
+    var mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+    var json = (com.fasterxml.jackson.databind.node.ObjectNode) mapper.readTree(Api.write(BooksJson.of(G, books(BASE + ZONE - 0x2000))));
+    var n0 = (com.fasterxml.jackson.databind.node.ObjectNode) json.get("nodes").get(0);
+    n0.remove("owners");
+    NodeBooks older = Api.read(mapper.writeValueAsString(json), BooksJson.class).toBooks().get(0);
+    assertEquals(java.util.Map.of(), older.owners(), "an older vmap's books: every area the default tenant's");
+    assertEquals(io.vmap.state.Principal.DEFAULT_TENANT, older.tenantOf(BASE));
+
+    var bad = mapper.createArrayNode();
+    bad.addObject().put("start", "0xffffc90000000000").put("tenant", "no spaces");
+    n0.set("owners", bad);
+    Api.BadJson e = assertThrows(Api.BadJson.class,
+        () -> Api.read(mapper.writeValueAsString(json), BooksJson.class).toBooks());
+    assertTrue(e.getMessage().startsWith("owners: tenant 'no spaces'"), e.getMessage());
   }
 
   @Test

@@ -22,7 +22,9 @@ import java.util.List;
  * Addresses are {@code "0x%016x"} strings like everywhere in the API; a node's free blocks are two
  * lists of the same length, {@code freeStarts} ascending and {@code freeEnds}, plus {@code freeRuns}:
  * runs of free blocks (untouched zones) as one entry each, {@code count} blocks of {@code width}
- * bytes every {@code stride} bytes from {@code start} (absent from an older vmap: no runs).
+ * bytes every {@code stride} bytes from {@code start} (absent from an older vmap: no runs); and
+ * {@code owners}: the tenant of each busy or unpurged area that is not the default tenant's, by the
+ * area's start, ascending (absent from an older vmap: every area the default tenant's).
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record BooksJson(InfoJson.GeometryJson geometry, List<NodeJson> nodes) {
@@ -40,7 +42,8 @@ public record BooksJson(InfoJson.GeometryJson geometry, List<NodeJson> nodes) {
       List<SpanJson> unpurged,
       List<HeldJson> held,
       List<ReservedJson> reservations,
-      List<RunJson> freeRuns) {
+      List<RunJson> freeRuns,
+      List<OwnerJson> owners) {
 
     static NodeJson of(NodeBooks b) {
       List<Long> starts = new ArrayList<>(b.freeStarts().length);
@@ -53,7 +56,8 @@ public record BooksJson(InfoJson.GeometryJson geometry, List<NodeJson> nodes) {
           b.unpurged().stream().map(SpanJson::of).toList(),
           b.held().stream().map(HeldJson::of).toList(),
           b.reservations().stream().map(ReservedJson::of).toList(),
-          RunJson.of(b.freeRuns()));
+          RunJson.of(b.freeRuns()),
+          OwnerJson.of(b.owners()));
     }
 
     NodeBooks toBooks() {
@@ -74,7 +78,41 @@ public record BooksJson(InfoJson.GeometryJson geometry, List<NodeJson> nodes) {
           need(unpurged, "unpurged").stream().map(SpanJson::toLazyArea).toList(),
           need(held, "held").stream().map(HeldJson::toHeldPart).toList(),
           need(reservations, "reservations").stream().map(ReservedJson::toReserved).toList(),
-          RunJson.toRuns(freeRuns));
+          RunJson.toRuns(freeRuns),
+          OwnerJson.toOwners(owners));
+    }
+  }
+
+  /** The tenant of the busy or unpurged area starting at {@code start}. */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record OwnerJson(
+      @JsonSerialize(using = Wire.HexOut.class) @JsonDeserialize(using = Wire.AddressIn.class) Long start,
+      String tenant) {
+
+    static List<OwnerJson> of(java.util.Map<Long, String> owners) {
+      List<OwnerJson> out = new ArrayList<>(owners.size());
+      owners.forEach((start, tenant) -> out.add(new OwnerJson(start, tenant)));
+      out.sort((x, y) -> Long.compareUnsigned(x.start(), y.start()));
+      return out;
+    }
+
+    /** Owners of an older vmap's books ({@code null}: every area the default tenant's). */
+    static java.util.Map<Long, String> toOwners(List<OwnerJson> owners) {
+      if (owners == null) return java.util.Map.of();
+      java.util.Map<Long, String> out = new java.util.HashMap<>(owners.size() * 2);
+      for (OwnerJson o : owners) {
+        if (o == null) throw new Api.BadJson("not vmap fsck JSON: a null entry in 'owners'");
+        String tenant = need(o.tenant(), "owners.tenant");
+        try {
+          io.vmap.state.Principal.checkTenant(tenant);
+        } catch (IllegalArgumentException e) {
+          throw new Api.BadJson("owners: " + e.getMessage());
+        }
+        if (out.put(need(o.start(), "owners.start"), tenant) != null) {
+          throw new Api.BadJson("owners: two entries for the area at " + io.vmap.space.Unsigned.hex(o.start()));
+        }
+      }
+      return out;
     }
   }
 
