@@ -12,6 +12,7 @@ import io.vmap.http.api.Api;
 import io.vmap.http.api.NodesJson;
 import io.vmap.http.api.PurgeStatusJson;
 import io.vmap.http.api.SpaceJson;
+import io.vmap.http.api.TenantsJson;
 import io.vmap.space.Geometry;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -138,16 +139,26 @@ final class TopCommand extends CliCommand {
     NodesJson n = get(base + "/v1/nodes", NodesJson.class);
     SpaceJson s = get(base + "/v1/space?cells=" + (cols * rows), SpaceJson.class);
     PurgeStatusJson p = get(base + "/v1/purge/status", PurgeStatusJson.class);
-    return TopFrame.render(source, n, s, p, cols, color);
+    // 404 while the member has no tenants: the section is left out.
+    TenantsJson t = getOrNull(base + "/v1/tenants", TenantsJson.class);
+    return TopFrame.render(source, n, s, p, t, cols, color);
   }
 
   private <T> T get(String u, Class<T> type) throws IOException, InterruptedException {
+    T v = getOrNull(u, type);
+    if (v == null) throw new IOException("GET " + u + ": 404");
+    return v;
+  }
+
+  /** As {@link #get}, null for a 404. */
+  private <T> T getOrNull(String u, Class<T> type) throws IOException, InterruptedException {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(u)).timeout(Duration.ofSeconds(30))
         .header("Accept", "application/json").GET();
     // With authentication on (vmap.http.auth) the views answer an admin token only.
     String token = System.getenv("VMAP_TOKEN");
     if (token != null && !token.isBlank()) b.header("Authorization", "Bearer " + token.strip());
     HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    if (r.statusCode() == 404) return null;
     if (r.statusCode() != 200) throw new IOException("GET " + u + ": " + r.statusCode() + " " + r.body());
     return Api.read(r.body(), type);
   }

@@ -3,6 +3,7 @@ package io.vmap.runner;
 import io.vmap.http.api.NodesJson;
 import io.vmap.http.api.PurgeStatusJson;
 import io.vmap.http.api.SpaceJson;
+import io.vmap.http.api.TenantsJson;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -26,9 +27,12 @@ public final class TopFrame {
   static final String MAGENTA = "\033[35m";
   static final String BOLD_RED = "\033[1;31m";
 
-  /** The frame for {@code source} (a URL or "embedded"), {@code width} columns wide. */
-  public static String render(String source, NodesJson nodes, SpaceJson space, PurgeStatusJson purge, int width,
-      boolean color) {
+  /**
+   * The frame for {@code source} (a URL or "embedded"), {@code width} columns wide; {@code tenants}
+   * null when the member has none (its {@code /v1/tenants} answers 404), as the operator page hides them.
+   */
+  public static String render(String source, NodesJson nodes, SpaceJson space, PurgeStatusJson purge,
+      TenantsJson tenants, int width, boolean color) {
     StringBuilder b = new StringBuilder();
     var g = space.geometry();
     line(b, width, String.format(Locale.ROOT, "vmap top  %s  %s  %d nodes  %s:%s (%s)  zone %s", time(nodes.takenAt()), source,
@@ -39,7 +43,30 @@ public final class TopFrame {
     map(b, space, width, color);
     b.append('\n');
     purge(b, purge, width, color);
+    if (tenants != null && !tenants.tenants().isEmpty()) {
+      b.append('\n');
+      tenants(b, tenants, width, color);
+    }
     return b.toString();
+  }
+
+  /** At this share of a quota's limit or more a tenant is marked, as on the operator page. */
+  static final double NEAR_LIMIT = 0.9;
+
+  private static void tenants(StringBuilder b, TenantsJson tenants, int width, boolean color) {
+    line(b, width, String.format(Locale.ROOT, "%-16s %22s %24s %8s %8s", "tenant", "areas (live, lazy)",
+        "bytes (live, lazy)", "of max", "of max"));
+    for (var t : tenants.tenants()) {
+      double areaShare = t.maxAreas() == null || t.maxAreas() <= 0 ? 0 : t.areas() / (double) t.maxAreas();
+      double byteShare = t.maxBytes() == null || t.maxBytes() <= 0 ? 0 : unsigned(t.bytes()) / unsigned(t.maxBytes());
+      boolean near = areaShare >= NEAR_LIMIT || byteShare >= NEAR_LIMIT;
+      String text = String.format(Locale.ROOT, "%-16s %22s %24s %8s %8s%s", t.tenant(),
+          t.areas() + " (" + t.liveAreas() + ", " + t.lazyAreas() + ")",
+          Numbers.bytes(t.bytes()) + " (" + Numbers.bytes(t.liveBytes()) + ", " + Numbers.bytes(t.lazyBytes()) + ")",
+          t.maxAreas() == null ? "-" : percent(areaShare) + "%", t.maxBytes() == null ? "-" : percent(byteShare) + "%",
+          near ? "  NEAR LIMIT" : "");
+      b.append(color && near ? YELLOW + clip(text, width) + RESET : clip(text, width)).append('\n');
+    }
   }
 
   private static void nodeTable(StringBuilder b, NodesJson nodes, int width) {

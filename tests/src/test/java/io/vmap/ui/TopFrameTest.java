@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vmap.http.api.NodesJson;
 import io.vmap.http.api.PurgeStatusJson;
+import io.vmap.http.api.InfoJson;
 import io.vmap.http.api.SpaceJson;
+import io.vmap.http.api.TenantsJson;
 import io.vmap.http.ui.PurgeView;
 import io.vmap.http.ui.SpaceModel;
 import io.vmap.protocol.PurgeProtocol;
@@ -21,6 +23,10 @@ class TopFrameTest {
   static final Instant NOW = Instant.parse("2026-11-27T12:00:30Z");
 
   static String frame(PurgeProtocol.Status status) {
+    return frame(status, null);
+  }
+
+  static String frame(PurgeProtocol.Status status, TenantsJson tenants) {
     SpaceModel m = new SpaceModel(SpaceBooks.GEOMETRY, SpaceBooks.books(), NOW);
     SpaceJson space = m.cells(SpaceBooks.GEOMETRY.vstart(), SpaceBooks.GEOMETRY.vend(), 100);
     NodesJson nodes = new NodesJson(SpaceModel.geometryJson(SpaceBooks.GEOMETRY),
@@ -28,11 +34,35 @@ class TopFrameTest {
         new NodesJson.Traffic(0, 0, 0, null, null, 0),
         List.of(new NodesJson.OpTraffic("alloc", new NodesJson.Traffic(30, 0, 3.0, 0.3, 4.0, 300))), 10, NOW.toString());
     PurgeStatusJson purge = PurgeView.of(status, NOW, Duration.ofSeconds(5), List.of());
-    return TopFrame.render("http://member:8080", nodes, space, purge, 100, false);
+    return TopFrame.render("http://member:8080", nodes, space, purge, tenants, 100, false);
   }
 
   static PurgeProtocol.Status idle() {
     return new PurgeProtocol.Status(3, "idle", 4, 16, 1, List.of(), 3, 12);
+  }
+
+  @Test
+  void tenantsAreListedWithTheirShareOfTheQuotaAndOneNearItsLimitIsMarked() {
+    TenantsJson tenants = new TenantsJson(List.of(
+        new InfoJson.TenantJson("a", 3, 12288, 2, 8192, 1, 4096, 10L, null),
+        new InfoJson.TenantJson("b", 9, 36864, 9, 36864, 0, 0, 10L, 40960L),
+        new InfoJson.TenantJson("default", 1, 4096, 1, 4096, 0, 0, null, null)));
+    List<String> lines = frame(idle(), tenants).lines().toList();
+    int header = indexOf(lines, "tenant ");
+    String a = lines.get(header + 1);
+    String b = lines.get(header + 2);
+    String d = lines.get(header + 3);
+    assertTrue(a.startsWith("a ") && a.contains("3 (2, 1)") && a.contains("12 KiB (8 KiB, 4 KiB)"), a);
+    assertTrue(a.contains("30%") && !a.contains("NEAR LIMIT"), "3 of 10 areas, no byte limit: " + a);
+    assertTrue(b.contains("90%") && b.endsWith("NEAR LIMIT"), "9 of 10 areas, 36 of 40 KiB: " + b);
+    assertTrue(d.startsWith("default") && !d.contains("%"), "no limits: " + d);
+    for (String l : lines) assertTrue(l.length() <= 100, "wider than 100 columns: " + l);
+  }
+
+  @Test
+  void aMemberWithoutTenantsShowsNoTenantSection() {
+    assertTrue(frame(idle()).lines().noneMatch(l -> l.startsWith("tenant ")));
+    assertTrue(frame(idle(), new TenantsJson(List.of())).lines().noneMatch(l -> l.startsWith("tenant ")));
   }
 
   @Test
