@@ -172,6 +172,12 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
     if (indexes != null) indexes.publish(node, index);
   }
 
+  /**
+   * Every handler answers {@code Behaviors.same()}, never {@code this}: under the timers'
+   * interceptor a returned {@code this} counts as a new behavior, which Akka wraps in a new
+   * interceptor, after a walk of the behavior stack, for every message (BENCHMARKS.md "Same, not
+   * this").
+   */
   @Override
   public Receive<NodeMessage> createReceive() {
     return newReceiveBuilder()
@@ -179,144 +185,144 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
         .onMessage(ClientProtocol.Batch.class, this::onBatch)
         .onMessage(ClientProtocol.GetTenants.class, m -> {
           inspection.onGetTenants(m);
-          return this;
+          return Behaviors.same();
         })
         .onMessage(ClientProtocol.GetInfo.class, m -> {
           inspection.onGetInfo(m);
-          return this;
+          return Behaviors.same();
         })
         .onMessage(ClientProtocol.Inspect.class, m -> {
           inspection.onInspect(m);
-          return this;
+          return Behaviors.same();
         })
         // peers
         .onMessage(PeerProtocol.AllocHere.class, m -> {
           neighbours.onAllocHere(m);
-          return this;
+          return Behaviors.same();
         })
         .onMessage(PeerProtocol.FindHere.class, m -> {
           lookups.onFindHere(m);
-          return this;
+          return Behaviors.same();
         })
         .onMessage(PeerProtocol.CheckAddress.class, m -> {
           lookups.onCheckAddress(m);
-          return this;
+          return Behaviors.same();
         })
         .onMessage(PeerProtocol.GetEdgeRuns.class, m -> {
           spans.onGetEdgeRuns(m);
-          return this;
+          return Behaviors.same();
         })
         .onMessage(PeerProtocol.Reserve.class, m -> {
           spans.onReserve(m);
-          return this;
+          return Behaviors.same();
         })
         .onMessage(PeerProtocol.CommitArea.class, m -> {
           spans.onCommitArea(m);
-          return this;
+          return Behaviors.same();
         })
         .onMessage(PeerProtocol.CommitPart.class, m -> {
           spans.onCommitPart(m);
-          return this;
+          return Behaviors.same();
         })
         .onMessage(PeerProtocol.CancelReservation.class, m -> {
           spans.onCancel(m);
-          return this;
+          return Behaviors.same();
         })
         .onMessage(PeerProtocol.ResolveReservation.class, m -> {
           spans.onResolve(m);
-          return this;
+          return Behaviors.same();
         })
         .onMessage(PeerProtocol.Resolution.class, m -> {
           spans.onResolution(m);
-          return this;
+          return Behaviors.same();
         })
         .onMessage(PeerProtocol.PlacementQuery.class, m -> {
           placements.onQuery(m);
-          return this;
+          return Behaviors.same();
         })
         .onMessage(PeerProtocol.PlacementAnswer.class, m -> {
           placements.onAnswer(m);
-          return this;
+          return Behaviors.same();
         })
         // the purge coordinator
         .onMessage(PurgeProtocol.SpliceLazy.class, m -> {
           purge.onSplice(m);
-          return this;
+          return Behaviors.same();
         })
         .onMessage(PurgeProtocol.ReleasePieces.class, m -> {
           purge.onRelease(m);
-          return this;
+          return Behaviors.same();
         })
         .onMessage(PurgeProtocol.ReportUnreleased.class, m -> {
           purge.onReportUnreleased(m);
-          return this;
+          return Behaviors.same();
         })
         // this node's own timers and answers
         .onMessage(Internal.AttemptAnswered.class, m -> {
           home.onAttemptAnswered(m);
-          return this;
+          return Behaviors.same();
         })
         .onMessage(Internal.AttemptTimedOut.class, m -> {
           home.onAttemptTimedOut(m);
-          return this;
+          return Behaviors.same();
         })
         .onMessage(Internal.SpanAnswer.class, m -> {
           home.onSpanAnswer(m);
-          return this;
+          return Behaviors.same();
         })
         .onMessage(Internal.PurgeAnswered.class, m -> {
           if (QuotaGate.isQuotaPurge(m.tag())) quotas.onPurgeAnswered(m);
           else home.onPurgeAnswered(m);
-          return this;
+          return Behaviors.same();
         })
         // tenant quotas
         .onMessage(QuotaProtocol.Admit.class, m -> {
           quotas.onAdmit(m);
-          return this;
+          return Behaviors.same();
         })
         .onMessage(QuotaProtocol.Admitted.class, m -> {
           quotas.onAdmitted(m);
-          return this;
+          return Behaviors.same();
         })
         .onMessage(QuotaProtocol.Settle.class, m -> {
           quotas.onSettle(m);
-          return this;
+          return Behaviors.same();
         })
         .onMessage(QuotaProtocol.UsageQuery.class, m -> {
           quotas.onUsageQuery(m);
-          return this;
+          return Behaviors.same();
         })
         .onMessage(QuotaProtocol.UsageReport.class, m -> {
           quotas.onReport(m);
-          return this;
+          return Behaviors.same();
         })
         .onMessage(QuotaGate.Timer.class, m -> {
           quotas.onTimer(m);
-          return this;
+          return Behaviors.same();
         })
         .onMessage(Internal.AddressCheckAnswered.class, m -> {
           lookups.onAddressChecked(m);
-          return this;
+          return Behaviors.same();
         })
         .onMessage(Internal.AddressCheckTimedOut.class, m -> {
           lookups.onAddressCheckTimedOut(m);
-          return this;
+          return Behaviors.same();
         })
         .onMessage(Internal.LeaseExpired.class, m -> {
           spans.onLeaseExpired(m);
-          return this;
+          return Behaviors.same();
         })
         .onMessage(Internal.VerifyPlacement.class, m -> {
           placements.onVerify(m);
-          return this;
+          return Behaviors.same();
         })
         .onMessage(Internal.FlushBatch.class, m -> {
           groupCommit.onFlushBatch();
-          return this;
+          return Behaviors.same();
         })
         .onMessage(Internal.BatchPersisted.class, m -> {
           groupCommit.onPersisted(m);
-          return this;
+          return Behaviors.same();
         })
         .onMessage(Internal.JournalStopped.class, m -> onJournalStopped())
         // lifecycle
@@ -324,14 +330,14 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
         .onMessage(NodeMessage.Wake.class, m -> this)
         .onSignal(PostStop.class, s -> {
           if (indexes != null) indexes.withdraw(c.node, index);
-          return this;
+          return Behaviors.same();
         })
         .build();
   }
 
   /** Every request of a client's batch in order, answered in one reply (DESIGN.md "Batches"). */
   private Behavior<NodeMessage> onBatch(ClientProtocol.Batch b) {
-    if (!BatchLimits.admit(b, limits, actorLog)) return this;
+    if (!BatchLimits.admit(b, limits, actorLog)) return Behaviors.same();
     c.responses.begin(b);
     for (ClientProtocol.Request r : b.requests()) {
       if (r == null || r.key() == null) continue; // no key to answer under (BatchLimits logged it)
@@ -352,7 +358,7 @@ public final class VmapNode extends AbstractBehavior<NodeMessage> {
     c.responses.end();
     // After the answers: a floor stored alone must not hold them back until its write.
     if (b.ackFloor() >= 0) c.state.apply(new io.vmap.state.NodeEvent.Acknowledged(b.session(), b.ackFloor()));
-    return this;
+    return Behaviors.same();
   }
 
   /**
