@@ -37,8 +37,8 @@ final class Batches {
   private long t0;
 
   /**
-   * Operations of {@code client}'s principal; {@code anyHome}: the next home node for a batch whose
-   * allocations name none (drawn once per batch).
+   * Operations of {@code client}'s principal; {@code anyHome}: the home node of the batch's
+   * allocations that name none ({@link VmapClient#anyHome}, drawn once per batch).
    */
   Batches(VmapClient client, IntSupplier anyHome, int maxOps, InFlight inFlight, Observer observer) {
     this.client = client;

@@ -55,8 +55,6 @@ final class VmapRoutes extends AllDirectives {
   private final InFlight inFlight;
   /** The operator page and its JSON views (/ui, /v1/space, /v1/nodes, ...). */
   private final UiRoutes ui;
-  /** Allocations that name no node and carry no id get their home round robin, one per HTTP request. */
-  private final java.util.concurrent.atomic.AtomicInteger nextHome = new java.util.concurrent.atomic.AtomicInteger();
 
   VmapRoutes(VmapClient client, Authentication auth, HealthProbe probe, Metrics metrics, Duration requestTimeout,
       Duration scrapeTimeout, HttpLimits limits) {
@@ -149,20 +147,15 @@ final class VmapRoutes extends AllDirectives {
   // ------------------------------------------------------------------ operations
 
   private CompletionStage<HttpResponse> alloc(VmapClient client, String body, Optional<String> key) {
-    AllocOptions o = Api.read(body, AllocRequest.class).toOptions(client.geometry(), key, this::anyHome);
+    AllocOptions o = Api.read(body, AllocRequest.class).toOptions(client.geometry(), key, client::anyHome);
     return client.alloc(o).thenApply(a ->
         json(StatusCodes.CREATED, AreaJson.of(a.area(), a.node()))
             .addHeader(Location.create("/v1/areas/" + Unsigned.hex(a.start()))));
   }
 
-  /** The next home node, round robin over the space's nodes. */
-  private int anyHome() {
-    return Math.floorMod(nextHome.getAndIncrement(), client.geometry().nodes());
-  }
-
   /** A batch of {@code client}'s principal; the limit on operations in flight is the member's, shared by all. */
   private CompletionStage<HttpResponse> batch(VmapClient client, String body) {
-    return new Batches(client, this::anyHome, limits.batchOps(), inFlight, ui::account).run(body).thenApply(r -> json(StatusCodes.OK, r));
+    return new Batches(client, client::anyHome, limits.batchOps(), inFlight, ui::account).run(body).thenApply(r -> json(StatusCodes.OK, r));
   }
 
   private CompletionStage<HttpResponse> find(VmapClient client, String segment) {

@@ -14,11 +14,12 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The home node of an HTTP allocation that names no node and has no id: round robin per request
- * (per batch for POST /v1/areas/batch), not the server pool thread's home, so one client's
- * requests reach every node (embedded {@code vmap top} with 4 nodes showed no traffic on a node the
- * pool's hot threads did not happen to have). 4 nodes, 64 KiB zones: an empty space places a small
- * area on its home node.
+ * The home node of an HTTP allocation that names no node and has no id ({@code
+ * VmapClient#anyHome}; one per batch for POST /v1/areas/batch): requests made one at a time take the
+ * nodes in turn, not the server pool thread's home, so one client's requests reach every node
+ * (embedded {@code vmap top} with 4 nodes showed no traffic on a node the pool's hot threads did not
+ * happen to have). What concurrent requests do is {@code AnyHomeTest}'s. 4 nodes, 64 KiB zones: an
+ * empty space places a small area on its home node.
  */
 class HomeNodesTest {
 

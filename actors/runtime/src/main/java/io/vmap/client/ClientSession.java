@@ -138,9 +138,15 @@ final class ClientSession {
   private final LocalReplies local;
   /** The reply actors' dispatcher: where a caller running a node's turn hands other threads' answers. */
   private final java.util.concurrent.Executor pool;
+  /** The node each thread's allocations without a home go to ({@link #anyHome}); -1 before the first. */
+  private final ThreadLocal<int[]> anyHomes = ThreadLocal.withInitial(() -> new int[] {-1});
+  /** The next node in turn for {@link #anyHome}. */
+  private final AtomicInteger turn = new AtomicInteger();
+  /** Durable nodes: {@link #anyHome} keeps a thread on its node while it waits there. */
+  private final boolean stickyHomes;
 
   ClientSession(ActorSystem<?> system, NodeDirectory nodes, Duration timeout, int retries, int maxBatch,
-      String dispatcher) {
+      String dispatcher, boolean durable) {
     if (maxBatch < 1) throw new IllegalArgumentException("vmap.client.max-batch: " + maxBatch + " < 1");
     this.system = system;
     this.local = LocalReplies.get(system);
@@ -151,6 +157,7 @@ final class ClientSession {
     this.timeout = timeout;
     this.retries = retries;
     this.maxBatch = maxBatch;
+    this.stickyHomes = durable;
     this.channels = new Channel[nodes.size()];
     String name = "vmap-client-" + SESSIONS.incrementAndGet() + "-" + Long.toHexString(id) + "-";
     for (int k = 0; k < channels.length; k++) {
@@ -188,6 +195,25 @@ final class ClientSession {
 
   Duration timeout() {
     return timeout;
+  }
+
+  /** {@link VmapClient#anyHome}. */
+  int anyHome() {
+    if (!stickyHomes) return Math.floorMod(turn.getAndIncrement(), channels.length);
+    int[] mine = anyHomes.get();
+    int h = mine[0];
+    if (h < 0 || idle(channels[h])) mine[0] = h = Math.floorMod(turn.getAndIncrement(), channels.length);
+    return h;
+  }
+
+  /**
+   * Nothing queued for the channel's node, and none of this session's numbered requests unanswered
+   * there (taken out before their callers complete, so a caller's next call sees its last one gone).
+   */
+  private static boolean idle(Channel ch) {
+    synchronized (ch) {
+      return ch.unanswered.isEmpty() && ch.queued.isEmpty();
+    }
   }
 
   /**

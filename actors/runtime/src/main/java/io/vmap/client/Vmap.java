@@ -98,7 +98,7 @@ public final class Vmap implements AutoCloseable {
     this.nodes = dir;
     this.client = new VmapClient(system, g, dir, coordinator, settings.clientTimeout(),
         system.settings().config().hasPath("vmap.client.retries") ? system.settings().config().getInt("vmap.client.retries") : 0,
-        indexes, settings.node().quotas());
+        indexes, settings.node().quotas(), settings.isDurable());
   }
 
   /**

@@ -116,6 +116,23 @@ public final class VmapClient implements AutoCloseable {
       int retries,
       ReadIndexes indexes,
       Quotas quotas) {
+    this(system, geometry, nodes, coordinator, timeout, retries, indexes, quotas, false);
+  }
+
+  /**
+   * @param durable whether the nodes are durable: then {@link #anyHome} keeps a thread on its node
+   *     while it waits there, so that its allocations share journal writes
+   */
+  public VmapClient(
+      ActorSystem<?> system,
+      Geometry geometry,
+      NodeDirectory nodes,
+      ActorRef<PurgeProtocol.Command> coordinator,
+      Duration timeout,
+      int retries,
+      ReadIndexes indexes,
+      Quotas quotas,
+      boolean durable) {
     if (retries < 0) throw new IllegalArgumentException("vmap.client.retries: " + retries + " < 0");
     this.system = system;
     this.geometry = geometry;
@@ -125,7 +142,7 @@ public final class VmapClient implements AutoCloseable {
     com.typesafe.config.Config c = system.settings().config();
     this.limits = io.vmap.protocol.Limits.from(c);
     this.session = new ClientSession(system, nodes, timeout, retries, configured(system, "vmap.client.max-batch", 256),
-        c.hasPath("vmap.dispatcher.type") ? "vmap.dispatcher" : null);
+        c.hasPath("vmap.dispatcher.type") ? "vmap.dispatcher" : null, durable);
     int n = geometry.nodes();
     this.threadHome = ThreadLocal.withInitial(() -> new int[] {Math.floorMod(nextHome.getAndIncrement(), n)});
     this.asks = new Asks(system, session.timeout(), retries);
@@ -278,6 +295,20 @@ public final class VmapClient implements AutoCloseable {
    */
   private String keyOp(String op) {
     return principal.tenant().equals(Principal.DEFAULT_TENANT) ? op : op + "@" + principal.tenant();
+  }
+
+  /**
+   * A home node for an allocation that names none and comes from a thread that stands for no CPU,
+   * such as a server's request thread ({@code POST /v1/areas}): the next node in turn, so that calls
+   * made one at a time go round every node. With durable nodes, a thread keeps its node while this
+   * client still waits for an answer there, so that under load its allocations travel in one batch
+   * and reach the journal in one write; volatile nodes answer in microseconds, and a call alone at an
+   * idle node may run the node's turn on its own thread, which a queued one does not. Pass it to
+   * {@link AllocOptions#home}. A caller that is one of the allocator's CPUs needs none: without a home
+   * an allocation goes to the calling thread's own node.
+   */
+  public int anyHome() {
+    return session.anyHome();
   }
 
   private int defaultHome(String requestId) {

@@ -89,7 +89,7 @@ public final class VmapCluster {
     com.typesafe.config.Config config = system.settings().config();
     int retries = config.hasPath("vmap.client.retries") ? config.getInt("vmap.client.retries") : 0;
     this.client = new VmapClient(system, g, nodes, coordinator, settings.clientTimeout(), retries, indexes,
-        settings.node().quotas());
+        settings.node().quotas(), settings.isDurable());
   }
 
   /**

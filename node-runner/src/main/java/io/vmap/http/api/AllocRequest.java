@@ -57,7 +57,9 @@ public record AllocRequest(
     // remembers the first answer.
     if (id != null) o.requestId(id);
     // Neither: not VmapClient's per-thread home, since the server's pool threads are nobody's CPU (a
-    // few hot threads would leave some nodes without allocations).
+    // few hot threads would leave some nodes without allocations), but VmapClient#anyHome: the node
+    // of this thread's last allocation while that one is outstanding (under load they travel in one
+    // batch), else the next node in turn.
     else if (node == null) o.home(anyHome.getAsInt());
     return o;
   }
