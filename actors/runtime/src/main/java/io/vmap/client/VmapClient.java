@@ -103,23 +103,11 @@ public final class VmapClient implements AutoCloseable {
       Duration timeout,
       int retries,
       ReadIndexes indexes) {
-    this(system, geometry, nodes, coordinator, timeout, retries, indexes, VmapSettings.quotas(system.settings().config()));
-  }
-
-  /** @param quotas every tenant's quota, shown by {@link #info} (the nodes enforce their own) */
-  public VmapClient(
-      ActorSystem<?> system,
-      Geometry geometry,
-      NodeDirectory nodes,
-      ActorRef<PurgeProtocol.Command> coordinator,
-      Duration timeout,
-      int retries,
-      ReadIndexes indexes,
-      Quotas quotas) {
-    this(system, geometry, nodes, coordinator, timeout, retries, indexes, quotas, false);
+    this(system, geometry, nodes, coordinator, timeout, retries, indexes, VmapSettings.quotas(system.settings().config()), false);
   }
 
   /**
+   * @param quotas every tenant's quota, shown by {@link #info} (the nodes enforce their own)
    * @param durable whether the nodes are durable: then {@link #anyHome} keeps a thread on its node
    *     while it waits there, so that its allocations share journal writes
    */

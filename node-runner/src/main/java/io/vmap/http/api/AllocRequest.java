@@ -57,9 +57,9 @@ public record AllocRequest(
     // remembers the first answer.
     if (id != null) o.requestId(id);
     // Neither: not VmapClient's per-thread home, since the server's pool threads are nobody's CPU (a
-    // few hot threads would leave some nodes without allocations), but VmapClient#anyHome: the node
-    // of this thread's last allocation while that one is outstanding (under load they travel in one
-    // batch), else the next node in turn.
+    // few hot threads would leave some nodes without allocations), but VmapClient#anyHome: the next
+    // node in turn, or, with durable nodes, this thread's node while it waits there (under load its
+    // allocations then share journal writes).
     else if (node == null) o.home(anyHome.getAsInt());
     return o;
   }
