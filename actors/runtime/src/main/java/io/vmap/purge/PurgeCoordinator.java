@@ -246,9 +246,10 @@ public final class PurgeCoordinator {
   }
 
   private Behavior<Command> idle() {
+    // Open before telling the waiters: a caller that saw Idle and frees at once counts in the tally.
+    tally.open(thresholdPages - lazyPages);
     for (ActorRef<Idle> w : idleWaiters) w.tell(new Idle(epoch));
     idleWaiters.clear();
-    tally.open(thresholdPages - lazyPages);
     return phase("idle", null, Behaviors.receive(Command.class)
         .onMessage(LazyFreed.class, m -> {
           // From a node elsewhere, or one of this JVM's whose tally addition went over the headroom
