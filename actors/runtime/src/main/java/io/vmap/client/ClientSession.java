@@ -138,6 +138,9 @@ final class ClientSession {
   private final LocalReplies local;
   /** The reply actors' dispatcher: where a caller running a node's turn hands other threads' answers. */
   private final java.util.concurrent.Executor pool;
+  /** Hands each calling thread its own node, in turn, at its first call ({@link #threadHome}). */
+  private final AtomicInteger nextThreadHome = new AtomicInteger();
+  private final ThreadLocal<int[]> threadHomes;
   /** The node each thread's allocations without a home go to ({@link #anyHome}); -1 before the first. */
   private final ThreadLocal<int[]> anyHomes = ThreadLocal.withInitial(() -> new int[] {-1});
   /** The next node in turn for {@link #anyHome}. */
@@ -159,6 +162,8 @@ final class ClientSession {
     this.maxBatch = maxBatch;
     this.stickyHomes = durable;
     this.channels = new Channel[nodes.size()];
+    int n = channels.length;
+    this.threadHomes = ThreadLocal.withInitial(() -> new int[] {Math.floorMod(nextThreadHome.getAndIncrement(), n)});
     String name = "vmap-client-" + SESSIONS.incrementAndGet() + "-" + Long.toHexString(id) + "-";
     for (int k = 0; k < channels.length; k++) {
       channels[k] = new Channel(k, nodes.client(k), RequestKey.newSession(random));
@@ -195,6 +200,14 @@ final class ClientSession {
 
   Duration timeout() {
     return timeout;
+  }
+
+  /**
+   * The default home of the calling thread's allocations (the kernel allocates on the current CPU's
+   * node): fixed per thread, for every view of this session's client.
+   */
+  int threadHome() {
+    return threadHomes.get()[0];
   }
 
   /** {@link VmapClient#anyHome}. */

@@ -25,7 +25,6 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * What embedding code uses: every call returns a {@link CompletionStage} that fails with a {@link
@@ -55,9 +54,6 @@ public final class VmapClient implements AutoCloseable {
   private final ClientSession session;
   /** The read indexes of the nodes running in this JVM, or null. */
   private final ReadIndexes indexes;
-  private final AtomicInteger nextHome = new AtomicInteger();
-  /** The default home node of each calling thread (the kernel picks the current CPU's node). */
-  private final ThreadLocal<int[]> threadHome;
   /** Who this client acts for. */
   private final Principal principal;
   /** Every tenant's quota, for {@link #info}. */
@@ -131,8 +127,6 @@ public final class VmapClient implements AutoCloseable {
     this.limits = io.vmap.protocol.Limits.from(c);
     this.session = new ClientSession(system, nodes, timeout, retries, configured(system, "vmap.client.max-batch", 256),
         c.hasPath("vmap.dispatcher.type") ? "vmap.dispatcher" : null, durable);
-    int n = geometry.nodes();
-    this.threadHome = ThreadLocal.withInitial(() -> new int[] {Math.floorMod(nextHome.getAndIncrement(), n)});
     this.asks = new Asks(system, session.timeout(), retries);
     this.principal = Principal.SYSTEM;
     this.quotas = quotas == null ? Quotas.NONE : quotas;
@@ -146,7 +140,6 @@ public final class VmapClient implements AutoCloseable {
     this.coordinator = of.coordinator;
     this.session = of.session;
     this.indexes = of.indexes;
-    this.threadHome = of.threadHome;
     this.quotas = of.quotas;
     this.limits = of.limits;
     this.asks = of.asks;
@@ -300,8 +293,7 @@ public final class VmapClient implements AutoCloseable {
   }
 
   private int defaultHome(String requestId) {
-    int n = geometry.nodes();
-    return requestId != null ? Math.floorMod(requestId.hashCode(), n) : threadHome.get()[0];
+    return requestId != null ? Math.floorMod(requestId.hashCode(), geometry.nodes()) : session.threadHome();
   }
 
   // ------------------------------------------------------------------ frees and finds
