@@ -3,8 +3,12 @@ package io.vmap.actors;
 import static io.vmap.actors.VmapTestSupport.await;
 import static io.vmap.actors.VmapTestSupport.geometry;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
+import com.typesafe.config.ConfigFactory;
 import io.vmap.actors.VmapTestSupport.Directory;
 import io.vmap.client.AllocOptions;
 import io.vmap.client.Allocation;
@@ -26,11 +30,13 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * {@link VmapClient#anyHome}, the home of an HTTP allocation that names no node and has no id: the
- * next node in turn. With durable nodes a thread keeps its node while the client waits for an answer
- * there, so that the allocations it makes meanwhile queue behind the batch in flight and leave as one
- * batch (one journal write); once nothing is outstanding there it takes the next node in turn. The
- * nodes are probes that answer when the test says.
+ * A client's homes for allocations that name none. {@link VmapClient#anyHome}, the home of an HTTP
+ * allocation without a node or an id: the next node in turn; with durable nodes a thread keeps its
+ * node while the client waits for an answer there, so that the allocations it makes meanwhile queue
+ * behind the batch in flight and leave as one batch (one journal write); once nothing is
+ * outstanding there it takes the next node in turn. The default home of a caller's own thread: its
+ * own node with volatile nodes, and with durable nodes one node for all of the client's threads,
+ * the next in turn every 1,024 allocations. The nodes are probes that answer when the test says.
  */
 class AnyHomeTest extends AllocatorTestBase {
 
@@ -41,13 +47,18 @@ class AnyHomeTest extends AllocatorTestBase {
 
   /** A client of four probes standing for durable or volatile nodes. */
   private VmapClient client(boolean durable) {
+    return client(testKit, durable);
+  }
+
+  private VmapClient client(ActorTestKit kit, boolean durable) {
+    n.clear();
     Directory dir = new Directory(4);
     for (int k = 0; k < 4; k++) {
-      n.add(testKit.createTestProbe(NodeMessage.class));
+      n.add(kit.createTestProbe(NodeMessage.class));
       dir.set(k, n.get(k).ref());
     }
-    TestProbe<PurgeProtocol.Command> coordinator = testKit.createTestProbe(PurgeProtocol.Command.class);
-    return new VmapClient(testKit.system(), G, dir, coordinator.ref(), Duration.ofSeconds(30), 0, null, Quotas.NONE, durable);
+    TestProbe<PurgeProtocol.Command> coordinator = kit.createTestProbe(PurgeProtocol.Command.class);
+    return new VmapClient(kit.system(), G, dir, coordinator.ref(), Duration.ofSeconds(30), 0, null, Quotas.NONE, durable);
   }
 
   @Test
@@ -117,6 +128,96 @@ class AnyHomeTest extends AllocatorTestBase {
       await(a);
     } finally {
       client.close();
+    }
+  }
+
+  @Test
+  void withDurableNodesEveryThreadAllocatesOnTheClientsHomeAndItMovesOnInTurn() throws Exception {
+    VmapClient client = client(true);
+    ExecutorService other = Executors.newSingleThreadExecutor();
+    try {
+      // Without a home: this thread's and another thread's allocations all go to node 0 and
+      // leave as batches there, none to a node of the other thread's own.
+      CompletableFuture<Allocation> a = client.alloc(AllocOptions.size(0x1000)).toCompletableFuture();
+      ClientProtocol.Batch first = n.get(0).expectMessageClass(ClientProtocol.Batch.class);
+      CompletableFuture<Allocation> b = other.submit(() -> client.alloc(AllocOptions.size(0x1000)).toCompletableFuture()).get();
+      List<CompletableFuture<Allocation>> mine = new ArrayList<>();
+      for (int i = 2; i < 1024; i++) mine.add(client.alloc(AllocOptions.size(0x1000)).toCompletableFuture());
+      for (int k = 1; k < 4; k++) n.get(k).expectNoMessage(Duration.ofMillis(50));
+      answer(first, 0);
+      await(a);
+      // Both threads' allocations queued behind the first and leave in batches at node 0 (at most
+      // vmap.client.max-batch each): the queue holds one batch while another is out.
+      ClientProtocol.Batch second = n.get(0).expectMessageClass(ClientProtocol.Batch.class);
+      assertEquals(256, second.requests().size(), "a full batch");
+
+      // The 1025th allocation without a home goes to the next node in turn, busy or not.
+      CompletableFuture<Allocation> next = client.alloc(AllocOptions.size(0x1000)).toCompletableFuture();
+      ClientProtocol.Batch atOne = n.get(1).expectMessageClass(ClientProtocol.Batch.class);
+      assertEquals(1, atOne.requests().size());
+      answer(atOne, 1024);
+      int atZero = 1 + second.requests().size();
+      for (ClientProtocol.Batch batch = second; ; batch = n.get(0).expectMessageClass(ClientProtocol.Batch.class)) {
+        if (batch != second) atZero += batch.requests().size();
+        answer(batch, atZero);
+        if (atZero == 1024) break;
+      }
+      n.get(0).expectNoMessage(Duration.ofMillis(50));
+      await(b);
+      for (CompletableFuture<Allocation> f : mine) await(f);
+      await(next);
+    } finally {
+      other.shutdownNow();
+      client.close();
+    }
+  }
+
+  @Test
+  void withVolatileNodesEachThreadAllocatesOnItsOwnNode() throws Exception {
+    VmapClient client = client(false);
+    ExecutorService other = Executors.newSingleThreadExecutor();
+    try {
+      CompletableFuture<Allocation> a = client.alloc(AllocOptions.size(0x1000)).toCompletableFuture();
+      ClientProtocol.Batch first = n.get(0).expectMessageClass(ClientProtocol.Batch.class);
+      CompletableFuture<Allocation> b = other.submit(() -> client.alloc(AllocOptions.size(0x1000)).toCompletableFuture()).get();
+      ClientProtocol.Batch theirs = n.get(1).expectMessageClass(ClientProtocol.Batch.class);
+      answer(first, 0);
+      answer(theirs, 1);
+      await(a);
+      await(b);
+    } finally {
+      other.shutdownNow();
+      client.close();
+    }
+  }
+
+  @Test
+  void durableHomeTurnZeroGivesEachThreadItsOwnNodeAndANegativeOneIsRefusedByName() throws Exception {
+    ActorTestKit perThread = ActorTestKit.create(ConfigFactory.parseString("vmap.client.durable-home-turn = 0")
+        .withFallback(ActorTestKit.applicationTestConfig()));
+    ExecutorService other = Executors.newSingleThreadExecutor();
+    try {
+      VmapClient client = client(perThread, true);
+      CompletableFuture<Allocation> a = client.alloc(AllocOptions.size(0x1000)).toCompletableFuture();
+      ClientProtocol.Batch first = n.get(0).expectMessageClass(ClientProtocol.Batch.class);
+      CompletableFuture<Allocation> b = other.submit(() -> client.alloc(AllocOptions.size(0x1000)).toCompletableFuture()).get();
+      ClientProtocol.Batch theirs = n.get(1).expectMessageClass(ClientProtocol.Batch.class);
+      answer(first, 0);
+      answer(theirs, 1);
+      await(a);
+      await(b);
+      client.close();
+    } finally {
+      other.shutdownNow();
+      perThread.shutdownTestKit();
+    }
+    ActorTestKit negative = ActorTestKit.create(ConfigFactory.parseString("vmap.client.durable-home-turn = -1")
+        .withFallback(ActorTestKit.applicationTestConfig()));
+    try {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> client(negative, true));
+      assertTrue(e.getMessage().contains("vmap.client.durable-home-turn: -1"), e.getMessage());
+    } finally {
+      negative.shutdownTestKit();
     }
   }
 

@@ -126,7 +126,8 @@ public final class VmapClient implements AutoCloseable {
     com.typesafe.config.Config c = system.settings().config();
     this.limits = io.vmap.protocol.Limits.from(c);
     this.session = new ClientSession(system, nodes, timeout, retries, configured(system, "vmap.client.max-batch", 256),
-        c.hasPath("vmap.dispatcher.type") ? "vmap.dispatcher" : null, durable);
+        c.hasPath("vmap.dispatcher.type") ? "vmap.dispatcher" : null,
+        durable ? configured(system, "vmap.client.durable-home-turn", 1024) : 0, durable);
     this.asks = new Asks(system, session.timeout(), retries);
     this.principal = Principal.SYSTEM;
     this.quotas = quotas == null ? Quotas.NONE : quotas;
