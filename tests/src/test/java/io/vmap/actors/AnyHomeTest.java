@@ -175,6 +175,15 @@ class AnyHomeTest extends AllocatorTestBase {
   @Test
   void withVolatileNodesEachThreadAllocatesOnItsOwnNode() throws Exception {
     VmapClient client = client(false);
+    try {
+      assertEachThreadAllocatesOnItsOwnNode(client);
+    } finally {
+      client.close();
+    }
+  }
+
+  /** This thread's default-home allocation goes to node 0, another thread's to node 1. */
+  private void assertEachThreadAllocatesOnItsOwnNode(VmapClient client) throws Exception {
     ExecutorService other = Executors.newSingleThreadExecutor();
     try {
       CompletableFuture<Allocation> a = client.alloc(AllocOptions.size(0x1000)).toCompletableFuture();
@@ -187,7 +196,6 @@ class AnyHomeTest extends AllocatorTestBase {
       await(b);
     } finally {
       other.shutdownNow();
-      client.close();
     }
   }
 
@@ -195,20 +203,11 @@ class AnyHomeTest extends AllocatorTestBase {
   void durableHomeTurnZeroGivesEachThreadItsOwnNodeAndANegativeOneIsRefusedByName() throws Exception {
     ActorTestKit perThread = ActorTestKit.create(ConfigFactory.parseString("vmap.client.durable-home-turn = 0")
         .withFallback(ActorTestKit.applicationTestConfig()));
-    ExecutorService other = Executors.newSingleThreadExecutor();
     try {
       VmapClient client = client(perThread, true);
-      CompletableFuture<Allocation> a = client.alloc(AllocOptions.size(0x1000)).toCompletableFuture();
-      ClientProtocol.Batch first = n.get(0).expectMessageClass(ClientProtocol.Batch.class);
-      CompletableFuture<Allocation> b = other.submit(() -> client.alloc(AllocOptions.size(0x1000)).toCompletableFuture()).get();
-      ClientProtocol.Batch theirs = n.get(1).expectMessageClass(ClientProtocol.Batch.class);
-      answer(first, 0);
-      answer(theirs, 1);
-      await(a);
-      await(b);
+      assertEachThreadAllocatesOnItsOwnNode(client);
       client.close();
     } finally {
-      other.shutdownNow();
       perThread.shutdownTestKit();
     }
     ActorTestKit negative = ActorTestKit.create(ConfigFactory.parseString("vmap.client.durable-home-turn = -1")

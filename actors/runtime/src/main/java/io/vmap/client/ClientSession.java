@@ -138,33 +138,14 @@ final class ClientSession {
   private final LocalReplies local;
   /** The reply actors' dispatcher: where a caller running a node's turn hands other threads' answers. */
   private final java.util.concurrent.Executor pool;
-  /** Hands each calling thread its own node, in turn, at its first call ({@link #threadHome}). */
-  private final AtomicInteger nextThreadHome = new AtomicInteger();
-  private final ThreadLocal<int[]> threadHomes;
-  /**
-   * Durable nodes: how many default-home allocations one node takes before the next in turn
-   * ({@code vmap.client.durable-home-turn}; 0: each thread its own node), the node all of this
-   * client's threads allocate on by default ({@link #threadHome}), and how many it has taken.
-   */
-  private final int homeTurn;
-  private volatile int clientHome;
-  private final AtomicInteger clientHomeCalls = new AtomicInteger();
-  /** The node each thread's allocations without a home go to ({@link #anyHome}); -1 before the first. */
-  private final ThreadLocal<int[]> anyHomes = ThreadLocal.withInitial(() -> new int[] {-1});
-  /** The next node in turn for {@link #anyHome}. */
-  private final AtomicInteger turn = new AtomicInteger();
-  /** Durable nodes: {@link #anyHome} keeps a thread on its node while it waits there. */
-  private final boolean stickyHomes;
+  /** Where allocations that name no home go. */
+  private final HomeNodes homes;
 
-  /**
-   * @param homeTurn allocations without a home that one node takes for all threads before the next
-   *     in turn ({@link #threadHome}); 0: each thread its own node
-   */
+  /** @param homeTurn {@link HomeNodes}' turn ({@code vmap.client.durable-home-turn}; 0 for volatile nodes) */
   ClientSession(ActorSystem<?> system, NodeDirectory nodes, Duration timeout, int retries, int maxBatch,
       String dispatcher, int homeTurn, boolean durable) {
     if (maxBatch < 1) throw new IllegalArgumentException("vmap.client.max-batch: " + maxBatch + " < 1");
-    if (homeTurn < 0) throw new IllegalArgumentException("vmap.client.durable-home-turn: " + homeTurn + " < 0");
-    this.homeTurn = homeTurn;
+    this.homes = new HomeNodes(nodes.size(), homeTurn, durable, this::waitsAt);
     this.system = system;
     this.local = LocalReplies.get(system);
     this.pool = system.dispatchers().lookup(
@@ -174,10 +155,7 @@ final class ClientSession {
     this.timeout = timeout;
     this.retries = retries;
     this.maxBatch = maxBatch;
-    this.stickyHomes = durable;
     this.channels = new Channel[nodes.size()];
-    int n = channels.length;
-    this.threadHomes = ThreadLocal.withInitial(() -> new int[] {Math.floorMod(nextThreadHome.getAndIncrement(), n)});
     String name = "vmap-client-" + SESSIONS.incrementAndGet() + "-" + Long.toHexString(id) + "-";
     for (int k = 0; k < channels.length; k++) {
       channels[k] = new Channel(k, nodes.client(k), RequestKey.newSession(random));
@@ -216,42 +194,25 @@ final class ClientSession {
     return timeout;
   }
 
-  /**
-   * The default home of the calling thread's allocations. Volatile nodes: the thread's own node,
-   * fixed per thread (the kernel allocates on the current CPU's node). Durable nodes: one node for
-   * every thread of this client, the next in turn after each {@code homeTurn} allocations. A
-   * durable node stores what it applied before it answers, in one journal write with everything
-   * that arrived during the write before; allocations of several threads at one node share those
-   * writes, where each thread at a node of its own paid a write of its own (one H2 commit costs
-   * about as much CPU as 20 allocations). For every view of this session's client.
-   */
+  /** {@link HomeNodes#threadHome}. */
   int threadHome() {
-    if (homeTurn == 0) return threadHomes.get()[0];
-    int h = clientHome;
-    if (clientHomeCalls.incrementAndGet() > homeTurn) {
-      // Racing threads may each move it on; the last one's node stays, and none is skipped for long.
-      clientHomeCalls.set(1);
-      clientHome = h = Math.floorMod(h + 1, channels.length);
-    }
-    return h;
+    return homes.threadHome();
   }
 
   /** {@link VmapClient#anyHome}. */
   int anyHome() {
-    if (!stickyHomes) return Math.floorMod(turn.getAndIncrement(), channels.length);
-    int[] mine = anyHomes.get();
-    int h = mine[0];
-    if (h < 0 || idle(channels[h])) mine[0] = h = Math.floorMod(turn.getAndIncrement(), channels.length);
-    return h;
+    return homes.anyHome();
   }
 
   /**
-   * Nothing queued for the channel's node, and none of this session's numbered requests unanswered
-   * there (taken out before their callers complete, so a caller's next call sees its last one gone).
+   * Whether this session waits for an answer at {@code node}: something queued for it, or one of
+   * this session's numbered requests unanswered there (taken out before their callers complete, so
+   * a caller's next call sees its last one gone).
    */
-  private static boolean idle(Channel ch) {
+  private boolean waitsAt(int node) {
+    Channel ch = channels[node];
     synchronized (ch) {
-      return ch.unanswered.isEmpty() && ch.queued.isEmpty();
+      return !ch.unanswered.isEmpty() || !ch.queued.isEmpty();
     }
   }
 

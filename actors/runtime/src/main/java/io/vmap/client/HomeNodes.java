@@ -1,0 +1,76 @@
+package io.vmap.client;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntPredicate;
+
+/**
+ * Where a client's allocations that name no home node go (README "Decisions" 1 and 12). Thread-safe.
+ *
+ * <ul>
+ *   <li>{@link #threadHome}, a caller's own thread. Volatile nodes: the thread's own node, fixed per
+ *       thread (the kernel allocates on the current CPU's node). Durable nodes: one node for every
+ *       thread of the client, the next in turn after each {@code turn} allocations. A durable node
+ *       answers once its journal has stored what it applied, in one write with everything that
+ *       arrived during the write before, so the threads' allocations at one node share writes,
+ *       where a node per thread paid a write per thread. The turn spreads a client that never
+ *       pauses over every node's space.
+ *   <li>{@link #anyHome}, a thread that stands for no CPU (a server's request thread): the next node
+ *       in turn, so that calls made one at a time go round every node. Durable nodes: a thread
+ *       keeps its node while the client waits for an answer there, so that what it allocates
+ *       meanwhile leaves in one batch, one journal write.
+ * </ul>
+ */
+final class HomeNodes {
+
+  private final int nodes;
+  /** Durable nodes: {@link #threadHome}'s allocations per node before the next; 0: a node per thread. */
+  private final int turn;
+  private final boolean durable;
+  /** Whether the client waits for an answer at a node (something queued or unanswered there). */
+  private final IntPredicate waitsAt;
+
+  /** Hands each calling thread its own node, in turn, at its first call. */
+  private final AtomicInteger nextThreadNode = new AtomicInteger();
+  private final ThreadLocal<int[]> threadNodes;
+  /** The node all threads allocate on ({@code turn > 0}), and how many allocations it has taken. */
+  private volatile int clientNode;
+  private final AtomicInteger clientNodeCalls = new AtomicInteger();
+  /** The node each thread's {@link #anyHome} allocations go to; -1 before the first. */
+  private final ThreadLocal<int[]> anyNodes = ThreadLocal.withInitial(() -> new int[] {-1});
+  /** The next node in turn for {@link #anyHome}. */
+  private final AtomicInteger nextAny = new AtomicInteger();
+
+  /**
+   * @param turn {@code vmap.client.durable-home-turn} for durable nodes, 0 for volatile ones
+   * @throws IllegalArgumentException naming the key if {@code turn} is negative
+   */
+  HomeNodes(int nodes, int turn, boolean durable, IntPredicate waitsAt) {
+    if (turn < 0) throw new IllegalArgumentException("vmap.client.durable-home-turn: " + turn + " < 0");
+    this.nodes = nodes;
+    this.turn = turn;
+    this.durable = durable;
+    this.waitsAt = waitsAt;
+    this.threadNodes = ThreadLocal.withInitial(() -> new int[] {Math.floorMod(nextThreadNode.getAndIncrement(), nodes)});
+  }
+
+  /** The default home of the calling thread's allocations. */
+  int threadHome() {
+    if (turn == 0) return threadNodes.get()[0];
+    int h = clientNode;
+    if (clientNodeCalls.incrementAndGet() > turn) {
+      // Racing threads may each move it on; the last one's node stays, and none is skipped for long.
+      clientNodeCalls.set(1);
+      clientNode = h = Math.floorMod(h + 1, nodes);
+    }
+    return h;
+  }
+
+  /** {@link VmapClient#anyHome}. */
+  int anyHome() {
+    if (!durable) return Math.floorMod(nextAny.getAndIncrement(), nodes);
+    int[] mine = anyNodes.get();
+    int h = mine[0];
+    if (h < 0 || !waitsAt.test(h)) mine[0] = h = Math.floorMod(nextAny.getAndIncrement(), nodes);
+    return h;
+  }
+}
