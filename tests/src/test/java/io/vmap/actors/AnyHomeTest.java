@@ -31,10 +31,10 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A client's homes for allocations that name none. {@link VmapClient#anyHome}, the home of an HTTP
- * allocation without a node or an id: the next node in turn; with durable nodes a thread keeps its
- * node while the client waits for an answer there, so that the allocations it makes meanwhile queue
- * behind the batch in flight and leave as one batch (one journal write); once nothing is
- * outstanding there it takes the next node in turn. The default home of a caller's own thread: its
+ * allocation without a node or an id: the next node in turn; with durable nodes every thread keeps
+ * the client's node while the client waits for an answer there, so that the allocations made
+ * meanwhile queue behind the batch in flight and leave as one batch (one journal write); once
+ * nothing is outstanding there the next node in turn. The default home of a caller's own thread: its
  * own node with volatile nodes, and with durable nodes one node for all of the client's threads,
  * the next in turn every 1,024 allocations. The nodes are probes that answer when the test says.
  */
@@ -62,7 +62,7 @@ class AnyHomeTest extends AllocatorTestBase {
   }
 
   @Test
-  void withDurableNodesAThreadKeepsItsNodeWhileItWaitsThereThenTakesTheNextInTurn() throws Exception {
+  void withDurableNodesEveryThreadKeepsTheClientsNodeWhileItWaitsThereThenTakesTheNextInTurn() throws Exception {
     VmapClient client = client(true);
     ExecutorService other = Executors.newSingleThreadExecutor();
     try {
@@ -78,8 +78,8 @@ class AnyHomeTest extends AllocatorTestBase {
         assertEquals(0, again, "allocation " + i + " while node 0 has not answered");
         queued.add(client.alloc(AllocOptions.size(0x1000).home(again)).toCompletableFuture());
       }
-      // Another thread, with nothing outstanding anywhere: the next node in turn.
-      assertEquals(1, other.submit(client::anyHome).get().intValue());
+      // Another thread, with nothing outstanding anywhere itself: the client's node too.
+      assertEquals(0, other.submit(client::anyHome).get().intValue());
 
       answer(first, 0);
       assertEquals(B, await(a).area().start());
@@ -89,10 +89,25 @@ class AnyHomeTest extends AllocatorTestBase {
       answer(second, 1);
       for (CompletableFuture<Allocation> q : queued) await(q);
 
-      // Nothing outstanding at node 0 any more: the next in turn (1 went to the other thread).
-      assertEquals(2, client.anyHome());
+      // Nothing outstanding at node 0 any more: the next in turn.
+      assertEquals(1, client.anyHome());
     } finally {
       other.shutdownNow();
+      client.close();
+    }
+  }
+
+  @Test
+  void withDurableNodesTheClientsNodeTakesOneTurnOfAllocationsWhileItWaits() {
+    VmapClient client = client(true);
+    try {
+      CompletableFuture<Allocation> a = client.alloc(AllocOptions.size(0x1000).home(client.anyHome())).toCompletableFuture();
+      ClientProtocol.Batch first = n.get(0).expectMessageClass(ClientProtocol.Batch.class);
+      for (int i = 2; i <= 1024; i++) assertEquals(0, client.anyHome(), "allocation " + i + ", the client waiting at node 0");
+      assertEquals(1, client.anyHome(), "the 1,025th: the next node in turn, although the client still waits at node 0");
+      answer(first, 0);
+      await(a);
+    } finally {
       client.close();
     }
   }
@@ -203,11 +218,21 @@ class AnyHomeTest extends AllocatorTestBase {
   void durableHomeTurnZeroGivesEachThreadItsOwnNodeAndANegativeOneIsRefusedByName() throws Exception {
     ActorTestKit perThread = ActorTestKit.create(ConfigFactory.parseString("vmap.client.durable-home-turn = 0")
         .withFallback(ActorTestKit.applicationTestConfig()));
+    ExecutorService other = Executors.newSingleThreadExecutor();
     try {
       VmapClient client = client(perThread, true);
       assertEachThreadAllocatesOnItsOwnNode(client);
+      // anyHome: a thread keeps its own node while the client waits there; another takes the next.
+      int home = client.anyHome();
+      CompletableFuture<Allocation> a = client.alloc(AllocOptions.size(0x1000).home(home)).toCompletableFuture();
+      ClientProtocol.Batch first = n.get(home).expectMessageClass(ClientProtocol.Batch.class);
+      assertEquals(home, client.anyHome());
+      assertEquals((home + 1) % 4, other.submit(client::anyHome).get().intValue());
+      answer(first, 2);
+      await(a);
       client.close();
     } finally {
+      other.shutdownNow();
       perThread.shutdownTestKit();
     }
     ActorTestKit negative = ActorTestKit.create(ConfigFactory.parseString("vmap.client.durable-home-turn = -1")

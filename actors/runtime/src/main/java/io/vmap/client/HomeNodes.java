@@ -15,9 +15,10 @@ import java.util.function.IntPredicate;
  *       where a node per thread paid a write per thread. The turn spreads a client that never
  *       pauses over every node's space.
  *   <li>{@link #anyHome}, a thread that stands for no CPU (a server's request thread): the next node
- *       in turn, so that calls made one at a time go round every node. Durable nodes: a thread
- *       keeps its node while the client waits for an answer there, so that what it allocates
- *       meanwhile leaves in one batch, one journal write.
+ *       in turn, so that calls made one at a time go round every node. Durable nodes: every
+ *       thread's allocations go to the client's node while the client waits for an answer there
+ *       (and for at most {@code turn} allocations), so that what they allocate meanwhile leaves in
+ *       one batch, one journal write; with {@code turn == 0} each thread keeps its own node so.
  * </ul>
  */
 final class HomeNodes {
@@ -35,7 +36,12 @@ final class HomeNodes {
   /** The node all threads allocate on ({@code turn > 0}), and how many allocations it has taken. */
   private volatile int clientNode;
   private final AtomicInteger clientNodeCalls = new AtomicInteger();
-  /** The node each thread's {@link #anyHome} allocations go to; -1 before the first. */
+  /**
+   * Durable nodes: the node {@link #anyHome} allocations of every thread go to ({@code turn > 0}),
+   * -1 before the first, and how many it has taken; or each thread's own ({@code turn == 0}).
+   */
+  private volatile int anyNode = -1;
+  private final AtomicInteger anyNodeCalls = new AtomicInteger();
   private final ThreadLocal<int[]> anyNodes = ThreadLocal.withInitial(() -> new int[] {-1});
   /** The next node in turn for {@link #anyHome}. */
   private final AtomicInteger nextAny = new AtomicInteger();
@@ -68,9 +74,17 @@ final class HomeNodes {
   /** {@link VmapClient#anyHome}. */
   int anyHome() {
     if (!durable) return Math.floorMod(nextAny.getAndIncrement(), nodes);
-    int[] mine = anyNodes.get();
-    int h = mine[0];
-    if (h < 0 || !waitsAt.test(h)) mine[0] = h = Math.floorMod(nextAny.getAndIncrement(), nodes);
+    if (turn == 0) {
+      int[] mine = anyNodes.get();
+      int h = mine[0];
+      if (h < 0 || !waitsAt.test(h)) mine[0] = h = Math.floorMod(nextAny.getAndIncrement(), nodes);
+      return h;
+    }
+    int h = anyNode;
+    if (h < 0 || !waitsAt.test(h) || anyNodeCalls.incrementAndGet() > turn) {
+      anyNodeCalls.set(1);
+      anyNode = h = Math.floorMod(nextAny.getAndIncrement(), nodes);
+    }
     return h;
   }
 }

@@ -282,9 +282,10 @@ public final class VmapClient implements AutoCloseable {
   /**
    * A home node for an allocation that names none and comes from a thread that stands for no CPU,
    * such as a server's request thread ({@code POST /v1/areas}): the next node in turn, so that calls
-   * made one at a time go round every node. With durable nodes, a thread keeps its node while this
-   * client still waits for an answer there, so that under load its allocations travel in one batch
-   * and reach the journal in one write; volatile nodes answer in microseconds, and a call alone at an
+   * made one at a time go round every node. With durable nodes, every thread's allocations go to
+   * this client's node while it still waits for an answer there (at most {@code
+   * vmap.client.durable-home-turn} of them), so that under load they travel in one batch and reach
+   * the journal in one write; volatile nodes answer in microseconds, and a call alone at an
    * idle node may run the node's turn on its own thread, which a queued one does not. Pass it to
    * {@link AllocOptions#home}. A caller that is one of the allocator's CPUs needs none: without a home
    * an allocation goes to the calling thread's own node.
