@@ -70,6 +70,19 @@ public final class VmapHttpServer {
         .thenApply(b -> b.addToCoordinatedShutdown(SHUTDOWN_DEADLINE, system));
   }
 
+  /**
+   * Initializes Akka HTTP's {@code javadsl.model.Uri} while the routes are built, on one thread,
+   * before any request. Its static initializer needs its subclass {@code JavaUri}, whose
+   * initialization needs it first: two threads that touch them first at the same moment deadlock
+   * for good. Two allocations answered at once, each building its {@code Location} header on a
+   * pool thread, did that to a member under TortureTest (thread dump: one thread in {@code
+   * Uri.<clinit>} waiting for {@code JavaUri}, the other in {@code Location.create} waiting for
+   * {@code Uri}), and its HTTP server stopped answering.
+   */
+  static void initializeUriClasses() {
+    akka.http.javadsl.model.headers.Location.create(akka.http.javadsl.model.Uri.create("/"));
+  }
+
   /** The route tree alone, to mount it in another server or test it without binding ({@code vmap.http.auth}). */
   public static Route routes(ActorSystem<?> system, VmapClient client, HealthProbe ready, Metrics metrics) {
     return routes(system, client, ready, metrics, HttpSecurity.from(system.settings().config()).auth());
@@ -81,6 +94,7 @@ public final class VmapHttpServer {
     Objects.requireNonNull(client, "client");
     Objects.requireNonNull(ready, "ready");
     Objects.requireNonNull(metrics, "metrics");
+    initializeUriClasses();
     Objects.requireNonNull(auth, "auth");
     return new VmapRoutes(client, auth, ready, metrics, requestTimeout(system.settings().config()), SCRAPE_INFO_TIMEOUT,
         HttpLimits.from(system.settings().config()))
