@@ -79,7 +79,7 @@ public final class VmapHttpServer {
    * Uri.<clinit>} waiting for {@code JavaUri}, the other in {@code Location.create} waiting for
    * {@code Uri}), and its HTTP server stopped answering.
    */
-  static void initializeUriClasses() {
+  private static void initializeUriClasses() {
     akka.http.javadsl.model.headers.Location.create(akka.http.javadsl.model.Uri.create("/"));
   }
 
@@ -94,8 +94,8 @@ public final class VmapHttpServer {
     Objects.requireNonNull(client, "client");
     Objects.requireNonNull(ready, "ready");
     Objects.requireNonNull(metrics, "metrics");
-    initializeUriClasses();
     Objects.requireNonNull(auth, "auth");
+    initializeUriClasses();
     return new VmapRoutes(client, auth, ready, metrics, requestTimeout(system.settings().config()), SCRAPE_INFO_TIMEOUT,
         HttpLimits.from(system.settings().config()))
         .route();

@@ -29,19 +29,16 @@ final class HomeNodes {
   private final boolean durable;
   /** Whether the client waits for an answer at a node (something queued or unanswered there). */
   private final IntPredicate waitsAt;
+  private final IntPredicate waitsNowhereAt;
 
   /** Hands each calling thread its own node, in turn, at its first call. */
   private final AtomicInteger nextThreadNode = new AtomicInteger();
   private final ThreadLocal<int[]> threadNodes;
-  /** The node all threads allocate on ({@code turn > 0}), and how many allocations it has taken. */
-  private volatile int clientNode;
-  private final AtomicInteger clientNodeCalls = new AtomicInteger();
-  /**
-   * Durable nodes: the node {@link #anyHome} allocations of every thread go to ({@code turn > 0}),
-   * -1 before the first, and how many it has taken; or each thread's own ({@code turn == 0}).
-   */
-  private volatile int anyNode = -1;
-  private final AtomicInteger anyNodeCalls = new AtomicInteger();
+  /** Durable nodes, {@code turn > 0}: the node {@link #threadHome} gives every thread. */
+  private final SharedNode byThreads = new SharedNode();
+  /** Durable nodes, {@code turn > 0}: the node {@link #anyHome} gives every thread. */
+  private final SharedNode byRequests = new SharedNode();
+  /** Durable nodes, {@code turn == 0}: the node each thread's {@link #anyHome} allocations go to; -1 before the first. */
   private final ThreadLocal<int[]> anyNodes = ThreadLocal.withInitial(() -> new int[] {-1});
   /** The next node in turn for {@link #anyHome}. */
   private final AtomicInteger nextAny = new AtomicInteger();
@@ -56,35 +53,39 @@ final class HomeNodes {
     this.turn = turn;
     this.durable = durable;
     this.waitsAt = waitsAt;
+    this.waitsNowhereAt = waitsAt.negate();
     this.threadNodes = ThreadLocal.withInitial(() -> new int[] {Math.floorMod(nextThreadNode.getAndIncrement(), nodes)});
   }
 
   /** The default home of the calling thread's allocations. */
   int threadHome() {
-    if (turn == 0) return threadNodes.get()[0];
-    int h = clientNode;
-    if (clientNodeCalls.incrementAndGet() > turn) {
-      // Racing threads may each move it on; the last one's node stays, and none is skipped for long.
-      clientNodeCalls.set(1);
-      clientNode = h = Math.floorMod(h + 1, nodes);
-    }
-    return h;
+    return turn == 0 ? threadNodes.get()[0] : byThreads.node(h -> false);
   }
 
   /** {@link VmapClient#anyHome}. */
   int anyHome() {
     if (!durable) return Math.floorMod(nextAny.getAndIncrement(), nodes);
-    if (turn == 0) {
-      int[] mine = anyNodes.get();
-      int h = mine[0];
-      if (h < 0 || !waitsAt.test(h)) mine[0] = h = Math.floorMod(nextAny.getAndIncrement(), nodes);
+    if (turn > 0) return byRequests.node(waitsNowhereAt);
+    int[] mine = anyNodes.get();
+    int h = mine[0];
+    if (h < 0 || !waitsAt.test(h)) mine[0] = h = Math.floorMod(nextAny.getAndIncrement(), nodes);
+    return h;
+  }
+
+  /** One node for all threads: the next in turn at the first call, when {@code leave} says so, or after {@code turn} calls. */
+  private final class SharedNode {
+    private volatile int node = -1;
+    private final AtomicInteger calls = new AtomicInteger();
+    private final AtomicInteger next = new AtomicInteger();
+
+    int node(IntPredicate leave) {
+      int h = node;
+      if (h < 0 || leave.test(h) || calls.incrementAndGet() > turn) {
+        // Racing threads may each move it on; the last one's node stays, and none is skipped for long.
+        calls.set(1);
+        node = h = Math.floorMod(next.getAndIncrement(), nodes);
+      }
       return h;
     }
-    int h = anyNode;
-    if (h < 0 || !waitsAt.test(h) || anyNodeCalls.incrementAndGet() > turn) {
-      anyNodeCalls.set(1);
-      anyNode = h = Math.floorMod(nextAny.getAndIncrement(), nodes);
-    }
-    return h;
   }
 }

@@ -104,8 +104,9 @@ public final class VmapClient implements AutoCloseable {
 
   /**
    * @param quotas every tenant's quota, shown by {@link #info} (the nodes enforce their own)
-   * @param durable whether the nodes are durable: then {@link #anyHome} keeps a thread on its node
-   *     while it waits there, so that its allocations share journal writes
+   * @param durable whether the nodes are durable: then the threads' allocations that name no home
+   *     share one node at a time ({@code vmap.client.durable-home-turn}), so that they share
+   *     journal writes
    */
   public VmapClient(
       ActorSystem<?> system,

@@ -58,7 +58,7 @@ public record AllocRequest(
     if (id != null) o.requestId(id);
     // Neither: not VmapClient's per-thread home, since the server's pool threads are nobody's CPU (a
     // few hot threads would leave some nodes without allocations), but VmapClient#anyHome: the next
-    // node in turn, or, with durable nodes, this thread's node while it waits there (under load its
+    // node in turn, or, with durable nodes, the client's node while it waits there (under load the
     // allocations then share journal writes).
     else if (node == null) o.home(anyHome.getAsInt());
     return o;
