@@ -33,6 +33,9 @@ import picocli.CommandLine.Option;
     })
 public final class BenchCommand extends CliCommand {
 
+  /** Warm-up loops per case unless --compare or --warmup-loops says otherwise. */
+  static final int DEFAULT_WARMUP = 1000;
+
   @Option(names = "--target", paramLabel = "T", defaultValue = "embedded",
       description = "embedded (default: the actor allocator, volatile), embedded-durable (event sourced "
           + "on the H2 journal; -Dvmap.node.max-batch-events=1 turns group commit off), embedded-postgres "
@@ -41,7 +44,8 @@ public final class BenchCommand extends CliCommand {
           + "batch requests).")
   String target;
 
-  @Option(names = "--compare", description = "Run embedded, global-lock and first-fit on the same cases and print a table.")
+  @Option(names = "--compare", description = "Run embedded, global-lock and first-fit on the same cases and print a "
+      + "table; implies --lockstep.")
   boolean compare;
 
   @Option(names = "--json", description = "Print machine-readable JSON instead of text.")
@@ -109,9 +113,15 @@ public final class BenchCommand extends CliCommand {
       description = "Lookups per allocation in find_heavy_test. Default ${DEFAULT-VALUE}.")
   int findsPerAlloc;
 
-  @Option(names = "--warmup-loops", paramLabel = "N", defaultValue = "1000",
-      description = "Loops of an unreported pass of every selected case first (JIT warm-up); 0 for none. Default ${DEFAULT-VALUE}.")
-  int warmupLoops;
+  @Option(names = "--warmup-loops", paramLabel = "N",
+      description = "Loops of an unreported pass of every selected case first (JIT warm-up); 0 for none. Default "
+          + DEFAULT_WARMUP + "; with --compare, the test loop count, so that every target is compared warm.")
+  Integer warmupLoops;
+
+  @Option(names = "--lockstep", description = "Every worker runs the cases in one order and starts each case "
+      + "with the others, so each case is measured with all workers in it (the kernel's way, the default: "
+      + "each worker through its own shuffled order, on its own).")
+  boolean lockstep;
 
   @Option(names = "--no-progress", description = "No progress lines on stderr.")
   boolean noProgress;
@@ -190,6 +200,7 @@ public final class BenchCommand extends CliCommand {
       case "keyed" -> EmbeddedTarget.RequestIds.KEYED;
       default -> throw new UsageException("--request-ids '" + requestIds + "' is not session or keyed");
     };
+    int warmup = warmupLoops != null ? warmupLoops : compare ? testLoopCount : DEFAULT_WARMUP;
     boolean sequential;
     try {
       sequential = sequentialTestOrder != null && new FlagConverter().convert(sequentialTestOrder);
@@ -197,7 +208,8 @@ public final class BenchCommand extends CliCommand {
       throw new UsageException("--sequential-test-order: " + e.getMessage());
     }
     return new BenchConfig(nrThreads, testLoopCount, testRepeatCount, mask, sequential, nrPages, nodes,
-        lazy, releaseBatch, window, seed, ids, findsPerAlloc, warmupLoops, !noProgress).normalized();
+        lazy, releaseBatch, window, seed, ids, findsPerAlloc, warmup, !noProgress,
+        lockstep || compare).normalized();
   }
 
   @Override

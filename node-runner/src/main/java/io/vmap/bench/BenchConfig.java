@@ -13,6 +13,9 @@ import io.vmap.space.Geometry;
  * @param lazyMaxPages purge threshold in pages for every target; null = fls(nodes) * 32 MiB / page
  * @param window outstanding requests per worker thread on asynchronous targets
  * @param warmupLoops loops of an unreported pass of every selected case before measuring (0: none)
+ * @param lockstep every worker runs the cases in one order and starts each case with the others
+ *     (a barrier per case), so a case's figure is measured with all workers in that case; false is
+ *     the kernel's way, each worker on its own through its own shuffled order
  */
 public record BenchConfig(
     int nrThreads,
@@ -29,39 +32,45 @@ public record BenchConfig(
     EmbeddedTarget.RequestIds requestIds,
     int findsPerAlloc,
     int warmupLoops,
-    boolean progress) {
+    boolean progress,
+    boolean lockstep) {
 
   /** Defaults of {@code vmap bench}. */
   public static BenchConfig defaults() {
     return new BenchConfig(1, 50000, 1, VmallocTests.implementedMask(), false, 0, Geometry.DEFAULT_NODES,
-        null, 256, 32, 0x5eedL, EmbeddedTarget.RequestIds.SESSION, 16, 1000, false);
+        null, 256, 32, 0x5eedL, EmbeddedTarget.RequestIds.SESSION, 16, 1000, false, false);
   }
 
   /** The kernel's clamps: nr_threads to 1..65535, loop and repeat counts to at least 1. */
   public BenchConfig normalized() {
     return new BenchConfig(Math.max(1, Math.min(nrThreads, 65535)), Math.max(1, testLoopCount),
         Math.max(1, testRepeatCount), runTestMask, sequentialTestOrder, nrPages, nodes, lazyMaxPages,
-        releaseBatch, Math.max(1, window), seed, requestIds, findsPerAlloc, Math.max(0, warmupLoops), progress);
+        releaseBatch, Math.max(1, window), seed, requestIds, findsPerAlloc, Math.max(0, warmupLoops), progress, lockstep);
   }
 
   public BenchConfig withLoops(int loops) {
     return new BenchConfig(nrThreads, loops, testRepeatCount, runTestMask, sequentialTestOrder, nrPages, nodes,
-        lazyMaxPages, releaseBatch, window, seed, requestIds, findsPerAlloc, warmupLoops, progress);
+        lazyMaxPages, releaseBatch, window, seed, requestIds, findsPerAlloc, warmupLoops, progress, lockstep);
   }
 
   public BenchConfig withMask(long mask) {
     return new BenchConfig(nrThreads, testLoopCount, testRepeatCount, mask, sequentialTestOrder, nrPages, nodes,
-        lazyMaxPages, releaseBatch, window, seed, requestIds, findsPerAlloc, warmupLoops, progress);
+        lazyMaxPages, releaseBatch, window, seed, requestIds, findsPerAlloc, warmupLoops, progress, lockstep);
   }
 
   public BenchConfig withNodes(int n) {
     return new BenchConfig(nrThreads, testLoopCount, testRepeatCount, runTestMask, sequentialTestOrder, nrPages, n,
-        lazyMaxPages, releaseBatch, window, seed, requestIds, findsPerAlloc, warmupLoops, progress);
+        lazyMaxPages, releaseBatch, window, seed, requestIds, findsPerAlloc, warmupLoops, progress, lockstep);
   }
 
   public BenchConfig withWarmup(int loops) {
     return new BenchConfig(nrThreads, testLoopCount, testRepeatCount, runTestMask, sequentialTestOrder, nrPages, nodes,
-        lazyMaxPages, releaseBatch, window, seed, requestIds, findsPerAlloc, loops, progress);
+        lazyMaxPages, releaseBatch, window, seed, requestIds, findsPerAlloc, loops, progress, lockstep);
+  }
+
+  public BenchConfig withLockstep(boolean on) {
+    return new BenchConfig(nrThreads, testLoopCount, testRepeatCount, runTestMask, sequentialTestOrder, nrPages, nodes,
+        lazyMaxPages, releaseBatch, window, seed, requestIds, findsPerAlloc, warmupLoops, progress, on);
   }
 
   /**

@@ -21,7 +21,7 @@ final class BenchJson {
   @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
   record Config(int nrThreads, int testLoopCount, int testRepeatCount, long runTestMask, boolean sequentialTestOrder,
       int nrPages, int nodes, long lazyMaxPages, int releaseBatch, int window, long seed, String requestIds,
-      int findsPerAlloc, int warmupLoops) {}
+      int findsPerAlloc, int warmupLoops, boolean lockstep) {}
 
   @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
   record Latency(long count, double p50Usec, double p99Usec, double p999Usec, double maxUsec) {}

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Phaser;
 import java.util.concurrent.atomic.LongAdder;
 import org.HdrHistogram.Histogram;
 
@@ -17,6 +18,15 @@ import org.HdrHistogram.Histogram;
  * Runs the selected cases on one target the way test_vmalloc.c's do_concurrent_test() does:
  * nr_threads workers start together, each runs every selected case (in a shuffled order unless
  * sequential_test_order) test_repeat_count times, and its time per case is averaged over repeats.
+ *
+ * <p>{@link BenchConfig#lockstep()} (what {@code --compare} runs) makes a case's figure the
+ * throughput of all workers in that case: every worker runs the same order and waits for the others
+ * before each case, and the figure is every worker's requests over the wall time from the case's
+ * common start to the last worker's end. In the kernel's way each worker goes through its own
+ * shuffled order on its own, so while one runs a case the other runs another (or has finished);
+ * the figure is then the sum of each worker's own rate in the case, which is all it can be, and
+ * it is not comparable between targets: two workers on one lock that happen to run a case at
+ * different times each count at one worker's speed alone.
  */
 public final class BenchRunner {
 
@@ -27,6 +37,8 @@ public final class BenchRunner {
     int passed;
     int failed;
     long timeNs;
+    long startNs;
+    long endNs;
     Ops ops;
   }
 
@@ -41,25 +53,34 @@ public final class BenchRunner {
     WorkerCase[][] data = new WorkerCase[workers][VmallocTests.ALL.size()];
     CountDownLatch ready = new CountDownLatch(workers);
     CountDownLatch go = new CountDownLatch(1);
+    // Lockstep: one order for all, and a phase per case. A worker that ends (or dies) deregisters,
+    // so the others never wait for it.
+    int[] sharedOrder = order(c.sequentialTestOrder(), new SplittableRandom(c.seed()));
+    Phaser cases = new Phaser(workers);
     List<Thread> threads = new ArrayList<>();
     for (int w = 0; w < workers; w++) {
       int worker = w;
       Thread t = new Thread(() -> {
-        SplittableRandom rnd = new SplittableRandom(c.seed() * 0x9E3779B97F4A7C15L + worker);
-        if (c.warmupLoops() > 0) {
-          for (Case k : selected) {
-            progress.current(target.name() + " warmup " + k.name);
-            runOnce(k, target, c, c.workload(Math.min(c.warmupLoops(), c.testLoopCount())), rnd, progress, 1);
+        try {
+          SplittableRandom rnd = new SplittableRandom(c.seed() * 0x9E3779B97F4A7C15L + worker);
+          if (c.warmupLoops() > 0) {
+            for (Case k : selected) {
+              progress.current(target.name() + " warmup " + k.name);
+              runOnce(k, target, c, c.workload(Math.min(c.warmupLoops(), c.testLoopCount())), rnd, progress, 1);
+            }
           }
-        }
-        int[] order = order(c.sequentialTestOrder(), rnd);
-        ready.countDown();
-        awaitQuietly(go);
-        for (int idx : order) {
-          Case k = VmallocTests.ALL.get(idx);
-          if (!selected.contains(k)) continue;
-          progress.current(target.name() + " " + k.name);
-          data[worker][idx] = runOnce(k, target, c, c.workload(c.testLoopCount()), rnd, progress, c.testRepeatCount());
+          int[] order = c.lockstep() ? sharedOrder : order(c.sequentialTestOrder(), rnd);
+          ready.countDown();
+          awaitQuietly(go);
+          for (int idx : order) {
+            Case k = VmallocTests.ALL.get(idx);
+            if (!selected.contains(k)) continue;
+            if (c.lockstep()) cases.arriveAndAwaitAdvance();
+            progress.current(target.name() + " " + k.name);
+            data[worker][idx] = runOnce(k, target, c, c.workload(c.testLoopCount()), rnd, progress, c.testRepeatCount());
+          }
+        } finally {
+          cases.arriveAndDeregister();
         }
       }, "vmalloc_test/" + w);
       threads.add(t);
@@ -109,6 +130,7 @@ public final class BenchRunner {
       wc.ops = ao;
     }
     long t0 = System.nanoTime();
+    wc.startNs = t0;
     for (int r = 0; r < repeat; r++) {
       boolean ok;
       try {
@@ -120,7 +142,8 @@ public final class BenchRunner {
       if (ok) wc.passed++;
       else wc.failed++;
     }
-    wc.timeNs = System.nanoTime() - t0;
+    wc.endNs = System.nanoTime();
+    wc.timeNs = wc.endNs - t0;
     return wc;
   }
 
@@ -128,7 +151,10 @@ public final class BenchRunner {
     int passed = 0;
     int failed = 0;
     double avgUs = 0;
-    double rate = 0;
+    double rateSum = 0;
+    long requests = 0;
+    long first = 0;
+    long last = 0;
     Histogram alloc = new Histogram(3);
     Histogram free = new Histogram(3);
     Histogram find = new Histogram(3);
@@ -142,12 +168,16 @@ public final class BenchRunner {
       failed += wc.failed;
       avgUs += wc.timeNs / 1000.0 / c.testRepeatCount();
       long ops = wc.ops.allocH.getTotalCount() + wc.ops.freeH.getTotalCount() + wc.ops.findH.getTotalCount();
-      rate += wc.timeNs > 0 ? ops * 1e9 / wc.timeNs : 0;
+      requests += ops;
+      rateSum += wc.timeNs > 0 ? ops * 1e9 / wc.timeNs : 0;
+      if (n == 1 || wc.startNs - first < 0) first = wc.startNs;
+      if (n == 1 || wc.endNs - last > 0) last = wc.endNs;
       alloc.add(wc.ops.allocH);
       free.add(wc.ops.freeH);
       find.add(wc.ops.findH);
       if (wc.ops.error.get() != null) errors.add(wc.ops.error.get());
     }
+    double rate = !c.lockstep() ? rateSum : last - first > 0 ? requests * 1e9 / (last - first) : 0;
     Histogram all = new Histogram(3);
     all.add(alloc);
     all.add(free);

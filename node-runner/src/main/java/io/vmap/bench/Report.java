@@ -24,9 +24,10 @@ final class Report {
 
   static void header(PrintWriter out, BenchConfig c, String target, String describe) {
     out.printf("# vmap bench: target %s; nr_threads=%d test_loop_count=%d test_repeat_count=%d run_test_mask=%d "
-            + "sequential_test_order=%d nr_pages=%d; nodes=%d window=%d seed=%d warmup-loops=%d%n",
+            + "sequential_test_order=%d nr_pages=%d; nodes=%d window=%d seed=%d warmup-loops=%d lockstep=%d%n",
         target, c.nrThreads(), c.testLoopCount(), c.testRepeatCount(), c.runTestMask(),
-        c.sequentialTestOrder() ? 1 : 0, c.nrPages(), c.nodes(), c.window(), c.seed(), c.warmupLoops());
+        c.sequentialTestOrder() ? 1 : 0, c.nrPages(), c.nodes(), c.window(), c.seed(), c.warmupLoops(),
+        c.lockstep() ? 1 : 0);
     out.println("# " + describe);
     out.println(machineLine());
   }
@@ -85,7 +86,7 @@ final class Report {
   static BenchJson.Config config(BenchConfig c) {
     return new BenchJson.Config(c.nrThreads(), c.testLoopCount(), c.testRepeatCount(), c.runTestMask(),
         c.sequentialTestOrder(), c.nrPages(), c.nodes(), c.thresholdPages(), c.releaseBatch(), c.window(), c.seed(),
-        c.requestIds().name().toLowerCase(Locale.ROOT), c.findsPerAlloc(), c.warmupLoops());
+        c.requestIds().name().toLowerCase(Locale.ROOT), c.findsPerAlloc(), c.warmupLoops(), c.lockstep());
   }
 
   static BenchJson.Machine machine() {

@@ -10,7 +10,9 @@ import org.HdrHistogram.Histogram;
  * @param avgUsec the kernel's avg: wall time of the whole case (setup, loop, teardown) divided by
  *     the repeat count, averaged over workers
  * @param ops requests issued (alloc + free + find), setup and teardown included
- * @param opsPerSec sum over workers of that worker's requests / that worker's time in the case
+ * @param opsPerSec with lockstep, every worker's requests over the wall time from the case's start
+ *     to the last worker's end; else the sum over workers of each one's requests / its time in the
+ *     case (see {@link BenchRunner})
  * @param all latency of every request, nanoseconds
  * @param errors distinct unexpected errors (exceptions), if any
  */

@@ -433,7 +433,7 @@ class BenchHttpClientTest {
       assertTrue(await(t.purgeAsync()) >= 1);
 
       BenchConfig cfg = new BenchConfig(2, 200, 1, 1L << 0, false, 0, 2, null, 256, 8, 1,
-          EmbeddedTarget.RequestIds.SESSION, 16, 0, false);
+          EmbeddedTarget.RequestIds.SESSION, 16, 0, false, false);
       List<TestResult> results = BenchRunner.run(t, cfg, BenchRunner.Progress.none());
       assertEquals(1, results.size());
       assertEquals(2, results.get(0).passed(), results.get(0).errors().toString());

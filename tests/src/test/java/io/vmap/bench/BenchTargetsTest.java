@@ -262,7 +262,7 @@ class BenchTargetsTest {
     // full_fit (its setup is 2 * 40960 allocations with 16 nodes): covered with one node above.
     long mask = VmallocTests.implementedMask() & ~(1L << 6) & ~(1L << 1);
     BenchConfig cfg = new BenchConfig(2, 3, 1, mask, false, 2, 16, null, 256, 8, 1,
-        EmbeddedTarget.RequestIds.KEYED, 4, 0, false);
+        EmbeddedTarget.RequestIds.KEYED, 4, 0, false, false);
     try (BenchTarget t = Targets.open("embedded", cfg)) {
       List<TestResult> results = BenchRunner.run(t, cfg, BenchRunner.Progress.none());
       assertEquals(Long.bitCount(cfg.runTestMask()), results.size());
@@ -271,6 +271,55 @@ class BenchTargetsTest {
         assertEquals(0, r.failed(), r.summaryLine());
         assertTrue(r.errors().isEmpty(), r.errors().toString());
       }
+    }
+  }
+
+  /** global-lock with every allocation's alignment and thread written down, in call order. */
+  private static final class Recording implements BenchTarget.Sync {
+    final BenchTarget.Sync inner;
+    final List<long[]> calls = new ArrayList<>(); // {thread id, align}
+
+    Recording(BenchTarget.Sync inner) {
+      this.inner = inner;
+    }
+
+    @Override public String name() { return inner.name(); }
+    @Override public String describe() { return inner.describe(); }
+    @Override public long page() { return inner.page(); }
+    @Override public ErrorCode free(long addr) { return inner.free(addr); }
+    @Override public long find(long addr) { return inner.find(addr); }
+    @Override public int purge() { return inner.purge(); }
+    @Override public void close() { inner.close(); }
+
+    @Override
+    public long alloc(long size, long align, int hint) {
+      synchronized (calls) {
+        calls.add(new long[] {Thread.currentThread().getId(), align});
+      }
+      return inner.alloc(size, align, hint);
+    }
+  }
+
+  @Test
+  void lockstepRunsEachCaseWithAllWorkersInIt() {
+    // fix_size (align one page) and fix_align (align 8 pages), 2 workers: in lockstep both run the
+    // same order and neither starts the second case before the other has ended the first, so the
+    // calls, in the order they were made, change alignment exactly once.
+    long mask = (1L << 0) | (1L << 4);
+    BenchConfig cfg = new BenchConfig(2, 2000, 1, mask, false, 0, 16, null, 256, 8, 7,
+        EmbeddedTarget.RequestIds.SESSION, 4, 0, false, true);
+    try (Recording t = new Recording((BenchTarget.Sync) Targets.open("global-lock", cfg))) {
+      List<TestResult> results = BenchRunner.run(t, cfg, BenchRunner.Progress.none());
+      assertEquals(2, results.size());
+      for (TestResult r : results) {
+        assertEquals(2, r.passed(), r.summaryLine());
+        assertEquals(2 * 2 * 2000, r.ops(), r.summaryLine());
+        assertTrue(r.opsPerSec() > 0, r.summaryLine());
+      }
+      int changes = 0;
+      for (int i = 1; i < t.calls.size(); i++) if (t.calls.get(i)[1] != t.calls.get(i - 1)[1]) changes++;
+      assertEquals(1, changes, "alignment changes in the call order");
+      assertEquals(2, t.calls.stream().mapToLong(c -> c[0]).distinct().count(), "workers that called");
     }
   }
 
