@@ -35,6 +35,12 @@ public final class BenchCommand extends CliCommand {
 
   /** Warm-up loops per case unless --compare or --warmup-loops says otherwise. */
   static final int DEFAULT_WARMUP = 1000;
+  /**
+   * --compare's least warm-up per case: the actor path's JIT takes a few hundred thousand calls to
+   * settle (fix_size alone, 2 workers, as many warm-up loops as measured ones: 0.37-0.48M ops/s at
+   * 50,000, 1.16M at 200,000, 1.70M at 1,000,000).
+   */
+  static final int COMPARE_WARMUP = 200_000;
 
   @Option(names = "--target", paramLabel = "T", defaultValue = "embedded",
       description = "embedded (default: the actor allocator, volatile), embedded-durable (event sourced "
@@ -115,7 +121,8 @@ public final class BenchCommand extends CliCommand {
 
   @Option(names = "--warmup-loops", paramLabel = "N",
       description = "Loops of an unreported pass of every selected case first (JIT warm-up); 0 for none. Default "
-          + DEFAULT_WARMUP + "; with --compare, the test loop count, so that every target is compared warm.")
+          + DEFAULT_WARMUP + "; with --compare, the test loop count or " + COMPARE_WARMUP + " if more, so that every target is "
+          + "compared warm.")
   Integer warmupLoops;
 
   @Option(names = "--lockstep", description = "Every worker runs the cases in one order and starts each case "
@@ -200,7 +207,7 @@ public final class BenchCommand extends CliCommand {
       case "keyed" -> EmbeddedTarget.RequestIds.KEYED;
       default -> throw new UsageException("--request-ids '" + requestIds + "' is not session or keyed");
     };
-    int warmup = warmupLoops != null ? warmupLoops : compare ? testLoopCount : DEFAULT_WARMUP;
+    int warmup = warmupLoops != null ? warmupLoops : compare ? Math.max(testLoopCount, COMPARE_WARMUP) : DEFAULT_WARMUP;
     boolean sequential;
     try {
       sequential = sequentialTestOrder != null && new FlagConverter().convert(sequentialTestOrder);

@@ -66,7 +66,7 @@ public final class BenchRunner {
           if (c.warmupLoops() > 0) {
             for (Case k : selected) {
               progress.current(target.name() + " warmup " + k.name);
-              runOnce(k, target, c, c.workload(Math.min(c.warmupLoops(), c.testLoopCount())), rnd, progress, 1);
+              runOnce(k, target, c, c.workload(c.warmupLoops()), rnd, progress, 1);
             }
           }
           int[] order = c.lockstep() ? sharedOrder : order(c.sequentialTestOrder(), rnd);

@@ -355,6 +355,20 @@ class BenchTargetsTest {
   }
 
   @Test
+  void compareRunsInLockstepAndWarm() {
+    // Without --warmup-loops, --compare warms each target up with 200,000 loops per case (or the
+    // loop count if more); a single target keeps the kernel's way and 1,000.
+    Run c = bench("--compare", "--test", "fix_size_alloc_test", "--test-loop-count", "10", "--no-progress",
+        "--nodes", "2");
+    assertEquals(0, c.exit(), c.err());
+    assertTrue(c.out().contains("warmup-loops=200000 lockstep=1"), c.out());
+    Run one = bench("--target", "global-lock", "--test", "fix_size_alloc_test", "--test-loop-count", "10",
+        "--no-progress");
+    assertEquals(0, one.exit(), one.err());
+    assertTrue(one.out().contains("warmup-loops=1000 lockstep=0"), one.out());
+  }
+
+  @Test
   void commandJsonAndCompare() {
     Run r = bench("--compare", "--json", "--test", "fix_size_alloc_test", "--test-loop-count", "10",
         "--warmup-loops", "0", "--no-progress", "--nodes", "2");
@@ -374,6 +388,8 @@ class BenchTargetsTest {
     }
     assertEquals(Targets.COMPARED, targets);
     assertEquals(10, j.get("config").get("test_loop_count").asInt(), r.out());
+    assertTrue(j.get("config").get("lockstep").asBoolean(), r.out());
+    assertEquals(0, j.get("config").get("warmup_loops").asInt(), r.out());
     JsonNode compare = j.get("compare");
     assertTrue(compare.isArray() && compare.size() == Targets.COMPARED.size(), r.out());
     for (JsonNode row : compare) {
