@@ -68,11 +68,6 @@ public record BenchConfig(
         lazyMaxPages, releaseBatch, window, seed, requestIds, findsPerAlloc, loops, progress, lockstep);
   }
 
-  public BenchConfig withLockstep(boolean on) {
-    return new BenchConfig(nrThreads, testLoopCount, testRepeatCount, runTestMask, sequentialTestOrder, nrPages, nodes,
-        lazyMaxPages, releaseBatch, window, seed, requestIds, findsPerAlloc, warmupLoops, progress, on);
-  }
-
   /**
    * The space every target manages, with {@code nodes} nodes: the configuration's space, page and
    * zone (reference.conf: DESIGN.md's defaults; {@code -Dvmap.space.start=... -Dvmap.space.end=...}
