@@ -6,6 +6,7 @@ import io.vmap.cli.UsageException;
 import io.vmap.http.api.Api;
 import io.vmap.space.Unsigned;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -130,6 +131,14 @@ public final class BenchCommand extends CliCommand {
       + "each worker through its own shuffled order, on its own).")
   boolean lockstep;
 
+  @Option(names = "--fork", description = "Run every case of every target in a JVM of its own (as JMH forks), so "
+      + "that no case's JIT profile shapes another's; each fork warms up and measures its one case.")
+  boolean fork;
+
+  /** Set by {@link Forks} on the JVM it starts: write the one case's result to this file. */
+  @Option(names = "--fork-child", hidden = true, paramLabel = "FILE")
+  java.nio.file.Path forkChild;
+
   @Option(names = "--no-progress", description = "No progress lines on stderr.")
   boolean noProgress;
 
@@ -243,6 +252,7 @@ public final class BenchCommand extends CliCommand {
       throw new UsageException("--compare runs embedded, global-lock and first-fit; drop --target");
     }
     if (!compare) Targets.check(target);
+    if (fork && forkChild != null) throw new UsageException("--fork and --fork-child are alternatives");
     BenchConfig cfg = config(mask);
     if (runTestMask != null) {
       List<String> skipped = new ArrayList<>();
@@ -273,18 +283,30 @@ public final class BenchCommand extends CliCommand {
     List<String> names = compare ? Targets.COMPARED : List.of(target);
     List<Report.Run> runs = new ArrayList<>();
     for (String name : names) {
-      progress.current("opening " + name);
-      try (BenchTarget t = Targets.open(name, cfg)) {
-        List<TestResult> results = BenchRunner.run(t, cfg, progress);
-        Report.Run run = new Report.Run(name, t.describe(), results);
-        runs.add(run);
-        if (!json) {
-          Report.header(out, cfg, name, t.describe());
-          Report.summaries(out, results);
-          String stored = t.storageReport();
-          if (stored != null) out.println("# " + stored);
-          out.flush();
+      Report.Run run;
+      String stored = null;
+      if (fork) {
+        run = forked(name, cfg, progress);
+      } else {
+        progress.current("opening " + name);
+        try (BenchTarget t = Targets.open(name, cfg)) {
+          run = new Report.Run(name, t.describe(), BenchRunner.run(t, cfg, progress));
+          stored = t.storageReport();
         }
+        if (forkChild != null) {
+          try {
+            Forks.write(forkChild, run.describe(), run.results());
+          } catch (java.io.IOException e) {
+            throw new UncheckedIOException("--fork-child " + forkChild + ": " + e.getMessage(), e);
+          }
+        }
+      }
+      runs.add(run);
+      if (!json) {
+        Report.header(out, cfg, name, run.describe());
+        Report.summaries(out, run.results());
+        if (stored != null) out.println("# " + stored);
+        out.flush();
       }
     }
     if (json) out.println(Api.writePretty(Report.json(cfg, runs, compare)));
@@ -293,6 +315,22 @@ public final class BenchCommand extends CliCommand {
       for (TestResult r : run.results()) if (r.failedUnexpectedly() || !r.errors().isEmpty()) return Cli.FAILED;
     }
     return Cli.OK;
+  }
+
+  /** {@code name}'s selected cases, each in a JVM of its own ({@link Forks}). */
+  private Report.Run forked(String name, BenchConfig cfg, BenchRunner.Progress progress) {
+    List<TestResult> results = new ArrayList<>();
+    List<Long> pids = new ArrayList<>();
+    String describe = name;
+    for (VmallocTests.Case k : VmallocTests.ALL) {
+      if (!k.implemented() || (cfg.runTestMask() & (1L << k.id)) == 0) continue;
+      progress.current(name + " " + k.name + " (fork)");
+      Forks.Child c = Forks.run(name, k, cfg);
+      describe = c.describe();
+      pids.add(c.pid());
+      results.add(c.result().toTestResult());
+    }
+    return new Report.Run(name, describe + "; each case in a JVM of its own (--fork), pids " + pids, results);
   }
 
   private void runPurge(BenchConfig cfg, PrintWriter out, BenchRunner.Progress progress) {
