@@ -98,7 +98,7 @@ final class Forks {
     }
   }
 
-  static List<String> command(String target, Case k, BenchConfig c, Path result) {
+  private static List<String> command(String target, Case k, BenchConfig c, Path result) {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
