@@ -178,10 +178,7 @@ public final class BenchRunner {
       if (wc.ops.error.get() != null) errors.add(wc.ops.error.get());
     }
     double rate = !c.lockstep() ? rateSum : last - first > 0 ? requests * 1e9 / (last - first) : 0;
-    Histogram all = new Histogram(3);
-    all.add(alloc);
-    all.add(free);
-    all.add(find);
+    Histogram all = TestResult.all(alloc, free, find);
     return new TestResult(target, k.id, k.name, passed, failed, c.testRepeatCount(), c.testLoopCount(),
         Math.round(n == 0 ? 0 : avgUs / n), all.getTotalCount(), rate, all, alloc, free, find, List.copyOf(errors));
   }

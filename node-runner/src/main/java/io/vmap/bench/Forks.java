@@ -47,12 +47,8 @@ final class Forks {
       Histogram a = decode(alloc);
       Histogram f = decode(free);
       Histogram l = decode(find);
-      Histogram all = new Histogram(3);
-      all.add(a);
-      all.add(f);
-      all.add(l);
-      return new TestResult(target, id, name, passed, failed, repeat, loops, avgUsec, ops, opsPerSec, all, a, f, l,
-          List.copyOf(errors));
+      return new TestResult(target, id, name, passed, failed, repeat, loops, avgUsec, ops, opsPerSec,
+          TestResult.all(a, f, l), a, f, l, List.copyOf(errors));
     }
   }
 

@@ -33,6 +33,15 @@ public record TestResult(
     Histogram find,
     List<String> errors) {
 
+  /** Every request's latency: the union of the three kinds' histograms. */
+  static Histogram all(Histogram alloc, Histogram free, Histogram find) {
+    Histogram all = new Histogram(3);
+    all.add(alloc);
+    all.add(free);
+    all.add(find);
+    return all;
+  }
+
   /** The kernel's line, byte for byte. */
   public String summaryLine() {
     return String.format("Summary: %s passed: %d failed: %d repeat: %d loops: %d avg: %d usec",

@@ -339,6 +339,15 @@ class BenchTargetsTest {
     return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
   }
 
+  /** The run's stdout as one JSON document. */
+  static JsonNode json(Run r) {
+    try {
+      return new ObjectMapper().readTree(r.out());
+    } catch (java.io.IOException e) {
+      throw new AssertionError("not one JSON document: " + r.out(), e);
+    }
+  }
+
   @Test
   void commandPrintsKernelSummaryLines() {
     Run r = bench("--target", "global-lock", "--test-loop-count", "5", "--sequential-test-order", "1",
@@ -373,12 +382,7 @@ class BenchTargetsTest {
     Run r = bench("--compare", "--fork", "--json", "--test", "fix_size_alloc_test", "--test-loop-count", "10",
         "--warmup-loops", "0", "--no-progress", "--nodes", "2");
     assertEquals(0, r.exit(), r.err());
-    JsonNode j;
-    try {
-      j = new ObjectMapper().readTree(r.out());
-    } catch (java.io.IOException e) {
-      throw new AssertionError("not one JSON document: " + r.out(), e);
-    }
+    JsonNode j = json(r);
     java.util.Set<String> pids = new java.util.HashSet<>();
     for (JsonNode run : j.get("runs")) {
       String d = run.get("describe").asText();
@@ -403,12 +407,7 @@ class BenchTargetsTest {
     Run r = bench("--compare", "--json", "--test", "fix_size_alloc_test", "--test-loop-count", "10",
         "--warmup-loops", "0", "--no-progress", "--nodes", "2");
     assertEquals(0, r.exit(), r.err());
-    JsonNode j;
-    try {
-      j = new ObjectMapper().readTree(r.out());
-    } catch (java.io.IOException e) {
-      throw new AssertionError("not one JSON document: " + r.out(), e);
-    }
+    JsonNode j = json(r);
     assertTrue(j.isObject(), r.out());
     List<String> targets = new ArrayList<>();
     for (JsonNode run : j.get("runs")) {
