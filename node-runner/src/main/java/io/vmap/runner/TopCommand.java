@@ -80,7 +80,12 @@ final class TopCommand extends CliCommand {
       defaultValue = "100")
   long rate;
 
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  /**
+   * Made by the first request, not with the command: picocli builds every subcommand for any
+   * `vmap` command, and an HttpClient starts a selector thread and loads its classes, which every
+   * `vmap node` paid at start-up.
+   */
+  private HttpClient http;
 
   @Override
   protected int run() throws Exception {
@@ -157,6 +162,7 @@ final class TopCommand extends CliCommand {
     // With authentication on (vmap.http.auth) the views answer an admin token only.
     String token = System.getenv("VMAP_TOKEN");
     if (token != null && !token.isBlank()) b.header("Authorization", "Bearer " + token.strip());
+    if (http == null) http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     if (r.statusCode() == 404) return null;
     if (r.statusCode() != 200) throw new IOException("GET " + u + ": " + r.statusCode() + " " + r.body());
