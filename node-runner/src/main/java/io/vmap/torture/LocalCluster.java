@@ -206,11 +206,13 @@ public final class LocalCluster implements AutoCloseable {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.addAll(options.jvmOptions());
+    ClassSharing.Launch sharing = ClassSharing.launch(options.jvmOptions(), classPath());
+    cmd.addAll(sharing.jvmOptions());
     if (m.bindPort != m.canonicalPort) cmd.add("-Dakka.remote.artery.bind.port=" + m.bindPort);
     // The vmap command's logging (INFO, VMAP_LOG_LEVEL below), also on a test class path, whose
     // logback-test.xml would keep a member's log to warnings.
     cmd.add("-Dlogback.configurationFile=logback.xml");
-    cmd.addAll(List.of("-cp", classPath(), "io.vmap.runner.VmapCommand", "node", "--config", config.toString(),
+    cmd.addAll(List.of("-cp", sharing.classPath(), "io.vmap.runner.VmapCommand", "node", "--config", config.toString(),
         "--port", Integer.toString(m.canonicalPort), "--http-port", Integer.toString(m.httpPort),
         "--data-dir", dataDir.toAbsolutePath().toString()));
     cmd.addAll(args);
