@@ -1,5 +1,6 @@
 package io.vmap.bench;
 
+import io.vmap.cli.Repository;
 import io.vmap.cli.UsageException;
 
 import io.vmap.client.AllocOptions;
@@ -70,21 +71,15 @@ final class EmbeddedTarget implements BenchTarget {
   }
 
   private static EmbeddedTarget durable(String name, String journalFile, VmapSettings settings, RequestIds ids) {
+    java.nio.file.Path journal = Repository.root().resolve("cluster-config").resolve(journalFile);
+    if (!java.nio.file.Files.isRegularFile(journal)) {
+      throw new UsageException("target '" + name + "' needs " + journal + " (run from the repository or through ./vmap)");
+    }
     java.nio.file.Path dir;
     try {
       dir = java.nio.file.Files.createTempDirectory("vmap-bench-journal-");
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException(e);
-    }
-    // ./vmap sets VMAP_HOME; else the repository is here or, from a module directory, one up.
-    String home = System.getenv("VMAP_HOME");
-    java.nio.file.Path journal = java.nio.file.Path.of(home != null && !home.isEmpty() ? home : ".")
-        .resolve("cluster-config").resolve(journalFile);
-    if (home == null && !java.nio.file.Files.isRegularFile(journal)) {
-      journal = java.nio.file.Path.of("..").resolve("cluster-config").resolve(journalFile);
-    }
-    if (!java.nio.file.Files.isRegularFile(journal)) {
-      throw new UsageException("target '" + name + "' needs " + journal + " (run from the repository or through ./vmap)");
     }
     com.typesafe.config.Config c = com.typesafe.config.ConfigFactory.load(
         com.typesafe.config.ConfigFactory.parseString("vmap.data-dir = \"" + dir.toAbsolutePath() + "\"")

@@ -1,6 +1,7 @@
 package io.vmap.runner;
 
 import io.vmap.cli.CliCommand;
+import io.vmap.cli.Repository;
 import io.vmap.cli.UsageException;
 import io.vmap.torture.Torture;
 import java.nio.file.Files;
@@ -82,7 +83,7 @@ final class TortureCommand extends CliCommand {
       throw new UsageException("scenario '" + scenario + "': must be kill, partition, rolling or mixed");
     }
     long s = seed != null ? seed : System.currentTimeMillis();
-    Path repo = repo();
+    Path repo = Repository.root();
     Path d = dir != null ? dir : Path.of(System.getProperty("java.io.tmpdir"),
         "vmap-torture-" + scenario + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
     Files.createDirectories(d);
@@ -98,13 +99,4 @@ final class TortureCommand extends CliCommand {
     return report.violations().isEmpty() ? 0 : 1;
   }
 
-  /** The repository root, for cluster-config/: $VMAP_HOME (./vmap sets it), else this directory or its parent. */
-  private static Path repo() {
-    String home = System.getenv("VMAP_HOME");
-    if (home != null && !home.isEmpty()) return Path.of(home);
-    Path here = Path.of("").toAbsolutePath();
-    if (Files.isDirectory(here.resolve("cluster-config"))) return here;
-    if (here.getParent() != null && Files.isDirectory(here.getParent().resolve("cluster-config"))) return here.getParent();
-    throw new UsageException("cannot find cluster-config/: run it through ./vmap or from the repository");
-  }
 }

@@ -1,5 +1,6 @@
 package io.vmap.torture;
 
+import io.vmap.cli.Repository;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
@@ -108,7 +109,7 @@ public final class ClassSharing {
     Path config = work.resolve("training.conf");
     // The repository's one-machine configuration on an H2 journal of its own, seeded by itself: it
     // forms its own one-member cluster at once and touches nothing of any other.
-    Files.writeString(config, "include file(\"" + repo().resolve("cluster-config/three-local.conf") + "\")\n"
+    Files.writeString(config, "include file(\"" + Repository.root().resolve("cluster-config/three-local.conf") + "\")\n"
         + "akka.cluster.seed-nodes = [\"akka://vmap@127.0.0.1:" + port + "\"]\n");
     Path partial = work.resolve("archive.jsa");
     List<String> cmd = new ArrayList<>();
@@ -161,20 +162,6 @@ public final class ClassSharing {
       LocalCluster.pause(200);
     }
     throw new IOException("the training member was not ready within " + TRAINING);
-  }
-
-  /** The repository (cluster-config/ beside it): VMAP_HOME, the working directory or its parent. */
-  private static Path repo() throws IOException {
-    String home = System.getenv("VMAP_HOME");
-    List<Path> candidates = new ArrayList<>();
-    if (home != null && !home.isBlank()) candidates.add(Path.of(home));
-    Path here = Path.of("").toAbsolutePath();
-    candidates.add(here);
-    if (here.getParent() != null) candidates.add(here.getParent());
-    for (Path c : candidates) {
-      if (Files.isRegularFile(c.resolve("cluster-config/three-local.conf"))) return c;
-    }
-    throw new IOException("no cluster-config/three-local.conf in " + candidates);
   }
 
   private static String hash(List<String> jvmOptions, List<String> jars) throws IOException {
