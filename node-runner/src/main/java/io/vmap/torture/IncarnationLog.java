@@ -62,6 +62,15 @@ public final class IncarnationLog {
     return read(dir, deaths);
   }
 
+  /** {@code s} as a number, or 0 for a stamp that SIGKILL cut short ("seen 17958" parses, smaller). */
+  private static long parseOr0(String s) {
+    try {
+      return Long.parseLong(s);
+    } catch (NumberFormatException torn) {
+      return 0;
+    }
+  }
+
   /** The latest {@code seen} stamp in file {@code f}, or 0. */
   static long lastSeen(Path f) {
     if (!Files.isRegularFile(f)) return 0;
@@ -69,7 +78,7 @@ public final class IncarnationLog {
     try {
       for (String line : Files.readAllLines(f)) {
         String[] w = line.trim().split(" ");
-        if (w.length == 2 && w[0].equals("seen")) seen = Math.max(seen, Long.parseLong(w[1]));
+        if (w.length == 2 && w[0].equals("seen")) seen = Math.max(seen, parseOr0(w[1]));
       }
     } catch (IOException | NumberFormatException e) {
       return seen;
@@ -78,9 +87,12 @@ public final class IncarnationLog {
   }
 
   /**
-   * Reads every {@code *.incarnations} file in {@code dir}. A node still running when its process
-   * was killed is closed at {@code deaths.get(pid)} (the time the kill returned); with no death
-   * recorded it is still running now.
+   * Reads every {@code *.incarnations} file in {@code dir}. A node still open when its process
+   * died (a pid in {@code deaths}) is closed at that file's last {@code seen} stamp: the last time
+   * the process was asked and still hosted it. Not at the death: a kill can fall between a hand-off
+   * and the poll that would have written its stop, and the node's next process may start it before
+   * the kill returns (a torture run once reported that as an owner violation). With no death
+   * recorded the node is still running now.
    */
   public static IncarnationLog read(Path dir, Map<Long, Long> deaths) {
     List<Interval> out = new ArrayList<>();
@@ -90,10 +102,12 @@ public final class IncarnationLog {
         String name = f.getFileName().toString();
         long pid = Long.parseLong(name.substring(0, name.length() - IncarnationRecorder.SUFFIX.length()));
         Map<Integer, Long> open = new HashMap<>();
+        long seen = 0;
         for (String line : Files.readAllLines(f)) {
           if (line.isBlank() || line.startsWith("#")) continue;
           String[] w = line.trim().split(" ");
-          if (w.length != 3) continue; // a line cut short by SIGKILL
+          if (w.length == 2 && w[0].equals("seen")) seen = Math.max(seen, parseOr0(w[1]));
+          if (w.length != 3) continue; // a seen line, or a line cut short by SIGKILL
           long at = Long.parseLong(w[1]);
           int node = Integer.parseInt(w[2]);
           if (w[0].equals("start")) {
@@ -103,7 +117,8 @@ public final class IncarnationLog {
             if (from != null) out.add(new Interval(node, pid, from, at));
           }
         }
-        long end = deaths.getOrDefault(pid, Long.MAX_VALUE);
+        // Dead before a poll after its start: the interval ends before it starts, and check leaves it out.
+        long end = deaths.containsKey(pid) ? seen : Long.MAX_VALUE;
         for (Map.Entry<Integer, Long> e : open.entrySet()) out.add(new Interval(e.getKey(), pid, e.getValue(), end));
       }
     } catch (IOException e) {

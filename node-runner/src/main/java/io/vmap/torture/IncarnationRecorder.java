@@ -41,7 +41,8 @@ import java.util.Set;
  * the last answer that still showed it was asked for. So two recorded intervals of one node that
  * overlap mean the node really ran twice at once ({@link IncarnationLog} reads the files); a run
  * shorter than one poll may go unseen. A process killed with SIGKILL writes no stop lines: the
- * harness closes them at the kill.
+ * reader closes what it left open at its last {@code seen} stamp, which keeps those intervals
+ * inside the real ones too.
  */
 public final class IncarnationRecorder implements Extension {
 
