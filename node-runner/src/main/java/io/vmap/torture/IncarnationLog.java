@@ -80,7 +80,7 @@ public final class IncarnationLog {
         String[] w = line.trim().split(" ");
         if (w.length == 2 && w[0].equals("seen")) seen = Math.max(seen, parseOr0(w[1]));
       }
-    } catch (IOException | NumberFormatException e) {
+    } catch (IOException e) {
       return seen;
     }
     return seen;
@@ -102,11 +102,9 @@ public final class IncarnationLog {
         String name = f.getFileName().toString();
         long pid = Long.parseLong(name.substring(0, name.length() - IncarnationRecorder.SUFFIX.length()));
         Map<Integer, Long> open = new HashMap<>();
-        long seen = 0;
         for (String line : Files.readAllLines(f)) {
           if (line.isBlank() || line.startsWith("#")) continue;
           String[] w = line.trim().split(" ");
-          if (w.length == 2 && w[0].equals("seen")) seen = Math.max(seen, parseOr0(w[1]));
           if (w.length != 3) continue; // a seen line, or a line cut short by SIGKILL
           long at = Long.parseLong(w[1]);
           int node = Integer.parseInt(w[2]);
@@ -118,7 +116,7 @@ public final class IncarnationLog {
           }
         }
         // Dead before a poll after its start: the interval ends before it starts, and check leaves it out.
-        long end = deaths.containsKey(pid) ? seen : Long.MAX_VALUE;
+        long end = deaths.containsKey(pid) ? lastSeen(f) : Long.MAX_VALUE;
         for (Map.Entry<Integer, Long> e : open.entrySet()) out.add(new Interval(e.getKey(), pid, e.getValue(), end));
       }
     } catch (IOException e) {
