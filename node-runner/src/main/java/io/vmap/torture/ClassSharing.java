@@ -3,10 +3,6 @@ package io.vmap.torture;
 import io.vmap.cli.Repository;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -112,17 +108,17 @@ public final class ClassSharing {
     Files.writeString(config, "include file(\"" + Repository.root().resolve("cluster-config/three-local.conf") + "\")\n"
         + "akka.cluster.seed-nodes = [\"akka://vmap@127.0.0.1:" + port + "\"]\n");
     Path partial = work.resolve("archive.jsa");
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.addAll(jvmOptions);
-    cmd.add("-XX:ArchiveClassesAtExit=" + partial);
-    cmd.add("-Dlogback.configurationFile=logback.xml");
-    cmd.addAll(List.of("-cp", jarsOnly, "io.vmap.runner.VmapCommand", "node", "--config", config.toString(),
-        "--port", Integer.toString(port), "--http-port", Integer.toString(http), "--data-dir", work.resolve("data").toString()));
+    List<String> jvm = new ArrayList<>(jvmOptions);
+    jvm.add("-XX:ArchiveClassesAtExit=" + partial);
+    List<String> cmd = LocalCluster.nodeCommand(jvm, jarsOnly, config, port, http, work.resolve("data"));
     long t0 = System.nanoTime();
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(work.resolve("training.log").toFile()).start();
     try {
-      awaitReady(p, http);
+      StringBuilder last = new StringBuilder("no answer");
+      if (!LocalCluster.awaitReady(p, http, TRAINING, last)) {
+        throw new IOException(p.isAlive() ? "the training member was not ready within " + TRAINING + " (" + last + ")"
+            : "the training member exited with status " + p.exitValue());
+      }
       p.destroy(); // SIGTERM: a normal exit, when the JVM writes the archive
       if (!p.waitFor(TRAINING.toSeconds(), TimeUnit.SECONDS)) throw new IOException("the training member did not stop");
     } finally {
@@ -145,23 +141,6 @@ public final class ClassSharing {
     try (var paths = Files.walk(tree)) {
       for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
     }
-  }
-
-  private static void awaitReady(Process p, int http) throws IOException, InterruptedException {
-    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-    HttpRequest ready = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http + "/health/ready"))
-        .timeout(Duration.ofSeconds(5)).GET().build();
-    long deadline = System.nanoTime() + TRAINING.toNanos();
-    while (System.nanoTime() < deadline) {
-      if (!p.isAlive()) throw new IOException("the training member exited with status " + p.exitValue());
-      try {
-        if (client.send(ready, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) return;
-      } catch (IOException notYet) {
-        // not listening yet
-      }
-      LocalCluster.pause(200);
-    }
-    throw new IOException("the training member was not ready within " + TRAINING);
   }
 
   private static String hash(List<String> jvmOptions, List<String> jars) throws IOException {

@@ -203,18 +203,11 @@ public final class LocalCluster implements AutoCloseable {
   public synchronized Process start(int i, Path dataDir, List<String> args) throws IOException {
     Member m = members.get(i);
     if (m.process != null && m.process.isAlive()) throw new IllegalStateException("member " + i + " runs already");
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.addAll(options.jvmOptions());
     ClassSharing.Launch sharing = ClassSharing.launch(options.jvmOptions(), classPath());
-    cmd.addAll(sharing.jvmOptions());
-    if (m.bindPort != m.canonicalPort) cmd.add("-Dakka.remote.artery.bind.port=" + m.bindPort);
-    // The vmap command's logging (INFO, VMAP_LOG_LEVEL below), also on a test class path, whose
-    // logback-test.xml would keep a member's log to warnings.
-    cmd.add("-Dlogback.configurationFile=logback.xml");
-    cmd.addAll(List.of("-cp", sharing.classPath(), "io.vmap.runner.VmapCommand", "node", "--config", config.toString(),
-        "--port", Integer.toString(m.canonicalPort), "--http-port", Integer.toString(m.httpPort),
-        "--data-dir", dataDir.toAbsolutePath().toString()));
+    List<String> jvm = new ArrayList<>(options.jvmOptions());
+    jvm.addAll(sharing.jvmOptions());
+    if (m.bindPort != m.canonicalPort) jvm.add("-Dakka.remote.artery.bind.port=" + m.bindPort);
+    List<String> cmd = nodeCommand(jvm, sharing.classPath(), config, m.canonicalPort, m.httpPort, dataDir);
     cmd.addAll(args);
     ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.redirectErrorStream(true);
@@ -228,6 +221,23 @@ public final class LocalCluster implements AutoCloseable {
     logOf.put(pid, log);
     if (proxies != null) proxies.register(pid, i);
     return p;
+  }
+
+  /**
+   * The command line of a {@code vmap node} process: {@code java} with {@code jvm}, then the member
+   * on {@code config}, its Artery and HTTP ports and its data directory.
+   */
+  static List<String> nodeCommand(List<String> jvm, String classPath, Path config, int port, int httpPort, Path dataDir) {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.addAll(jvm);
+    // The vmap command's logging (INFO, VMAP_LOG_LEVEL below), also on a test class path, whose
+    // logback-test.xml would keep a member's log to warnings.
+    cmd.add("-Dlogback.configurationFile=logback.xml");
+    cmd.addAll(List.of("-cp", classPath, "io.vmap.runner.VmapCommand", "node", "--config", config.toString(),
+        "--port", Integer.toString(port), "--http-port", Integer.toString(httpPort),
+        "--data-dir", dataDir.toAbsolutePath().toString()));
+    return cmd;
   }
 
   /** Everything process {@code p} (one of this cluster's) has printed so far. */
@@ -251,27 +261,39 @@ public final class LocalCluster implements AutoCloseable {
 
   /** Waits until member {@code i} answers {@code /health/ready} with 200. */
   public void awaitReady(int i, Duration max) {
+    Process p = members.get(i).process;
+    StringBuilder last = new StringBuilder("no answer");
+    if (p != null && awaitReady(p, httpPort(i), max, last)) return;
+    if (p == null || !p.isAlive()) {
+      throw new IllegalStateException("member " + i + " exited while starting; " + logTail(i, 40));
+    }
+    throw new IllegalStateException("member " + i + " not ready after " + max + " (" + last + "); " + logTail(i, 40));
+  }
+
+  /**
+   * Polls {@code http://127.0.0.1:<httpPort>/health/ready} until it answers 200 (true), or
+   * {@code p} exits or {@code max} passes (false, with the last answer or error in {@code last}).
+   */
+  static boolean awaitReady(Process p, int httpPort, Duration max, StringBuilder last) {
+    HttpRequest ready = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/health/ready"))
+        .timeout(Duration.ofSeconds(5)).GET().build();
     long deadline = System.nanoTime() + max.toNanos();
-    String last = "no answer";
-    while (System.nanoTime() < deadline) {
-      Process p = members.get(i).process;
-      if (p == null || !p.isAlive()) {
-        throw new IllegalStateException("member " + i + " exited while starting; " + logTail(i, 40));
-      }
+    while (System.nanoTime() < deadline && p.isAlive()) {
       try {
-        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(uri(i, "/health/ready"))
-            .timeout(Duration.ofSeconds(5)).GET().build(), HttpResponse.BodyHandlers.ofString());
-        if (r.statusCode() == 200) return;
-        last = r.statusCode() + " " + r.body();
+        HttpResponse<String> r = HTTP.send(ready, HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() == 200) return true;
+        last.setLength(0);
+        last.append(r.statusCode()).append(' ').append(r.body());
       } catch (IOException e) {
-        last = e.toString();
+        last.setLength(0);
+        last.append(e);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new IllegalStateException("interrupted", e);
       }
       pause(250);
     }
-    throw new IllegalStateException("member " + i + " not ready after " + max + " (" + last + "); " + logTail(i, 40));
+    return false;
   }
 
   /** SIGKILL: no leaving, no flushing. Returns once the process is gone. */
